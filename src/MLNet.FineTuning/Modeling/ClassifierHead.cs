@@ -1,0 +1,59 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MLNet.FineTuning.Modeling;
+
+/// <summary>A new classification head: dropout, then one linear layer to K class logits.</summary>
+public sealed class ClassifierHead : Module<Tensor, Tensor>
+{
+    private readonly Dropout dropout;
+    private readonly Linear fc;
+
+    /// <param name="features">Input feature length.</param>
+    /// <param name="classes">Number of classes K (≥ 2).</param>
+    /// <param name="dropoutRate">Dropout probability in [0, 1).</param>
+    public ClassifierHead(int features, int classes, double dropoutRate) : base(nameof(ClassifierHead))
+    {
+        dropout = Dropout(dropoutRate);
+        fc = Linear(features, classes);
+        RegisterComponents();
+    }
+
+    internal Linear Fc => fc;
+
+    /// <summary>Features [N,F] → logits [N,K].</summary>
+    public override Tensor forward(Tensor x) => fc.forward(dropout.forward(x));
+}
+
+/// <summary>
+/// A backbone that maps a normalised input to pooled features, followed by a <see cref="ClassifierHead"/>.
+/// State-dict keys are <c>backbone.*</c> and <c>head.*</c>.
+/// </summary>
+public sealed class Classifier : Module<Tensor, Tensor>
+{
+    private readonly Module<Tensor, Tensor> backbone;
+    private readonly ClassifierHead head;
+
+    /// <summary>Joins a backbone and a head.</summary>
+    public Classifier(Module<Tensor, Tensor> backbone, ClassifierHead head) : base(nameof(Classifier))
+    {
+        this.backbone = backbone;
+        this.head = head;
+        RegisterComponents();
+    }
+
+    /// <summary>The feature extractor.</summary>
+    public Module<Tensor, Tensor> Backbone => backbone;
+
+    /// <summary>The classification head.</summary>
+    public ClassifierHead Head => head;
+
+    /// <summary>Input → logits [N,K].</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return head.forward(backbone.forward(x)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,112 @@
+using MLNet.FineTuning.Modeling;
+
+namespace MLNet.FineTuning.Pretrained;
+
+/// <summary>
+/// Every image backbone this library knows: its shape, where its weights come from, the preprocessing it
+/// was trained with. The one place a backbone name is resolved (timm's <c>create_model</c> pattern, as
+/// one explicit table instead of import-time registration).
+/// </summary>
+public static class PretrainedCatalog
+{
+    /// <summary>
+    /// The default: ImageNet ResNet-18 shipped (as ONNX) by the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18,
+    /// laid out by its build props under <c>DnnImageModels/ResNet18Onnx/ResNet18.onnx</c> next to the app. No download.
+    /// </summary>
+    public const string ResNet18MlNet = "resnet18-mlnet";
+
+    private static readonly ImageBackboneDefinition[] ImageBackbones =
+    [
+        new(ResNet18MlNet, ImagePreprocessing.MlNetResNet, () => new ResNet(false, [2, 2, 2, 3]),
+            WeightSource.MlNetResNet18Onnx,
+            "ImageNet ResNet-18 from Microsoft.ML.DnnImageFeaturizer.ResNet18 (CNTK export; layer4 has 3 blocks). Embedded default."),
+        new("resnet18", ImagePreprocessing.ImageNet, () => new ResNet(false, [2, 2, 2, 2]), WeightSource.TorchvisionFile,
+            "torchvision/timm ResNet-18; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
+        new("resnet34", ImagePreprocessing.ImageNet, () => new ResNet(false, [3, 4, 6, 3]), WeightSource.TorchvisionFile,
+            "torchvision/timm ResNet-34; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
+        new("resnet50", ImagePreprocessing.ImageNet, () => new ResNet(true, [3, 4, 6, 3]), WeightSource.TorchvisionFile,
+            "torchvision/timm ResNet-50; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
+    ];
+
+    /// <summary>Names of all image backbones.</summary>
+    public static IReadOnlyList<string> ImageBackboneNames { get; } = ImageBackbones.Select(b => b.Name).ToArray();
+
+    /// <summary>Looks a backbone up by name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
+    public static ImageBackboneDefinition GetImageBackbone(string name) =>
+        ImageBackbones.FirstOrDefault(b => string.Equals(b.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException(
+            $"Unknown image backbone '{name}'. Known backbones: {string.Join(", ", ImageBackboneNames)}.", nameof(name));
+}
+
+/// <summary>Where a backbone's pretrained weights come from.</summary>
+public enum WeightSource
+{
+    /// <summary>The ONNX file of Microsoft.ML.DnnImageFeaturizer.ResNet18, mapped initializer by initializer.</summary>
+    MlNetResNet18Onnx,
+    /// <summary>A user's file with torchvision/timm state_dict keys (.safetensors, or a PyTorch pickle .pt/.pth/.bin).</summary>
+    TorchvisionFile,
+}
+
+/// <summary>One entry of <see cref="PretrainedCatalog"/>.</summary>
+public sealed class ImageBackboneDefinition
+{
+    private readonly Func<ResNet> createShape;
+
+    internal ImageBackboneDefinition(string name, ImagePreprocessing preprocessing, Func<ResNet> createShape,
+        WeightSource source, string description)
+    {
+        Name = name;
+        Preprocessing = preprocessing;
+        this.createShape = createShape;
+        Source = source;
+        Description = description;
+    }
+
+    /// <summary>Catalog name, e.g. <c>resnet18-mlnet</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Input normalisation the weights were trained with.</summary>
+    public ImagePreprocessing Preprocessing { get; }
+
+    /// <summary>Where the pretrained weights come from.</summary>
+    public WeightSource Source { get; }
+
+    /// <summary>One line for logs and docs.</summary>
+    public string Description { get; }
+
+    /// <summary>The network shape with random initialisation (no weights loaded).</summary>
+    public ResNet CreateRandom() => createShape();
+
+    /// <summary>
+    /// The network with its pretrained weights. <paramref name="weightsPath"/> overrides the default
+    /// location (required for <see cref="WeightSource.TorchvisionFile"/>).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The weights file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file's tensors do not match the network (the message lists them).</exception>
+    public ResNet CreatePretrained(string? weightsPath = null)
+    {
+        var model = createShape();
+        try
+        {
+            switch (Source)
+            {
+                case WeightSource.MlNetResNet18Onnx:
+                    ResNetWeightLoader.LoadMlNetOnnx(model, weightsPath ?? ResNetWeightLoader.DefaultMlNetResNet18Path);
+                    break;
+                case WeightSource.TorchvisionFile:
+                    if (string.IsNullOrEmpty(weightsPath))
+                        throw new ArgumentException(
+                            $"Backbone '{Name}' needs a weights file: set WeightsPath to a .safetensors or PyTorch state_dict file with torchvision key names.");
+                    ResNetWeightLoader.LoadTorchvision(model, weightsPath);
+                    break;
+            }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+}
