@@ -1,0 +1,61 @@
+namespace MLNet.FineTuning.Onnx;
+
+/// <summary>Writes a whole file or nothing: a reader (or a crash) never sees half of it.</summary>
+internal static class AtomicFile
+{
+    /// <summary>
+    /// Writes <paramref name="bytes"/> into a temporary file in the target's folder, flushes it to disk,
+    /// then renames it over <paramref name="path"/>. The rename stays in one folder, hence one file system,
+    /// where it is atomic; a temporary file elsewhere (e.g. /tmp) could need a copy across devices.
+    /// </summary>
+    /// <param name="path">The target file; replaced if it exists.</param>
+    /// <param name="bytes">The whole content.</param>
+    /// <param name="what">What the file is, for messages ("ONNX model").</param>
+    /// <exception cref="IOException">Anything went wrong; the message names the path and no temporary file is left.</exception>
+    public static void Write(string path, ReadOnlySpan<byte> bytes, string what)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new IOException($"Cannot write the {what} to '{path}': {e.Message}", e);
+        }
+        if (Directory.Exists(full))
+            throw new IOException($"Cannot write the {what} to '{full}': that is a folder.");
+        string folder = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Cannot write the {what} to '{full}': folder '{folder}' does not exist.");
+
+        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(bytes);
+                // To the disk before the rename: otherwise a power cut can leave the new name on an empty file.
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new IOException($"Could not write the {what} to '{full}': {e.Message}", e);
+        }
+    }
+
+    private static void TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the original error is the one worth reporting.
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Pretrained;
+using static TorchSharp.torch;
+using DataType = global::Onnx.TensorProto.Types.DataType;
+
+namespace MLNet.FineTuning.Onnx;
+
+/// <summary>
+/// Writes a fine-tuned image classifier as ONE ONNX graph that goes from ML.NET's pixels to a label:
+/// preprocessing, ResNet backbone, head, softmax, argmax and the class-name lookup.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term><c>pixels</c> (input)</term><description>float [batch, 3, S, S]: RGB 0..255 planar, what ML.NET's
+/// <c>ExtractPixels</c> gives with its default options.</description></item>
+/// <item><term><c>probabilities</c></term><description>float [batch, K]: softmax of the logits.</description></item>
+/// <item><term><c>predicted_index</c></term><description>int64 [batch]: argmax (first on ties).</description></item>
+/// <item><term><c>predicted_label</c></term><description>string [batch]: the class name at that index.</description></item>
+/// </list>
+/// The batch axis is symbolic so that services can batch, although ML.NET's <c>OnnxTransformer</c> feeds one
+/// row at a time (shared/FACTS.md).
+/// </remarks>
+internal static class ImageClassifierExporter
+{
+    /// <summary>Name of the graph input.</summary>
+    public const string PixelsInput = "pixels";
+
+    /// <summary>Name of the float [batch, K] output.</summary>
+    public const string ProbabilitiesOutput = "probabilities";
+
+    /// <summary>Name of the int64 [batch] output.</summary>
+    public const string PredictedIndexOutput = "predicted_index";
+
+    /// <summary>Name of the string [batch] output.</summary>
+    public const string PredictedLabelOutput = "predicted_label";
+
+    /// <summary>The symbolic batch dimension of every input and output.</summary>
+    public const string BatchDim = "batch";
+
+    /// <summary>
+    /// The smallest image side accepted: a ResNet downsamples by 32, so smaller inputs pool a single
+    /// border-dominated pixel in layer4.
+    /// </summary>
+    public const int MinImageSize = 32;
+
+    /// <summary>Writes the model to ONNX bytes. Reads weights only: the model's training mode and weights are unchanged.</summary>
+    /// <param name="model">A classifier whose backbone is a <see cref="ResNet"/>.</param>
+    /// <param name="preprocessing">The normalisation the backbone was trained with.</param>
+    /// <param name="imageSize">Side S of the square input, ≥ <see cref="MinImageSize"/>.</param>
+    /// <param name="classNames">K names, in the order of the head's outputs.</param>
+    /// <exception cref="ArgumentException">Sizes disagree (the message gives both numbers).</exception>
+    /// <exception cref="NotSupportedException">The backbone is not a <see cref="ResNet"/>.</exception>
+    public static byte[] Export(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames)
+    {
+        var backbone = Check(model, preprocessing, imageSize, classNames);
+        using var scope = NewDisposeScope();
+        var writer = new OnnxGraphWriter("image_classifier");
+        string x = writer.AddInput(PixelsInput, DataType.Float, BatchDim, 3, imageSize, imageSize);
+        x = Preprocess(writer, x, preprocessing);
+        string features = ResNetExporter.Write(writer, backbone, x);
+        string logits = ClassifierHeadExporter.Write(writer, model.Head, features, "logits");
+        int k = classNames.Count;
+
+        writer.Softmax(logits, axis: 1, output: ProbabilitiesOutput);
+        // Argmax of the logits, not of the probabilities: softmax can round two close logits to one float.
+        writer.ArgMax(logits, axis: 1, keepDims: false, output: PredictedIndexOutput);
+        string names = writer.AddStringInitializer("class_names", classNames, k);
+        writer.Gather(names, PredictedIndexOutput, axis: 0, output: PredictedLabelOutput);
+
+        writer.AddOutput(ProbabilitiesOutput, DataType.Float, BatchDim, k);
+        writer.AddOutput(PredictedIndexOutput, DataType.Int64, BatchDim);
+        writer.AddOutput(PredictedLabelOutput, DataType.String, BatchDim);
+        return writer.ToBytes();
+    }
+
+    /// <summary>
+    /// <see cref="Export"/>, then writes the bytes to <paramref name="path"/> atomically: into a temporary
+    /// file in the same folder, then moved over the target, so a reader never sees half a model.
+    /// </summary>
+    /// <exception cref="IOException">The file could not be written (the message names the path); nothing is left behind.</exception>
+    public static void Save(Classifier model, ImagePreprocessing preprocessing, int imageSize,
+        IReadOnlyList<string> classNames, string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var bytes = Export(model, preprocessing, imageSize, classNames);
+        AtomicFile.Write(path, bytes, "ONNX model");
+    }
+
+    private static string Preprocess(OnnxGraphWriter writer, string x, ImagePreprocessing p)
+    {
+        // Kept as separate ops, not folded into conv1: conv1 zero-pads the *normalised* image, so a mean
+        // folded into its bias would be wrong along the border. The ops are skipped where they would be
+        // identities (Scale 1, Std all 1), each being a full pass over the image.
+        if (p.Bgr) x = writer.Gather(x, writer.AddInt64Initializer("bgr_order", [2, 1, 0], 3), axis: 1);
+        if (p.Scale != 1f) x = writer.Mul(x, writer.AddFloatInitializer("pixel_scale", [p.Scale]));
+        x = writer.Sub(x, writer.AddFloatInitializer("pixel_mean", p.Mean, 1, 3, 1, 1));
+        if (p.Std.Any(s => s != 1f)) x = writer.Div(x, writer.AddFloatInitializer("pixel_std", p.Std, 1, 3, 1, 1));
+        return x;
+    }
+
+    private static ResNet Check(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (model.Backbone is not ResNet backbone)
+            throw new NotSupportedException($"ONNX export: backbone {model.Backbone.GetType().Name} is not supported; only ResNet is.");
+        if (imageSize < MinImageSize)
+            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, $"ONNX export: the image size must be at least {MinImageSize}.");
+        if (backbone.Conv1.in_channels != 3)
+            throw new ArgumentException($"ONNX export: the backbone takes {backbone.Conv1.in_channels} channels; the pixels input has 3 (RGB).", nameof(model));
+        if (preprocessing.Mean.Length != 3 || preprocessing.Std.Length != 3)
+            throw new ArgumentException($"ONNX export: preprocessing has {preprocessing.Mean.Length} means and {preprocessing.Std.Length} stds; 3 channels need 3 of each.", nameof(preprocessing));
+        if (preprocessing.Std.Any(s => s == 0f || !float.IsFinite(s)))
+            throw new ArgumentException("ONNX export: every preprocessing std must be finite and non-zero.", nameof(preprocessing));
+        var fc = model.Head.Fc;
+        if (fc.in_features != backbone.FeatureCount)
+            throw new ArgumentException($"ONNX export: the head takes {fc.in_features} features; the backbone gives {backbone.FeatureCount}.", nameof(model));
+        if (classNames.Count != fc.out_features)
+            throw new ArgumentException($"ONNX export: {classNames.Count} class names given; the head has {fc.out_features} outputs.", nameof(classNames));
+        if (classNames.Any(n => n is null))
+            throw new ArgumentException("ONNX export: class names must not be null.", nameof(classNames));
+        return backbone;
+    }
+}

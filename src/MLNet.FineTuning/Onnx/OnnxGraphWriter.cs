@@ -1,0 +1,279 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+// global:: because this folder's namespace, MLNet.FineTuning.Onnx, hides OnnxSharp's "Onnx" inside MLNet.FineTuning.
+using global::Onnx;
+using static TorchSharp.torch;
+using DataType = global::Onnx.TensorProto.Types.DataType;
+
+namespace MLNet.FineTuning.Onnx;
+
+/// <summary>
+/// The one ONNX writer of this library: builds a single graph in the default domain, one typed method per
+/// operator. Each op method returns the name of the value it produces, so a network reads as nested calls
+/// (<c>w.Relu(w.Conv(x, ...))</c>). TorchSharp cannot trace or export C# modules (shared/FACTS.md), so every
+/// exporter writes its graph through this class.
+/// </summary>
+/// <remarks>
+/// Names are checked as the graph grows: an op that reads a value nobody produced fails at the call that
+/// made the mistake, not later inside ONNX Runtime's loader. Not thread-safe; one writer per export.
+/// </remarks>
+internal sealed class OnnxGraphWriter
+{
+    /// <summary>
+    /// The one opset every exported graph uses. 17 is the first with <c>LayerNormalization</c> in the default
+    /// domain (the BERT export needs it), and ONNX Runtime has supported it since 1.12.
+    /// </summary>
+    public const int Opset = 17;
+
+    /// <summary>IR version 8: what ONNX 1.12, the release that introduced opset 17, writes.</summary>
+    public const long IrVersion = 8;
+
+    /// <summary>Written into <c>ModelProto.producer_name</c>.</summary>
+    public const string ProducerName = "MLNet.FineTuning";
+
+    private readonly GraphProto graph;
+    private readonly HashSet<string> values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> hintCounts = new(StringComparer.Ordinal);
+
+    /// <summary>Starts an empty graph.</summary>
+    /// <param name="graphName">The graph's name (shown by viewers such as Netron).</param>
+    public OnnxGraphWriter(string graphName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(graphName);
+        graph = new GraphProto { Name = graphName };
+    }
+
+    /// <summary>
+    /// A value name not yet used in this graph: <paramref name="hint"/> itself if free, else
+    /// <c>hint_1</c>, <c>hint_2</c>, … The name is not reserved until something produces it.
+    /// </summary>
+    public string UniqueName(string hint)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(hint);
+        if (!values.Contains(hint)) return hint;
+        hintCounts.TryGetValue(hint, out int n);
+        string name;
+        do name = $"{hint}_{++n}"; while (values.Contains(name));
+        hintCounts[hint] = n;
+        return name;
+    }
+
+    /// <summary>Declares a graph input. Dimensions may be fixed or symbolic (<c>"batch"</c>).</summary>
+    /// <returns>The input's name, for use by ops.</returns>
+    public string AddInput(string name, DataType type, params OnnxDim[] shape)
+    {
+        graph.Input.Add(ValueInfo(Claim(name), type, shape));
+        return name;
+    }
+
+    /// <summary>Declares an already produced value (give the op its name) as a graph output.</summary>
+    public void AddOutput(string name, DataType type, params OnnxDim[] shape)
+    {
+        Require(name);
+        if (graph.Output.Any(o => o.Name == name))
+            throw new ArgumentException($"'{name}' is already a graph output.", nameof(name));
+        graph.Output.Add(ValueInfo(name, type, shape));
+    }
+
+    /// <summary>Adds a float32 initializer copied from a TorchSharp tensor (any dtype or device; the shape is kept).</summary>
+    /// <returns>The initializer's unique name, derived from <paramref name="hint"/>.</returns>
+    public string AddTensorInitializer(string hint, Tensor tensor)
+    {
+        using var scope = NewDisposeScope();
+        var cpu = tensor.detach().to(ScalarType.Float32, CPU).contiguous();
+        return AddFloatInitializer(hint, cpu.data<float>().ToArray(), cpu.shape);
+    }
+
+    /// <summary>Adds a float32 initializer; an empty <paramref name="shape"/> makes a scalar.</summary>
+    /// <returns>The initializer's unique name, derived from <paramref name="hint"/>.</returns>
+    public string AddFloatInitializer(string hint, float[] data, params long[] shape)
+    {
+        var t = Initializer(hint, DataType.Float, data.Length, shape);
+        // raw_data is little-endian by the ONNX spec and is what other exporters write; float_data is
+        // the portable fallback for a big-endian host.
+        if (BitConverter.IsLittleEndian) t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan()));
+        else t.FloatData.AddRange(data);
+        return t.Name;
+    }
+
+    /// <summary>Adds an int64 initializer (indices, shapes, axes); an empty <paramref name="shape"/> makes a scalar.</summary>
+    /// <returns>The initializer's unique name, derived from <paramref name="hint"/>.</returns>
+    public string AddInt64Initializer(string hint, long[] data, params long[] shape)
+    {
+        var t = Initializer(hint, DataType.Int64, data.Length, shape);
+        t.Int64Data.AddRange(data);
+        return t.Name;
+    }
+
+    /// <summary>Adds a UTF-8 string initializer (e.g. class names); an empty <paramref name="shape"/> makes a scalar.</summary>
+    /// <returns>The initializer's unique name, derived from <paramref name="hint"/>.</returns>
+    public string AddStringInitializer(string hint, IReadOnlyList<string> data, params long[] shape)
+    {
+        var t = Initializer(hint, DataType.String, data.Count, shape);
+        foreach (var s in data) t.StringData.Add(ByteString.CopyFromUtf8(s));
+        return t.Name;
+    }
+
+    /// <summary>2-D convolution. <paramref name="pads"/> in ONNX order: all begins, then all ends ([top, left, bottom, right]).</summary>
+    public string Conv(string x, string weight, string? bias, long[] strides, long[] pads, long[]? dilations = null,
+        long group = 1, string? output = null) =>
+        Node("Conv", bias is null ? [x, weight] : [x, weight, bias], output,
+            Ints("strides", strides), Ints("pads", pads), Ints("dilations", dilations ?? strides.Select(_ => 1L).ToArray()),
+            Int("group", group));
+
+    /// <summary>Max pooling; <paramref name="pads"/> in ONNX order (begins, then ends).</summary>
+    public string MaxPool(string x, long[] kernelShape, long[] strides, long[] pads, string? output = null) =>
+        Node("MaxPool", [x], output, Ints("kernel_shape", kernelShape), Ints("strides", strides), Ints("pads", pads));
+
+    /// <summary>Mean over all spatial axes: [N,C,H,W] → [N,C,1,1].</summary>
+    public string GlobalAveragePool(string x, string? output = null) => Node("GlobalAveragePool", [x], output);
+
+    /// <summary>Flattens to 2-D: dimensions before <paramref name="axis"/> form the rows, the rest the columns.</summary>
+    public string Flatten(string x, long axis = 1, string? output = null) => Node("Flatten", [x], output, Int("axis", axis));
+
+    /// <summary>max(x, 0).</summary>
+    public string Relu(string x, string? output = null) => Node("Relu", [x], output);
+
+    /// <summary>The error function (for exact GELU: 0.5·x·(1 + erf(x/√2))).</summary>
+    public string Erf(string x, string? output = null) => Node("Erf", [x], output);
+
+    /// <summary>a + b, NumPy broadcasting.</summary>
+    public string Add(string a, string b, string? output = null) => Node("Add", [a, b], output);
+
+    /// <summary>a − b, NumPy broadcasting.</summary>
+    public string Sub(string a, string b, string? output = null) => Node("Sub", [a, b], output);
+
+    /// <summary>a · b elementwise, NumPy broadcasting.</summary>
+    public string Mul(string a, string b, string? output = null) => Node("Mul", [a, b], output);
+
+    /// <summary>a / b elementwise, NumPy broadcasting.</summary>
+    public string Div(string a, string b, string? output = null) => Node("Div", [a, b], output);
+
+    /// <summary>Matrix product with NumPy batching (any rank ≥ 1).</summary>
+    public string MatMul(string a, string b, string? output = null) => Node("MatMul", [a, b], output);
+
+    /// <summary>alpha·A'·B' + beta·C on 2-D A and B, where ' transposes when asked.</summary>
+    public string Gemm(string a, string b, string? c, bool transA = false, bool transB = false,
+        float alpha = 1f, float beta = 1f, string? output = null) =>
+        Node("Gemm", c is null ? [a, b] : [a, b, c], output,
+            Int("transA", transA ? 1 : 0), Int("transB", transB ? 1 : 0), Float("alpha", alpha), Float("beta", beta));
+
+    /// <summary>Softmax along one axis.</summary>
+    public string Softmax(string x, long axis = -1, string? output = null) => Node("Softmax", [x], output, Int("axis", axis));
+
+    /// <summary>Index of the largest value along <paramref name="axis"/> (int64; the first one on ties).</summary>
+    public string ArgMax(string x, long axis, bool keepDims, string? output = null) =>
+        Node("ArgMax", [x], output, Int("axis", axis), Int("keepdims", keepDims ? 1 : 0), Int("select_last_index", 0));
+
+    /// <summary>Picks entries of <paramref name="data"/> along <paramref name="axis"/> by int64 <paramref name="indices"/>.</summary>
+    public string Gather(string data, string indices, long axis = 0, string? output = null) =>
+        Node("Gather", [data, indices], output, Int("axis", axis));
+
+    /// <summary>Reshape to the int64 shape tensor <paramref name="shape"/> (0 copies a dimension, −1 infers one).</summary>
+    public string Reshape(string x, string shape, string? output = null) => Node("Reshape", [x, shape], output);
+
+    /// <summary>Permutes the axes.</summary>
+    public string Transpose(string x, long[] perm, string? output = null) => Node("Transpose", [x], output, Ints("perm", perm));
+
+    /// <summary>Converts the element type.</summary>
+    public string Cast(string x, DataType to, string? output = null) => Node("Cast", [x], output, Int("to", (long)to));
+
+    /// <summary>Inserts size-1 axes at the positions of the int64 tensor <paramref name="axes"/> (an input since opset 13).</summary>
+    public string Unsqueeze(string x, string axes, string? output = null) => Node("Unsqueeze", [x, axes], output);
+
+    /// <summary>a == b elementwise (bool), NumPy broadcasting.</summary>
+    public string Equal(string a, string b, string? output = null) => Node("Equal", [a, b], output);
+
+    /// <summary>condition ? x : y elementwise, NumPy broadcasting.</summary>
+    public string Where(string condition, string x, string y, string? output = null) => Node("Where", [condition, x, y], output);
+
+    /// <summary>Layer normalisation over the axes from <paramref name="axis"/> on (opset 17), then scale and bias.</summary>
+    public string LayerNormalization(string x, string scale, string bias, long axis = -1, float epsilon = 1e-5f,
+        string? output = null) =>
+        Node("LayerNormalization", [x, scale, bias], output, Int("axis", axis), Float("epsilon", epsilon));
+
+    /// <summary>The finished model: a copy of the graph, opset <see cref="Opset"/>, producer <see cref="ProducerName"/>.</summary>
+    /// <exception cref="InvalidOperationException">No output was declared.</exception>
+    public ModelProto ToModel()
+    {
+        if (graph.Output.Count == 0) throw new InvalidOperationException($"Graph '{graph.Name}' has no outputs; call AddOutput.");
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = ProducerName,
+            ProducerVersion = typeof(OnnxGraphWriter).Assembly.GetName().Version?.ToString() ?? "",
+            Graph = graph.Clone(),
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return model;
+    }
+
+    /// <summary>Serialises <see cref="ToModel"/> to <paramref name="stream"/> (protobuf, the .onnx format).</summary>
+    public void WriteTo(Stream stream) => ToModel().WriteTo(stream);
+
+    /// <summary>Serialises <see cref="ToModel"/> to bytes.</summary>
+    public byte[] ToBytes() => ToModel().ToByteArray();
+
+    private string Node(string opType, string[] inputs, string? output, params AttributeProto[] attributes)
+    {
+        foreach (var input in inputs) Require(input);
+        string name = output is null ? UniqueName(opType.ToLowerInvariant()) : output;
+        var node = new NodeProto { OpType = opType, Name = $"{opType}_{graph.Node.Count}", Domain = "" };
+        node.Input.AddRange(inputs);
+        node.Output.Add(Claim(name));
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+        return name;
+    }
+
+    private TensorProto Initializer(string hint, DataType type, int count, long[] shape)
+    {
+        long expected = shape.Aggregate(1L, (p, d) => p * d);
+        if (expected != count)
+            throw new ArgumentException($"Initializer '{hint}': {count} values do not fill shape [{string.Join(",", shape)}].");
+        var t = new TensorProto { Name = Claim(UniqueName(hint)), DataType = (int)type };
+        t.Dims.AddRange(shape);
+        graph.Initializer.Add(t);
+        return t;
+    }
+
+    private string Claim(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!values.Add(name)) throw new ArgumentException($"Value name '{name}' is already used in graph '{graph.Name}'.", nameof(name));
+        return name;
+    }
+
+    private void Require(string name)
+    {
+        if (!values.Contains(name))
+            throw new ArgumentException($"Value '{name}' is not produced by any input, initializer or node of graph '{graph.Name}'.", nameof(name));
+    }
+
+    private static ValueInfoProto ValueInfo(string name, DataType type, OnnxDim[] shape)
+    {
+        var tensorShape = new TensorShapeProto();
+        foreach (var d in shape)
+            tensorShape.Dim.Add(d.Symbol is null
+                ? new TensorShapeProto.Types.Dimension { DimValue = d.Size!.Value }
+                : new TensorShapeProto.Types.Dimension { DimParam = d.Symbol });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = tensorShape } },
+        };
+    }
+
+    private static AttributeProto Int(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    private static AttributeProto Float(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    private static AttributeProto Ints(string name, long[] value)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(value);
+        return a;
+    }
+}

@@ -1,0 +1,93 @@
+using Microsoft.ML.OnnxRuntime;
+using MLNet.FineTuning.Onnx;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+using DataType = global::Onnx.TensorProto.Types.DataType;
+
+namespace MLNet.FineTuning.Tests.Onnx;
+
+public class OnnxGraphWriterTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void ToModel_AnyGraph_PinsOpset17DefaultDomainAndProducer()
+    {
+        var writer = new OnnxGraphWriter("g");
+        writer.AddOutput(writer.Relu(writer.AddInput("x", DataType.Float, "batch", 2)), DataType.Float, "batch", 2);
+        var model = writer.ToModel();
+
+        var opset = Assert.Single(model.OpsetImport);
+        Assert.Equal("", opset.Domain);
+        Assert.Equal(17, opset.Version);
+        Assert.Equal("MLNet.FineTuning", model.ProducerName);
+        Assert.Equal("batch", model.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimParam);
+    }
+
+    [Fact]
+    public void UniqueName_HintTaken_AppendsCounter()
+    {
+        var writer = new OnnxGraphWriter("g");
+        string a = writer.AddFloatInitializer("w", [1f]);
+        string b = writer.AddFloatInitializer("w", [2f]);
+        string c = writer.AddFloatInitializer("w", [3f]);
+        Assert.Equal(["w", "w_1", "w_2"], new[] { a, b, c });
+    }
+
+    [Fact]
+    public void Op_UnknownInput_ThrowsNamingValue()
+    {
+        var writer = new OnnxGraphWriter("g");
+        var e = Assert.Throws<ArgumentException>(() => writer.Relu("nowhere"));
+        Assert.Contains("'nowhere'", e.Message);
+    }
+
+    [Fact]
+    public void AddFloatInitializer_ShapeDoesNotFitData_Throws()
+    {
+        var writer = new OnnxGraphWriter("g");
+        Assert.Throws<ArgumentException>(() => writer.AddFloatInitializer("w", [1f, 2f, 3f], 2, 2));
+    }
+
+    [Fact]
+    public void TransformerOps_SmallGraph_MatchTorchSharp()
+    {
+        // The ops the BERT export needs, in one graph: embedding Gather, MatMul + Add, LayerNormalization,
+        // erf-GELU, Transpose, masked Softmax via Equal/Unsqueeze/Where, Cast, Reshape.
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        var emb = randn(10, 8); var w = randn(8, 8); var b = randn(8); var gamma = rand(8).add_(0.5); var beta = randn(8);
+        var ids = tensor(new long[] { 1, 4, 9, 0, 3, 3, 7, 2 }).view(2, 4);
+        var mask = tensor(new long[] { 1, 1, 1, 0, 1, 1, 0, 0 }).view(2, 4);
+
+        var g = new OnnxGraphWriter("transformer_ops");
+        string idsIn = g.AddInput("ids", DataType.Int64, "batch", 4);
+        string maskIn = g.AddInput("mask", DataType.Int64, "batch", 4);
+        string h = g.Gather(g.AddTensorInitializer("emb", emb), idsIn);
+        h = g.Add(g.MatMul(h, g.AddTensorInitializer("w", w)), g.AddTensorInitializer("b", b));
+        h = g.LayerNormalization(h, g.AddTensorInitializer("gamma", gamma), g.AddTensorInitializer("beta", beta), -1, 1e-12f);
+        string erf = g.Erf(g.Div(h, g.AddFloatInitializer("sqrt2", [MathF.Sqrt(2f)])));
+        h = g.Mul(g.Mul(h, g.AddFloatInitializer("half", [0.5f])), g.Add(erf, g.AddFloatInitializer("one", [1f])));
+        string scores = g.MatMul(h, g.Transpose(h, [0, 2, 1]));
+        string masked = g.Unsqueeze(g.Equal(maskIn, g.AddInt64Initializer("zero", [0])), g.AddInt64Initializer("axis1", [1], 1));
+        scores = g.Where(masked, g.AddFloatInitializer("neg", [-1e4f]), scores);
+        string probs = g.Reshape(g.Softmax(scores, -1), g.AddInt64Initializer("flat", [0, -1], 2), output: "probs");
+        g.Cast(maskIn, DataType.Float, output: "mask_float");
+        g.AddOutput(probs, DataType.Float, "batch", 16);
+        g.AddOutput("mask_float", DataType.Float, "batch", 4);
+
+        var hRef = nn.functional.layer_norm(emb[ids].matmul(w).add(b), [8], gamma, beta, 1e-12);
+        hRef = nn.functional.gelu(hRef);
+        var sRef = hRef.matmul(hRef.transpose(1, 2)).masked_fill(mask.eq(0).unsqueeze(1), -1e4f);
+        var expected = sRef.softmax(-1).reshape(2, 16);
+
+        using var session = new InferenceSession(g.ToBytes());
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids.data<long>().ToArray(), [2, 4]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask.data<long>().ToArray(), [2, 4]);
+        using var options = new RunOptions();
+        using var results = session.Run(options, new Dictionary<string, OrtValue> { ["ids"] = idsValue, ["mask"] = maskValue },
+            ["probs", "mask_float"]);
+        double diff = OnnxTestKit.ScaledMaxDiff(results[0].GetTensorDataAsSpan<float>(), expected);
+        output.WriteLine($"transformer ops: max |diff| = {diff:E2}");
+        Assert.True(diff < 1e-5, $"differs from TorchSharp by {diff:E2}");
+        Assert.Equal([1f, 1, 1, 0, 1, 1, 0, 0], results[1].GetTensorDataAsSpan<float>().ToArray());
+    }
+}
