@@ -1,0 +1,34 @@
+using Microsoft.ML;
+
+namespace MLNet.FineTuning;
+
+/// <summary>Catalog entry points: <c>mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(...)</c>.</summary>
+public static class FineTuningCatalog
+{
+    /// <summary>Fine-tunes a pretrained CNN; see <see cref="FineTuneImageClassifier.Options"/> for every setting.</summary>
+    public static FineTuneImageClassifier FineTuneImageClassifier(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers, FineTuneImageClassifier.Options options)
+    {
+        Check.NotNull(trainers, nameof(trainers));
+        Check.NotNull(options, nameof(options));
+        return new FineTuneImageClassifier(Catalog.HostEnvironment.FromCatalog(trainers, options.Seed), options);
+    }
+
+    /// <summary>Fine-tunes a pretrained CNN with the common settings; everything else keeps its default.</summary>
+    /// <param name="trainers">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key-typed label column.</param>
+    /// <param name="imageColumnName">Image column (from <c>LoadImages</c>).</param>
+    /// <param name="epochs">Passes over the data.</param>
+    /// <param name="batchSize">Images per step.</param>
+    /// <param name="learningRate">Peak learning rate of the head (the backbone gets a tenth).</param>
+    /// <param name="imageSize">Network input side in pixels (224 suits a GPU; 64–128 a CPU).</param>
+    public static FineTuneImageClassifier FineTuneImageClassifier(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
+        string labelColumnName = ColumnNames.Label, string imageColumnName = ColumnNames.Image,
+        int epochs = 5, int batchSize = 32, double learningRate = 1e-3, int imageSize = 224)
+        => trainers.FineTuneImageClassifier(new FineTuneImageClassifier.Options
+        {
+            LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, Epochs = epochs,
+            BatchSize = batchSize, LearningRate = learningRate, ImageSize = imageSize,
+        });
+}

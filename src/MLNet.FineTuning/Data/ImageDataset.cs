@@ -1,0 +1,98 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.FineTuning.Data;
+
+/// <summary>
+/// The rows of an image IDataView read once: 0-based labels, and the decoded images when they fit the
+/// cache budget (otherwise every epoch streams and decodes them again). Reading once also gives the row
+/// count and the class counts before any training starts, so bad data fails fast.
+/// </summary>
+internal sealed class ImageDataset
+{
+    private ImageDataset(IDataView view, string imageColumn, string labelColumn, int[] labels, DecodedImage[]? images, int skipped)
+    {
+        View = view;
+        ImageColumn = imageColumn;
+        LabelColumn = labelColumn;
+        Labels = labels;
+        Images = images;
+        Skipped = skipped;
+    }
+
+    public IDataView View { get; }
+    public string ImageColumn { get; }
+    public string LabelColumn { get; }
+    public int[] Labels { get; }
+    /// <summary>Decoded images in row order, or null when they did not fit the cache budget.</summary>
+    public DecodedImage[]? Images { get; }
+    /// <summary>Rows skipped because their image could not be read (only with skipUnreadable).</summary>
+    public int Skipped { get; }
+    public int Count => Labels.Length;
+
+    public static ImageDataset Read(IDataView view, string imageColumn, string labelColumn, long cacheBudgetBytes,
+        bool skipUnreadable, string role, CancellationToken cancellation)
+    {
+        var labels = new List<int>();
+        var images = new List<DecodedImage>();
+        long bytes = 0;
+        bool caching = true;
+        int skipped = 0;
+        foreach (var (row, label, image, error) in Rows(view, imageColumn, labelColumn))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (error != null)
+            {
+                if (!skipUnreadable) throw error;
+                skipped++;
+                continue;
+            }
+            labels.Add(label);
+            if (caching)
+            {
+                images.Add(image!);
+                bytes += image!.Bytes;
+                if (bytes > cacheBudgetBytes) { caching = false; images.Clear(); }
+            }
+        }
+        if (labels.Count == 0)
+            throw new ArgumentException($"The {role} data has no rows{(skipped > 0 ? $" with a readable image ({skipped} skipped)" : "")}.");
+        return new ImageDataset(view, imageColumn, labelColumn, labels.ToArray(), caching ? images.ToArray() : null, skipped);
+    }
+
+    /// <summary>Streams (row, 0-based label, decoded image or the error that names the row).</summary>
+    public static IEnumerable<(long Row, int Label, DecodedImage? Image, Exception? Error)> Rows(IDataView view, string imageColumn, string labelColumn)
+    {
+        var imageCol = view.Schema[imageColumn];
+        var labelCol = view.Schema[labelColumn];
+        using var cursor = view.GetRowCursor([imageCol, labelCol]);
+        var getImage = cursor.GetGetter<MLImage>(imageCol);
+        var getLabel = cursor.GetGetter<uint>(labelCol);
+        long row = -1;
+        while (cursor.MoveNext())
+        {
+            row++;
+            uint key = 0;
+            getLabel(ref key);
+            if (key == 0)
+                throw new InvalidDataException($"Row {row}: label column '{labelColumn}' is missing (key 0: a value the key mapping does not know).");
+            // Not disposed here: an upstream cache checkpoint may hand out the same MLImage again next epoch.
+            MLImage image = null!;
+            Exception? error = null;
+            DecodedImage? decoded = null;
+            try
+            {
+                getImage(ref image);
+                if (image == null || image.Width == 0 || image.Height == 0)
+                    throw new InvalidDataException("no image");
+                decoded = DecodedImage.From(image);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                error = new InvalidDataException(
+                    $"Row {row}: image column '{imageColumn}' could not be read ({e.Message}). Fix or remove the file, or set SkipUnreadableImages = true to skip such rows.", e);
+            }
+            yield return (row, (int)key - 1, decoded, error);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using MLNet.FineTuning.Catalog;
+using MLNet.FineTuning.Data;
+using MLNet.FineTuning.Images;
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Training;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning;
+
+/// <summary>
+/// Fine-tunes a pretrained CNN (default: ML.NET's own ImageNet ResNet-18, no download) on the images of an
+/// ML.NET pipeline, with TorchSharp doing the gradient work (on the GPU when <c>MLContext.GpuDeviceId</c>
+/// is set). <see cref="Fit"/> returns a <see cref="FineTuneImageClassifierTransformer"/> that scores through
+/// ONNX Runtime and saves with <c>mlContext.Model.Save</c>.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <listheader><term>Column</term><description>Type and meaning</description></listheader>
+/// <item><term>input: <c>ImageColumnName</c></term><description>image (<c>MLImage</c>, from <c>LoadImages</c>); any size</description></item>
+/// <item><term>input: <c>LabelColumnName</c></term><description>key (from <c>MapValueToKey</c>), at least 2 classes</description></item>
+/// <item><term>output: <c>Score</c></term><description>float vector of K class probabilities (softmax), in key order</description></item>
+/// <item><term>output: <c>PredictedLabel</c></term><description>key with the training label's key values</description></item>
+/// </list>
+/// </remarks>
+public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageClassifierTransformer>
+{
+    private readonly HostEnvironment env;
+    private readonly Options options;
+
+    /// <summary>Creates the estimator. The options are copied: later changes to the object have no effect.</summary>
+    public FineTuneImageClassifier(MLContext mlContext, Options options)
+        : this(HostEnvironment.From(Check.NotNull(mlContext, nameof(mlContext))), options) { }
+
+    internal FineTuneImageClassifier(HostEnvironment env, Options options)
+    {
+        this.env = env;
+        this.options = Check.NotNull(options, nameof(options)).Clone();
+        this.options.Validate();
+    }
+
+    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
+    public FineTuneImageClassifierTransformer Fit(IDataView input)
+    {
+        Check.NotNull(input, nameof(input));
+        var o = options;
+        ImageColumns.CheckImage(input.Schema, o.ImageColumnName);
+        var key = ImageColumns.CheckLabel(input.Schema, o.LabelColumnName);
+        var classNames = ImageColumns.ClassNames(input.Schema, o.LabelColumnName, key);
+        if (classNames.Length < 2)
+            throw new ArgumentException($"Label column '{o.LabelColumnName}' has {classNames.Length} class; a classifier needs at least 2.");
+        var (trainView, validView) = Split(input);
+        if (validView != null)
+        {
+            ImageColumns.CheckImage(validView.Schema, o.ImageColumnName);
+            ImageColumns.CheckLabel(validView.Schema, o.LabelColumnName);
+        }
+
+        using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
+        long budget = (long)o.ImageCacheMegabytes << 20;
+        var train = ImageDataset.Read(trainView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "training", o.CancellationToken);
+        var distinct = train.Labels.Distinct().Count();
+        if (distinct < 2)
+            throw new ArgumentException($"Label column '{o.LabelColumnName}' has a single class ('{classNames[train.Labels[0]]}') in the training data; a classifier needs at least 2.");
+        var valid = validView == null ? null
+            : ImageDataset.Read(validView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "validation", o.CancellationToken);
+        ch.Info(MessageSensitivity.None, $"training rows {train.Count} ({(train.Images != null ? "decoded images cached" : "streamed")}, {train.Skipped} unreadable skipped), " +
+                                          $"validation rows {valid?.Count ?? 0}, classes {classNames.Length}");
+
+        var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
+        var definition = PretrainedCatalog.GetImageBackbone(o.Backbone);
+        manual_seed(o.Seed);
+        var backbone = o.UsePretrainedWeights ? definition.CreatePretrained(o.WeightsPath) : definition.CreateRandom();
+        var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, classNames.Length, o.HeadDropout));
+        try
+        {
+            var tunable = new ImageFineTunable(model, definition.Preprocessing, o.FreezeBatchNormStatistics);
+            var loop = new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames));
+            var result = loop.Run(tunable,
+                new ImageBatchSource(env.Data, train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.RandomCropMinScale, o.HorizontalFlip),
+                valid == null ? null : new ImageBatchSource(env.Data, valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false));
+            model.to(CPU);
+            model.eval();
+            var onnx = ImageClassifierExporter.Export(model, definition.Preprocessing, o.ImageSize, classNames);
+            var scoring = ImageScoringPipeline.Build(env.Data, input, o.ImageColumnName, o.ImageSize, onnx, classNames,
+                o.ScoreColumnName, o.PredictedLabelColumnName, env.GpuDeviceId, env.FallbackToCpu);
+            return new FineTuneImageClassifierTransformer(scoring, onnx, model, definition, o.Clone(), classNames, result);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>
+    /// <remarks>ML.NET's schema-shape constructors are internal, so the two columns are described by public
+    /// estimators with the same output kinds: a float vector from the image column, and a copy of the label key
+    /// (which carries its key values, as PredictedLabel will).</remarks>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var o = options;
+        var image = inputSchema.FirstOrDefault(c => c.Name == o.ImageColumnName);
+        if (image.Name == null)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Image column '{o.ImageColumnName}' not found.");
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name == null || !label.IsKey)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not a key type.");
+        var transforms = env.Data.Transforms;
+        return transforms.ExtractPixels(o.ScoreColumnName, o.ImageColumnName)
+            .Append(transforms.CopyColumns(o.PredictedLabelColumnName, o.LabelColumnName))
+            .GetOutputSchema(inputSchema);
+    }
+
+    private (IDataView Train, IDataView? Validation) Split(IDataView input)
+    {
+        if (options.ValidationSet != null) return (input, options.ValidationSet);
+        if (options.ValidationFraction <= 0) return (input, null);
+        var split = env.Data.Data.TrainTestSplit(input, options.ValidationFraction, seed: options.Seed);
+        return (split.TrainSet, split.TestSet);
+    }
+
+    internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames) => new()
+    {
+        ["kind"] = "FineTuneImageClassifier",
+        ["backbone"] = o.Backbone,
+        ["imageSize"] = o.ImageSize,
+        ["headDropout"] = o.HeadDropout,
+        ["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray()),
+    };
+}

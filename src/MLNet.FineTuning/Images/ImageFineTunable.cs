@@ -1,0 +1,53 @@
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Training;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Images;
+
+/// <summary>A backbone + head image classifier as the training loop sees it; normalisation happens here,
+/// on the device, so batches travel as compact 0..255 pixels.</summary>
+internal sealed class ImageFineTunable : IFineTunable
+{
+    private readonly Classifier model;
+    private readonly ImagePreprocessing preprocessing;
+    private readonly bool freezeBatchNorm;
+    private bool backboneFrozen;
+
+    public ImageFineTunable(Classifier model, ImagePreprocessing preprocessing, bool freezeBatchNorm)
+    {
+        this.model = model;
+        this.preprocessing = preprocessing;
+        this.freezeBatchNorm = freezeBatchNorm;
+        BackboneParameters = model.Backbone.named_parameters().Select(p => ("backbone." + p.name, p.parameter)).ToArray();
+        HeadParameters = model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
+    }
+
+    public nn.Module Module => model;
+    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters { get; }
+    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters { get; }
+
+    public void SetTrainingMode(bool backboneFrozen)
+    {
+        this.backboneFrozen = backboneFrozen;
+        model.train();
+        foreach (var (_, p) in BackboneParameters) p.requires_grad = !backboneFrozen;
+        // A frozen backbone keeps its statistics too; small batches make BatchNorm statistics noisy, so the
+        // user can keep them at their pretrained values for the whole run.
+        if (backboneFrozen || freezeBatchNorm)
+            foreach (var m in model.Backbone.modules().OfType<BatchNorm2d>()) m.eval();
+    }
+
+    public Tensor Forward(Tensor[] inputs)
+    {
+        using var scope = NewDisposeScope();
+        var x = preprocessing.Apply(inputs[0]);
+        Tensor features;
+        if (backboneFrozen && model.training)
+            using (no_grad()) features = model.Backbone.forward(x);   // no graph through a frozen backbone
+        else
+            features = model.Backbone.forward(x);
+        return model.Head.forward(features).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,51 @@
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Training;
+
+/// <summary>One mini-batch on the CPU: model inputs (images, or token ids and masks) and 0-based class labels.</summary>
+internal sealed class Batch : IDisposable
+{
+    public Batch(Tensor[] inputs, Tensor labels)
+    {
+        Inputs = inputs;
+        Labels = labels;
+    }
+
+    public Tensor[] Inputs { get; }
+    /// <summary>int64 [n], 0-based class index.</summary>
+    public Tensor Labels { get; }
+    public int Count => (int)Labels.shape[0];
+
+    public void Dispose()
+    {
+        foreach (var t in Inputs) t.Dispose();
+        Labels.Dispose();
+    }
+}
+
+/// <summary>Produces the batches of one epoch. Implementations own their decoding and prefetching.</summary>
+internal interface IBatchSource
+{
+    /// <summary>Rows per epoch.</summary>
+    long RowCount { get; }
+
+    /// <summary>The batches of <paramref name="epoch"/> (0-based). Training sources shuffle and augment with a
+    /// seed derived from the epoch, so an epoch can be replayed exactly (resume); evaluation sources do neither.
+    /// The caller disposes each batch.</summary>
+    IEnumerable<Batch> Batches(int epoch, CancellationToken cancellation);
+}
+
+/// <summary>A network the loop can fine-tune: a backbone (or its adapters) and a head with separate learning rates.</summary>
+internal interface IFineTunable
+{
+    /// <summary>The whole network: its state dict is what checkpoints and best-weights restore save.</summary>
+    TorchSharp.torch.nn.Module Module { get; }
+    /// <summary>Parameters trained at <c>LearningRate × BackboneLearningRateFactor</c>.</summary>
+    IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> BackboneParameters { get; }
+    /// <summary>Parameters trained at <c>LearningRate</c>.</summary>
+    IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> HeadParameters { get; }
+    /// <summary>Training mode; a frozen backbone gets no gradients and keeps its normalisation statistics.</summary>
+    void SetTrainingMode(bool backboneFrozen);
+    /// <summary>Inputs already on the device → logits [n, K].</summary>
+    Tensor Forward(Tensor[] inputs);
+}

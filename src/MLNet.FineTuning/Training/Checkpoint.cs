@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Training;
+
+/// <summary>Where the loop is: enough to resume exactly (with the epoch-derived seeds of the batch sources).</summary>
+internal sealed record TrainingState(int Epoch, int StepInEpoch, long GlobalStep, double? BestMetric, int BestEpoch, int EpochsWithoutImprovement);
+
+/// <summary>
+/// A training checkpoint folder: <c>model.safetensors</c> (the whole state dict, readable by PyTorch),
+/// <c>best.safetensors</c> (best weights so far, when there is validation data), <c>optimizer.bin</c>
+/// (TorchSharp's optimizer state), and <c>checkpoint.json</c> (loop position plus the estimator's metadata:
+/// options, class names, backbone). Written to a sibling temporary folder first and then swapped in, so a
+/// crash never leaves a half-written checkpoint behind.
+/// </summary>
+internal static class Checkpoint
+{
+    public const string ModelFile = "model.safetensors", BestFile = "best.safetensors", OptimizerFile = "optimizer.bin", StateFile = "checkpoint.json";
+
+    public static void Save(string directory, nn.Module model, optim.Optimizer optimizer, TrainingState state,
+        IReadOnlyDictionary<string, Tensor>? best, JsonObject metadata)
+    {
+        directory = Path.GetFullPath(directory);
+        string tmp = directory + ".tmp-" + Environment.ProcessId, old = directory + ".old-" + Environment.ProcessId;
+        try
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            Directory.CreateDirectory(tmp);
+            model.save_safetensors(Path.Combine(tmp, ModelFile));
+            if (best != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, BestFile), best.ToDictionary());
+            ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(tmp, OptimizerFile));
+            var json = new JsonObject
+            {
+                ["format"] = "MLNet.FineTuning.Checkpoint/1",
+                ["state"] = JsonSerializer.SerializeToNode(state),
+                ["metadata"] = metadata.DeepClone(),
+            };
+            File.WriteAllText(Path.Combine(tmp, StateFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            if (Directory.Exists(directory)) Directory.Move(directory, old);
+            Directory.Move(tmp, directory);
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            throw new IOException($"Could not write the checkpoint folder '{directory}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads the estimator metadata without touching weights (to rebuild the right model first).</summary>
+    public static JsonObject ReadMetadata(string directory) => (JsonObject)ReadJson(directory)["metadata"]!;
+
+    public static TrainingState Load(string directory, nn.Module model, optim.Optimizer? optimizer, out Dictionary<string, Tensor>? best)
+    {
+        var json = ReadJson(directory);
+        model.load_safetensors(Path.Combine(directory, ModelFile), strict: true);
+        if (optimizer != null) ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(Path.Combine(directory, OptimizerFile));
+        string bestPath = Path.Combine(directory, BestFile);
+        best = File.Exists(bestPath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(bestPath) : null;
+        return json["state"].Deserialize<TrainingState>()
+            ?? throw new InvalidDataException($"{Path.Combine(directory, StateFile)} has no training state.");
+    }
+
+    private static JsonObject ReadJson(string directory)
+    {
+        string path = Path.Combine(directory, StateFile);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"'{directory}' is not a MLNet.FineTuning checkpoint: {StateFile} is missing.", path);
+        var json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject;
+        if (json?["format"]?.GetValue<string>() != "MLNet.FineTuning.Checkpoint/1" || json["metadata"] is not JsonObject)
+            throw new InvalidDataException($"{path} is not a MLNet.FineTuning checkpoint (format MLNet.FineTuning.Checkpoint/1 expected).");
+        return json;
+    }
+}

@@ -1,0 +1,85 @@
+using Microsoft.ML;
+
+namespace MLNet.FineTuning.Training;
+
+/// <summary>
+/// Options every fine-tuning estimator shares: columns, optimisation, schedule, freezing, validation,
+/// early stopping, progress, cancellation and checkpoints. The estimators' nested <c>Options</c> classes
+/// derive from it and add what is specific to their data (image size, text length, LoRA rank).
+/// </summary>
+public abstract class FineTuningOptions
+{
+    /// <summary>Label column, a key type (use <c>MapValueToKey</c>). Default "Label".</summary>
+    public string LabelColumnName { get; set; } = ColumnNames.Label;
+    /// <summary>Output column of class probabilities (float vector, one per class). Default "Score".</summary>
+    public string ScoreColumnName { get; set; } = ColumnNames.Score;
+    /// <summary>Output column of the predicted class (key type of the label). Default "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; set; } = ColumnNames.PredictedLabel;
+
+    /// <summary>Passes over the training data, ≥ 1.</summary>
+    public int Epochs { get; set; } = 5;
+    /// <summary>Samples per optimizer step, ≥ 1 (≥ 2 when BatchNorm statistics train). Default 32.</summary>
+    public int BatchSize { get; set; } = 32;
+    /// <summary>Peak learning rate of the new head, &gt; 0. Default 1e-3 (AdamW).</summary>
+    public double LearningRate { get; set; } = 1e-3;
+    /// <summary>Backbone learning rate as a fraction of <see cref="LearningRate"/> (discriminative rates), in (0, 1]. Default 0.1.</summary>
+    public double BackboneLearningRateFactor { get; set; } = 0.1;
+    /// <summary>AdamW decoupled weight decay, ≥ 0, applied to weight matrices and kernels only (not to biases
+    /// and normalisation weights). Default 0.01 (PyTorch's AdamW default).</summary>
+    public double WeightDecay { get; set; } = 0.01;
+    /// <summary>Learning-rate schedule. Default <see cref="LearningRateSchedule.WarmupCosine"/>.</summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.WarmupCosine;
+    /// <summary>Fraction of all steps spent warming up, in [0, 1). Default 0.1.</summary>
+    public double WarmupFraction { get; set; } = 0.1;
+    /// <summary>Clip the global gradient L2 norm to this value; 0 turns clipping off. Default 1.0.</summary>
+    public double GradientClipNorm { get; set; } = 1.0;
+    /// <summary>Label smoothing of the cross-entropy loss, in [0, 1). Default 0.</summary>
+    public double LabelSmoothing { get; set; }
+    /// <summary>Train only the head for this many first epochs, then unfreeze the backbone, in [0, Epochs]. Default 0.</summary>
+    public int FreezeBackboneEpochs { get; set; }
+
+    /// <summary>Validation data with the same schema as the training data. Takes precedence over <see cref="ValidationFraction"/>.</summary>
+    public IDataView? ValidationSet { get; set; }
+    /// <summary>Hold out this fraction of the training rows for validation (seeded), in [0, 1). Default 0 (none).</summary>
+    public double ValidationFraction { get; set; }
+    /// <summary>Stop after this many epochs without improvement of <see cref="EarlyStoppingMetric"/> on the
+    /// validation data, and restore the best weights; 0 turns early stopping off (the best weights are still
+    /// restored when there is validation data). Default 0.</summary>
+    public int EarlyStoppingPatience { get; set; }
+    /// <summary>Smallest change that counts as an improvement, ≥ 0. Default 0.</summary>
+    public double EarlyStoppingMinDelta { get; set; }
+    /// <summary>Figure watched by early stopping. Default <see cref="Training.EarlyStoppingMetric.Accuracy"/>.</summary>
+    public EarlyStoppingMetric EarlyStoppingMetric { get; set; } = EarlyStoppingMetric.Accuracy;
+
+    /// <summary>Seed of shuffling, augmentation, dropout and head initialisation. Default 1.</summary>
+    public int Seed { get; set; } = 1;
+    /// <summary>Report progress every this many optimizer steps (and at every epoch end), ≥ 1. Default 50.</summary>
+    public int LogEveryNSteps { get; set; } = 50;
+    /// <summary>Receives progress reports (also written to <c>MLContext.Log</c>).</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+    /// <summary>Cancels training. With <see cref="CheckpointDirectory"/> set, a checkpoint is saved before
+    /// <see cref="OperationCanceledException"/> is thrown, so training can resume from it.</summary>
+    public CancellationToken CancellationToken { get; set; }
+    /// <summary>Folder for checkpoints (written at each epoch end and on cancellation); null for none.</summary>
+    public string? CheckpointDirectory { get; set; }
+    /// <summary>Resume from the checkpoint in this folder (weights, optimizer, schedule position, epoch).</summary>
+    public string? ResumeFromCheckpoint { get; set; }
+
+    internal virtual void Validate()
+    {
+        Check.Range(Epochs >= 1, nameof(Epochs), "≥ 1", Epochs);
+        Check.Range(BatchSize >= 1, nameof(BatchSize), "≥ 1", BatchSize);
+        Check.Range(LearningRate > 0, nameof(LearningRate), "> 0", LearningRate);
+        Check.Range(BackboneLearningRateFactor > 0 && BackboneLearningRateFactor <= 1, nameof(BackboneLearningRateFactor), "in (0, 1]", BackboneLearningRateFactor);
+        Check.Range(WeightDecay >= 0, nameof(WeightDecay), "≥ 0", WeightDecay);
+        Check.Range(WarmupFraction >= 0 && WarmupFraction < 1, nameof(WarmupFraction), "in [0, 1)", WarmupFraction);
+        Check.Range(GradientClipNorm >= 0, nameof(GradientClipNorm), "≥ 0", GradientClipNorm);
+        Check.Range(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), "in [0, 1)", LabelSmoothing);
+        Check.Range(FreezeBackboneEpochs >= 0 && FreezeBackboneEpochs <= Epochs, nameof(FreezeBackboneEpochs), $"in [0, Epochs={Epochs}]", FreezeBackboneEpochs);
+        Check.Range(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), "in [0, 1)", ValidationFraction);
+        Check.Range(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), "≥ 0", EarlyStoppingPatience);
+        Check.Range(EarlyStoppingMinDelta >= 0, nameof(EarlyStoppingMinDelta), "≥ 0", EarlyStoppingMinDelta);
+        Check.Range(LogEveryNSteps >= 1, nameof(LogEveryNSteps), "≥ 1", LogEveryNSteps);
+        if (string.IsNullOrWhiteSpace(LabelColumnName)) throw new ArgumentException("LabelColumnName must name a column.");
+    }
+}

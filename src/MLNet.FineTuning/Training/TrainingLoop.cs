@@ -1,0 +1,244 @@
+using TorchSharp;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Runtime;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Training;
+
+/// <summary>What a finished run reports.</summary>
+internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int BestEpoch, double? BestMetric, IReadOnlyList<TrainingProgress> Epochs);
+
+/// <summary>
+/// The one fine-tuning loop both estimators use: AdamW with parameter groups (head / backbone rates,
+/// no decay on biases and normalisation weights), a per-step schedule, gradient clipping, head-only warm
+/// epochs, validation, early stopping with best-weights restore, progress, cancellation and checkpoints.
+/// Every step runs inside a dispose scope; nothing but the accumulators outlives it.
+/// </summary>
+internal sealed class TrainingLoop
+{
+    private readonly FineTuningOptions options;
+    private readonly Device device;
+    private readonly IChannel? log;
+    private readonly Func<JsonObject> checkpointMetadata;
+
+    public TrainingLoop(FineTuningOptions options, Device device, IChannel? log, Func<JsonObject> checkpointMetadata)
+    {
+        this.options = options;
+        this.device = device;
+        this.log = log;
+        this.checkpointMetadata = checkpointMetadata;
+    }
+
+    public long StepsPerEpoch(long rows) => (rows + options.BatchSize - 1) / options.BatchSize;
+
+    public TrainingResult Run(IFineTunable model, IBatchSource train, IBatchSource? validation, Tensor? classWeights = null)
+    {
+        var ct = options.CancellationToken;
+        model.Module.to(device);
+        using var weights = classWeights?.to(device);
+        var (optimizer, groups) = CreateOptimizer(model);
+        using var _ = optimizer;
+        long stepsPerEpoch = StepsPerEpoch(train.RowCount), totalSteps = stepsPerEpoch * options.Epochs;
+        var state = new TrainingState(0, 0, 0, null, -1, 0);
+        Dictionary<string, Tensor>? best = null;
+        if (options.ResumeFromCheckpoint is string resume)
+        {
+            state = Checkpoint.Load(resume, model.Module, optimizer, out best);
+            Info($"resumed from '{resume}' at epoch {state.Epoch + 1}, step {state.GlobalStep}");
+        }
+        var history = new List<TrainingProgress>();
+        bool stoppedEarly = false;
+        var trainable = model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
+        using var lossSum = zeros(1, dtype: float64, device: device);
+        using var correctSum = zeros(1, dtype: int64, device: device);
+        var runStart = Stopwatch.StartNew();
+        long stepsThisRun = 0;
+
+        for (int epoch = state.Epoch; epoch < options.Epochs && !stoppedEarly; epoch++)
+        {
+            bool frozen = epoch < options.FreezeBackboneEpochs;
+            model.SetTrainingMode(frozen);
+            manual_seed(options.Seed * 1_000_003L + epoch);   // dropout draws replay exactly on resume
+            int skip = epoch == state.Epoch ? state.StepInEpoch : 0, stepInEpoch = 0;
+            long windowSamples = 0, epochSamples = 0;
+            double epochLoss = 0, epochCorrect = 0;
+            var window = Stopwatch.StartNew();
+            foreach (var batch in train.Batches(epoch, ct))
+            {
+                using var b = batch;
+                if (stepInEpoch < skip) { stepInEpoch++; continue; }
+                if (ct.IsCancellationRequested)
+                {
+                    SaveCheckpoint(model, optimizer, state with { Epoch = epoch, StepInEpoch = stepInEpoch }, best, "cancelled");
+                    ct.ThrowIfCancellationRequested();
+                }
+                double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
+                foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
+                using (var scope = NewDisposeScope())
+                {
+                    var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
+                    var labels = b.Labels.to(device);
+                    var logits = model.Forward(inputs);
+                    var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
+                    optimizer.step();
+                    using (no_grad())
+                    {
+                        lossSum.add_(loss.detach().to(float64).mul(b.Count));
+                        correctSum.add_(logits.argmax(1).eq(labels).sum());
+                    }
+                }
+                stepInEpoch++;
+                windowSamples += b.Count;
+                state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
+                stepsThisRun++;
+                bool report = state.GlobalStep % options.LogEveryNSteps == 0;
+                if (report)
+                {
+                    var (l, c) = Drain(lossSum, correctSum);
+                    epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
+                    Report(new TrainingProgress
+                    {
+                        Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
+                        TrainLoss = l / windowSamples, TrainAccuracy = c / windowSamples, LearningRate = groups[0].Group.LearningRate,
+                        SamplesPerSecond = windowSamples / window.Elapsed.TotalSeconds, BackboneFrozen = frozen,
+                        EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep),
+                    });
+                    windowSamples = 0;
+                    window.Restart();
+                }
+            }
+            {
+                var (l, c) = Drain(lossSum, correctSum);
+                epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
+            }
+            double? vLoss = null, vAcc = null;
+            if (validation != null) (vLoss, vAcc) = Evaluate(model, validation, weights);
+            var progress = new TrainingProgress
+            {
+                Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
+                TrainLoss = epochLoss / Math.Max(1, epochSamples), TrainAccuracy = epochCorrect / Math.Max(1, epochSamples),
+                LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, window.Elapsed.TotalSeconds),
+                EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep), BackboneFrozen = frozen,
+                IsEpochEnd = true, ValidationLoss = vLoss, ValidationAccuracy = vAcc,
+            };
+            history.Add(progress);
+            Report(progress);
+            state = state with { Epoch = epoch + 1, StepInEpoch = 0 };
+            if (validation != null)
+            {
+                double metric = options.EarlyStoppingMetric == EarlyStoppingMetric.Accuracy ? vAcc!.Value : -vLoss!.Value;
+                if (state.BestMetric is not double bestSoFar || metric > bestSoFar + options.EarlyStoppingMinDelta)
+                {
+                    DisposeAll(best);
+                    best = Snapshot(model.Module);
+                    state = state with { BestMetric = metric, BestEpoch = epoch, EpochsWithoutImprovement = 0 };
+                }
+                else
+                {
+                    state = state with { EpochsWithoutImprovement = state.EpochsWithoutImprovement + 1 };
+                    if (options.EarlyStoppingPatience > 0 && state.EpochsWithoutImprovement >= options.EarlyStoppingPatience)
+                    {
+                        stoppedEarly = true;
+                        Info($"early stopping after epoch {epoch + 1}: no improvement for {state.EpochsWithoutImprovement} epochs; best epoch {state.BestEpoch + 1}");
+                    }
+                }
+            }
+            SaveCheckpoint(model, optimizer, state, best, $"epoch {epoch + 1}");
+        }
+        if (best != null)
+        {
+            Restore(model.Module, best);
+            Info($"restored the best weights (epoch {state.BestEpoch + 1})");
+            DisposeAll(best);
+        }
+        model.Module.eval();
+        double? bestMetric = state.BestMetric is double m && options.EarlyStoppingMetric == EarlyStoppingMetric.Loss ? -m : state.BestMetric;
+        return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history);
+    }
+
+    /// <summary>Mean loss and accuracy over a source, in evaluation mode, without gradients.</summary>
+    public (double Loss, double Accuracy) Evaluate(IFineTunable model, IBatchSource source, Tensor? weights = null)
+    {
+        model.Module.eval();
+        double loss = 0, correct = 0;
+        long n = 0;
+        using var _ = no_grad();
+        foreach (var batch in source.Batches(0, options.CancellationToken))
+        {
+            using var b = batch;
+            using var scope = NewDisposeScope();
+            var logits = model.Forward(b.Inputs.Select(t => t.to(device)).ToArray());
+            var labels = b.Labels.to(device);
+            loss += nn.functional.cross_entropy(logits, labels, weights, reduction: nn.Reduction.Sum).item<float>();
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+            n += b.Count;
+        }
+        return (loss / Math.Max(1, n), correct / Math.Max(1, n));
+    }
+
+    private (optim.Optimizer, List<(optim.ILearningRateController Group, double BaseRate)>) CreateOptimizer(IFineTunable model)
+    {
+        // Decoupled weight decay only on weight matrices and kernels: decaying biases and normalisation
+        // scales hurts fine-tuning (the usual no_decay rule of BERT/timm fine-tuning scripts).
+        static bool Decays(Parameter p) => p.dim() > 1;
+        var specs = new (IEnumerable<Parameter> Params, double Rate, double Decay)[]
+        {
+            (model.HeadParameters.Select(p => p.Parameter).Where(Decays), options.LearningRate, options.WeightDecay),
+            (model.HeadParameters.Select(p => p.Parameter).Where(p => !Decays(p)), options.LearningRate, 0),
+            (model.BackboneParameters.Select(p => p.Parameter).Where(Decays), options.LearningRate * options.BackboneLearningRateFactor, options.WeightDecay),
+            (model.BackboneParameters.Select(p => p.Parameter).Where(p => !Decays(p)), options.LearningRate * options.BackboneLearningRateFactor, 0),
+        };
+        var groups = specs.Select(s => (Group: new AdamW.ParamGroup(s.Params.ToArray(), new AdamW.Options { LearningRate = s.Rate, weight_decay = s.Decay }), s.Rate))
+                          .Where(g => g.Group.Parameters.Any()).ToList();
+        var optimizer = optim.AdamW(groups.Select(g => g.Group), lr: options.LearningRate, weight_decay: options.WeightDecay);
+        long trainableCount = groups.Sum(g => g.Group.Parameters.Sum(p => p.numel()));
+        Info($"trainable parameters: {trainableCount:N0} (head {model.HeadParameters.Sum(p => p.Parameter.numel()):N0}, backbone/adapters {model.BackboneParameters.Sum(p => p.Parameter.numel()):N0}) on {device}");
+        return (optimizer, groups.Select(g => ((optim.ILearningRateController)g.Group, g.Rate)).ToList());
+    }
+
+    private void SaveCheckpoint(IFineTunable model, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best, string why)
+    {
+        if (options.CheckpointDirectory is not string dir) return;
+        Checkpoint.Save(dir, model.Module, optimizer, state, best, checkpointMetadata());
+        Info($"checkpoint ({why}) saved to '{dir}'");
+    }
+
+    private static (double Loss, double Correct) Drain(Tensor lossSum, Tensor correctSum)
+    {
+        double l = lossSum.item<double>(), c = correctSum.item<long>();
+        lossSum.zero_();
+        correctSum.zero_();
+        return (l, c);
+    }
+
+    private static TimeSpan Eta(TimeSpan elapsed, long done, long left) =>
+        done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(elapsed.TotalSeconds / done * Math.Max(0, left));
+
+    private static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
+        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(CPU).clone().DetachFromDisposeScope());
+
+    private static void Restore(nn.Module module, Dictionary<string, Tensor> snapshot)
+    {
+        using var _ = no_grad();
+        foreach (var (name, t) in module.state_dict()) t.copy_(snapshot[name]);
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor>? tensors)
+    {
+        if (tensors == null) return;
+        foreach (var t in tensors.Values) t.Dispose();
+    }
+
+    private void Report(TrainingProgress p)
+    {
+        Info(p.ToString());
+        options.Progress?.Report(p);
+    }
+
+    private void Info(string message) => log?.Info(MessageSensitivity.None, message);
+}
