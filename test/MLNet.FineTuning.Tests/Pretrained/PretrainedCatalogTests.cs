@@ -1,0 +1,47 @@
+using MLNet.FineTuning.Pretrained;
+
+namespace MLNet.FineTuning.Tests.Pretrained;
+
+public class PretrainedCatalogTests
+{
+    [Fact]
+    public void GetImageBackbone_UnknownName_ThrowsListingKnownNames()
+    {
+        var e = Assert.Throws<ArgumentException>(() => PretrainedCatalog.GetImageBackbone("nope"));
+
+        Assert.Contains("'nope'", e.Message);
+        foreach (var name in PretrainedCatalog.ImageBackboneNames) Assert.Contains(name, e.Message);
+        Assert.Contains(PretrainedCatalog.ResNet18MlNet, PretrainedCatalog.ImageBackboneNames);
+    }
+
+    [Fact]
+    public void GetImageBackbone_DifferentCase_FindsIt()
+    {
+        Assert.Equal("resnet50", PretrainedCatalog.GetImageBackbone("ResNet50").Name);
+    }
+
+    [Fact]
+    public void CreatePretrained_Default_DiffersFromRandom()
+    {
+        var backbone = PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet);
+        using var random = backbone.CreateRandom();
+        using var pretrained = backbone.CreatePretrained();
+
+        var r = random.state_dict();
+        var p = pretrained.state_dict();
+        Assert.Equal(r.Keys.Order(), p.Keys.Order());
+        Assert.False(r["conv1.weight"].allclose(p["conv1.weight"]));
+        Assert.False(r["layer4.2.conv2.weight"].allclose(p["layer4.2.conv2.weight"]));
+        // A fresh BatchNorm has running mean 0 and variance 1; trained statistics are anything but.
+        Assert.NotEqual(0f, p["bn1.running_mean"].abs().sum().item<float>());
+        Assert.False(p["layer4.2.bn2.running_var"].allclose(r["layer4.2.bn2.running_var"]));
+    }
+
+    [Fact]
+    public void CreatePretrained_TorchvisionWithoutPath_ThrowsAskingForWeightsPath()
+    {
+        var e = Assert.Throws<ArgumentException>(() => PretrainedCatalog.GetImageBackbone("resnet18").CreatePretrained());
+
+        Assert.Contains("WeightsPath", e.Message);
+    }
+}
