@@ -65,6 +65,7 @@ internal sealed class TrainingLoop
             long windowSamples = 0, epochSamples = 0;
             double epochLoss = 0, epochCorrect = 0;
             var window = Stopwatch.StartNew();
+            var epochWatch = Stopwatch.StartNew();
             foreach (var batch in train.Batches(epoch, ct))
             {
                 using var b = batch;
@@ -122,7 +123,7 @@ internal sealed class TrainingLoop
             {
                 Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
                 TrainLoss = epochLoss / Math.Max(1, epochSamples), TrainAccuracy = epochCorrect / Math.Max(1, epochSamples),
-                LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, window.Elapsed.TotalSeconds),
+                LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, epochWatch.Elapsed.TotalSeconds),
                 EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep), BackboneFrozen = frozen,
                 IsEpochEnd = true, ValidationLoss = vLoss, ValidationAccuracy = vAcc,
             };
