@@ -91,7 +91,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
             var onnx = ImageClassifierExporter.Export(model, definition.Preprocessing, o.ImageSize, classNames);
             var scoring = ImageScoringPipeline.Build(env.Data, input, o.ImageColumnName, o.ImageSize, onnx, classNames,
                 o.ScoreColumnName, o.PredictedLabelColumnName, env.GpuDeviceId, env.FallbackToCpu);
-            return new FineTuneImageClassifierTransformer(scoring, onnx, model, definition, o.Clone(), classNames, result);
+            return new FineTuneImageClassifierTransformer(scoring, onnx, model, definition, o.Clone(), classNames, result, env.GpuDeviceId, env.FallbackToCpu);
         }
         catch
         {

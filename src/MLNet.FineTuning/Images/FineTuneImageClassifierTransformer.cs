@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.FineTuning.Images;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Pretrained;
@@ -21,9 +22,10 @@ public sealed class FineTuneImageClassifierTransformer : ITransformer, IDisposab
     private readonly Classifier model;
     private readonly ImageBackboneDefinition backbone;
     private readonly FineTuneImageClassifier.Options options;
+    private readonly Lazy<OnnxImageScorer> batchScorer;
 
     internal FineTuneImageClassifierTransformer(ITransformer scoring, byte[] onnx, Classifier model, ImageBackboneDefinition backbone,
-        FineTuneImageClassifier.Options options, IReadOnlyList<string> classNames, TrainingResult result)
+        FineTuneImageClassifier.Options options, IReadOnlyList<string> classNames, TrainingResult result, int? gpuDeviceId, bool fallbackToCpu)
     {
         this.scoring = scoring;
         this.onnx = onnx;
@@ -31,6 +33,7 @@ public sealed class FineTuneImageClassifierTransformer : ITransformer, IDisposab
         this.backbone = backbone;
         this.options = options;
         ClassNames = classNames;
+        batchScorer = new Lazy<OnnxImageScorer>(() => new OnnxImageScorer(onnx, options.ImageSize, gpuDeviceId, fallbackToCpu));
         History = result.Epochs;
         StoppedEarly = result.StoppedEarly;
     }
@@ -82,10 +85,25 @@ public sealed class FineTuneImageClassifierTransformer : ITransformer, IDisposab
             FineTuneImageClassifier.CheckpointMetadata(options, ClassNames).ToJsonString(new() { WriteIndented = true }));
     }
 
-    /// <summary>Frees the TorchSharp weights and the ONNX Runtime session.</summary>
+    /// <summary>
+    /// Scores the images of <paramref name="input"/> (same image column as training) many per ONNX Runtime
+    /// call, streaming: ML.NET's <c>Transform</c> runs one row per call. Same preprocessing and same scores
+    /// as <c>Transform</c>; uses the CUDA provider when the context's <c>GpuDeviceId</c> was set.
+    /// </summary>
+    /// <param name="input">Rows with the image column.</param>
+    /// <param name="batchSize">Images per ONNX Runtime call, ≥ 1. Default 64.</param>
+    public IEnumerable<ImagePrediction> PredictBatches(IDataView input, int batchSize = 64)
+    {
+        Check.NotNull(input, nameof(input));
+        Check.Range(batchSize >= 1, nameof(batchSize), "≥ 1", batchSize);
+        return batchScorer.Value.Predict(input, options.ImageColumnName, batchSize);
+    }
+
+    /// <summary>Frees the TorchSharp weights and the ONNX Runtime sessions.</summary>
     public void Dispose()
     {
         model.Dispose();
+        if (batchScorer.IsValueCreated) batchScorer.Value.Dispose();
         (scoring as IDisposable)?.Dispose();
     }
 

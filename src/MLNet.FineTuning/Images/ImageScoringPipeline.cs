@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Transforms.Image;
+using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Runtime;
 
 namespace MLNet.FineTuning.Images;
@@ -15,7 +16,8 @@ namespace MLNet.FineTuning.Images;
 /// </summary>
 internal static class ImageScoringPipeline
 {
-    public const string PixelsColumn = "pixels", ProbabilitiesColumn = "probabilities";
+    public const string PixelsColumn = ImageClassifierExporter.PixelsInput;
+    private const string ProbabilitiesColumn = ImageClassifierExporter.ProbabilitiesOutput;
     private const string ResizedColumn = "__MLNetFineTuning_Resized";
 
     public static ITransformer Build(MLContext ml, IDataView input, string imageColumn, int imageSize, byte[] onnx,
@@ -23,9 +25,7 @@ internal static class ImageScoringPipeline
     {
         var keyData = ml.Data.LoadFromEnumerable(classNames.Select(c => new ClassName { Value = c }));
         var shapes = new Dictionary<string, int[]> { [PixelsColumn] = [1, 3, imageSize, imageSize] };
-        var pipeline = ml.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, imageColumn,
-                ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center)
-            .Append(ml.Transforms.ExtractPixels(PixelsColumn, ResizedColumn))
+        var pipeline = Pixels(ml, imageColumn, imageSize)
             .Append(ml.Transforms.ApplyOnnxModel([ProbabilitiesColumn, PredictedLabelMapping.InputColumn], [PixelsColumn],
                 new MemoryStream(onnx), shapes, gpuDeviceId, fallbackToCpu))
             .Append(ml.Transforms.CopyColumns(scoreColumn, ProbabilitiesColumn))
@@ -35,6 +35,12 @@ internal static class ImageScoringPipeline
                 ResizedColumn, PixelsColumn, ProbabilitiesColumn, PredictedLabelMapping.InputColumn, PredictedLabelMapping.OutputColumn));
         return pipeline.Fit(input);
     }
+
+    /// <summary>Image → <c>pixels</c> float [3·S·S], planar RGB 0..255: the centre square resized to S×S.</summary>
+    public static IEstimator<ITransformer> Pixels(MLContext ml, string imageColumn, int imageSize) =>
+        ml.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, imageColumn,
+                ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center)
+            .Append(ml.Transforms.ExtractPixels(PixelsColumn, ResizedColumn));
 
     private sealed class ClassName
     {
