@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Google.Protobuf;
 using Onnx;
 using static TorchSharp.torch;
 
@@ -34,6 +35,20 @@ internal sealed class OnnxGraph
             }
     }
 
+    /// <summary>Parses an ONNX model; a damaged or truncated one is reported as such, naming <paramref name="origin"/>.</summary>
+    /// <exception cref="InvalidDataException">Not a readable ONNX model.</exception>
+    public static ModelProto ReadModel(Stream stream, string origin)
+    {
+        try
+        {
+            return ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"'{origin}' is not a readable ONNX model (damaged or truncated?): {e.Message}", e);
+        }
+    }
+
     /// <summary>The file the graph came from.</summary>
     public string Origin { get; }
 
@@ -45,6 +60,16 @@ internal sealed class OnnxGraph
 
     /// <summary>Whether <paramref name="tensor"/> is one of the graph's outputs.</summary>
     public bool IsOutput(string tensor) => graph.Output.Any(o => o.Name == tensor);
+
+    /// <summary>Whether the graph has an initializer called <paramref name="name"/>.</summary>
+    public bool HasInitializer(string name) => initializers.ContainsKey(name);
+
+    /// <summary>The node that writes <paramref name="tensor"/>, or null for graph inputs and initializers.</summary>
+    public NodeProto? Producer(string tensor) => graph.Node.FirstOrDefault(n => n.Output.Contains(tensor));
+
+    /// <summary>Initializers of <paramref name="dataType"/> that no weight has taken yet, in file order.</summary>
+    public IReadOnlyList<string> Untaken(TensorProto.Types.DataType dataType) =>
+        graph.Initializer.Where(t => t.DataType == (int)dataType && !taken.Contains(t.Name)).Select(t => t.Name).ToList();
 
     /// <summary>Nodes that read <paramref name="tensor"/>.</summary>
     public IReadOnlyList<NodeProto> Consumers(string tensor) =>

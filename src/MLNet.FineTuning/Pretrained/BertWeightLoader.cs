@@ -1,0 +1,59 @@
+using MLNet.FineTuning.Modeling;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Pretrained;
+
+/// <summary>Loads pretrained weights into a <see cref="BertEncoder"/>: the one weight loader for text encoders.</summary>
+/// <remarks>
+/// Keys are the encoder's (Hugging Face <c>BertModel</c>'s); a source may add <c>bert.</c> in front, as the
+/// checkpoints of <c>BertForPreTraining</c>, <c>BertForMaskedLM</c>, … do. Dropped without complaint:
+/// <c>cls.*</c> (those pre-training heads), <c>pooler.*</c> when the encoder has no pooler, and
+/// <c>embeddings.position_ids</c> (a constant buffer older transformers versions saved). Anything else
+/// that does not fit is an error listing every key, and then nothing is loaded.
+/// </remarks>
+internal static class BertWeightLoader
+{
+    /// <summary>The prefix Hugging Face's task models put before the <c>BertModel</c> keys.</summary>
+    public const string Prefix = "bert.";
+
+    /// <summary><paramref name="key"/> without a leading <see cref="Prefix"/>.</summary>
+    public static string WithoutPrefix(string key) => key.StartsWith(Prefix, StringComparison.Ordinal) ? key[Prefix.Length..] : key;
+
+    /// <summary>Whether a source key (without prefix) is dropped rather than reported as unexpected.</summary>
+    public static bool IsIgnored(string key, bool hasPooler) =>
+        key.StartsWith("cls.", StringComparison.Ordinal)
+        || (!hasPooler && key.StartsWith("pooler.", StringComparison.Ordinal))
+        || key == "embeddings.position_ids";
+
+    /// <summary>Maps a Hugging Face BERT ONNX export onto <paramref name="model"/> (see <see cref="BertOnnxMap"/>).</summary>
+    /// <exception cref="InvalidDataException">Not a readable ONNX model, or its weights do not fit the network (all listed).</exception>
+    public static void LoadOnnx(BertEncoder model, Stream onnxStream, string origin)
+    {
+        var onnx = OnnxGraph.ReadModel(onnxStream, origin);
+        using var scope = NewDisposeScope();
+        Assign(model, BertOnnxMap.ToStateDict(onnx, model, origin), origin);
+    }
+
+    /// <summary>Loads a .safetensors file or PyTorch state_dict pickle with Hugging Face BERT keys.</summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">Unreadable file, or keys/shapes that do not fit the network (all listed).</exception>
+    public static void LoadStateDict(BertEncoder model, string path)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = StateDictLoader.Read(path);
+        var byKey = new Dictionary<string, Tensor>();
+        var twice = new List<string>();
+        foreach (var (key, tensor) in tensors)
+            if (!byKey.TryAdd(WithoutPrefix(key), tensor)) twice.Add(WithoutPrefix(key));
+        if (twice.Count > 0)
+            throw new InvalidDataException(
+                $"'{path}' holds these weights both with and without the '{Prefix}' prefix: {string.Join(", ", twice)}.");
+        Assign(model, byKey, path);
+    }
+
+    private static void Assign(BertEncoder model, IReadOnlyDictionary<string, Tensor> source, string origin) =>
+        StateDictLoader.Assign(model, source, origin,
+            $"BertEncoder {model.Config} {(model.HasPooler ? "with" : "without")} pooler",
+            ignored: key => IsIgnored(key, model.HasPooler));
+}

@@ -1,0 +1,57 @@
+using MLNet.FineTuning.Modeling;
+
+namespace MLNet.FineTuning.Pretrained;
+
+/// <summary>One text encoder entry of <see cref="PretrainedCatalog"/>.</summary>
+public sealed class TextEncoderDefinition
+{
+    internal TextEncoderDefinition(string name, WeightSource source, BertConfig? config, string description)
+    {
+        Name = name;
+        Source = source;
+        Config = config;
+        Description = description;
+    }
+
+    /// <summary>Catalog name, e.g. <c>minilm-l6</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Where the pretrained weights come from.</summary>
+    public WeightSource Source { get; }
+
+    /// <summary>The encoder's shape; null where it is read from the checkpoint folder's config.json.</summary>
+    public BertConfig? Config { get; }
+
+    /// <summary>One line for logs and docs.</summary>
+    public string Description { get; }
+
+    /// <summary>
+    /// The encoder with its pretrained weights, vocabulary and casing. <paramref name="path"/> is the checkpoint
+    /// folder for <see cref="WeightSource.HuggingFaceBertFolder"/> and must be null for the embedded MiniLM-L6.
+    /// </summary>
+    /// <param name="path">Folder of a Hugging Face BERT checkpoint (see <see cref="BertCheckpoint.Load"/>).</param>
+    /// <param name="addPoolingLayer">Whether to include BERT's pooler (and load its weights).</param>
+    /// <exception cref="ArgumentException">A folder is needed and missing, or given where none is taken.</exception>
+    /// <exception cref="FileNotFoundException">The embedded weights' assembly is missing.</exception>
+    /// <exception cref="InvalidDataException">The weights do not fit (the message lists them).</exception>
+    public BertCheckpoint CreatePretrained(string? path = null, bool addPoolingLayer = false)
+    {
+        switch (Source)
+        {
+            case WeightSource.MiniLmOnnxResource:
+                if (path is not null)
+                    throw new ArgumentException(
+                        $"Text encoder '{Name}' is embedded and takes no path; for a local checkpoint folder use '{PretrainedCatalog.BertFolder}'.",
+                        nameof(path));
+                return BertCheckpoint.LoadMiniLmL6(addPoolingLayer);
+            case WeightSource.HuggingFaceBertFolder:
+                if (string.IsNullOrEmpty(path))
+                    throw new ArgumentException(
+                        $"Text encoder '{Name}' needs the path of a Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt).",
+                        nameof(path));
+                return BertCheckpoint.Load(path, addPoolingLayer);
+            default:
+                throw new NotSupportedException($"Text encoder '{Name}' has weight source {Source}, which is not a text source.");
+        }
+    }
+}
