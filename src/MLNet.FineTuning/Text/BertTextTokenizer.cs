@@ -1,0 +1,289 @@
+using Microsoft.ML.Tokenizers;
+
+namespace MLNet.FineTuning.Text;
+
+/// <summary>
+/// BERT's tokenizer (basic tokenization + WordPiece) with the ids of Hugging Face's <c>BertTokenizer</c>, for
+/// uncased and cased <c>vocab.txt</c> files, producing the int64 <c>input_ids</c>, <c>attention_mask</c> and
+/// <c>token_type_ids</c> that BERT-family models (MiniLM included) take in TorchSharp and ONNX.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Steps, as in HF: special tokens written in the text (<c>[CLS]</c>, <c>[SEP]</c>, <c>[PAD]</c>, <c>[UNK]</c>,
+/// <c>[MASK]</c>, case-sensitive) are kept as such; uncased: each character is lower-cased; control characters
+/// are dropped and whitespace becomes spaces; CJK ideographs become words of their own; cased: NFC; uncased:
+/// accents stripped (NFD, Mn removed); split on whitespace; every punctuation character (Unicode P* and all
+/// non-alphanumeric printable ASCII, so <c>$ + = ^ | ~ `</c> and <c>_</c> too) becomes a token; WordPiece with
+/// <c>##</c> continuations, a word that cannot be covered or is longer than 100 characters becomes <c>[UNK]</c>.
+/// </para>
+/// <para>
+/// Microsoft.ML.Tokenizers' <see cref="BertTokenizer"/> does the WordPiece step. Its own normaliser and
+/// pre-tokenizer give other ids than HF and no <see cref="BertOptions"/> setting fixes that (see
+/// <see cref="BertBasicNormalizer"/> and <see cref="BertBasicPreTokenizer"/>, plugged in through the options).
+/// One known gap: the library measures the 100-character limit in UTF-16 units, HF in code points; both give
+/// <c>[UNK]</c> unless the vocabulary has supplementary-plane tokens (BERT's and MiniLM's have none).
+/// </para>
+/// <para>
+/// The reference is the Python <c>BertTokenizer</c> of transformers 4.x. Checked once during development against
+/// Hugging Face's Rust <c>tokenizers</c> (<c>BertTokenizerFast</c>, through Tokenizers.DotNet 1.4.1) with the MiniLM
+/// vocabulary: the same ids for 3,000 varied strings (accents, CJK, emoji, symbols, control characters, special
+/// tokens), uncased and cased. Where the two differ this follows Python: cased text is NFC-composed, unassigned
+/// code points are dropped as control characters (category Cn), a word that cleaning turns into a special token is
+/// kept whole, and Unicode categories come from .NET's tables, which are newer than the Rust crate's.
+/// </para>
+/// <para>Instances are immutable and thread-safe.</para>
+/// </remarks>
+public sealed class BertTextTokenizer
+{
+    private static readonly string[] SpecialTokens = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"];
+
+    // A long text is tokenized in chunks cut at whitespace, so that 128 tokens of a 500 KB e-mail do not cost
+    // normalising all of it. The chunk is sized from the tokens still needed; English BERT text averages
+    // 4–5 characters per token, so one chunk nearly always suffices. Results do not depend on these numbers.
+    private const int CharsPerTokenGuess = 8;
+    private const int MinChunkChars = 1024;
+
+    private readonly BertTokenizer _wordPiece;
+    private readonly int[] _specialIds;
+
+    private BertTextTokenizer(byte[] vocabulary, bool lowerCase)
+    {
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        using (var reader = new StreamReader(new MemoryStream(vocabulary, writable: false)))
+        {
+            // The line index is the id; an empty line takes an id but names no token (as HF and the library read it).
+            int id = 0;
+            for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine(), id++)
+                if (line.Length != 0 && !vocab.TryAdd(line, id))
+                    throw new ArgumentException($"The vocabulary lists '{line}' twice (lines {vocab[line] + 1} and {id + 1}).", nameof(vocabulary));
+            VocabularySize = id;
+        }
+        foreach (string token in SpecialTokens)
+            if (!vocab.ContainsKey(token))
+                throw new ArgumentException($"The vocabulary has no '{token}' line; BERT needs {string.Join(", ", SpecialTokens)}.", nameof(vocabulary));
+
+        Vocabulary = vocab.AsReadOnly();
+        LowerCase = lowerCase;
+        _specialIds = [.. SpecialTokens.Select(t => vocab[t])];
+        _wordPiece = BertTokenizer.Create(new MemoryStream(vocabulary, writable: false), new BertOptions
+        {
+            LowerCaseBeforeTokenization = lowerCase,
+            RemoveNonSpacingMarks = lowerCase,
+            // Special tokens are found here, in the raw text, as HF does; the library would look for them after
+            // lower-casing (so "[sep]" would match too) and add lower-cased copies to its vocabulary.
+            SplitOnSpecialTokens = false,
+            Normalizer = new BertBasicNormalizer(lowerCase),
+            PreTokenizer = new BertBasicPreTokenizer(SpecialTokens),
+        });
+    }
+
+    /// <summary>Reads a BERT <c>vocab.txt</c> (one token per line, the line index is the id).</summary>
+    /// <param name="vocabularyPath">Path of the vocabulary file.</param>
+    /// <param name="lowerCase">HF's <c>do_lower_case</c>: <see langword="true"/> for uncased vocabularies (lower-cases and strips accents), <see langword="false"/> for cased ones.</param>
+    public static BertTextTokenizer Create(string vocabularyPath, bool lowerCase) =>
+        new(File.ReadAllBytes(Check.NotNull(vocabularyPath, nameof(vocabularyPath))), lowerCase);
+
+    /// <summary>Reads a BERT <c>vocab.txt</c> from a stream (read to its end, not disposed), e.g. a manifest resource.</summary>
+    /// <param name="vocabulary">UTF-8 text, one token per line, the line index is the id.</param>
+    /// <param name="lowerCase">HF's <c>do_lower_case</c>: <see langword="true"/> for uncased vocabularies (lower-cases and strips accents), <see langword="false"/> for cased ones.</param>
+    public static BertTextTokenizer Create(Stream vocabulary, bool lowerCase)
+    {
+        using var copy = new MemoryStream();
+        Check.NotNull(vocabulary, nameof(vocabulary)).CopyTo(copy);
+        return new(copy.ToArray(), lowerCase);
+    }
+
+    /// <summary>Whether text is lower-cased and accents stripped (HF's <c>do_lower_case</c>).</summary>
+    public bool LowerCase { get; }
+
+    /// <summary>Token → id, as read from the vocabulary file.</summary>
+    public IReadOnlyDictionary<string, int> Vocabulary { get; }
+
+    /// <summary>Number of ids (the file's line count): the row count of the model's word embedding.</summary>
+    public int VocabularySize { get; }
+
+    /// <summary>Id of <c>[CLS]</c>, the first token of every sequence (101 in BERT's vocabularies).</summary>
+    public int ClsId => _specialIds[0];
+
+    /// <summary>Id of <c>[SEP]</c>, which ends each segment (102 in BERT's vocabularies).</summary>
+    public int SepId => _specialIds[1];
+
+    /// <summary>Id of <c>[PAD]</c>, which fills batch rows after their end (0 in BERT's vocabularies).</summary>
+    public int PadId => _specialIds[2];
+
+    /// <summary>Id of <c>[UNK]</c>, for words the vocabulary cannot cover (100 in BERT's vocabularies).</summary>
+    public int UnkId => _specialIds[3];
+
+    /// <summary>Id of <c>[MASK]</c> (103 in BERT's vocabularies).</summary>
+    public int MaskId => _specialIds[4];
+
+    /// <summary>Encodes one text, or one text pair, without padding.</summary>
+    /// <param name="text">The text; <see langword="null"/> is treated as empty, which encodes as <c>[CLS] [SEP]</c>.</param>
+    /// <param name="pair">The second segment, or <see langword="null"/> for none. An empty string is a pair with an empty second segment (<c>[CLS] text [SEP] [SEP]</c>), as in HF.</param>
+    /// <param name="maxLength">Most tokens, special tokens included: at least 2, or 3 with a pair. Longer input is truncated; for a pair HF's "longest_first" rule applies (drop the last token of the longer segment, of the pair on a tie, until it fits).</param>
+    public BertEncoding Encode(string? text, string? pair, int maxLength)
+    {
+        CheckMaxLength(maxLength, pair is not null);
+        var row = new List<int>();
+        int firstSegment = AppendRow(text, pair, maxLength, row, new List<int>());
+        var ids = new long[row.Count];
+        var types = new long[row.Count];
+        for (int j = 0; j < ids.Length; j++)
+        {
+            ids[j] = row[j];
+            types[j] = j < firstSegment ? 0 : 1;
+        }
+        return new BertEncoding(ids, types);
+    }
+
+    /// <summary>Encodes a batch, padded to its longest sequence (not to <paramref name="maxLength"/>).</summary>
+    /// <param name="texts">The texts; a <see langword="null"/> entry is treated as empty. An empty list gives a 0×0 batch.</param>
+    /// <param name="pairs">One second segment per text, or <see langword="null"/> for single texts. A <see langword="null"/> entry is an empty second segment, so every row has the pair layout.</param>
+    /// <param name="maxLength">Most tokens per row, special tokens included: at least 2, or 3 with pairs; see <see cref="Encode"/>.</param>
+    public BertBatch EncodeBatch(IReadOnlyList<string?> texts, IReadOnlyList<string?>? pairs, int maxLength)
+    {
+        Check.NotNull(texts, nameof(texts));
+        if (pairs is not null && pairs.Count != texts.Count)
+            throw new ArgumentException($"pairs has {pairs.Count} entries and texts {texts.Count}: give one pair per text, or null.", nameof(pairs));
+        CheckMaxLength(maxLength, pairs is not null);
+
+        // All rows go into one list, so that the only per-text allocations are the library's own.
+        var flat = new List<int>();
+        var scratch = new List<int>();
+        var starts = new int[texts.Count + 1];
+        var firstSegments = new int[texts.Count];
+        int longest = 0;
+        for (int i = 0; i < texts.Count; i++)
+        {
+            starts[i] = flat.Count;
+            firstSegments[i] = AppendRow(texts[i], pairs is null ? null : pairs[i] ?? string.Empty, maxLength, flat, scratch);
+            longest = Math.Max(longest, flat.Count - starts[i]);
+        }
+        starts[texts.Count] = flat.Count;
+
+        var ids = new long[texts.Count * longest];
+        var mask = new long[ids.Length];
+        var types = new long[ids.Length];
+        if (PadId != 0) Array.Fill(ids, (long)PadId);
+        for (int i = 0; i < texts.Count; i++)
+        {
+            int offset = i * longest;
+            for (int j = 0; j < starts[i + 1] - starts[i]; j++)
+            {
+                ids[offset + j] = flat[starts[i] + j];
+                mask[offset + j] = 1;
+                types[offset + j] = j < firstSegments[i] ? 0 : 1;
+            }
+        }
+        return new BertBatch(texts.Count, longest, ids, mask, types);
+    }
+
+    /// <summary>
+    /// HF's "longest_first" truncation of a pair to <paramref name="budget"/> tokens: one token at a time from
+    /// the longer segment, from the second on a tie. Returns the kept lengths.
+    /// </summary>
+    internal static (int First, int Second) LongestFirst(int first, int second, int budget)
+    {
+        for (int excess = first + second - budget; excess > 0; excess--)
+        {
+            if (first > second) first--;
+            else second--;
+        }
+        return (first, second);
+    }
+
+    /// <summary>Appends <c>[CLS] text [SEP] (pair [SEP])</c>, truncated; returns the first segment's length with its specials.</summary>
+    private int AppendRow(string? text, string? pair, int maxLength, List<int> row, List<int> scratch)
+    {
+        int budget = maxLength - (pair is null ? 2 : 3);
+        row.Add(ClsId);
+        int start = row.Count;
+        AppendTokens(text, budget, row);
+        // Tokenizing each segment only up to the budget keeps the result: longest_first never keeps more than
+        // the budget of either segment, and removes tokens beyond it first.
+        int first = Math.Min(row.Count - start, budget);
+        int second = 0;
+        if (pair is not null)
+        {
+            scratch.Clear();
+            AppendTokens(pair, budget, scratch);
+            (first, second) = LongestFirst(first, Math.Min(scratch.Count, budget), budget);
+        }
+        row.RemoveRange(start + first, row.Count - start - first);
+        row.Add(SepId);
+        if (pair is not null)
+        {
+            for (int k = 0; k < second; k++) row.Add(scratch[k]);
+            row.Add(SepId);
+        }
+        return first + 2;
+    }
+
+    /// <summary>Appends the tokens of <paramref name="text"/>: all of them, or at least the first <paramref name="needed"/>.</summary>
+    private void AppendTokens(string? text, int needed, List<int> into)
+    {
+        if (string.IsNullOrEmpty(text) || needed <= 0) return;
+        // No text has more tokens than 3 per character (normalising at most triples it, and a token covers at
+        // least one character), so this cap changes nothing but keeps a huge maxLength from overflowing.
+        int target = into.Count + (int)Math.Min(needed, 3L * text.Length);
+        for (int position = 0; position < text.Length && into.Count < target;)
+        {
+            int end = ChunkEnd(text, position, target - into.Count);
+            AppendChunk(text.AsSpan(position, end - position), target, into);
+            position = end;
+        }
+    }
+
+    /// <summary>
+    /// Where to cut the next chunk: before an ASCII whitespace character, which ends any word or special token
+    /// and composes with nothing under NFC/NFD, so chunks tokenize exactly as the whole text would.
+    /// </summary>
+    private static int ChunkEnd(string text, int start, int tokensNeeded)
+    {
+        long wanted = Math.Max((long)tokensNeeded * CharsPerTokenGuess, MinChunkChars);
+        if (start + wanted >= text.Length) return text.Length;
+        int cut = (int)(start + wanted);
+        int whitespace = text.AsSpan(cut).IndexOfAny(" \t\n\r");
+        return whitespace < 0 ? text.Length : cut + whitespace;
+    }
+
+    /// <summary>Appends a chunk's tokens: special tokens by id, the text between them through WordPiece.</summary>
+    private void AppendChunk(ReadOnlySpan<char> chunk, int target, List<int> into)
+    {
+        while (!chunk.IsEmpty && into.Count < target)
+        {
+            int at = FindSpecialToken(chunk, out int special);
+            var plain = at < 0 ? chunk : chunk[..at];
+            if (!plain.IsEmpty)
+            {
+                // The library stops before a word whose pieces would pass the limit; a word has at most
+                // MaxInputCharsPerWord pieces, so asking for that many more still yields every needed token.
+                int limit = target - into.Count + _wordPiece.MaxInputCharsPerWord;
+                into.AddRange(_wordPiece.EncodeToIds(plain, limit, addSpecialTokens: false, out _, out _));
+            }
+            if (at < 0) return;
+            into.Add(_specialIds[special]);
+            chunk = chunk[(at + SpecialTokens[special].Length)..];
+        }
+    }
+
+    /// <summary>Index of the first special token written in <paramref name="text"/>, or -1.</summary>
+    private static int FindSpecialToken(ReadOnlySpan<char> text, out int special)
+    {
+        for (int from = 0; from < text.Length;)
+        {
+            int bracket = text[from..].IndexOf('[');
+            if (bracket < 0) break;
+            bracket += from;
+            for (special = 0; special < SpecialTokens.Length; special++)
+                if (text[bracket..].StartsWith(SpecialTokens[special], StringComparison.Ordinal)) return bracket;
+            from = bracket + 1;
+        }
+        special = -1;
+        return -1;
+    }
+
+    private static void CheckMaxLength(int maxLength, bool pairs) =>
+        Check.Range(maxLength >= (pairs ? 3 : 2), nameof(maxLength),
+            pairs ? "at least 3 with a pair ([CLS], [SEP], [SEP])" : "at least 2 ([CLS] and [SEP])", maxLength);
+}
