@@ -8,7 +8,7 @@ internal static class ImageAugmentation
 {
     /// <summary>
     /// Random resized crop (torchvision's RandomResizedCrop: area fraction in [minScale, 1], aspect ratio in
-    /// [3/4, 4/3] log-uniform, 10 tries then the centre crop) and a horizontal flip with probability ½.
+    /// [3/4, 4/3] log-uniform, 10 tries then the centre square) and a horizontal flip with probability ½.
     /// </summary>
     public static void RandomResizedCrop(DecodedImage image, int size, double minScale, bool flip, Random rng, Span<float> destination)
     {
@@ -26,7 +26,10 @@ internal static class ImageAugmentation
                 return;
             }
         }
-        CenterCrop(image, size, destination);
+        // The centre square, still flipped half of the time: with minScale 1 (cropping off) every draw ends
+        // here, and a plain centre crop would silently turn HorizontalFlip off.
+        double side = Math.Min(image.Width, image.Height);
+        Resample(image, (image.Width - side) / 2, (image.Height - side) / 2, side, side, size, flip && rng.Next(2) == 1, destination);
     }
 
     /// <summary>The largest centred square, resized to S×S: what ML.NET's ResizeImages does with

@@ -51,7 +51,11 @@ public abstract class FineTuningOptions
     /// <summary>Figure watched by early stopping. Default <see cref="Training.EarlyStoppingMetric.Accuracy"/>.</summary>
     public EarlyStoppingMetric EarlyStoppingMetric { get; set; } = EarlyStoppingMetric.Accuracy;
 
-    /// <summary>Seed of shuffling, augmentation, dropout and head initialisation. Default 1.</summary>
+    /// <summary>Seed of shuffling, augmentation, dropout and head initialisation. Default 1. Two CPU runs with the
+    /// same seed are bit-for-bit identical only when MKL's conditional numerical reproducibility is on (environment
+    /// variable <c>MKL_CBWR=AUTO</c> before the process starts; without it matrix products can differ in the last
+    /// bit from run to run), and when nothing else in the process draws from TorchSharp's global random generator
+    /// meanwhile (another Fit on another thread does: initialisation and dropout use that generator).</summary>
     public int Seed { get; set; } = 1;
     /// <summary>Report progress every this many optimizer steps (and at every epoch end), ≥ 1. Default 50.</summary>
     public int LogEveryNSteps { get; set; } = 50;

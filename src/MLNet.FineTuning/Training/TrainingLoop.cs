@@ -66,53 +66,60 @@ internal sealed class TrainingLoop
             double epochLoss = 0, epochCorrect = 0;
             var window = Stopwatch.StartNew();
             var epochWatch = Stopwatch.StartNew();
-            foreach (var batch in train.Batches(epoch, ct))
+            // A batch source may notice the cancellation first and throw from its enumerator; either way the
+            // checkpoint records the steps taken so far.
+            try
             {
-                using var b = batch;
-                if (stepInEpoch < skip) { stepInEpoch++; continue; }
-                if (ct.IsCancellationRequested)
+                foreach (var batch in train.Batches(epoch, ct))
                 {
-                    SaveCheckpoint(model, optimizer, state with { Epoch = epoch, StepInEpoch = stepInEpoch }, best, "cancelled");
+                    using var b = batch;
+                    if (stepInEpoch < skip) { stepInEpoch++; continue; }
                     ct.ThrowIfCancellationRequested();
-                }
-                double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
-                foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
-                using (var scope = NewDisposeScope())
-                {
-                    var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
-                    var labels = b.Labels.to(device);
-                    var logits = model.Forward(inputs);
-                    var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
-                    optimizer.zero_grad();
-                    loss.backward();
-                    if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
-                    optimizer.step();
-                    using (no_grad())
+                    double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
+                    foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
+                    using (var scope = NewDisposeScope())
                     {
-                        lossSum.add_(loss.detach().to(float64).mul(b.Count));
-                        correctSum.add_(logits.argmax(1).eq(labels).sum());
+                        var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
+                        var labels = b.Labels.to(device);
+                        var logits = model.Forward(inputs);
+                        var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
+                        optimizer.zero_grad();
+                        loss.backward();
+                        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
+                        optimizer.step();
+                        using (no_grad())
+                        {
+                            lossSum.add_(loss.detach().to(float64).mul(b.Count));
+                            correctSum.add_(logits.argmax(1).eq(labels).sum());
+                        }
+                    }
+                    stepInEpoch++;
+                    windowSamples += b.Count;
+                    state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
+                    stepsThisRun++;
+                    bool report = state.GlobalStep % options.LogEveryNSteps == 0;
+                    if (report)
+                    {
+                        var (l, c) = Drain(lossSum, correctSum);
+                        epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
+                        Report(new TrainingProgress
+                        {
+                            Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
+                            TrainLoss = l / windowSamples, TrainAccuracy = c / windowSamples, LearningRate = groups[0].Group.LearningRate,
+                            SamplesPerSecond = windowSamples / window.Elapsed.TotalSeconds, BackboneFrozen = frozen,
+                            EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep),
+                        });
+                        windowSamples = 0;
+                        window.Restart();
                     }
                 }
-                stepInEpoch++;
-                windowSamples += b.Count;
-                state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
-                stepsThisRun++;
-                bool report = state.GlobalStep % options.LogEveryNSteps == 0;
-                if (report)
-                {
-                    var (l, c) = Drain(lossSum, correctSum);
-                    epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
-                    Report(new TrainingProgress
-                    {
-                        Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
-                        TrainLoss = l / windowSamples, TrainAccuracy = c / windowSamples, LearningRate = groups[0].Group.LearningRate,
-                        SamplesPerSecond = windowSamples / window.Elapsed.TotalSeconds, BackboneFrozen = frozen,
-                        EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep),
-                    });
-                    windowSamples = 0;
-                    window.Restart();
-                }
             }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                SaveCheckpoint(model, optimizer, state with { Epoch = epoch, StepInEpoch = stepInEpoch }, best, "cancelled");
+                throw;
+            }
+            double epochSeconds = epochWatch.Elapsed.TotalSeconds;
             {
                 var (l, c) = Drain(lossSum, correctSum);
                 epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
@@ -123,7 +130,7 @@ internal sealed class TrainingLoop
             {
                 Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
                 TrainLoss = epochLoss / Math.Max(1, epochSamples), TrainAccuracy = epochCorrect / Math.Max(1, epochSamples),
-                LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, epochWatch.Elapsed.TotalSeconds),
+                LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, epochSeconds),
                 EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep), BackboneFrozen = frozen,
                 IsEpochEnd = true, ValidationLoss = vLoss, ValidationAccuracy = vAcc,
             };

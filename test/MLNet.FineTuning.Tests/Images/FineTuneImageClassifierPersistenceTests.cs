@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML;
+using MLNet.FineTuning.Runtime;
+using MLNet.FineTuning.Tests.Pretrained;
+
+namespace MLNet.FineTuning.Tests.Images;
+
+/// <summary>mlContext.Model.Save/Load in this process and in a service-like process without TorchSharp; SaveOnnx failures.</summary>
+[Collection(ThreeClassModelCollection.Name)]
+public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
+{
+    private const int Rows = 12;
+
+    private static Prediction[] Predict(MLContext ml, ITransformer model, IDataView data)
+    {
+        var scored = model.Transform(data);
+        var labelled = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored).Transform(scored);
+        return ml.Data.CreateEnumerable<Prediction>(labelled, reuseRowObject: false).ToArray();
+    }
+
+    [Fact]
+    public void ModelSave_LoadInSameProcess_IdenticalPredictionsAndScores()
+    {
+        string zip = fixture.ModelZip;
+        var data = fixture.Ml.Data.TakeRows(fixture.Test, Rows);
+
+        var ml = new MLContext(seed: 2).RegisterFineTuningRuntime();
+        var loaded = ml.Model.Load(zip, out _);
+
+        var expected = Predict(fixture.Ml, fixture.Model, data);
+        var actual = Predict(ml, loaded, data);
+        Assert.Equal(expected.Select(p => p.PredictedLabel), actual.Select(p => p.PredictedLabel));
+        Assert.Equal(expected.Select(p => p.Score), actual.Select(p => p.Score));
+        (loaded as IDisposable)?.Dispose();
+    }
+
+    [Fact]
+    public void ModelSave_ScoredInProcessWithoutTorchSharp_SamePredictionsAndScoresWithin1e5()
+    {
+        string zip = fixture.ModelZip;
+        var rows = fixture.TestRows.Where((_, i) => i % 10 == 0).ToArray();   // a dozen, every class
+        var expected = Predict(fixture.Ml, fixture.Model, TestData.Load(fixture.Ml, rows));
+
+        var output = RunScoringHost([zip, .. rows.Select(r => r.ImagePath)]);
+        var actual = JsonSerializer.Deserialize<HostPrediction[]>(output)!;
+
+        Assert.Equal(rows.Select(r => r.ImagePath), actual.Select(p => p.ImagePath));
+        Assert.Equal(expected.Select(p => p.PredictedLabel), actual.Select(p => p.PredictedLabel));
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Assert.Equal(expected[i].Score.Length, actual[i].Score.Length);
+            for (int k = 0; k < expected[i].Score.Length; k++)
+                Assert.Equal(expected[i].Score[k], actual[i].Score[k], 1e-5f);
+        }
+    }
+
+    [Fact]
+    public void ScoringHost_OutputFolder_HasNoTorchSharpOrTrainingLibrary()
+    {
+        var folder = Path.GetDirectoryName(ScoringHostDll)!;
+
+        Assert.True(File.Exists(Path.Combine(folder, "MLNet.FineTuning.Runtime.dll")));
+        Assert.Empty(Directory.GetFiles(folder, "TorchSharp*.dll", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(folder, "*LibTorchSharp*", SearchOption.AllDirectories));
+        Assert.False(File.Exists(Path.Combine(folder, "MLNet.FineTuning.dll")));
+    }
+
+    [Fact]
+    public void SaveOnnx_FolderPartIsAFile_ThrowsIOExceptionNamingPathAndLeavesNothing()
+    {
+        // Running as root defeats permission bits, so the path is made unwritable another way: one of its
+        // folders is a file.
+        using var dir = new TempDirectory();
+        string blocker = dir.File("not-a-folder");
+        File.WriteAllText(blocker, "x");
+        string path = Path.Combine(blocker, "classifier.onnx");
+
+        var e = Assert.ThrowsAny<IOException>(() => fixture.Model.SaveOnnx(path));
+
+        Assert.Contains(path, e.Message);
+        Assert.Equal([blocker], Directory.GetFileSystemEntries(dir.Path));
+        Assert.Equal("x", File.ReadAllText(blocker));
+    }
+
+    [Fact]
+    public void SaveOnnx_PathIsAFolder_ThrowsIOExceptionNamingPathAndLeavesNothing()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("model.onnx");
+        Directory.CreateDirectory(path);
+
+        var e = Assert.ThrowsAny<IOException>(() => fixture.Model.SaveOnnx(path));
+
+        Assert.Contains(path, e.Message);
+        Assert.Equal([path], Directory.GetFileSystemEntries(dir.Path));
+        Assert.Empty(Directory.GetFileSystemEntries(path));
+    }
+
+    /// <summary>The host's build output: the same configuration folder as this test assembly's, in the host's project.</summary>
+    private static string ScoringHostDll
+    {
+        get
+        {
+            string testProject = Path.Combine(TestData.RepoRoot, "test", "MLNet.FineTuning.Tests");
+            string relativeOutput = Path.GetRelativePath(testProject, AppContext.BaseDirectory);
+            string dll = Path.Combine(TestData.RepoRoot, "test", "MLNet.FineTuning.ScoringHost", relativeOutput, "MLNet.FineTuning.ScoringHost.dll");
+            Assert.True(File.Exists(dll), $"{dll} not built (the test project builds it through a ProjectReference)");
+            return dll;
+        }
+    }
+
+    private static string RunScoringHost(IEnumerable<string> arguments)
+    {
+        // The muxer that runs this test host, when it is one; otherwise the dotnet on PATH.
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+            : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(ScoringHostDll);
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the scoring host did not finish in 2 minutes");
+        Assert.True(process.ExitCode == 0, $"scoring host exit code {process.ExitCode}: {stderr.Result}");
+        return stdout;
+    }
+
+    private sealed class Prediction
+    {
+        public string PredictedLabel { get; set; } = "";
+        public float[] Score { get; set; } = [];
+    }
+
+    private sealed class HostPrediction
+    {
+        public string ImagePath { get; set; } = "";
+        public string PredictedLabel { get; set; } = "";
+        public float[] Score { get; set; } = [];
+    }
+}

@@ -1,0 +1,162 @@
+using System.Text.Json.Nodes;
+using MLNet.FineTuning.Tests.Pretrained;
+using MLNet.FineTuning.Training;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Tests.Training;
+
+public class TrainingLoopTests
+{
+    private static FineTuneImageClassifier.Options Options(int epochs) => new()
+    {
+        Epochs = epochs, BatchSize = 8, LearningRate = 1e-2, WarmupFraction = 0.25, LogEveryNSteps = 1,
+    };
+
+    private static TrainingResult Run(FineTuningOptions options, TinyFineTunable model, IBatchSource train, IBatchSource? validation = null) =>
+        new TrainingLoop(options, CPU, null, () => new JsonObject { ["kind"] = "test" }).Run(model, train, validation);
+
+    [Fact]
+    public void Run_ProgressCallback_ReportsEachStepAndEpochEndWithScheduledRateAndThroughput()
+    {
+        var log = new ProgressLog();
+        var options = Options(epochs: 2);
+        options.Progress = log;
+        var delay = TimeSpan.FromMilliseconds(25);
+
+        Run(options, new TinyFineTunable(1), new SyntheticBatches(32, 8, delayPerBatch: delay));
+
+        var epochEnds = log.Reports.Where(r => r.IsEpochEnd).ToArray();
+        Assert.Equal([1, 2], epochEnds.Select(r => r.Epoch));
+        Assert.Equal(8, log.Reports.Count(r => !r.IsEpochEnd));   // 4 steps per epoch, LogEveryNSteps 1
+        foreach (var r in log.Reports)
+        {
+            Assert.Equal(8, r.TotalSteps);
+            // The head's rate in force at the last step taken: LearningRate × schedule factor of step Step-1.
+            double expected = options.LearningRate * LearningRateScheduleMath.Factor(options.Schedule, r.Step - 1, 8, options.WarmupFraction);
+            Assert.Equal(expected, r.LearningRate, 1e-12);
+            // Each batch takes at least `delay`, so no report can honestly claim more than 8 rows per delay.
+            double ceiling = 8 / delay.TotalSeconds;
+            Assert.InRange(r.SamplesPerSecond, 1e-3, ceiling);
+        }
+        Assert.All(epochEnds, r => Assert.InRange(r.TrainAccuracy, 0, 1));
+    }
+
+    [Fact]
+    public void Run_EarlyStoppingPatienceOne_StopsAndRestoresBestEpochWeights()
+    {
+        var model = new TinyFineTunable(1);
+        var weightsAtEpochEnd = new List<Dictionary<string, float[]>>();
+        var options = Options(epochs: 5);
+        options.EarlyStoppingPatience = 1;
+        options.Progress = new ProgressLog(r => { if (r.IsEpochEnd) weightsAtEpochEnd.Add(model.Weights()); });
+
+        var result = Run(options, model, new SyntheticBatches(16, 8), new ScriptedValidation(model, 0.5, 0.75, 0.25, 1, 1));
+
+        Assert.True(result.StoppedEarly);
+        Assert.Equal(3, result.EpochsRun);
+        Assert.Equal([0.5, 0.75, 0.25], result.Epochs.Select(e => e.ValidationAccuracy!.Value));
+        Assert.Equal(1, result.BestEpoch);
+        Assert.Equal(0.75, result.BestMetric);
+        Assert.Equal(weightsAtEpochEnd[1], model.Weights());
+        Assert.NotEqual(weightsAtEpochEnd[2], model.Weights());
+    }
+
+    [Fact]
+    public void Run_ValidationWithoutEarlyStopping_RunsAllEpochsAndRestoresBestWeights()
+    {
+        var model = new TinyFineTunable(1);
+        var weightsAtEpochEnd = new List<Dictionary<string, float[]>>();
+        var options = Options(epochs: 3);
+        options.Progress = new ProgressLog(r => { if (r.IsEpochEnd) weightsAtEpochEnd.Add(model.Weights()); });
+
+        var result = Run(options, model, new SyntheticBatches(16, 8), new ScriptedValidation(model, 0.5, 1, 0.25));
+
+        Assert.False(result.StoppedEarly);
+        Assert.Equal(3, result.EpochsRun);
+        Assert.Equal(weightsAtEpochEnd[1], model.Weights());
+    }
+
+    [Fact]
+    public void Run_EarlyStoppingOnLoss_WatchesLossNotAccuracy()
+    {
+        // Accuracy is flat (a plateau that would stop an accuracy watcher after epoch 2); loss keeps falling
+        // on separable data, so a loss watcher runs every epoch.
+        var model = new TinyFineTunable(1);
+        var options = Options(epochs: 4);
+        options.EarlyStoppingPatience = 1;
+        options.EarlyStoppingMetric = EarlyStoppingMetric.Loss;
+
+        var result = Run(options, model, new SyntheticBatches(16, 8), new SyntheticBatches(8, 8, seed: 5));
+
+        Assert.False(result.StoppedEarly);
+        Assert.Equal(4, result.EpochsRun);
+        var losses = result.Epochs.Select(e => e.ValidationLoss!.Value).ToArray();
+        Assert.Equal(losses.Min(), result.BestMetric);
+    }
+
+    [Fact]
+    public void Run_CancelledMidEpoch_SavesCheckpointAtTheStepReachedAndThrows()
+    {
+        using var dir = new TempDirectory();
+        using var cts = new CancellationTokenSource();
+        var options = Options(epochs: 2);
+        options.CheckpointDirectory = dir.File("ckpt");
+        options.CancellationToken = cts.Token;
+        options.Progress = new ProgressLog(r => { if (r.Step == 1) cts.Cancel(); });
+
+        // The source stops at once when cancelled (as the image source does when its queue is empty):
+        // the checkpoint must not depend on the loop seeing one more batch.
+        Assert.ThrowsAny<OperationCanceledException>(() => Run(options, new TinyFineTunable(1), new SyntheticBatches(32, 8)));
+
+        var state = JsonNode.Parse(File.ReadAllText(Path.Combine(options.CheckpointDirectory, Checkpoint.StateFile)))!["state"]!;
+        Assert.Equal(0, state["Epoch"]!.GetValue<int>());
+        Assert.Equal(1, state["StepInEpoch"]!.GetValue<int>());
+        Assert.Equal(1, state["GlobalStep"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void Run_ResumedFromCancelCheckpoint_EndsWithTheWeightsOfAnUninterruptedRun()
+    {
+        using var dir = new TempDirectory();
+        var uninterrupted = new TinyFineTunable(1);
+        Run(Options(epochs: 3), uninterrupted, new SyntheticBatches(32, 8));
+
+        using var cts = new CancellationTokenSource();
+        var cancelled = Options(epochs: 3);
+        cancelled.CheckpointDirectory = dir.File("ckpt");
+        cancelled.CancellationToken = cts.Token;
+        cancelled.Progress = new ProgressLog(r => { if (r.Step == 6) cts.Cancel(); });   // in the middle of epoch 2
+        Assert.ThrowsAny<OperationCanceledException>(() => Run(cancelled, new TinyFineTunable(1), new SyntheticBatches(32, 8)));
+
+        var resumedLog = new ProgressLog();
+        var resumedOptions = Options(epochs: 3);
+        resumedOptions.ResumeFromCheckpoint = cancelled.CheckpointDirectory;
+        resumedOptions.Progress = resumedLog;
+        var resumed = new TinyFineTunable(1);
+        var result = Run(resumedOptions, resumed, new SyntheticBatches(32, 8));
+
+        Assert.Equal(3, result.EpochsRun);
+        Assert.Equal(7, resumedLog.Reports.First().Step);   // the first step after the cut
+        Assert.Equal(12, resumedLog.Reports.Last().Step);
+        Assert.Equal(uninterrupted.Weights(), resumed.Weights());
+    }
+
+    [Fact]
+    public void Run_FreezeBackboneEpochs_BackboneUnchangedWhileFrozen()
+    {
+        var model = new TinyFineTunable(1);
+        var before = model.Weights();
+        var options = Options(epochs: 2);
+        options.FreezeBackboneEpochs = 1;
+        var afterEpoch1 = new Dictionary<string, float[]>();
+        options.Progress = new ProgressLog(r => { if (r.IsEpochEnd && r.Epoch == 1) afterEpoch1 = model.Weights(); });
+
+        var result = Run(options, model, new SyntheticBatches(16, 8));
+
+        Assert.True(result.Epochs[0].BackboneFrozen);
+        Assert.False(result.Epochs[1].BackboneFrozen);
+        Assert.Equal(before["backbone.weight"], afterEpoch1["backbone.weight"]);
+        Assert.NotEqual(before["head.weight"], afterEpoch1["head.weight"]);
+        Assert.NotEqual(afterEpoch1["backbone.weight"], model.Weights()["backbone.weight"]);
+    }
+}
