@@ -137,6 +137,9 @@ internal sealed class OnnxGraphWriter
     /// <summary>The error function (for exact GELU: 0.5·x·(1 + erf(x/√2))).</summary>
     public string Erf(string x, string? output = null) => Node("Erf", [x], output);
 
+    /// <summary>tanh(x) (for the tanh approximation of GELU).</summary>
+    public string Tanh(string x, string? output = null) => Node("Tanh", [x], output);
+
     /// <summary>a + b, NumPy broadcasting.</summary>
     public string Add(string a, string b, string? output = null) => Node("Add", [a, b], output);
 
@@ -148,6 +151,9 @@ internal sealed class OnnxGraphWriter
 
     /// <summary>a / b elementwise, NumPy broadcasting.</summary>
     public string Div(string a, string b, string? output = null) => Node("Div", [a, b], output);
+
+    /// <summary>max(a, b) elementwise, NumPy broadcasting.</summary>
+    public string Max(string a, string b, string? output = null) => Node("Max", [a, b], output);
 
     /// <summary>Matrix product with NumPy batching (any rank ≥ 1).</summary>
     public string MatMul(string a, string b, string? output = null) => Node("MatMul", [a, b], output);
@@ -186,6 +192,31 @@ internal sealed class OnnxGraphWriter
 
     /// <summary>condition ? x : y elementwise, NumPy broadcasting.</summary>
     public string Where(string condition, string x, string y, string? output = null) => Node("Where", [condition, x, y], output);
+
+    /// <summary>
+    /// The shape of <paramref name="x"/> as a 1-D int64 tensor, optionally only dimensions
+    /// [<paramref name="start"/>, <paramref name="end"/>) (attributes since opset 15): how a graph with
+    /// symbolic axes reads a size it needs at run time, e.g. the sequence length for the position table.
+    /// </summary>
+    public string Shape(string x, long? start = null, long? end = null, string? output = null)
+    {
+        var attributes = new List<AttributeProto>();
+        if (start is { } s) attributes.Add(Int("start", s));
+        if (end is { } e) attributes.Add(Int("end", e));
+        return Node("Shape", [x], output, [.. attributes]);
+    }
+
+    /// <summary>
+    /// data[starts:ends] along <paramref name="axes"/> (all axes in order when null), step 1. Bounds are 1-D
+    /// int64 tensors, given as inputs since opset 10, so they may be computed in the graph (from
+    /// <see cref="Shape"/>); ends past a dimension are clamped to it.
+    /// </summary>
+    public string Slice(string data, string starts, string ends, string? axes = null, string? output = null) =>
+        Node("Slice", axes is null ? [data, starts, ends] : [data, starts, ends, axes], output);
+
+    /// <summary>Sum over the axes in the 1-D int64 tensor <paramref name="axes"/> (an input since opset 13).</summary>
+    public string ReduceSum(string x, string axes, bool keepDims, string? output = null) =>
+        Node("ReduceSum", [x, axes], output, Int("keepdims", keepDims ? 1 : 0));
 
     /// <summary>Layer normalisation over the axes from <paramref name="axis"/> on (opset 17), then scale and bias.</summary>
     public string LayerNormalization(string x, string scale, string bias, long axis = -1, float epsilon = 1e-5f,

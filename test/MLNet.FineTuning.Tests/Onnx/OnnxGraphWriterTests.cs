@@ -90,4 +90,42 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
         Assert.True(diff < 1e-5, $"differs from TorchSharp by {diff:E2}");
         Assert.Equal([1f, 1, 1, 0, 1, 1, 0, 0], results[1].GetTensorDataAsSpan<float>().ToArray());
     }
+
+    [Fact]
+    public void ShapeSliceReduceOps_SymbolicSequence_MatchTorchSharp()
+    {
+        // The ops the text export adds: the position table sliced by the run-time sequence length
+        // (Shape + Slice), masked mean pooling (ReduceSum, Max), and Tanh for the tanh-GELU.
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        var table = randn(6, 3);
+        var x = randn(2, 4, 3);
+        var mask = tensor(new float[] { 1, 1, 1, 0, 0, 0, 0, 0 }).view(2, 4);
+
+        var g = new OnnxGraphWriter("shape_ops");
+        string xIn = g.AddInput("x", DataType.Float, "batch", "sequence", 3);
+        string maskIn = g.AddInput("mask", DataType.Float, "batch", "sequence");
+        string zero = g.AddInt64Initializer("zero", [0], 1);
+        string positions = g.Slice(g.AddTensorInitializer("table", table), zero, g.Shape(xIn, start: 1, end: 2), axes: zero);
+        string h = g.Tanh(g.Add(xIn, positions));
+        string axis1 = g.AddInt64Initializer("axis1", [1], 1);
+        string sum = g.ReduceSum(g.Mul(h, g.Unsqueeze(maskIn, g.AddInt64Initializer("axis2", [2], 1))), axis1, keepDims: false);
+        string count = g.Max(g.ReduceSum(maskIn, axis1, keepDims: true), g.AddFloatInitializer("floor", [1e-9f]));
+        string pooled = g.Div(sum, count, output: "pooled");
+        g.AddOutput(pooled, DataType.Float, "batch", 3);
+
+        var hRef = x.add(table[..4]).tanh();
+        var expected = hRef.mul(mask.unsqueeze(-1)).sum(1).div(mask.sum(1, keepdim: true).clamp_min(1e-9));
+
+        using var session = new InferenceSession(g.ToBytes());
+        using var xValue = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), [2, 4, 3]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask.data<float>().ToArray(), [2, 4]);
+        using var options = new RunOptions();
+        using var results = session.Run(options, new Dictionary<string, OrtValue> { ["x"] = xValue, ["mask"] = maskValue }, [pooled]);
+        double diff = OnnxTestKit.ScaledMaxDiff(results[0].GetTensorDataAsSpan<float>(), expected);
+        output.WriteLine($"shape ops: max |diff| = {diff:E2}");
+        Assert.True(diff < 1e-6, $"differs from TorchSharp by {diff:E2}");
+        // The all-padding row pools to zeros, not NaN.
+        Assert.Equal([0f, 0f, 0f], results[0].GetTensorDataAsSpan<float>()[3..].ToArray());
+    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using MLNet.FineTuning.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -31,6 +32,27 @@ internal static class OnnxTestKit
         using var value = OrtValue.CreateTensorValueFromMemory(cpu.data<float>().ToArray(), cpu.shape);
         using var options = new RunOptions();
         return session.Run(options, new Dictionary<string, OrtValue> { [input] = value }, outputs);
+    }
+
+    /// <summary>Runs BERT's three int64 [batch, sequence] inputs through a model and returns the named outputs (caller disposes).</summary>
+    public static IDisposableReadOnlyCollection<OrtValue> RunTokens(InferenceSession session, Tensor ids, Tensor mask, Tensor types,
+        params string[] outputs)
+    {
+        OrtValue Value(Tensor t)
+        {
+            using var cpu = t.to(int64).contiguous();
+            return OrtValue.CreateTensorValueFromMemory(cpu.data<long>().ToArray(), cpu.shape);
+        }
+        using var idsValue = Value(ids);
+        using var maskValue = Value(mask);
+        using var typesValue = Value(types);
+        using var options = new RunOptions();
+        return session.Run(options, new Dictionary<string, OrtValue>
+        {
+            [BertExporter.InputIdsInput] = idsValue,
+            [BertExporter.AttentionMaskInput] = maskValue,
+            [BertExporter.TokenTypeIdsInput] = typesValue,
+        }, outputs);
     }
 
     /// <summary>

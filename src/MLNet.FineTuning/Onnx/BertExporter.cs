@@ -1,0 +1,181 @@
+using System.Globalization;
+using MLNet.FineTuning.Modeling;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using DataType = global::Onnx.TensorProto.Types.DataType;
+
+namespace MLNet.FineTuning.Onnx;
+
+/// <summary>
+/// Writes a <see cref="BertEncoder"/> (mirrors Modeling/BertEncoder.cs and Modeling/Bert/*) as inference ops:
+/// embeddings, then per layer self-attention, output dense + residual + LayerNorm, feed-forward, output
+/// dense + residual + LayerNorm. Dropout is the identity at inference and is not written.
+/// </summary>
+/// <remarks>
+/// Weights are read by their state_dict names (<c>encoder.layer.0.attention.self.query</c>, …), the same names
+/// checkpoints load by, so a module in a projection's slot that is not a plain <c>Linear</c> — a LoRA wrapper
+/// that was not merged — is refused by name rather than silently skipped. Like <see cref="ResNetExporter"/>,
+/// it reads weights only: the module's training mode is neither needed nor touched, and the graph computes
+/// what the module computes in eval mode. The pooler, if any, is not written (classifiers pool themselves).
+/// </remarks>
+internal static class BertExporter
+{
+    /// <summary>Name of the int64 [batch, sequence] token id input.</summary>
+    public const string InputIdsInput = "input_ids";
+
+    /// <summary>Name of the int64 [batch, sequence] input: 1 for tokens, 0 for padding.</summary>
+    public const string AttentionMaskInput = "attention_mask";
+
+    /// <summary>Name of the int64 [batch, sequence] segment id input (zeros for one sentence).</summary>
+    public const string TokenTypeIdsInput = "token_type_ids";
+
+    /// <summary>The symbolic batch dimension.</summary>
+    public const string BatchDim = "batch";
+
+    /// <summary>The symbolic sequence dimension.</summary>
+    public const string SequenceDim = "sequence";
+
+    /// <summary>Declares the three int64 [batch, sequence] inputs, with the names Hugging Face's exports use.</summary>
+    public static (string InputIds, string AttentionMask, string TokenTypeIds) AddInputs(OnnxGraphWriter writer) =>
+        (writer.AddInput(InputIdsInput, DataType.Int64, BatchDim, SequenceDim),
+         writer.AddInput(AttentionMaskInput, DataType.Int64, BatchDim, SequenceDim),
+         writer.AddInput(TokenTypeIdsInput, DataType.Int64, BatchDim, SequenceDim));
+
+    /// <summary>Appends the encoder to <paramref name="writer"/>.</summary>
+    /// <param name="writer">The graph being written.</param>
+    /// <param name="encoder">The encoder; a sequence longer than its max_position_embeddings fails in ONNX Runtime.</param>
+    /// <param name="inputIds">Name of the int64 [batch, sequence] token ids.</param>
+    /// <param name="attentionMask">Name of the int64 [batch, sequence] mask (1 token, 0 padding).</param>
+    /// <param name="tokenTypeIds">Name of the int64 [batch, sequence] segment ids.</param>
+    /// <returns>Name of the last hidden state, float [batch, sequence, hidden]; rows at padded positions are meaningless.</returns>
+    /// <exception cref="NotSupportedException">A module is not what <see cref="BertEncoder"/> builds (named), e.g. an unmerged LoRA layer.</exception>
+    public static string Write(OnnxGraphWriter writer, BertEncoder encoder, string inputIds, string attentionMask, string tokenTypeIds)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(encoder);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return new Graph(writer, encoder).Encoder(inputIds, attentionMask, tokenTypeIds);
+    }
+
+    /// <summary>One export: the writer, the encoder's modules by name, and the scalar constants already written.</summary>
+    private sealed class Graph(OnnxGraphWriter w, BertEncoder encoder)
+    {
+        private readonly Dictionary<string, nn.Module> modules = encoder.named_modules().ToDictionary(m => m.name, m => m.module);
+        private readonly Dictionary<float, string> scalars = [];
+        private readonly BertConfig config = encoder.Config;
+
+        public string Encoder(string inputIds, string attentionMask, string tokenTypeIds)
+        {
+            string hidden = Embeddings(inputIds, tokenTypeIds);
+            string mask = AdditiveMask(attentionMask);
+            int heads = config.NumAttentionHeads, headSize = config.HiddenSize / heads;
+            // Shared by every layer: [b,s,hidden] ↔ [b,s,heads,headSize] (0 copies b and s from the input).
+            string splitShape = w.AddInt64Initializer("heads_shape", [0, 0, heads, headSize], 4);
+            string mergeShape = w.AddInt64Initializer("hidden_shape", [0, 0, config.HiddenSize], 3);
+            for (int i = 0; i < config.NumHiddenLayers; i++)
+            {
+                string prefix = $"encoder.layer.{i}";
+                string context = SelfAttention(hidden, mask, $"{prefix}.attention.self", splitShape, mergeShape, headSize);
+                hidden = ResidualOutput(context, hidden, $"{prefix}.attention.output");
+                string intermediate = Activation(Linear(hidden, $"{prefix}.intermediate.dense"));
+                hidden = ResidualOutput(intermediate, hidden, $"{prefix}.output");
+            }
+            return hidden;
+        }
+
+        /// <summary>(word + token type) + position, then LayerNorm: BertEmbeddings' order of summation.</summary>
+        private string Embeddings(string inputIds, string tokenTypeIds)
+        {
+            string word = w.Gather(EmbeddingTable("embeddings.word_embeddings"), inputIds);
+            string type = w.Gather(EmbeddingTable("embeddings.token_type_embeddings"), tokenTypeIds);
+            // Positions are 0..s-1 for every row, so the first s rows of the position table are the position
+            // embeddings: Slice by the run-time sequence length instead of building ids and gathering.
+            // [s, hidden] then broadcasts over the batch in the Add.
+            string sequenceLength = w.Shape(inputIds, start: 1, end: 2);
+            string zero = w.AddInt64Initializer("zero_1d", [0], 1);
+            string positions = w.Slice(EmbeddingTable("embeddings.position_embeddings"), zero, sequenceLength, axes: zero);
+            return LayerNorm(w.Add(w.Add(word, type), positions), "embeddings.LayerNorm");
+        }
+
+        /// <summary>
+        /// (1 − mask)·min(float32), [b,1,1,s]: BertEncoder.AdditiveMask's arithmetic and value (see there why the
+        /// dtype's lowest value and not -10000), computed once and added to every layer's scores.
+        /// </summary>
+        private string AdditiveMask(string attentionMask)
+        {
+            string keep = w.Cast(attentionMask, DataType.Float);
+            string masked = w.Mul(w.Sub(Scalar(1f), keep), Scalar(float.MinValue));
+            return w.Unsqueeze(masked, w.AddInt64Initializer("mask_axes", [1, 2], 2), output: w.UniqueName("additive_mask"));
+        }
+
+        /// <summary>
+        /// softmax(q·kᵀ/√d + mask)·v per head, what BertSelfAttention's scaled_dot_product_attention computes.
+        /// q is scaled before the product (s·d multiplies per head rather than s·s after it).
+        /// </summary>
+        private string SelfAttention(string hidden, string mask, string name, string splitShape, string mergeShape, int headSize)
+        {
+            string Heads(string x, long[] perm) => w.Transpose(w.Reshape(x, splitShape), perm);
+            string q = Heads(Linear(hidden, $"{name}.query"), [0, 2, 1, 3]);           // [b,h,s,d]
+            string kT = Heads(Linear(hidden, $"{name}.key"), [0, 2, 3, 1]);            // [b,h,d,s]
+            string v = Heads(Linear(hidden, $"{name}.value"), [0, 2, 1, 3]);           // [b,h,s,d]
+            q = w.Mul(q, Scalar(1f / MathF.Sqrt(headSize)));
+            string weights = w.Softmax(w.Add(w.MatMul(q, kT), mask), axis: -1);       // [b,h,s,s]
+            string context = w.Transpose(w.MatMul(weights, v), [0, 2, 1, 3]);          // [b,s,h,d]
+            return w.Reshape(context, mergeShape);
+        }
+
+        /// <summary>BertResidualOutput: LayerNorm(dense(x) + residual).</summary>
+        private string ResidualOutput(string x, string residual, string name) =>
+            LayerNorm(w.Add(Linear(x, $"{name}.dense"), residual), $"{name}.LayerNorm");
+
+        /// <summary>The feed-forward activation named by hidden_act, as BertIntermediate applies it.</summary>
+        private string Activation(string x) => config.HiddenAct switch
+        {
+            // Exact GELU: 0.5·x·(1 + erf(x/√2)).
+            "gelu" => w.Mul(w.Mul(x, w.Add(w.Erf(w.Div(x, Scalar(MathF.Sqrt(2f)))), Scalar(1f))), Scalar(0.5f)),
+            // Tanh approximation (Hendrycks & Gimpel 2016), PyTorch's approximate="tanh":
+            // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+            "gelu_new" or "gelu_pytorch_tanh" => TanhGelu(x),
+            "relu" => w.Relu(x),
+            _ => throw new NotSupportedException($"ONNX export: hidden_act '{config.HiddenAct}' is not supported."),
+        };
+
+        private string TanhGelu(string x)
+        {
+            string cube = w.Mul(w.Mul(x, x), x);
+            string inner = w.Mul(w.Add(x, w.Mul(cube, Scalar(0.044715f))), Scalar(MathF.Sqrt(2f / MathF.PI)));
+            return w.Mul(w.Mul(x, w.Add(w.Tanh(inner), Scalar(1f))), Scalar(0.5f));
+        }
+
+        private string Linear(string x, string name) => LinearExporter.Write(w, x, Module<nn.Module>(name), name);
+
+        private string LayerNorm(string x, string name)
+        {
+            var norm = Module<LayerNorm>(name);
+            // BertConfig.LayerNormEps is what the module was built with; the ONNX attribute is a float32
+            // (1e-12 is representable as a normal float32).
+            var weight = norm.weight ?? ones(config.HiddenSize);
+            var bias = norm.bias ?? zeros(config.HiddenSize);
+            return w.LayerNormalization(x, w.AddTensorInitializer($"{name}.weight", weight), w.AddTensorInitializer($"{name}.bias", bias),
+                axis: -1, epsilon: (float)config.LayerNormEps);
+        }
+
+        private string EmbeddingTable(string name) => w.AddTensorInitializer($"{name}.weight", Module<Embedding>(name).weight!);
+
+        private T Module<T>(string name) where T : nn.Module
+        {
+            if (!modules.TryGetValue(name, out var module))
+                throw new NotSupportedException($"ONNX export: the BertEncoder has no module '{name}'.");
+            return module as T ?? throw new NotSupportedException(
+                $"ONNX export: '{name}' is a {module.GetType().Name}; a {typeof(T).Name} is expected there.");
+        }
+
+        private string Scalar(float value)
+        {
+            if (!scalars.TryGetValue(value, out var name))
+                scalars[value] = name = w.AddFloatInitializer($"const_{value.ToString("G6", CultureInfo.InvariantCulture)}", [value]);
+            return name;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using MLNet.FineTuning.Modeling;
+using static TorchSharp.torch;
+using DataType = global::Onnx.TensorProto.Types.DataType;
+
+namespace MLNet.FineTuning.Onnx;
+
+/// <summary>
+/// Writes a fine-tuned text classifier as ONE ONNX graph from token ids to a label: BERT encoder, pooling,
+/// head, softmax, argmax and the class-name lookup. The output contract is <see cref="ImageClassifierExporter"/>'s.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <item><term><c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c> (inputs)</term><description>int64
+/// [batch, sequence], as a BERT tokenizer gives them; both axes symbolic.</description></item>
+/// <item><term><c>probabilities</c></term><description>float [batch, K]: softmax of the logits.</description></item>
+/// <item><term><c>predicted_index</c></term><description>int64 [batch]: argmax (first on ties).</description></item>
+/// <item><term><c>predicted_label</c></term><description>string [batch]: the class name at that index.</description></item>
+/// </list>
+/// The encoder is written as given: a LoRA model must be merged first (an unmerged layer is refused by name).
+/// Reads weights only: the modules' training mode and weights are unchanged.
+/// </remarks>
+internal static class TextClassifierExporter
+{
+    /// <summary>Name of the float [batch, K] output.</summary>
+    public const string ProbabilitiesOutput = ImageClassifierExporter.ProbabilitiesOutput;
+
+    /// <summary>Name of the int64 [batch] output.</summary>
+    public const string PredictedIndexOutput = ImageClassifierExporter.PredictedIndexOutput;
+
+    /// <summary>Name of the string [batch] output.</summary>
+    public const string PredictedLabelOutput = ImageClassifierExporter.PredictedLabelOutput;
+
+    /// <summary>Writes the classifier to ONNX bytes.</summary>
+    /// <param name="encoder">The (merged) text encoder.</param>
+    /// <param name="pooling">How the last hidden state becomes one vector per text; the same as in training (<see cref="TextPoolingMath"/>).</param>
+    /// <param name="head">The head; its input size must be the encoder's hidden size.</param>
+    /// <param name="classNames">K names, in the order of the head's outputs.</param>
+    /// <exception cref="ArgumentException">Sizes disagree (the message gives both numbers), or a class name is null.</exception>
+    /// <exception cref="NotSupportedException">A module of the encoder is not what <see cref="BertEncoder"/> builds (named).</exception>
+    public static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames)
+    {
+        Check(encoder, pooling, head, classNames);
+        using var scope = NewDisposeScope();
+        var writer = new OnnxGraphWriter("text_classifier");
+        var (ids, mask, types) = BertExporter.AddInputs(writer);
+        string hidden = BertExporter.Write(writer, encoder, ids, mask, types);
+        string features = Pool(writer, hidden, mask, pooling);
+        string logits = ClassifierHeadExporter.Write(writer, head, features, "logits");
+        int k = classNames.Count;
+
+        writer.Softmax(logits, axis: 1, output: ProbabilitiesOutput);
+        // Argmax of the logits, not of the probabilities: softmax can round two close logits to one float.
+        writer.ArgMax(logits, axis: 1, keepDims: false, output: PredictedIndexOutput);
+        string names = writer.AddStringInitializer("class_names", classNames, k);
+        writer.Gather(names, PredictedIndexOutput, axis: 0, output: PredictedLabelOutput);
+
+        writer.AddOutput(ProbabilitiesOutput, DataType.Float, BertExporter.BatchDim, k);
+        writer.AddOutput(PredictedIndexOutput, DataType.Int64, BertExporter.BatchDim);
+        writer.AddOutput(PredictedLabelOutput, DataType.String, BertExporter.BatchDim);
+        return writer.ToBytes();
+    }
+
+    /// <summary><see cref="Export"/>, then writes the bytes to <paramref name="path"/> atomically (see <see cref="AtomicFile"/>).</summary>
+    /// <exception cref="IOException">The file could not be written (the message names the path); nothing is left behind.</exception>
+    public static void Save(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames, string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var bytes = Export(encoder, pooling, head, classNames);
+        AtomicFile.Write(path, bytes, "ONNX model");
+    }
+
+    /// <summary><see cref="TextPoolingMath.Pool"/> as ops: [b,s,h] and the int64 mask [b,s] → [b,h].</summary>
+    private static string Pool(OnnxGraphWriter w, string hidden, string attentionMask, TextPooling pooling)
+    {
+        switch (pooling)
+        {
+            case TextPooling.Cls:
+                // A scalar index drops the axis: [b,s,h] → [b,h].
+                return w.Gather(hidden, w.AddInt64Initializer("cls_position", [0]), axis: 1, output: "pooled");
+            case TextPooling.Mean:
+                string mask = w.Cast(attentionMask, DataType.Float);
+                string axis1 = w.AddInt64Initializer("sequence_axis", [1], 1);
+                string sum = w.ReduceSum(w.Mul(hidden, w.Unsqueeze(mask, w.AddInt64Initializer("hidden_axis", [2], 1))), axis1, keepDims: false);
+                string count = w.Max(w.ReduceSum(mask, axis1, keepDims: true),
+                    w.AddFloatInitializer("min_token_count", [TextPoolingMath.MinTokenCount]));
+                return w.Div(sum, count, output: "pooled");
+            default:
+                throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown text pooling.");
+        }
+    }
+
+    private static void Check(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(head);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (!Enum.IsDefined(pooling))
+            throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown text pooling.");
+        var fc = head.Fc;
+        if (fc.in_features != encoder.Config.HiddenSize)
+            throw new ArgumentException($"ONNX export: the head takes {fc.in_features} features; the encoder gives {encoder.Config.HiddenSize}.", nameof(head));
+        if (classNames.Count != fc.out_features)
+            throw new ArgumentException($"ONNX export: {classNames.Count} class names given; the head has {fc.out_features} outputs.", nameof(classNames));
+        if (classNames.Any(n => n is null))
+            throw new ArgumentException("ONNX export: class names must not be null.", nameof(classNames));
+    }
+}
