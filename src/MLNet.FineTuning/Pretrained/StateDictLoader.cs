@@ -49,9 +49,23 @@ internal static class StateDictLoader
     /// <param name="mayBeAbsent">Network keys a source may lack (counters older formats did not save).</param>
     /// <exception cref="InvalidDataException">Missing, unexpected or wrongly shaped keys; nothing was copied.</exception>
     public static void Assign(nn.Module model, IReadOnlyDictionary<string, Tensor> source, string origin, string network,
-        Func<string, bool>? ignored = null, Func<string, bool>? mayBeAbsent = null)
+        Func<string, bool>? ignored = null, Func<string, bool>? mayBeAbsent = null) =>
+        AssignTensors(model.state_dict(), source, origin, network, ignored, mayBeAbsent);
+
+    /// <summary>
+    /// The same check and copy into a chosen set of named tensors rather than a whole network's state_dict:
+    /// the parts one file fills, such as LoRA adapters and a head (<c>Modeling.Lora.LoraAdapterFile</c>).
+    /// </summary>
+    /// <param name="target">The tensors to fill, by the names the source uses; copied into in place.</param>
+    /// <param name="source">Tensors keyed by the target's names.</param>
+    /// <param name="origin">Names the source (a path) in the message.</param>
+    /// <param name="network">Names what is filled in the message, e.g. "the LoRA adapter 'default' of BertEncoder(…)".</param>
+    /// <param name="ignored">Source keys that are dropped without complaint.</param>
+    /// <param name="mayBeAbsent">Target keys a source may lack; such entries are then zeroed.</param>
+    /// <exception cref="InvalidDataException">Missing, unexpected or wrongly shaped keys; nothing was copied.</exception>
+    public static void AssignTensors(IReadOnlyDictionary<string, Tensor> target, IReadOnlyDictionary<string, Tensor> source, string origin,
+        string network, Func<string, bool>? ignored = null, Func<string, bool>? mayBeAbsent = null)
     {
-        var target = model.state_dict();
         var missing = target.Keys.Where(k => !source.ContainsKey(k) && mayBeAbsent?.Invoke(k) != true).ToList();
         var unexpected = source.Keys.Where(k => !target.ContainsKey(k) && ignored?.Invoke(k) != true).ToList();
         var wrongShape = source.Where(s => target.TryGetValue(s.Key, out var t) && !t.shape.SequenceEqual(s.Value.shape))
