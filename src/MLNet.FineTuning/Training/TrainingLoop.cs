@@ -64,7 +64,9 @@ internal sealed class TrainingLoop
             int skip = epoch == state.Epoch ? state.StepInEpoch : 0, stepInEpoch = 0;
             long windowSamples = 0, epochSamples = 0;
             double epochLoss = 0, epochCorrect = 0;
+            // window: since the last step report; epochClock: the whole epoch, for the epoch-end figure.
             var window = Stopwatch.StartNew();
+            var epochClock = Stopwatch.StartNew();
             foreach (var batch in train.Batches(epoch, ct))
             {
                 using var b = batch;
@@ -92,6 +94,13 @@ internal sealed class TrainingLoop
                         correctSum.add_(logits.argmax(1).eq(labels).sum());
                     }
                 }
+                // TorchSharp turns every double argument (AdamW's betas, epsilon and rates, our own constants) into
+                // a native at::Scalar that only its finalizer frees. A step allocates little managed memory, so the
+                // GC seldom runs, and on the CPU those small blocks pin glibc's heap between the large activation
+                // blocks: resident memory grew ~60 MiB per step (ResNet-18, 32 px, batch 8) until a full collection.
+                // A gen-0 collection per step (~3 ms) lets their finalizers run; the growth is then ~0
+                // (test/MLNet.FineTuning.Benchmarks, leak check; README "Benchmarks").
+                if (device.type == DeviceType.CPU) GC.Collect(0);
                 stepInEpoch++;
                 windowSamples += b.Count;
                 state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
@@ -116,13 +125,14 @@ internal sealed class TrainingLoop
                 var (l, c) = Drain(lossSum, correctSum);
                 epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
             }
+            double epochSeconds = epochClock.Elapsed.TotalSeconds;   // training only, before validation
             double? vLoss = null, vAcc = null;
             if (validation != null) (vLoss, vAcc) = Evaluate(model, validation, weights);
             var progress = new TrainingProgress
             {
                 Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
                 TrainLoss = epochLoss / Math.Max(1, epochSamples), TrainAccuracy = epochCorrect / Math.Max(1, epochSamples),
-                LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, window.Elapsed.TotalSeconds),
+                LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, epochSeconds),
                 EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep), BackboneFrozen = frozen,
                 IsEpochEnd = true, ValidationLoss = vLoss, ValidationAccuracy = vAcc,
             };
