@@ -64,6 +64,7 @@ internal sealed class TrainingLoop
             int skip = epoch == state.Epoch ? state.StepInEpoch : 0, stepInEpoch = 0;
             long windowSamples = 0, epochSamples = 0;
             double epochLoss = 0, epochCorrect = 0;
+            // window: since the last step report; epochWatch: the whole epoch, for the epoch-end figure.
             var window = Stopwatch.StartNew();
             var epochWatch = Stopwatch.StartNew();
             // A batch source may notice the cancellation first and throw from its enumerator; either way the
@@ -93,6 +94,13 @@ internal sealed class TrainingLoop
                             correctSum.add_(logits.argmax(1).eq(labels).sum());
                         }
                     }
+                    // TorchSharp turns every double argument (AdamW's betas, epsilon and rates, our own constants) into
+                    // a native at::Scalar that only its finalizer frees. A step allocates little managed memory, so the
+                    // GC seldom runs, and on the CPU those small blocks pin glibc's heap between the large activation
+                    // blocks: resident memory grew ~60 MiB per step (ResNet-18, 32 px, batch 8) until a full collection.
+                    // A gen-0 collection per step (~3 ms) lets their finalizers run; the growth is then ~0
+                    // (test/MLNet.FineTuning.Benchmarks, leak check; README "Benchmarks").
+                    if (device.type == DeviceType.CPU) GC.Collect(0);
                     stepInEpoch++;
                     windowSamples += b.Count;
                     state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
@@ -119,7 +127,7 @@ internal sealed class TrainingLoop
                 SaveCheckpoint(model, optimizer, state with { Epoch = epoch, StepInEpoch = stepInEpoch }, best, "cancelled");
                 throw;
             }
-            double epochSeconds = epochWatch.Elapsed.TotalSeconds;
+            double epochSeconds = epochWatch.Elapsed.TotalSeconds;   // training only, before validation
             {
                 var (l, c) = Drain(lossSum, correctSum);
                 epochLoss += l; epochCorrect += c; epochSamples += windowSamples;

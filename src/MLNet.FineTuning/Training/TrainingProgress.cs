@@ -18,7 +18,8 @@ public sealed record TrainingProgress
     public double TrainAccuracy { get; init; }
     /// <summary>Head learning rate now.</summary>
     public double LearningRate { get; init; }
-    /// <summary>Training samples per second since the last report.</summary>
+    /// <summary>Training samples per second since the last step report; at the epoch end, over the epoch's
+    /// training steps (validation not included).</summary>
     public double SamplesPerSecond { get; init; }
     /// <summary>Estimated time left.</summary>
     public TimeSpan EstimatedTimeLeft { get; init; }
