@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning.Text;
 
@@ -17,11 +18,13 @@ namespace MLNet.FineTuning.Text;
 /// <c>##</c> continuations, a word that cannot be covered or is longer than 100 characters becomes <c>[UNK]</c>.
 /// </para>
 /// <para>
-/// Microsoft.ML.Tokenizers' <see cref="BertTokenizer"/> does the WordPiece step. Its own normaliser and
-/// pre-tokenizer give other ids than HF and no <see cref="BertOptions"/> setting fixes that (see
-/// <see cref="BertBasicNormalizer"/> and <see cref="BertBasicPreTokenizer"/>, plugged in through the options).
-/// One known gap: the library measures the 100-character limit in UTF-16 units, HF in code points; both give
-/// <c>[UNK]</c> unless the vocabulary has supplementary-plane tokens (BERT's and MiniLM's have none).
+/// Basic tokenization (special tokens, cleaning, splitting) is MLNet.FineTuning.Runtime's <c>BertWordSplitter</c>,
+/// the one copy that the saved model's tokenization steps use too, so a model scores on the ids it trained on.
+/// Microsoft.ML.Tokenizers' <see cref="BertTokenizer"/> does the WordPiece step on each word. Its own normaliser
+/// and pre-tokenizer give other ids than HF and no <see cref="BertOptions"/> setting fixes that (see
+/// <c>BertBasicNormalizer</c> and <c>BertBasicPreTokenizer</c>). One known gap: the 100-character limit is measured
+/// in UTF-16 units, HF's in code points; both give <c>[UNK]</c> unless the vocabulary has supplementary-plane
+/// tokens (BERT's and MiniLM's have none).
 /// </para>
 /// <para>
 /// The reference is the Python <c>BertTokenizer</c> of transformers 4.x. Checked once during development against
@@ -35,15 +38,10 @@ namespace MLNet.FineTuning.Text;
 /// </remarks>
 public sealed class BertTextTokenizer
 {
-    private static readonly string[] SpecialTokens = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"];
-
-    // A long text is tokenized in chunks cut at whitespace, so that 128 tokens of a 500 KB e-mail do not cost
-    // normalising all of it. The chunk is sized from the tokens still needed; English BERT text averages
-    // 4–5 characters per token, so one chunk nearly always suffices. Results do not depend on these numbers.
-    private const int CharsPerTokenGuess = 8;
-    private const int MinChunkChars = 1024;
+    private static IReadOnlyList<string> SpecialTokens => BertSpecialTokens.All;
 
     private readonly BertTokenizer _wordPiece;
+    private readonly BertWordSplitter _words;
     private readonly int[] _specialIds;
 
     private BertTextTokenizer(byte[] vocabulary, bool lowerCase)
@@ -65,15 +63,14 @@ public sealed class BertTextTokenizer
         Vocabulary = vocab.AsReadOnly();
         LowerCase = lowerCase;
         _specialIds = [.. SpecialTokens.Select(t => vocab[t])];
+        _words = BertWordSplitter.For(lowerCase);
+        // WordPiece only: words arrive from _words. Special tokens are found there, in the raw text, as HF does;
+        // the library would look for them after lower-casing (so "[sep]" would match too) and add lower-cased
+        // copies to its vocabulary.
         _wordPiece = BertTokenizer.Create(new MemoryStream(vocabulary, writable: false), new BertOptions
         {
-            LowerCaseBeforeTokenization = lowerCase,
-            RemoveNonSpacingMarks = lowerCase,
-            // Special tokens are found here, in the raw text, as HF does; the library would look for them after
-            // lower-casing (so "[sep]" would match too) and add lower-cased copies to its vocabulary.
+            ApplyBasicTokenization = false,
             SplitOnSpecialTokens = false,
-            Normalizer = new BertBasicNormalizer(lowerCase),
-            PreTokenizer = new BertBasicPreTokenizer(SpecialTokens),
         });
     }
 
@@ -178,20 +175,6 @@ public sealed class BertTextTokenizer
         return new BertBatch(texts.Count, longest, ids, mask, types);
     }
 
-    /// <summary>
-    /// HF's "longest_first" truncation of a pair to <paramref name="budget"/> tokens: one token at a time from
-    /// the longer segment, from the second on a tie. Returns the kept lengths.
-    /// </summary>
-    internal static (int First, int Second) LongestFirst(int first, int second, int budget)
-    {
-        for (int excess = first + second - budget; excess > 0; excess--)
-        {
-            if (first > second) first--;
-            else second--;
-        }
-        return (first, second);
-    }
-
     /// <summary>Appends <c>[CLS] text [SEP] (pair [SEP])</c>, truncated; returns the first segment's length with its specials.</summary>
     private int AppendRow(string? text, string? pair, int maxLength, List<int> row, List<int> scratch)
     {
@@ -199,15 +182,14 @@ public sealed class BertTextTokenizer
         row.Add(ClsId);
         int start = row.Count;
         AppendTokens(text, budget, row);
-        // Tokenizing each segment only up to the budget keeps the result: longest_first never keeps more than
-        // the budget of either segment, and removes tokens beyond it first.
+        // Tokenizing each segment only up to the budget keeps the result (BertTruncation.LongestFirst).
         int first = Math.Min(row.Count - start, budget);
         int second = 0;
         if (pair is not null)
         {
             scratch.Clear();
             AppendTokens(pair, budget, scratch);
-            (first, second) = LongestFirst(first, Math.Min(scratch.Count, budget), budget);
+            (first, second) = BertTruncation.LongestFirst(first, Math.Min(scratch.Count, budget), budget);
         }
         row.RemoveRange(start + first, row.Count - start - first);
         row.Add(SepId);
@@ -223,64 +205,15 @@ public sealed class BertTextTokenizer
     private void AppendTokens(string? text, int needed, List<int> into)
     {
         if (string.IsNullOrEmpty(text) || needed <= 0) return;
-        // No text has more tokens than 3 per character (normalising at most triples it, and a token covers at
-        // least one character), so this cap changes nothing but keeps a huge maxLength from overflowing.
-        int target = into.Count + (int)Math.Min(needed, 3L * text.Length);
-        for (int position = 0; position < text.Length && into.Count < target;)
+        // Every word gives at least one token, so `needed` words are enough.
+        var words = new List<ReadOnlyMemory<char>>();
+        _words.AppendWords(text, needed, words);
+        int start = into.Count;
+        foreach (var word in words)
         {
-            int end = ChunkEnd(text, position, target - into.Count);
-            AppendChunk(text.AsSpan(position, end - position), target, into);
-            position = end;
+            if (into.Count - start >= needed) break;
+            into.AddRange(_wordPiece.EncodeToIds(word.Span, addSpecialTokens: false, considerPreTokenization: false, considerNormalization: false));
         }
-    }
-
-    /// <summary>
-    /// Where to cut the next chunk: before an ASCII whitespace character, which ends any word or special token
-    /// and composes with nothing under NFC/NFD, so chunks tokenize exactly as the whole text would.
-    /// </summary>
-    private static int ChunkEnd(string text, int start, int tokensNeeded)
-    {
-        long wanted = Math.Max((long)tokensNeeded * CharsPerTokenGuess, MinChunkChars);
-        if (start + wanted >= text.Length) return text.Length;
-        int cut = (int)(start + wanted);
-        int whitespace = text.AsSpan(cut).IndexOfAny(" \t\n\r");
-        return whitespace < 0 ? text.Length : cut + whitespace;
-    }
-
-    /// <summary>Appends a chunk's tokens: special tokens by id, the text between them through WordPiece.</summary>
-    private void AppendChunk(ReadOnlySpan<char> chunk, int target, List<int> into)
-    {
-        while (!chunk.IsEmpty && into.Count < target)
-        {
-            int at = FindSpecialToken(chunk, out int special);
-            var plain = at < 0 ? chunk : chunk[..at];
-            if (!plain.IsEmpty)
-            {
-                // The library stops before a word whose pieces would pass the limit; a word has at most
-                // MaxInputCharsPerWord pieces, so asking for that many more still yields every needed token.
-                int limit = target - into.Count + _wordPiece.MaxInputCharsPerWord;
-                into.AddRange(_wordPiece.EncodeToIds(plain, limit, addSpecialTokens: false, out _, out _));
-            }
-            if (at < 0) return;
-            into.Add(_specialIds[special]);
-            chunk = chunk[(at + SpecialTokens[special].Length)..];
-        }
-    }
-
-    /// <summary>Index of the first special token written in <paramref name="text"/>, or -1.</summary>
-    private static int FindSpecialToken(ReadOnlySpan<char> text, out int special)
-    {
-        for (int from = 0; from < text.Length;)
-        {
-            int bracket = text[from..].IndexOf('[');
-            if (bracket < 0) break;
-            bracket += from;
-            for (special = 0; special < SpecialTokens.Length; special++)
-                if (text[bracket..].StartsWith(SpecialTokens[special], StringComparison.Ordinal)) return bracket;
-            from = bracket + 1;
-        }
-        special = -1;
-        return -1;
     }
 
     private static void CheckMaxLength(int maxLength, bool pairs) =>

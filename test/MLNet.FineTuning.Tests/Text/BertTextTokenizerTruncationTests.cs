@@ -1,4 +1,5 @@
 using System.Text;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 
 namespace MLNet.FineTuning.Tests.Text;
@@ -60,8 +61,8 @@ public class BertTextTokenizerTruncationTests
         for (int first = 0; first <= 24; first++)
             for (int second = 0; second <= 24; second++)
                 for (int budget = 0; budget <= 20; budget++)
-                    Assert.Equal(BertTextTokenizer.LongestFirst(first, second, budget),
-                        BertTextTokenizer.LongestFirst(Math.Min(first, budget), Math.Min(second, budget), budget));
+                    Assert.Equal(BertTruncation.LongestFirst(first, second, budget),
+                        BertTruncation.LongestFirst(Math.Min(first, budget), Math.Min(second, budget), budget));
     }
 
     [Fact]

@@ -1,14 +1,14 @@
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace MLNet.FineTuning.Text;
+namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// The word-level step of Hugging Face's BERT <c>BasicTokenizer</c> on text that
 /// <see cref="BertBasicNormalizer"/> has cleaned: split on whitespace, then make every punctuation character
 /// (<see cref="BertCharacters.IsPunctuation"/>) a word of its own. A whitespace-delimited word equal to a special
 /// token (HF's <c>never_split</c>) is kept whole; special tokens written plainly are taken out before normalising
-/// (<see cref="BertTextTokenizer"/>), so this only matters where cleaning joined one, as in cased "[S\0EP]".
+/// (<see cref="BertWordSplitter"/>), so this only matters where cleaning joined one, as in cased "[S\0EP]".
 /// </summary>
 /// <remarks>
 /// Replaces Microsoft.ML.Tokenizers' BERT pre-tokenizer (the regex <c>\w+|[\p{P}]</c>), which no option

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace MLNet.FineTuning.Text;
+namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// The text-level steps of Hugging Face's slow <c>BertTokenizer</c>, in its order: lower-case each character

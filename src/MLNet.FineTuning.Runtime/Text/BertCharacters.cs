@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace MLNet.FineTuning.Text;
+namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// The character classes of Hugging Face's BERT <c>BasicTokenizer</c> (transformers, tokenization_bert.py:
