@@ -31,4 +31,32 @@ public static class FineTuningCatalog
             LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, Epochs = epochs,
             BatchSize = batchSize, LearningRate = learningRate, ImageSize = imageSize,
         });
+
+    /// <summary>LoRA fine-tuning of a pretrained BERT-family encoder; see <see cref="LoraTextClassifier.Options"/> for every setting.</summary>
+    public static LoraTextClassifier LoraTextClassifier(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers, LoraTextClassifier.Options options)
+    {
+        Check.NotNull(trainers, nameof(trainers));
+        Check.NotNull(options, nameof(options));
+        return new LoraTextClassifier(Catalog.HostEnvironment.FromCatalog(trainers, options.Seed), options);
+    }
+
+    /// <summary>LoRA fine-tuning with the common settings; everything else keeps its default.</summary>
+    /// <param name="trainers">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Key-typed label column.</param>
+    /// <param name="textColumnName">Text column.</param>
+    /// <param name="loraRank">LoRA rank r.</param>
+    /// <param name="epochs">Passes over the data.</param>
+    /// <param name="batchSize">Texts per step.</param>
+    /// <param name="learningRate">Peak learning rate of the adapters and the head.</param>
+    /// <param name="maxSequenceLength">Most tokens per text.</param>
+    public static LoraTextClassifier LoraTextClassifier(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
+        string labelColumnName = ColumnNames.Label, string textColumnName = ColumnNames.Text, int loraRank = 8,
+        int epochs = 3, int batchSize = 32, double learningRate = 1e-3, int maxSequenceLength = 128)
+        => trainers.LoraTextClassifier(new LoraTextClassifier.Options
+        {
+            LabelColumnName = labelColumnName, TextColumnName = textColumnName, Rank = loraRank, Epochs = epochs,
+            BatchSize = batchSize, LearningRate = learningRate, MaxSequenceLength = maxSequenceLength,
+        });
 }

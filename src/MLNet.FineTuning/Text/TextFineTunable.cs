@@ -1,0 +1,44 @@
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Modeling.Lora;
+using MLNet.FineTuning.Training;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Text;
+
+/// <summary>
+/// A text classifier as the training loop sees it. With LoRA the "backbone" group is the adapters (the base
+/// encoder stays frozen: PEFT's rule, decided in <see cref="LoraInjector.MarkOnlyActiveAdapterTrainable"/>);
+/// with full fine-tuning it is every encoder parameter.
+/// </summary>
+internal sealed class TextFineTunable : IFineTunable
+{
+    private readonly TextClassifier model;
+
+    public TextFineTunable(TextClassifier model, LoraInjector? lora)
+    {
+        this.model = model;
+        if (lora != null)
+        {
+            lora.MarkOnlyActiveAdapterTrainable();
+            BackboneParameters = lora.TrainableParameters().Select(p => ("encoder." + p.Name, p.Parameter)).ToArray();
+        }
+        else
+        {
+            BackboneParameters = model.Encoder.named_parameters().Select(p => ("encoder." + p.name, p.parameter)).ToArray();
+        }
+        HeadParameters = model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
+    }
+
+    public nn.Module Module => model;
+    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters { get; }
+    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters { get; }
+
+    public void SetTrainingMode(bool backboneFrozen)
+    {
+        model.train();
+        foreach (var (_, p) in BackboneParameters) p.requires_grad = !backboneFrozen;
+    }
+
+    public Tensor Forward(Tensor[] inputs) => model.forward(inputs[0], inputs[1], inputs[2]);
+}

@@ -1,0 +1,59 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.FineTuning.Runtime;
+
+namespace MLNet.FineTuning.Tests.Text;
+
+public class LoraTextClassifierSmokeTests
+{
+    private sealed class Row
+    {
+        public string Label { get; set; } = "";
+        public string Text { get; set; } = "";
+    }
+
+    private static readonly string[] Sport = ["the team won the match in extra time", "a late goal gave them the cup", "the striker scored twice", "the coach praised the defence after the game", "fans cheered as the keeper saved a penalty", "the referee showed a red card", "they lost the final on penalties", "the runner broke the record in the race"];
+    private static readonly string[] Food = ["simmer the sauce with garlic and onions", "bake the bread for forty minutes", "whisk the eggs with sugar and butter", "season the soup with salt and pepper", "roast the vegetables in olive oil", "the recipe needs fresh basil and tomatoes", "fry the fish until golden", "serve the pasta with grated cheese"];
+
+    [Fact]
+    public void Fit_TwoTopics_LearnsAndRoundTripsThroughModelZip()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Sport.Select(t => new Row { Label = "sport", Text = t }).Concat(Food.Select(t => new Row { Label = "food", Text = t })).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.LoraTextClassifier(new LoraTextClassifier.Options
+            {
+                Epochs = 4, BatchSize = 8, MaxSequenceLength = 32, LearningRate = 3e-3, LogEveryNSteps = 1,
+            }));
+        var model = pipeline.Fit(data);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data));
+        Assert.True(metrics.MicroAccuracy >= 0.9, $"training accuracy {metrics.MicroAccuracy}");
+
+        string dir = Path.Combine(Path.GetTempPath(), "lora-smoke-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            ml.Model.Save(model, data.Schema, Path.Combine(dir, "model.zip"));
+            var fresh = new MLContext(seed: 2).RegisterFineTuningRuntime();
+            var loaded = fresh.Model.Load(Path.Combine(dir, "model.zip"), out _);
+            var before = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+            var after = loaded.Transform(fresh.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToArray();
+            for (int i = 0; i < before.Length; i++)
+                for (int k = 0; k < before[i].Length; k++) Assert.Equal(before[i][k], after[i][k], 5);
+
+            var classifier = model.OfType<LoraTextClassifierTransformer>().Single();
+            classifier.SaveOnnx(Path.Combine(dir, "onnx"));
+            classifier.SaveAdapter(Path.Combine(dir, "adapter"));
+            Assert.True(File.Exists(Path.Combine(dir, "onnx", "model.onnx")));
+            Assert.True(File.Exists(Path.Combine(dir, "onnx", "vocab.txt")));
+            Assert.True(File.Exists(Path.Combine(dir, "adapter", "adapter_config.json")));
+            Assert.True(File.Exists(Path.Combine(dir, "adapter", "adapter_model.safetensors")));
+            Assert.True(classifier.AdapterParameterCount > 0);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
