@@ -56,7 +56,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         var classNames = ImageColumns.ClassNames(input.Schema, o.LabelColumnName, key);
         if (classNames.Length < 2)
             throw new ArgumentException($"Label column '{o.LabelColumnName}' has {classNames.Length} class; a classifier needs at least 2.");
-        var (trainView, validView) = Split(input);
+        var (trainView, validView) = ValidationSplit.Apply(env.Data, o, input);
         if (validView != null)
         {
             ImageColumns.CheckImage(validView.Schema, o.ImageColumnName);
@@ -117,14 +117,6 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         return transforms.ExtractPixels(o.ScoreColumnName, o.ImageColumnName)
             .Append(transforms.CopyColumns(o.PredictedLabelColumnName, o.LabelColumnName))
             .GetOutputSchema(inputSchema);
-    }
-
-    private (IDataView Train, IDataView? Validation) Split(IDataView input)
-    {
-        if (options.ValidationSet != null) return (input, options.ValidationSet);
-        if (options.ValidationFraction <= 0) return (input, null);
-        var split = env.Data.Data.TrainTestSplit(input, options.ValidationFraction, seed: options.Seed);
-        return (split.TrainSet, split.TestSet);
     }
 
     internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames) => new()

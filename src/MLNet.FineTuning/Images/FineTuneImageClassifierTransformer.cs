@@ -15,10 +15,8 @@ namespace MLNet.FineTuning;
 /// public ML.NET components, so the saved model loads with Microsoft.ML, Microsoft.ML.ImageAnalytics,
 /// Microsoft.ML.OnnxTransformer and MLNet.FineTuning.Runtime only (call <c>RegisterFineTuningRuntime()</c>).
 /// </summary>
-public sealed class FineTuneImageClassifierTransformer : ITransformer, IDisposable
+public sealed class FineTuneImageClassifierTransformer : FineTunedTransformer
 {
-    private readonly ITransformer scoring;
-    private readonly byte[] onnx;
     private readonly Classifier model;
     private readonly ImageBackboneDefinition backbone;
     private readonly FineTuneImageClassifier.Options options;
@@ -26,53 +24,21 @@ public sealed class FineTuneImageClassifierTransformer : ITransformer, IDisposab
 
     internal FineTuneImageClassifierTransformer(ITransformer scoring, byte[] onnx, Classifier model, ImageBackboneDefinition backbone,
         FineTuneImageClassifier.Options options, IReadOnlyList<string> classNames, TrainingResult result, int? gpuDeviceId, bool fallbackToCpu)
+        : base(scoring, onnx, classNames, result)
     {
-        this.scoring = scoring;
-        this.onnx = onnx;
         this.model = model;
         this.backbone = backbone;
         this.options = options;
-        ClassNames = classNames;
         batchScorer = new Lazy<OnnxImageScorer>(() => new OnnxImageScorer(onnx, options.ImageSize, gpuDeviceId, fallbackToCpu));
-        History = result.Epochs;
-        StoppedEarly = result.StoppedEarly;
     }
-
-    /// <summary>Class names in key order: element i of <c>Score</c> is the probability of ClassNames[i].</summary>
-    public IReadOnlyList<string> ClassNames { get; }
 
     /// <summary>Side of the square network input in pixels.</summary>
     public int ImageSize => options.ImageSize;
 
-    /// <summary>The end-of-epoch progress reports of the run.</summary>
-    public IReadOnlyList<TrainingProgress> History { get; }
-
-    /// <summary>true when early stopping ended the run.</summary>
-    public bool StoppedEarly { get; }
-
-    /// <summary>The exported ONNX model (input <c>pixels</c> float [batch,3,S,S] RGB 0..255; outputs
-    /// <c>probabilities</c> [batch,K], <c>predicted_index</c> int64 [batch], <c>predicted_label</c> string [batch]).</summary>
-    public ReadOnlyMemory<byte> OnnxModel => onnx;
-
-    /// <inheritdoc/>
-    public bool IsRowToRowMapper => scoring.IsRowToRowMapper;
-
-    /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => scoring.GetOutputSchema(inputSchema);
-
-    /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => scoring.GetRowToRowMapper(inputSchema);
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input) => scoring.Transform(input);
-
-    /// <summary>Saves the public-component form (ML.NET calls this from <c>mlContext.Model.Save</c>).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => scoring.Save(ctx);
-
     /// <summary>Writes the ONNX model for ONNX Runtime services (dynamic batch axis, opset 17). The file is
     /// written to a temporary name and moved into place: a failure leaves nothing half-written.</summary>
     /// <exception cref="IOException">The path cannot be written; the message names it.</exception>
-    public void SaveOnnx(string path) => AtomicFile.Write(Check.NotNull(path, nameof(path)), onnx, "ONNX model");
+    public void SaveOnnx(string path) => AtomicFile.Write(Check.NotNull(path, nameof(path)), OnnxBytes, "ONNX model");
 
     /// <summary>Saves the trained weights for continued training or for PyTorch: a folder with
     /// <c>model.safetensors</c> (state_dict keys <c>backbone.*</c>, <c>head.*</c>) and <c>checkpoint.json</c>
@@ -99,12 +65,11 @@ public sealed class FineTuneImageClassifierTransformer : ITransformer, IDisposab
         return batchScorer.Value.Predict(input, options.ImageColumnName, batchSize);
     }
 
-    /// <summary>Frees the TorchSharp weights and the ONNX Runtime sessions.</summary>
-    public void Dispose()
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
     {
         model.Dispose();
         if (batchScorer.IsValueCreated) batchScorer.Value.Dispose();
-        (scoring as IDisposable)?.Dispose();
     }
 
     internal Classifier Model => model;

@@ -58,7 +58,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         var classNames = ImageColumns.ClassNames(input.Schema, o.LabelColumnName, key);
         if (classNames.Length < 2)
             throw new ArgumentException($"Label column '{o.LabelColumnName}' has {classNames.Length} class; a classifier needs at least 2.");
-        var (trainView, validView) = Split(input);
+        var (trainView, validView) = ValidationSplit.Apply(env.Data, o, input);
 
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
         var definition = PretrainedCatalog.GetTextEncoder(o.Encoder);
@@ -148,14 +148,6 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             nameof(column), $"Text column '{column}' not found. Columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
         if (col.Type is not TextDataViewType)
             throw new ArgumentException($"Text column '{column}' has type {col.Type}; expected text (string).");
-    }
-
-    private (IDataView Train, IDataView? Validation) Split(IDataView input)
-    {
-        if (options.ValidationSet != null) return (input, options.ValidationSet);
-        if (options.ValidationFraction <= 0) return (input, null);
-        var split = env.Data.Data.TrainTestSplit(input, options.ValidationFraction, seed: options.Seed);
-        return (split.TrainSet, split.TestSet);
     }
 
     /// <summary>w_c = N / (K · n_c): the loss of each class counts as if classes were balanced (absent classes get 0).</summary>

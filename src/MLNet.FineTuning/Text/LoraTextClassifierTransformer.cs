@@ -14,10 +14,9 @@ namespace MLNet.FineTuning;
 /// saved model loads with Microsoft.ML, Microsoft.ML.OnnxTransformer and MLNet.FineTuning.Runtime only
 /// (call <c>RegisterFineTuningRuntime()</c> before <c>Load</c>).
 /// </summary>
-public sealed class LoraTextClassifierTransformer : ITransformer, IDisposable
+public sealed class LoraTextClassifierTransformer : FineTunedTransformer
 {
-    private readonly ITransformer scoring;
-    private readonly byte[] onnx, vocabulary;
+    private readonly byte[] vocabulary;
     private readonly TextClassifier model;
     private readonly LoraTextClassifier.Options options;
     private readonly IReadOnlyDictionary<string, byte[]>? adapter;
@@ -26,50 +25,18 @@ public sealed class LoraTextClassifierTransformer : ITransformer, IDisposable
     internal LoraTextClassifierTransformer(ITransformer scoring, byte[] onnx, TextClassifier model, LoraTextClassifier.Options options,
         IReadOnlyList<string> classNames, TrainingResult result, byte[] vocabulary, bool lowerCase,
         IReadOnlyDictionary<string, byte[]>? adapter, long adapterParameters)
+        : base(scoring, onnx, classNames, result)
     {
-        this.scoring = scoring;
-        this.onnx = onnx;
         this.model = model;
         this.options = options;
         this.vocabulary = vocabulary;
         this.lowerCase = lowerCase;
         this.adapter = adapter;
-        ClassNames = classNames;
-        History = result.Epochs;
-        StoppedEarly = result.StoppedEarly;
         AdapterParameterCount = adapterParameters;
     }
 
-    /// <summary>Class names in key order: element i of <c>Score</c> is the probability of ClassNames[i].</summary>
-    public IReadOnlyList<string> ClassNames { get; }
-
-    /// <summary>The end-of-epoch progress reports of the run.</summary>
-    public IReadOnlyList<TrainingProgress> History { get; }
-
-    /// <summary>true when early stopping ended the run.</summary>
-    public bool StoppedEarly { get; }
-
     /// <summary>Trained LoRA parameters (0 with full fine-tuning).</summary>
     public long AdapterParameterCount { get; }
-
-    /// <summary>The exported ONNX model: inputs <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c> int64
-    /// [batch, sequence]; outputs <c>probabilities</c> [batch,K], <c>predicted_index</c>, <c>predicted_label</c> [batch].</summary>
-    public ReadOnlyMemory<byte> OnnxModel => onnx;
-
-    /// <inheritdoc/>
-    public bool IsRowToRowMapper => scoring.IsRowToRowMapper;
-
-    /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => scoring.GetOutputSchema(inputSchema);
-
-    /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => scoring.GetRowToRowMapper(inputSchema);
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input) => scoring.Transform(input);
-
-    /// <summary>Saves the public-component form (ML.NET calls this from <c>mlContext.Model.Save</c>).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => scoring.Save(ctx);
 
     /// <summary>
     /// Writes what a service needs to run the model without ML.NET: <c>model.onnx</c> (dynamic batch and sequence
@@ -82,7 +49,7 @@ public sealed class LoraTextClassifierTransformer : ITransformer, IDisposable
     {
         Check.NotNull(directory, nameof(directory));
         Directory.CreateDirectory(directory);
-        AtomicFile.Write(Path.Combine(directory, "model.onnx"), onnx, "ONNX model");
+        AtomicFile.Write(Path.Combine(directory, "model.onnx"), OnnxBytes, "ONNX model");
         AtomicFile.Write(Path.Combine(directory, "vocab.txt"), vocabulary, "vocabulary");
         var config = new JsonObject
         {
@@ -117,12 +84,8 @@ public sealed class LoraTextClassifierTransformer : ITransformer, IDisposable
             LoraTextClassifier.CheckpointMetadata(options, ClassNames).ToJsonString(new() { WriteIndented = true }));
     }
 
-    /// <summary>Frees the TorchSharp weights and the ONNX Runtime session.</summary>
-    public void Dispose()
-    {
-        model.Dispose();
-        (scoring as IDisposable)?.Dispose();
-    }
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing) => model.Dispose();
 
     internal TextClassifier Model => model;
 }

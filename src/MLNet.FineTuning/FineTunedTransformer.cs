@@ -1,0 +1,66 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning;
+
+/// <summary>
+/// What every fitted fine-tuning transformer shares: it scores through its public-component chain (ONNX Runtime
+/// on the exported network), saves as that chain (so <c>mlContext.Model.Load</c> needs only
+/// MLNet.FineTuning.Runtime), and keeps the class names, the exported ONNX bytes and the run's history.
+/// </summary>
+public abstract class FineTunedTransformer : ITransformer, IDisposable
+{
+    private readonly ITransformer scoring;
+    private readonly byte[] onnx;
+
+    private protected FineTunedTransformer(ITransformer scoring, byte[] onnx, IReadOnlyList<string> classNames, TrainingResult result)
+    {
+        this.scoring = scoring;
+        this.onnx = onnx;
+        ClassNames = classNames;
+        History = result.Epochs;
+        StoppedEarly = result.StoppedEarly;
+    }
+
+    /// <summary>Class names in key order: element i of <c>Score</c> is the probability of ClassNames[i].</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The end-of-epoch progress reports of the run.</summary>
+    public IReadOnlyList<TrainingProgress> History { get; }
+
+    /// <summary>true when early stopping ended the run.</summary>
+    public bool StoppedEarly { get; }
+
+    /// <summary>The exported ONNX model (opset 17, dynamic batch axis; outputs <c>probabilities</c> [batch,K],
+    /// <c>predicted_index</c> int64 [batch], <c>predicted_label</c> string [batch]).</summary>
+    public ReadOnlyMemory<byte> OnnxModel => onnx;
+
+    private protected byte[] OnnxBytes => onnx;
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => scoring.IsRowToRowMapper;
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => scoring.GetOutputSchema(inputSchema);
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => scoring.GetRowToRowMapper(inputSchema);
+
+    /// <inheritdoc/>
+    public IDataView Transform(IDataView input) => scoring.Transform(input);
+
+    /// <summary>Saves the public-component form (ML.NET calls this from <c>mlContext.Model.Save</c>).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => scoring.Save(ctx);
+
+    /// <summary>Frees the TorchSharp weights and the ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        (scoring as IDisposable)?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees what the derived transformer holds (its TorchSharp weights).</summary>
+    protected abstract void Dispose(bool disposing);
+}
