@@ -84,7 +84,19 @@ public sealed partial class LoraTextClassifier
             if (string.IsNullOrWhiteSpace(TextColumnName)) throw new ArgumentException("TextColumnName must name a column.");
             if (!FullFineTune && LoraConfig.Problems() is { Count: > 0 } problems)
                 throw new ArgumentOutOfRangeException(nameof(Rank), string.Join(" ", problems));
-            PretrainedCatalog.GetTextEncoder(Encoder);
+            if (!PretrainedCatalog.TextEncoderNames.Contains(Encoder, StringComparer.OrdinalIgnoreCase))
+                throw new ArgumentException(
+                    $"Encoder '{Encoder}' is not a known text encoder. Known text encoders: {string.Join(", ", PretrainedCatalog.TextEncoderNames)}.",
+                    nameof(Encoder));
+            var encoder = PretrainedCatalog.GetTextEncoder(Encoder);
+            if (encoder.Source == WeightSource.HuggingFaceBertFolder && string.IsNullOrWhiteSpace(EncoderPath))
+                throw new ArgumentException(
+                    $"Encoder '{encoder.Name}' needs EncoderPath: the folder of a Hugging Face BERT checkpoint (config.json, model.safetensors or pytorch_model.bin, vocab.txt).",
+                    nameof(EncoderPath));
+            // A folder's positions are only known once its config.json is read (Fit checks them then).
+            if (encoder.Config is { } config && MaxSequenceLength > config.MaxPositionEmbeddings)
+                throw new ArgumentOutOfRangeException(nameof(MaxSequenceLength), MaxSequenceLength,
+                    $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({config.MaxPositionEmbeddings}).");
         }
     }
 }
