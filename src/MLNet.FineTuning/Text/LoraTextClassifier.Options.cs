@@ -83,7 +83,11 @@ public sealed partial class LoraTextClassifier
             Check.Range(HeadDropout >= 0 && HeadDropout < 1, nameof(HeadDropout), "in [0, 1)", HeadDropout);
             if (string.IsNullOrWhiteSpace(TextColumnName)) throw new ArgumentException("TextColumnName must name a column.");
             if (!FullFineTune && LoraConfig.Problems() is { Count: > 0 } problems)
-                throw new ArgumentOutOfRangeException(nameof(Rank), string.Join(" ", problems));
+            {
+                // Name the first offending option as the parameter; the message lists every problem.
+                string option = Rank < 1 ? nameof(Rank) : !(Alpha > 0) ? nameof(Alpha) : Dropout is < 0 or >= 1 ? nameof(Dropout) : nameof(TargetModules);
+                throw new ArgumentOutOfRangeException(option, string.Join(" ", problems));
+            }
             if (!PretrainedCatalog.TextEncoderNames.Contains(Encoder, StringComparer.OrdinalIgnoreCase))
                 throw new ArgumentException(
                     $"Encoder '{Encoder}' is not a known text encoder. Known text encoders: {string.Join(", ", PretrainedCatalog.TextEncoderNames)}.",
