@@ -2,17 +2,28 @@ using System.Text.Json;
 using Microsoft.ML;
 using MLNet.FineTuning.Runtime;
 
-// Scores images with a model.zip saved by MLNet.FineTuning, the way a service without TorchSharp would.
+// Scores images or texts with a model.zip saved by MLNet.FineTuning, the way a service without TorchSharp would.
 // Usage: MLNet.FineTuning.ScoringHost <model.zip> <image path>...
-// Prints a JSON array: [{ "ImagePath": ..., "PredictedLabel": ..., "Score": [...] }, ...]
+//        MLNet.FineTuning.ScoringHost --text <model.zip> <text>...      (the model's text column is "Text")
+// Prints a JSON array: [{ "ImagePath" or "Text": ..., "PredictedLabel": ..., "Score": [...] }, ...]
+bool text = args.Length > 0 && args[0] == "--text";
+if (text) args = args[1..];
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: MLNet.FineTuning.ScoringHost <model.zip> <image path>...");
+    Console.Error.WriteLine("usage: MLNet.FineTuning.ScoringHost [--text] <model.zip> <image path or text>...");
     return 2;
 }
 
 var ml = new MLContext(seed: 1).RegisterFineTuningRuntime();
 var model = ml.Model.Load(args[0], out _);
+if (text)
+{
+    var texts = ml.Data.LoadFromEnumerable(args.Skip(1).Select(t => new TextInput { Text = t }));
+    var scoredTexts = model.Transform(texts);
+    var labelledTexts = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scoredTexts).Transform(scoredTexts);
+    Console.WriteLine(JsonSerializer.Serialize(ml.Data.CreateEnumerable<TextPrediction>(labelledTexts, reuseRowObject: false).ToList()));
+    return 0;
+}
 var paths = ml.Data.LoadFromEnumerable(args.Skip(1).Select(p => new ImageInput { ImagePath = p }));
 var images = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageInput.ImagePath)).Fit(paths).Transform(paths);
 var scored = model.Transform(images);
@@ -29,6 +40,20 @@ internal sealed class ImageInput
 internal sealed class Prediction
 {
     public string ImagePath { get; set; } = "";
+    public string PredictedLabel { get; set; } = "";
+    public float[] Score { get; set; } = [];
+}
+
+internal sealed class TextInput
+{
+    public string Text { get; set; } = "";
+    // A saved pipeline that starts with MapValueToKey("Label") needs the column; unknown values map to a missing key.
+    public string Label { get; set; } = "";
+}
+
+internal sealed class TextPrediction
+{
+    public string Text { get; set; } = "";
     public string PredictedLabel { get; set; } = "";
     public float[] Score { get; set; } = [];
 }

@@ -42,7 +42,7 @@ public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
         var rows = fixture.TestRows.Where((_, i) => i % 10 == 0).ToArray();   // a dozen, every class
         var expected = Predict(fixture.Ml, fixture.Model, TestData.Load(fixture.Ml, rows));
 
-        var output = RunScoringHost([zip, .. rows.Select(r => r.ImagePath)]);
+        var output = ScoringHost.Run([zip, .. rows.Select(r => r.ImagePath)]);
         var actual = JsonSerializer.Deserialize<HostPrediction[]>(output)!;
 
         Assert.Equal(rows.Select(r => r.ImagePath), actual.Select(p => p.ImagePath));
@@ -58,7 +58,7 @@ public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
     [Fact]
     public void ScoringHost_OutputFolder_HasNoTorchSharpOrTrainingLibrary()
     {
-        var folder = Path.GetDirectoryName(ScoringHostDll)!;
+        var folder = Path.GetDirectoryName(ScoringHost.Dll)!;
 
         Assert.True(File.Exists(Path.Combine(folder, "MLNet.FineTuning.Runtime.dll")));
         Assert.Empty(Directory.GetFiles(folder, "TorchSharp*.dll", SearchOption.AllDirectories));
@@ -95,35 +95,6 @@ public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
         Assert.Contains(path, e.Message);
         Assert.Equal([path], Directory.GetFileSystemEntries(dir.Path));
         Assert.Empty(Directory.GetFileSystemEntries(path));
-    }
-
-    /// <summary>The host's build output: the same configuration folder as this test assembly's, in the host's project.</summary>
-    private static string ScoringHostDll
-    {
-        get
-        {
-            string testProject = Path.Combine(TestData.RepoRoot, "test", "MLNet.FineTuning.Tests");
-            string relativeOutput = Path.GetRelativePath(testProject, AppContext.BaseDirectory);
-            string dll = Path.Combine(TestData.RepoRoot, "test", "MLNet.FineTuning.ScoringHost", relativeOutput, "MLNet.FineTuning.ScoringHost.dll");
-            Assert.True(File.Exists(dll), $"{dll} not built (the test project builds it through a ProjectReference)");
-            return dll;
-        }
-    }
-
-    private static string RunScoringHost(IEnumerable<string> arguments)
-    {
-        // The muxer that runs this test host, when it is one; otherwise the dotnet on PATH.
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
-            : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(ScoringHostDll);
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the scoring host did not finish in 2 minutes");
-        Assert.True(process.ExitCode == 0, $"scoring host exit code {process.ExitCode}: {stderr.Result}");
-        return stdout;
     }
 
     private sealed class Prediction

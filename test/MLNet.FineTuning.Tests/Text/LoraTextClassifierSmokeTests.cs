@@ -12,11 +12,18 @@ public class LoraTextClassifierSmokeTests
         public string Text { get; set; } = "";
     }
 
+    private sealed class HostPrediction
+    {
+        public string Text { get; set; } = "";
+        public string PredictedLabel { get; set; } = "";
+        public float[] Score { get; set; } = [];
+    }
+
     private static readonly string[] Sport = ["the team won the match in extra time", "a late goal gave them the cup", "the striker scored twice", "the coach praised the defence after the game", "fans cheered as the keeper saved a penalty", "the referee showed a red card", "they lost the final on penalties", "the runner broke the record in the race"];
     private static readonly string[] Food = ["simmer the sauce with garlic and onions", "bake the bread for forty minutes", "whisk the eggs with sugar and butter", "season the soup with salt and pepper", "roast the vegetables in olive oil", "the recipe needs fresh basil and tomatoes", "fry the fish until golden", "serve the pasta with grated cheese"];
 
     [Fact]
-    public void Fit_TwoTopics_LearnsAndRoundTripsThroughModelZip()
+    public void Fit_TwoTopics_LearnsAndRoundTripsThroughModelZipInAndOutOfProcess()
     {
         var ml = new MLContext(seed: 1);
         var rows = Sport.Select(t => new Row { Label = "sport", Text = t }).Concat(Food.Select(t => new Row { Label = "food", Text = t })).ToArray();
@@ -42,7 +49,17 @@ public class LoraTextClassifierSmokeTests
             for (int i = 0; i < before.Length; i++)
                 for (int k = 0; k < before[i].Length; k++) Assert.Equal(before[i][k], after[i][k], 5);
 
+            // The same zip in a process that has no TorchSharp and no MLNet.FineTuning (test/MLNet.FineTuning.ScoringHost).
             var classifier = model.OfType<LoraTextClassifierTransformer>().Single();
+            var hosted = System.Text.Json.JsonSerializer.Deserialize<HostPrediction[]>(
+                ScoringHost.Run(["--text", Path.Combine(dir, "model.zip"), .. rows.Select(r => r.Text)]))!;
+            Assert.Equal(rows.Select(r => r.Text), hosted.Select(h => h.Text));
+            for (int i = 0; i < before.Length; i++)
+            {
+                Assert.Equal(classifier.ClassNames[Array.IndexOf(before[i], before[i].Max())], hosted[i].PredictedLabel);
+                for (int k = 0; k < before[i].Length; k++) Assert.Equal(before[i][k], hosted[i].Score[k], 1e-5f);
+            }
+
             classifier.SaveOnnx(Path.Combine(dir, "onnx"));
             classifier.SaveAdapter(Path.Combine(dir, "adapter"));
             Assert.True(File.Exists(Path.Combine(dir, "onnx", "model.onnx")));
