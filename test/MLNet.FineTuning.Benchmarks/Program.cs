@@ -6,6 +6,7 @@
 //   3. peak memory after each phase, and a leak check over many small training steps.
 //
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks [-- --quick | --image-size 64 --images 256 ...]
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text [--quick]   (text classifier: TextBenchmark.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -14,6 +15,11 @@ using MLNet.FineTuning.Pretrained;
 using TorchSharp;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "text")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TextBenchmark.Usage); return 0; }
+    return TextBenchmark.Run(args[1..], "dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- " + string.Join(" ", args), RepoRoot());
+}
 if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(BenchmarkOptions.Usage); return 0; }
 BenchmarkOptions o;
 try { o = BenchmarkOptions.Parse(args); }

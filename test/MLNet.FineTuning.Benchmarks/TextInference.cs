@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Text;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Benchmarks;
+
+internal sealed record TextInferenceResult(double Onnx, double Torch, double MedianRatio, double MaxDiff, double Transform, double EncodeBatch, double Chain);
+
+/// <summary>
+/// Parts 2 and 3 of the text mode: ONNX Runtime on the exported model vs TorchSharp's eval forward (no_grad) on
+/// the same batches, padded per batch by <see cref="BertTextTokenizer.EncodeBatch"/>, interleaved batch by batch;
+/// ML.NET's row-at-a-time Transform; and the two tokenizers' throughput.
+/// </summary>
+internal static class TextInference
+{
+    public static TextInferenceResult Run(MLContext ml, IDataView view, TextBenchmark.Row[] rows, LoraTextClassifierTransformer model,
+        int maxLength, int batchSize, int threads, int repeats)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "mlnet-finetuning-textbench-" + Guid.NewGuid().ToString("N"));
+        model.SaveOnnx(dir);
+        var tokenizer = BertTextTokenizer.Create(Path.Combine(dir, "vocab.txt"), lowerCase: true);
+        Directory.Delete(dir, true);
+        var texts = rows.Select(r => r.Text).ToArray();
+        var batches = texts.Chunk(batchSize).Select(c => tokenizer.EncodeBatch(c, null, maxLength)).ToArray();
+
+        using var sessionOptions = new SessionOptions
+        {
+            IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        using var session = new InferenceSession(model.OnnxModel.ToArray(), sessionOptions);
+        using var runOptions = new RunOptions();
+        string[] outputs = [TextClassifierExporter.ProbabilitiesOutput];
+        float[] RunOnnx(BertBatch b)
+        {
+            using var ids = OrtValue.CreateTensorValueFromMemory(b.InputIds, b.Shape);
+            using var mask = OrtValue.CreateTensorValueFromMemory(b.AttentionMask, b.Shape);
+            using var types = OrtValue.CreateTensorValueFromMemory(b.TokenTypeIds, b.Shape);
+            using var result = session.Run(runOptions, new Dictionary<string, OrtValue>
+            {
+                [BertExporter.InputIdsInput] = ids, [BertExporter.AttentionMaskInput] = mask, [BertExporter.TokenTypeIdsInput] = types,
+            }, outputs);
+            return result[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        var network = model.Model;
+        network.eval();
+        float[] RunTorch(BertBatch b)
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var p = nn.functional.softmax(network.forward(tensor(b.InputIds, b.Shape), tensor(b.AttentionMask, b.Shape), tensor(b.TokenTypeIds, b.Shape)), 1);
+            return p.data<float>().ToArray();
+        }
+
+        double maxDiff = RunOnnx(batches[0]).Zip(RunTorch(batches[0]), (a, b) => Math.Abs(a - b)).Max();   // also the warm-up
+        double onnx = 0, torch = 0;
+        var ratios = new List<double>();
+        for (int r = 0; r < repeats; r++)
+        {
+            double onnxSeconds = 0, torchSeconds = 0;
+            foreach (var b in batches)
+            {
+                double a = Time(() => RunOnnx(b)), t = Time(() => RunTorch(b));
+                onnxSeconds += a;
+                torchSeconds += t;
+                if (b.BatchSize == batchSize) ratios.Add(t / a);
+            }
+            onnx = Math.Max(onnx, texts.Length / onnxSeconds);
+            torch = Math.Max(torch, texts.Length / torchSeconds);
+        }
+        ratios.Sort();
+
+        ReadColumn<float>(model.Transform(ml.Data.TakeRows(view, 4)), "Score");   // warm-up
+        double transform = texts.Length / Time(() => ReadColumn<float>(model.Transform(view), "Score"));
+
+        tokenizer.EncodeBatch(texts.Take(batchSize).ToArray(), null, maxLength);
+        double encode = texts.Length / Time(() => { foreach (var c in texts.Chunk(batchSize)) tokenizer.EncodeBatch(c, null, maxLength); });
+        var chain = TextTokenizationPipeline.Build(ml, "Text", null, tokenizer.Vocabulary, tokenizer.LowerCase, maxLength).Fit(view);
+        ReadColumn<long>(chain.Transform(ml.Data.TakeRows(view, 4)), BertExporter.InputIdsInput);
+        double chainRate = texts.Length / Time(() => ReadColumn<long>(chain.Transform(view), BertExporter.InputIdsInput, BertExporter.AttentionMaskInput, BertExporter.TokenTypeIdsInput));
+        return new TextInferenceResult(onnx, torch, ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2], maxDiff, transform, encode, chainRate);
+    }
+
+    private static double Time(Action run)
+    {
+        var sw = Stopwatch.StartNew();
+        run();
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Reads every row's vector in the named columns (forcing the lazy transforms to run).</summary>
+    private static void ReadColumn<T>(IDataView scored, params string[] names)
+    {
+        var columns = names.Select(n => scored.Schema[n]).ToArray();
+        using var cursor = scored.GetRowCursor(columns);
+        var getters = columns.Select(c => cursor.GetGetter<VBuffer<T>>(c)).ToArray();
+        VBuffer<T> value = default;
+        while (cursor.MoveNext())
+            foreach (var g in getters) g(ref value);
+    }
+}
