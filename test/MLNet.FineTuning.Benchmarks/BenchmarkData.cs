@@ -49,8 +49,7 @@ internal sealed class BenchmarkData
         var view = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))
             .Fit(raw).Transform(raw);
-        var key = ImageColumns.CheckLabel(view.Schema, "Label");
-        var classNames = ImageColumns.ClassNames(view.Schema, "Label", key);
+        var classNames = LabelColumn.ClassNames(view.Schema, "Label", LabelColumn.CheckKey(view.Schema, "Label"));
         var dataset = ImageDataset.Read(view, "Image", "Label", long.MaxValue, skipUnreadable: false, "benchmark", default);
         var decoded = dataset.Images!;
         var pixels = new float[decoded.Length][];

@@ -66,7 +66,7 @@ internal sealed class ImageBatchSource : IBatchSource
 
     private IEnumerable<Batch> Produce(int epoch, CancellationToken cancellation)
     {
-        var rng = new Random(StableSeed(seed, epoch, 0x5eed));
+        var rng = new Random(Seeds.Stable(seed, epoch, 0x5eed));
         var pending = new List<(DecodedImage Image, int Label, int Seed)>(batchSize);
         foreach (var (image, label) in Examples(epoch, rng))
         {
@@ -92,20 +92,9 @@ internal sealed class ImageBatchSource : IBatchSource
             yield break;
         }
         // Over the cache budget: stream and decode again, shuffled by ML.NET's pool shuffle when training.
-        var view = train ? mlContext.Data.ShuffleRows(data.View, seed: StableSeed(seed, epoch, 0), shufflePoolSize: 1000) : data.View;
+        var view = train ? mlContext.Data.ShuffleRows(data.View, seed: Seeds.Stable(seed, epoch, 0), shufflePoolSize: 1000) : data.View;
         foreach (var (_, label, image, _) in ImageDataset.Rows(view, data.ImageColumn, data.LabelColumn))
             if (image != null) yield return (image, label);
-    }
-
-    /// <summary>A seed from (seed, epoch, stream) that is the same in every process. HashCode.Combine is
-    /// randomised per process: with it, seeded runs differed from run to run and a resumed epoch replayed
-    /// another shuffle than the one it was cut off in. SplitMix64's finaliser (Steele et al. 2014) mixes the bits.</summary>
-    internal static int StableSeed(int seed, int epoch, int stream)
-    {
-        ulong z = unchecked(((ulong)(uint)seed << 32 | (uint)epoch) + (ulong)(uint)stream * 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return (int)(z ^ (z >> 31));
     }
 
     private Batch MakeBatch(List<(DecodedImage Image, int Label, int Seed)> items)

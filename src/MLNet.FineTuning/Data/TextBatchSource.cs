@@ -47,7 +47,7 @@ internal sealed class TextBatchSource : IBatchSource
             Array.Sort(order, (a, b) => data.Encodings[a].InputIds.Length.CompareTo(data.Encodings[b].InputIds.Length));
             return order.Chunk(batchSize).ToList();
         }
-        var rng = new Random(ImageBatchSource.StableSeed(seed, epoch, 0x7e47));
+        var rng = new Random(Seeds.Stable(seed, epoch, 0x7e47));
         rng.Shuffle(order);
         var batches = new List<int[]>();
         foreach (var bucket in order.Chunk(batchSize * BucketBatches))

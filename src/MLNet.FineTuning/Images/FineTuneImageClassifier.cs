@@ -52,23 +52,18 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         Check.NotNull(input, nameof(input));
         var o = options;
         ImageColumns.CheckImage(input.Schema, o.ImageColumnName);
-        var key = ImageColumns.CheckLabel(input.Schema, o.LabelColumnName);
-        var classNames = ImageColumns.ClassNames(input.Schema, o.LabelColumnName, key);
-        if (classNames.Length < 2)
-            throw new ArgumentException($"Label column '{o.LabelColumnName}' has {classNames.Length} class; a classifier needs at least 2.");
+        var classNames = LabelColumn.Read(input.Schema, o.LabelColumnName);
         var (trainView, validView) = ValidationSplit.Apply(env.Data, o, input);
         if (validView != null)
         {
             ImageColumns.CheckImage(validView.Schema, o.ImageColumnName);
-            ImageColumns.CheckLabel(validView.Schema, o.LabelColumnName);
+            LabelColumn.CheckKey(validView.Schema, o.LabelColumnName);
         }
 
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
         long budget = (long)o.ImageCacheMegabytes << 20;
         var train = ImageDataset.Read(trainView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "training", o.CancellationToken);
-        var distinct = train.Labels.Distinct().Count();
-        if (distinct < 2)
-            throw new ArgumentException($"Label column '{o.LabelColumnName}' has a single class ('{classNames[train.Labels[0]]}') in the training data; a classifier needs at least 2.");
+        LabelColumn.RequireTwoClassesPresent(train.Labels, classNames, o.LabelColumnName);
         var valid = validView == null ? null
             : ImageDataset.Read(validView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "validation", o.CancellationToken);
         ch.Info(MessageSensitivity.None, $"training rows {train.Count} ({(train.Images != null ? "decoded images cached" : "streamed")}, {train.Skipped} unreadable skipped), " +

@@ -54,10 +54,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         var o = options;
         CheckText(input.Schema, o.TextColumnName);
         if (o.SecondTextColumnName != null) CheckText(input.Schema, o.SecondTextColumnName);
-        var key = ImageColumns.CheckLabel(input.Schema, o.LabelColumnName);
-        var classNames = ImageColumns.ClassNames(input.Schema, o.LabelColumnName, key);
-        if (classNames.Length < 2)
-            throw new ArgumentException($"Label column '{o.LabelColumnName}' has {classNames.Length} class; a classifier needs at least 2.");
+        var classNames = LabelColumn.Read(input.Schema, o.LabelColumnName);
         var (trainView, validView) = ValidationSplit.Apply(env.Data, o, input);
 
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
@@ -79,8 +76,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             }
             var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
             var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken);
-            if (train.Labels.Distinct().Count() < 2)
-                throw new ArgumentException($"Label column '{o.LabelColumnName}' has a single class ('{classNames[train.Labels[0]]}') in the training data; a classifier needs at least 2.");
+            LabelColumn.RequireTwoClassesPresent(train.Labels, classNames, o.LabelColumnName);
             var valid = validView == null ? null
                 : TextDataset.Read(validView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "validation", o.CancellationToken);
             ch.Info(MessageSensitivity.None, $"encoder {definition.Name} ({checkpoint.Config.NumHiddenLayers} layers, hidden {checkpoint.Config.HiddenSize}), " +
