@@ -20,13 +20,14 @@ internal sealed class ImageFineTunable : IFineTunable
         this.model = model;
         this.preprocessing = preprocessing;
         this.freezeBatchNorm = freezeBatchNorm;
-        BackboneParameters = model.Backbone.named_parameters().Select(p => ("backbone." + p.name, p.parameter)).ToArray();
-        HeadParameters = model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
     }
 
     public nn.Module Module => model;
-    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters { get; }
-    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters { get; }
+    // Read from the module on every access: moving it to another device or dtype replaces its Parameter objects.
+    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters =>
+        model.Backbone.named_parameters().Select(p => ("backbone." + p.name, p.parameter)).ToArray();
+    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters =>
+        model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
 
     public void SetTrainingMode(bool backboneFrozen)
     {
@@ -42,7 +43,8 @@ internal sealed class ImageFineTunable : IFineTunable
     public Tensor Forward(Tensor[] inputs)
     {
         using var scope = NewDisposeScope();
-        var x = preprocessing.Apply(inputs[0]);
+        // Normalised in fp32, then cast to the network's compute type (bf16 under mixed precision).
+        var x = preprocessing.Apply(inputs[0]).to(model.Head.parameters().First().dtype);
         Tensor features;
         if (backboneFrozen && model.training)
             using (no_grad()) features = model.Backbone.forward(x);   // no graph through a frozen backbone

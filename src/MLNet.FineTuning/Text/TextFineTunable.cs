@@ -21,18 +21,19 @@ internal sealed class TextFineTunable : IFineTunable
         if (lora != null)
         {
             lora.MarkOnlyActiveAdapterTrainable();
-            BackboneParameters = lora.TrainableParameters().Select(p => ("encoder." + p.Name, p.Parameter)).ToArray();
+            adapterNames = lora.TrainableParameters().Select(p => p.Name).ToHashSet();
         }
-        else
-        {
-            BackboneParameters = model.Encoder.named_parameters().Select(p => ("encoder." + p.name, p.parameter)).ToArray();
-        }
-        HeadParameters = model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
     }
 
+    // Names, not Parameter objects: moving the module to another device or dtype replaces its Parameters.
+    private readonly HashSet<string>? adapterNames;
+
     public nn.Module Module => model;
-    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters { get; }
-    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters { get; }
+    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters =>
+        model.Encoder.named_parameters().Where(p => adapterNames == null || adapterNames.Contains(p.name))
+             .Select(p => ("encoder." + p.name, p.parameter)).ToArray();
+    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters =>
+        model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
 
     public void SetTrainingMode(bool backboneFrozen)
     {

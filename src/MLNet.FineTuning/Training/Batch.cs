@@ -40,12 +40,14 @@ internal interface IFineTunable
 {
     /// <summary>The whole network: its state dict is what checkpoints and best-weights restore save.</summary>
     TorchSharp.torch.nn.Module Module { get; }
-    /// <summary>Parameters trained at <c>LearningRate × BackboneLearningRateFactor</c>.</summary>
+    /// <summary>Parameters trained at <c>LearningRate × BackboneLearningRateFactor</c>, read from the module on each
+    /// access (moving a module to another device or dtype replaces its Parameter objects).</summary>
     IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> BackboneParameters { get; }
     /// <summary>Parameters trained at <c>LearningRate</c>.</summary>
     IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> HeadParameters { get; }
     /// <summary>Training mode; a frozen backbone gets no gradients and keeps its normalisation statistics.</summary>
     void SetTrainingMode(bool backboneFrozen);
-    /// <summary>Inputs already on the device → logits [n, K].</summary>
+    /// <summary>Inputs already on the device (floating-point ones in fp32) → logits [n, K] in the network's compute
+    /// type: the implementation casts what it feeds the network to its parameters' dtype (bf16 under mixed precision).</summary>
     Tensor Forward(Tensor[] inputs);
 }

@@ -20,7 +20,7 @@ internal static class Checkpoint
     public const string ModelFile = "model.safetensors", BestFile = "best.safetensors", OptimizerFile = "optimizer.bin", StateFile = "checkpoint.json";
 
     public static void Save(string directory, nn.Module model, optim.Optimizer optimizer, TrainingState state,
-        IReadOnlyDictionary<string, Tensor>? best, JsonObject metadata)
+        IReadOnlyDictionary<string, Tensor>? best, JsonObject metadata, IReadOnlyDictionary<string, Tensor>? weights = null)
     {
         directory = Path.GetFullPath(directory);
         string tmp = directory + ".tmp-" + Environment.ProcessId, old = directory + ".old-" + Environment.ProcessId;
@@ -28,7 +28,8 @@ internal static class Checkpoint
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
             Directory.CreateDirectory(tmp);
-            model.save_safetensors(Path.Combine(tmp, ModelFile));
+            if (weights != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, ModelFile), weights.ToDictionary());
+            else model.save_safetensors(Path.Combine(tmp, ModelFile));
             if (best != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, BestFile), best.ToDictionary());
             ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(tmp, OptimizerFile));
             var json = new JsonObject
@@ -52,16 +53,20 @@ internal static class Checkpoint
     /// <summary>Reads the estimator metadata without touching weights (to rebuild the right model first).</summary>
     public static JsonObject ReadMetadata(string directory) => (JsonObject)ReadJson(directory)["metadata"]!;
 
-    public static TrainingState Load(string directory, nn.Module model, optim.Optimizer? optimizer, out Dictionary<string, Tensor>? best)
+    /// <summary>Weights, best weights and loop position; the optimizer state comes after the optimizer exists
+    /// (<see cref="LoadOptimizer"/>), which under bf16 is only after the masters are made from these weights.</summary>
+    public static TrainingState LoadWeights(string directory, nn.Module model, out Dictionary<string, Tensor>? best)
     {
         var json = ReadJson(directory);
         model.load_safetensors(Path.Combine(directory, ModelFile), strict: true);
-        if (optimizer != null) ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(Path.Combine(directory, OptimizerFile));
         string bestPath = Path.Combine(directory, BestFile);
         best = File.Exists(bestPath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(bestPath) : null;
         return json["state"].Deserialize<TrainingState>()
             ?? throw new InvalidDataException($"{Path.Combine(directory, StateFile)} has no training state.");
     }
+
+    public static void LoadOptimizer(string directory, optim.Optimizer optimizer) =>
+        ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(Path.Combine(directory, OptimizerFile));
 
     private static JsonObject ReadJson(string directory)
     {

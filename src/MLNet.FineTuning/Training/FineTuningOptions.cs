@@ -64,6 +64,9 @@ public abstract class FineTuningOptions
     /// <summary>Cancels training. With <see cref="CheckpointDirectory"/> set, a checkpoint is saved before
     /// <see cref="OperationCanceledException"/> is thrown, so training can resume from it.</summary>
     public CancellationToken CancellationToken { get; set; }
+    /// <summary>Number format while training. Default <see cref="TrainingPrecision.Auto"/>: bf16 mixed precision on a
+    /// CUDA device, fp32 on the CPU.</summary>
+    public TrainingPrecision Precision { get; set; } = TrainingPrecision.Auto;
     /// <summary>Folder for checkpoints (written at each epoch end and on cancellation); null for none.</summary>
     public string? CheckpointDirectory { get; set; }
     /// <summary>Resume from the checkpoint in this folder (weights, optimizer, schedule position, epoch).</summary>

@@ -38,19 +38,23 @@ internal sealed class TrainingLoop
         var ct = options.CancellationToken;
         model.Module.to(device);
         using var weights = classWeights?.to(device);
-        var (optimizer, groups) = CreateOptimizer(model);
-        using var _ = optimizer;
-        long stepsPerEpoch = StepsPerEpoch(train.RowCount), totalSteps = stepsPerEpoch * options.Epochs;
         var state = new TrainingState(0, 0, 0, null, -1, 0);
         Dictionary<string, Tensor>? best = null;
-        if (options.ResumeFromCheckpoint is string resume)
+        // Weights first, in fp32, so that bf16 masters start from the checkpoint's exact values.
+        if (options.ResumeFromCheckpoint is string resume) state = Checkpoint.LoadWeights(resume, model.Module, out best);
+        using var mixed = MixedPrecision.Wanted(options.Precision, device) ? MixedPrecision.Begin(model) : null;
+        var (optimizer, groups) = CreateOptimizer(model, mixed);
+        using var _ = optimizer;
+        if (options.ResumeFromCheckpoint is string resumed)
         {
-            state = Checkpoint.Load(resume, model.Module, optimizer, out best);
-            Info($"resumed from '{resume}' at epoch {state.Epoch + 1}, step {state.GlobalStep}");
+            Checkpoint.LoadOptimizer(resumed, optimizer);
+            Info($"resumed from '{resumed}' at epoch {state.Epoch + 1}, step {state.GlobalStep}");
         }
+        long stepsPerEpoch = StepsPerEpoch(train.RowCount), totalSteps = stepsPerEpoch * options.Epochs;
         var history = new List<TrainingProgress>();
         bool stoppedEarly = false;
-        var trainable = model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
+        // What clipping measures: the parameters the optimizer updates (the fp32 masters under bf16).
+        var trainable = mixed?.Masters.ToArray() ?? model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
         using var lossSum = zeros(1, dtype: float64, device: device);
         using var correctSum = zeros(1, dtype: int64, device: device);
         var runStart = Stopwatch.StartNew();
@@ -82,12 +86,15 @@ internal sealed class TrainingLoop
                     {
                         var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
                         var labels = b.Labels.to(device);
-                        var logits = model.Forward(inputs);
+                        var logits = model.Forward(inputs).to(float32);   // the loss in fp32 whatever the compute type
                         var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
                         optimizer.zero_grad();
+                        if (mixed != null) model.Module.zero_grad();
                         loss.backward();
+                        mixed?.GradientsToMasters();
                         if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
                         optimizer.step();
+                        mixed?.MastersToModel();
                         using (no_grad())
                         {
                             lossSum.add_(loss.detach().to(float64).mul(b.Count));
@@ -124,7 +131,7 @@ internal sealed class TrainingLoop
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                SaveCheckpoint(model, optimizer, state with { Epoch = epoch, StepInEpoch = stepInEpoch }, best, "cancelled");
+                SaveCheckpoint(model, mixed, optimizer, state with { Epoch = epoch, StepInEpoch = stepInEpoch }, best, "cancelled");
                 throw;
             }
             double epochSeconds = epochWatch.Elapsed.TotalSeconds;   // training only, before validation
@@ -151,7 +158,7 @@ internal sealed class TrainingLoop
                 if (state.BestMetric is not double bestSoFar || metric > bestSoFar + options.EarlyStoppingMinDelta)
                 {
                     DisposeAll(best);
-                    best = Snapshot(model.Module);
+                    best = mixed?.FullPrecisionState() ?? Snapshot(model.Module);
                     state = state with { BestMetric = metric, BestEpoch = epoch, EpochsWithoutImprovement = 0 };
                 }
                 else
@@ -164,8 +171,9 @@ internal sealed class TrainingLoop
                     }
                 }
             }
-            SaveCheckpoint(model, optimizer, state, best, $"epoch {epoch + 1}");
+            SaveCheckpoint(model, mixed, optimizer, state, best, $"epoch {epoch + 1}");
         }
+        mixed?.End();   // fp32 from here on: best-weights restore, export and scoring see fp32 weights
         if (best != null)
         {
             Restore(model.Module, best);
@@ -188,7 +196,7 @@ internal sealed class TrainingLoop
         {
             using var b = batch;
             using var scope = NewDisposeScope();
-            var logits = model.Forward(b.Inputs.Select(t => t.to(device)).ToArray());
+            var logits = model.Forward(b.Inputs.Select(t => t.to(device)).ToArray()).to(float32);
             var labels = b.Labels.to(device);
             loss += nn.functional.cross_entropy(logits, labels, weights, reduction: nn.Reduction.Sum).item<float>();
             correct += logits.argmax(1).eq(labels).sum().item<long>();
@@ -197,30 +205,36 @@ internal sealed class TrainingLoop
         return (loss / Math.Max(1, n), correct / Math.Max(1, n));
     }
 
-    private (optim.Optimizer, List<(optim.ILearningRateController Group, double BaseRate)>) CreateOptimizer(IFineTunable model)
+    private (optim.Optimizer, List<(optim.ILearningRateController Group, double BaseRate)>) CreateOptimizer(IFineTunable model, MixedPrecision? mixed)
     {
         // Decoupled weight decay only on weight matrices and kernels: decaying biases and normalisation
         // scales hurts fine-tuning (the usual no_decay rule of BERT/timm fine-tuning scripts).
         static bool Decays(Parameter p) => p.dim() > 1;
+        // Under bf16 the optimizer owns the fp32 masters, not the module's bf16 parameters.
+        var head = model.HeadParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
+        var backbone = model.BackboneParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
         var specs = new (IEnumerable<Parameter> Params, double Rate, double Decay)[]
         {
-            (model.HeadParameters.Select(p => p.Parameter).Where(Decays), options.LearningRate, options.WeightDecay),
-            (model.HeadParameters.Select(p => p.Parameter).Where(p => !Decays(p)), options.LearningRate, 0),
-            (model.BackboneParameters.Select(p => p.Parameter).Where(Decays), options.LearningRate * options.BackboneLearningRateFactor, options.WeightDecay),
-            (model.BackboneParameters.Select(p => p.Parameter).Where(p => !Decays(p)), options.LearningRate * options.BackboneLearningRateFactor, 0),
+            (head.Where(Decays), options.LearningRate, options.WeightDecay),
+            (head.Where(p => !Decays(p)), options.LearningRate, 0),
+            (backbone.Where(Decays), options.LearningRate * options.BackboneLearningRateFactor, options.WeightDecay),
+            (backbone.Where(p => !Decays(p)), options.LearningRate * options.BackboneLearningRateFactor, 0),
         };
         var groups = specs.Select(s => (Group: new AdamW.ParamGroup(s.Params.ToArray(), new AdamW.Options { LearningRate = s.Rate, weight_decay = s.Decay }), s.Rate))
                           .Where(g => g.Group.Parameters.Any()).ToList();
         var optimizer = optim.AdamW(groups.Select(g => g.Group), lr: options.LearningRate, weight_decay: options.WeightDecay);
         long trainableCount = groups.Sum(g => g.Group.Parameters.Sum(p => p.numel()));
-        Info($"trainable parameters: {trainableCount:N0} (head {model.HeadParameters.Sum(p => p.Parameter.numel()):N0}, backbone/adapters {model.BackboneParameters.Sum(p => p.Parameter.numel()):N0}) on {device}");
+        Info($"trainable parameters: {trainableCount:N0} (head {model.HeadParameters.Sum(p => p.Parameter.numel()):N0}, backbone/adapters {model.BackboneParameters.Sum(p => p.Parameter.numel()):N0}) on {device}{(mixed != null ? ", bf16 mixed precision (fp32 master weights)" : "")}");
         return (optimizer, groups.Select(g => ((optim.ILearningRateController)g.Group, g.Rate)).ToList());
     }
 
-    private void SaveCheckpoint(IFineTunable model, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best, string why)
+    private void SaveCheckpoint(IFineTunable model, MixedPrecision? mixed, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best, string why)
     {
         if (options.CheckpointDirectory is not string dir) return;
-        Checkpoint.Save(dir, model.Module, optimizer, state, best, checkpointMetadata());
+        // Under bf16 the checkpoint holds the fp32 masters, so resuming loses nothing to rounding.
+        var weights = mixed?.FullPrecisionState();
+        try { Checkpoint.Save(dir, model.Module, optimizer, state, best, checkpointMetadata(), weights); }
+        finally { DisposeAll(weights); }
         Info($"checkpoint ({why}) saved to '{dir}'");
     }
 

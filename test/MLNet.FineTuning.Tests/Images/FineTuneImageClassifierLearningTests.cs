@@ -37,4 +37,19 @@ public class FineTuneImageClassifierLearningTests(ThreeClassModel fixture, ITest
         Assert.True(pretrained.MicroAccuracy > random.MicroAccuracy,
             $"accuracy pretrained {pretrained.MicroAccuracy:F3}, random {random.MicroAccuracy:F3}");
     }
+
+    [Fact]
+    public void Fit_BFloat16MixedPrecision_AccuracyAboveChanceWithFp32Export()
+    {
+        // The CUDA default (bf16 compute, fp32 master weights) run on the CPU with the shared budget: the
+        // fitted model is scored through its ONNX export, which is written from fp32 weights, so a model left
+        // in bf16 or masters never copied back would fail here or score at chance.
+        var options = ThreeClassModel.Options(usePretrainedWeights: true);
+        options.Precision = MLNet.FineTuning.Training.TrainingPrecision.BFloat16;
+        using var model = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(fixture.Train);
+
+        var metrics = fixture.Ml.MulticlassClassification.Evaluate(model.Transform(fixture.Test));
+        output.WriteLine($"bf16: micro accuracy {metrics.MicroAccuracy:F3}, log-loss {metrics.LogLoss:F3}");
+        Assert.True(metrics.MicroAccuracy >= 0.6, $"micro accuracy {metrics.MicroAccuracy:F3}");
+    }
 }

@@ -73,4 +73,33 @@ public class LoraTextClassifierSmokeTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void Fit_BFloat16MixedPrecision_LearnsAndExportsFp32()
+    {
+        // What a CUDA run does by default, here on the CPU: bf16 compute with fp32 masters; the adapter, the
+        // merged ONNX model and the scores must come out fp32 and still separate the topics.
+        var ml = new MLContext(seed: 1);
+        var rows = Sport.Select(t => new Row { Label = "sport", Text = t }).Concat(Food.Select(t => new Row { Label = "food", Text = t })).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.LoraTextClassifier(new LoraTextClassifier.Options
+            {
+                Epochs = 4, BatchSize = 8, MaxSequenceLength = 32, LearningRate = 3e-3,
+                Precision = MLNet.FineTuning.Training.TrainingPrecision.BFloat16,
+            })).Fit(data);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data));
+        Assert.True(metrics.MicroAccuracy >= 0.9, $"training accuracy {metrics.MicroAccuracy}");
+        string dir = Path.Combine(Path.GetTempPath(), "lora-bf16-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            model.OfType<LoraTextClassifierTransformer>().Single().SaveAdapter(dir);
+            var saved = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(dir, "adapter_model.safetensors"));
+            Assert.All(saved.Values, t => Assert.Equal(TorchSharp.torch.ScalarType.Float32, t.dtype));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
 }

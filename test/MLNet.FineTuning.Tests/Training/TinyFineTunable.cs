@@ -17,13 +17,14 @@ internal sealed class TinyFineTunable : IFineTunable
         using var _ = no_grad();
         foreach (var (_, p) in module.named_parameters())
             p.copy_(tensor(Enumerable.Range(0, (int)p.numel()).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), p.shape));
-        BackboneParameters = module.backbone.named_parameters().Select(p => ("backbone." + p.name, p.parameter)).ToArray();
-        HeadParameters = module.head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
     }
 
     public nn.Module Module => module;
-    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters { get; }
-    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters { get; }
+    // Read on every access, as the real ones do: a dtype or device move replaces the Parameter objects.
+    public IReadOnlyList<(string Name, Parameter Parameter)> BackboneParameters =>
+        module.backbone.named_parameters().Select(p => ("backbone." + p.name, p.parameter)).ToArray();
+    public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters =>
+        module.head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
 
     public void SetTrainingMode(bool backboneFrozen)
     {
@@ -31,11 +32,14 @@ internal sealed class TinyFineTunable : IFineTunable
         foreach (var (_, p) in BackboneParameters) p.requires_grad = !backboneFrozen;
     }
 
-    public Tensor Forward(Tensor[] inputs) => module.forward(inputs[0]);
+    public Tensor Forward(Tensor[] inputs) => module.forward(inputs[0].to(module.head.weight!.dtype));
 
     /// <summary>A copy of every weight, by state-dict key.</summary>
     public Dictionary<string, float[]> Weights() =>
-        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().data<float>().ToArray());
+        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32).data<float>().ToArray());
+
+    /// <summary>The dtype of every parameter (what a test of mixed precision checks after training).</summary>
+    public ScalarType[] ParameterTypes() => module.parameters().Select(p => p.dtype).ToArray();
 
     private sealed class TinyModule : nn.Module<Tensor, Tensor>
     {
