@@ -6,6 +6,7 @@
 //                          (default: samples/data/fashion-mnist, the committed 2,000 + 10,000 images;
 //                          eng/prepare-data.sh writes the full 60,000-image set to data/fashion-mnist)
 //     --epochs N --image-size S --batch-size B --lr X --backbone-lr-factor F --crop-min-scale C --gpu ID
+//     --precision auto|float32|bfloat16   (auto: bf16 mixed precision on a GPU, fp32 on the CPU)
 //     --out <folder>       where model.zip and model.onnx go (default: ./artifacts/image-classification)
 //     --no-baseline        skip the ML.NET-only baseline
 using System.Diagnostics;
@@ -16,7 +17,14 @@ using MLNet.FineTuning.Data;
 string dataRoot = Arg("--data") ?? Path.Combine(FindRepoRoot(), "samples", "data", "fashion-mnist");
 string outDir = Arg("--out") ?? Path.Combine(FindRepoRoot(), "artifacts", "image-classification");
 var ml = new MLContext(seed: 1);
-if (Arg("--gpu") is string gpu) ml.GpuDeviceId = int.Parse(gpu);
+if (Arg("--gpu") is string gpu)
+{
+    ml.GpuDeviceId = int.Parse(gpu);
+    // Training needs TorchSharp's CUDA backend; scoring uses ONNX Runtime's CUDA provider when its native package
+    // is there and its CPU provider otherwise. The training log line "trainable parameters ... on cuda:N" shows
+    // where the gradient work ran.
+    ml.FallbackToCpu = true;
+}
 ml.Log += (_, e) => { if (e.Source == nameof(FineTuneImageClassifier) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info) Console.WriteLine($"  {e.RawMessage}"); };
 
 var train = ImageFolder.Load(ml, Path.Combine(dataRoot, "train"));
@@ -34,6 +42,8 @@ var options = new FineTuneImageClassifier.Options
     BackboneLearningRateFactor = double.Parse(Arg("--backbone-lr-factor") ?? "0.25"),
     RandomCropMinScale = double.Parse(Arg("--crop-min-scale") ?? "0.6"),
     LogEveryNSteps = 20,
+    // auto: bf16 mixed precision on a GPU, fp32 on the CPU
+    Precision = Enum.Parse<MLNet.FineTuning.Training.TrainingPrecision>(Arg("--precision") ?? "auto", ignoreCase: true),
 };
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))

@@ -7,6 +7,7 @@
 //     --full         all 4,826 training e-mails, 4 epochs (tens of minutes on 2 cores; minutes on a GPU)
 //     --data <dir>   folder with train.tsv and test.tsv (Label, Text, Id); default samples/data/spam-assassin
 //     --train-rows N --epochs N --max-length N --lr X --rank N --batch-size N --gpu ID --no-baseline
+//     --precision auto|float32|bfloat16   (auto: bf16 mixed precision on a GPU, fp32 on the CPU)
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -16,7 +17,14 @@ bool full = args.Contains("--full");
 string dataDir = Arg("--data") ?? Path.Combine(FindRepoRoot(), "samples", "data", "spam-assassin");
 string outDir = Arg("--out") ?? Path.Combine(FindRepoRoot(), "artifacts", "text-classification");
 var ml = new MLContext(seed: 1);
-if (Arg("--gpu") is string gpu) ml.GpuDeviceId = int.Parse(gpu);
+if (Arg("--gpu") is string gpu)
+{
+    ml.GpuDeviceId = int.Parse(gpu);
+    // Training needs TorchSharp's CUDA backend; scoring uses ONNX Runtime's CUDA provider when its native package
+    // is there and its CPU provider otherwise. The training log line "trainable parameters ... on cuda:N" shows
+    // where the gradient work ran.
+    ml.FallbackToCpu = true;
+}
 ml.Log += (_, e) => { if (e.Source == nameof(LoraTextClassifier) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info) Console.WriteLine($"  {e.RawMessage}"); };
 
 var allTrain = Load(Path.Combine(dataDir, "train.tsv"));
@@ -40,6 +48,8 @@ var options = new LoraTextClassifier.Options
     BatchSize = int.Parse(Arg("--batch-size") ?? "16"),
     BalanceClasses = true,          // hard_ham is 4% of the e-mails: weight the loss so it counts
     LogEveryNSteps = 20,
+    // auto: bf16 mixed precision on a GPU, fp32 on the CPU
+    Precision = Enum.Parse<MLNet.FineTuning.Training.TrainingPrecision>(Arg("--precision") ?? "auto", ignoreCase: true),
 };
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.MulticlassClassification.Trainers.LoraTextClassifier(options))

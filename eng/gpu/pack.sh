@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Packs the programs of the GPU checks (eng/gpu/device-checks.sh) for a Linux GPU machine that has PyTorch
+# (CUDA libtorch) but no .NET SDK and no package registry, and whose calls carry at most 64 MiB each.
+#
+#   eng/gpu/pack.sh            -> .gpu/part.NN (add "/.gpu/" to .git/info/exclude once)
+#
+# Every program is published self-contained for linux-x64 into ONE folder (they share the runtime and the
+# pretrained weights, which are most of the bytes), libtorch's CPU libraries are left out (TorchSharp binds to the
+# CUDA libtorch of the machine's PyTorch), the Fashion-MNIST IDX files ride along, and the archive is split into
+# parts small enough to travel next to the working tree. Send each part in its own call into /tmp/gpu-parts/, the
+# last one with the command `bash eng/gpu/device-checks.sh`.
+set -euo pipefail
+root=$(git rev-parse --show-toplevel)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+projects=(samples/ImageClassification samples/TextClassification test/MLNet.FineTuning.Benchmarks eng/DataPrep)
+[ -d "$root/test/MLNet.FineTuning.PeftInterop" ] && projects+=(test/MLNet.FineTuning.PeftInterop)
+for p in "${projects[@]}"; do
+  echo "publishing $p"
+  dotnet publish "$root/$p" -c Release -r linux-x64 --self-contained -o "$out/app" >/dev/null
+done
+# libtorch's CPU build must not shadow the CUDA libtorch there; debug files and Windows natives are dead weight
+rm -f "$out"/app/libtorch*.so* "$out"/app/libc10*.so* "$out"/app/libgomp*.so* "$out"/app/libbackend_with_compiler.so \
+      "$out"/app/libjitbackend_test.so "$out"/app/libnnapi_backend.so "$out"/app/libshm.so "$out"/app/libtorchbind_test.so \
+      "$out"/app/libaoti_custom_ops.so "$out"/app/*.pdb "$out"/app/createdump "$out"/app/*.dll.so \
+      "$out"/app/libonnxruntime_providers_cuda.so "$out"/app/libonnxruntime_providers_tensorrt.so "$out"/app/onnxruntime*.dll
+[ -d "$root/test/MLNet.FineTuning.PeftInterop" ] && cp "$root"/test/MLNet.FineTuning.PeftInterop/*.py "$root"/test/MLNet.FineTuning.PeftInterop/*.sh "$out/app/" 2>/dev/null || true
+mkdir -p "$out/data/fashion-mnist-idx"
+cp /usr/share/datasets/fashion-mnist/*.gz "$out/data/fashion-mnist-idx/"
+mkdir -p "$root/.gpu"
+rm -f "$root"/.gpu/part.*
+tar -C "$out" -cf - app data | xz -T2 -6 | split -b 54M -d - "$root/.gpu/part."
+ls -la "$root"/.gpu/part.*
+echo "send each part into /tmp/gpu-parts/ in its own call; with the last one run: bash eng/gpu/device-checks.sh"
