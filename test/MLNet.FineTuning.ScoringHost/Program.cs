@@ -3,19 +3,24 @@ using Microsoft.ML;
 using MLNet.FineTuning.Runtime;
 
 // Scores images or texts with a model.zip saved by MLNet.FineTuning, the way a service without TorchSharp would.
-// Usage: MLNet.FineTuning.ScoringHost <model.zip> <image path>...
-//        MLNet.FineTuning.ScoringHost --text <model.zip> <text>...      (the model's text column is "Text")
+// Usage: MLNet.FineTuning.ScoringHost <model.zip> <image path>...          (images decoded by LoadImages)
+//        MLNet.FineTuning.ScoringHost --bytes <model.zip> <image path>...  (encoded bytes from LoadRawImageBytes)
+//        MLNet.FineTuning.ScoringHost --text <model.zip> <text>...          (the model's text column is "Text")
 // Prints a JSON array: [{ "ImagePath" or "Text": ..., "PredictedLabel": ..., "Score": [...] }, ...]
-bool text = args.Length > 0 && args[0] == "--text";
-if (text) args = args[1..];
+string mode = args.Length > 0 && args[0] is "--text" or "--bytes" ? args[0] : "";
+if (mode != "") args = args[1..];
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: MLNet.FineTuning.ScoringHost [--text] <model.zip> <image path or text>...");
+    Console.Error.WriteLine("usage: MLNet.FineTuning.ScoringHost [--text | --bytes] <model.zip> <image path or text>...");
     return 2;
 }
 
-var ml = new MLContext(seed: 1).RegisterFineTuningRuntime();
+// As the README tells a service: models trained on encoded bytes carry the images runtime's decoding step, so they
+// register it (RegisterFineTuningImageRuntime covers both packages); the others need the runtime package only.
+var ml = new MLContext(seed: 1);
+if (mode == "--bytes") ml.RegisterFineTuningImageRuntime(); else ml.RegisterFineTuningRuntime();
 var model = ml.Model.Load(args[0], out _);
+bool text = mode == "--text";
 if (text)
 {
     var texts = ml.Data.LoadFromEnumerable(args.Skip(1).Select(t => new TextInput { Text = t }));
@@ -25,7 +30,10 @@ if (text)
     return 0;
 }
 var paths = ml.Data.LoadFromEnumerable(args.Skip(1).Select(p => new ImageInput { ImagePath = p }));
-var images = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageInput.ImagePath)).Fit(paths).Transform(paths);
+var load = mode == "--bytes"
+    ? ml.Transforms.LoadRawImageBytes("Image", imageFolder: null, inputColumnName: nameof(ImageInput.ImagePath))
+    : (IEstimator<ITransformer>)ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageInput.ImagePath));
+var images = load.Fit(paths).Transform(paths);
 var scored = model.Transform(images);
 var labelled = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored).Transform(scored);
 var predictions = ml.Data.CreateEnumerable<Prediction>(labelled, reuseRowObject: false).ToList();

@@ -28,6 +28,15 @@ internal static class TestData
             .Fit(view).Transform(view);
     }
 
+    /// <summary>Label → key and the files' encoded bytes (<c>LoadRawImageBytes</c>), for the library to decode.</summary>
+    public static IDataView LoadBytes(MLContext ml, IEnumerable<ImageFolder.Row> rows)
+    {
+        var view = ml.Data.LoadFromEnumerable(rows);
+        return ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadRawImageBytes("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))
+            .Fit(view).Transform(view);
+    }
+
     private static string FindRepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace MLNet.FineTuning.Data;
 
@@ -60,13 +59,14 @@ internal sealed class ImageDataset
         return new ImageDataset(view, imageColumn, labelColumn, labels.ToArray(), caching ? images.ToArray() : null, skipped);
     }
 
-    /// <summary>Streams (row, 0-based label, decoded image or the error that names the row).</summary>
+    /// <summary>Streams (row, 0-based label, decoded image or the error that names the row); the image column holds
+    /// decoded images or encoded bytes (<see cref="ImageColumnKind"/>).</summary>
     public static IEnumerable<(long Row, int Label, DecodedImage? Image, Exception? Error)> Rows(IDataView view, string imageColumn, string labelColumn)
     {
         var imageCol = view.Schema[imageColumn];
         var labelCol = view.Schema[labelColumn];
         using var cursor = view.GetRowCursor([imageCol, labelCol]);
-        var getImage = cursor.GetGetter<MLImage>(imageCol);
+        var readImage = ImageColumnReader.Create(cursor, imageCol);
         var getLabel = cursor.GetGetter<uint>(labelCol);
         long row = -1;
         while (cursor.MoveNext())
@@ -76,16 +76,11 @@ internal sealed class ImageDataset
             getLabel(ref key);
             if (key == 0)
                 throw new InvalidDataException($"Row {row}: label column '{labelColumn}' is missing (key 0: a value the key mapping does not know).");
-            // Not disposed here: an upstream cache checkpoint may hand out the same MLImage again next epoch.
-            MLImage image = null!;
             Exception? error = null;
             DecodedImage? decoded = null;
             try
             {
-                getImage(ref image);
-                if (image == null || image.Width == 0 || image.Height == 0)
-                    throw new InvalidDataException("no image");
-                decoded = DecodedImage.From(image);
+                decoded = readImage();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

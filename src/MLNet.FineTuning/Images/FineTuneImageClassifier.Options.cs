@@ -9,7 +9,8 @@ public sealed partial class FineTuneImageClassifier
     /// schedule, validation, early stopping, checkpoints) are documented on <see cref="FineTuningOptions"/>.</summary>
     public sealed class Options : FineTuningOptions
     {
-        /// <summary>Image column (<c>MLImage</c>, from <c>LoadImages</c>). Default "Image".</summary>
+        /// <summary>Image column: decoded images (<c>MLImage</c>, from <c>LoadImages</c>) or encoded image bytes
+        /// (<c>VBuffer&lt;byte&gt;</c>, from <c>LoadRawImageBytes</c>), which this library decodes. Default "Image".</summary>
         public string ImageColumnName { get; set; } = ColumnNames.Image;
 
         /// <summary>Side of the square network input in pixels, in [32, 1024]. Default 224, the resolution the

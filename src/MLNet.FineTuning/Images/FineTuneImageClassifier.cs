@@ -24,7 +24,8 @@ namespace MLNet.FineTuning;
 /// <remarks>
 /// <list type="table">
 /// <listheader><term>Column</term><description>Type and meaning</description></listheader>
-/// <item><term>input: <c>ImageColumnName</c></term><description>image (<c>MLImage</c>, from <c>LoadImages</c>); any size</description></item>
+/// <item><term>input: <c>ImageColumnName</c></term><description>image (<c>MLImage</c>, from <c>LoadImages</c>) or encoded image bytes
+/// (<c>VBuffer&lt;byte&gt;</c>, from <c>LoadRawImageBytes</c>; decoded by this library); any size</description></item>
 /// <item><term>input: <c>LabelColumnName</c></term><description>key (from <c>MapValueToKey</c>), at least 2 classes</description></item>
 /// <item><term>output: <c>Score</c></term><description>float vector of K class probabilities (softmax), in key order</description></item>
 /// <item><term>output: <c>PredictedLabel</c></term><description>key with the training label's key values</description></item>
@@ -97,19 +98,17 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>
     /// <remarks>ML.NET's schema-shape constructors are internal, so the two columns are described by public
-    /// estimators with the same output kinds: a float vector from the image column, and a copy of the label key
-    /// (which carries its key values, as PredictedLabel will).</remarks>
+    /// estimators with the same output kinds: a float vector of the label's class count (the key as an indicator
+    /// vector), and a copy of the label key (which carries its key values, as PredictedLabel will).</remarks>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         var o = options;
-        var image = inputSchema.FirstOrDefault(c => c.Name == o.ImageColumnName);
-        if (image.Name == null)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Image column '{o.ImageColumnName}' not found.");
+        ImageColumns.CheckImage(inputSchema, o.ImageColumnName);
         var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
         if (label.Name == null || !label.IsKey)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not a key type.");
         var transforms = env.Data.Transforms;
-        return transforms.ExtractPixels(o.ScoreColumnName, o.ImageColumnName)
+        return transforms.Conversion.MapKeyToVector(o.ScoreColumnName, o.LabelColumnName)
             .Append(transforms.CopyColumns(o.PredictedLabelColumnName, o.LabelColumnName))
             .GetOutputSchema(inputSchema);
     }

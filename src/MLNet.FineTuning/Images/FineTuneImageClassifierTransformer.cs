@@ -13,7 +13,8 @@ namespace MLNet.FineTuning;
 /// A fine-tuned image classifier. Scoring runs through ONNX Runtime on the exported network (CPU, or the
 /// CUDA provider when the context's <c>GpuDeviceId</c> was set); <c>mlContext.Model.Save</c> stores it as
 /// public ML.NET components, so the saved model loads with Microsoft.ML, Microsoft.ML.ImageAnalytics,
-/// Microsoft.ML.OnnxTransformer and MLNet.FineTuning.Runtime only (call <c>RegisterFineTuningRuntime()</c>).
+/// Microsoft.ML.OnnxTransformer and MLNet.FineTuning.Runtime only (call <c>RegisterFineTuningRuntime()</c>); a model
+/// trained on encoded image bytes also needs MLNet.FineTuning.Runtime.Images (call <c>RegisterFineTuningImageRuntime()</c>).
 /// </summary>
 public sealed class FineTuneImageClassifierTransformer : FineTunedTransformer
 {
@@ -52,7 +53,8 @@ public sealed class FineTuneImageClassifierTransformer : FineTunedTransformer
     }
 
     /// <summary>
-    /// Scores the images of <paramref name="input"/> (same image column as training) many per ONNX Runtime
+    /// Scores the images of <paramref name="input"/> (same image column name as training; decoded images or
+    /// encoded bytes, whichever that column holds) many per ONNX Runtime
     /// call, streaming: ML.NET's <c>Transform</c> runs one row per call. Same preprocessing and same scores
     /// as <c>Transform</c>; uses the CUDA provider when the context's <c>GpuDeviceId</c> was set.
     /// </summary>

@@ -1,12 +1,15 @@
 using Microsoft.ML;
 using Microsoft.ML.Transforms.Image;
+using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Images;
 
 namespace MLNet.FineTuning.Images;
 
 /// <summary>
 /// The fitted image classifier expressed as public ML.NET components, so that <c>mlContext.Model.Save</c>/<c>Load</c>
 /// round-trips it without this library (ML.NET keeps its persistence API internal: shared/FACTS.md):
+/// [encoded bytes only: CopyColumns → the runtime-images package's <see cref="DecodeImageMapping"/>] →
 /// ResizeImages (centre square, the evaluation geometry) → ExtractPixels (planar RGB 0..255) → the shared
 /// <see cref="OnnxScoringChain"/> (ONNX model, Score, PredictedLabel key).
 /// </summary>
@@ -16,14 +19,31 @@ internal static class ImageScoringPipeline
     private const string ResizedColumn = "__MLNetFineTuning_Resized";
 
     public static ITransformer Build(MLContext ml, IDataView input, string imageColumn, int imageSize, byte[] onnx,
-        IReadOnlyList<string> classNames, string scoreColumn, string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu) =>
-        OnnxScoringChain.Fit(ml, input, Pixels(ml, imageColumn, imageSize), [PixelsColumn],
+        IReadOnlyList<string> classNames, string scoreColumn, string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu)
+    {
+        var (steps, columns) = Pixels(ml, input.Schema, imageColumn, imageSize);
+        return OnnxScoringChain.Fit(ml, input, steps, [PixelsColumn],
             new Dictionary<string, int[]> { [PixelsColumn] = [1, 3, imageSize, imageSize] }, onnx, classNames,
-            scoreColumn, predictedLabelColumn, gpuDeviceId, fallbackToCpu, [ResizedColumn]);
+            scoreColumn, predictedLabelColumn, gpuDeviceId, fallbackToCpu, columns);
+    }
 
-    /// <summary>Image → <c>pixels</c> float [3·S·S], planar RGB 0..255: the centre square resized to S×S.</summary>
-    public static IEstimator<ITransformer> Pixels(MLContext ml, string imageColumn, int imageSize) =>
-        ml.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, imageColumn,
-                ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center)
-            .Append(ml.Transforms.ExtractPixels(PixelsColumn, ResizedColumn));
+    /// <summary>
+    /// Image or encoded image bytes (whichever <paramref name="schema"/>'s column holds) → <c>pixels</c> float
+    /// [3·S·S], planar RGB 0..255: the centre square resized to S×S. Also returns the intermediate columns.
+    /// </summary>
+    public static (IEstimator<ITransformer> Steps, string[] Columns) Pixels(MLContext ml, DataViewSchema schema, string imageColumn, int imageSize)
+    {
+        IEstimator<ITransformer> ToPixels(string image) =>
+            ml.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, image,
+                    ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center)
+                .Append(ml.Transforms.ExtractPixels(PixelsColumn, ResizedColumn));
+
+        if (ImageColumns.CheckImage(schema, imageColumn) == ImageColumnKind.Decoded)
+            return (ToPixels(imageColumn), [ResizedColumn]);
+        // A saved CustomMapping keeps only its contract name, not column names: the bytes go to its fixed input column.
+        return (ml.Transforms.CopyColumns(DecodeImageMapping.InputColumn, imageColumn)
+                .Append(DecodeImageMapping.Estimator(ml.Transforms))
+                .Append(ToPixels(DecodeImageMapping.OutputColumn)),
+            [ResizedColumn, DecodeImageMapping.InputColumn, DecodeImageMapping.OutputColumn]);
+    }
 }

@@ -25,7 +25,7 @@ internal sealed class OnnxImageScorer : IDisposable
 
     public IEnumerable<ImagePrediction> Predict(IDataView input, string imageColumn, int batchSize)
     {
-        var pixels = ImageScoringPipeline.Pixels(ml, imageColumn, imageSize).Fit(input).Transform(input);
+        var pixels = ImageScoringPipeline.Pixels(ml, input.Schema, imageColumn, imageSize).Steps.Fit(input).Transform(input);
         int per = 3 * imageSize * imageSize;
         var buffer = new float[batchSize * per];
         int n = 0;

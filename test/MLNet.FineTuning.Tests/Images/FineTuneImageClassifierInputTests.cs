@@ -44,24 +44,24 @@ public class FineTuneImageClassifierInputTests
         var e = Assert.Throws<ArgumentException>(() => Fit(ml, TestData.Load(ml, EightRows()), options));
 
         Assert.Contains("Image column 'ImagePath' has type String", e.Message);
-        Assert.Contains("expected an image", e.Message);
-        Assert.Contains("LoadImages", e.Message);
+        Assert.Contains("expected an image (MLImage, from mlContext.Transforms.LoadImages)", e.Message);
+        Assert.Contains("or encoded image bytes (VBuffer<byte>, from mlContext.Transforms.LoadRawImageBytes)", e.Message);
     }
 
     [Fact]
-    public void Fit_RawImageBytes_ThrowsAdvisingLoadImages()
+    public void Fit_ImageColumnIsFloatVector_ThrowsNamingColumnTypeAndBothAcceptedTypes()
     {
         var ml = new MLContext(1);
-        var view = ml.Data.LoadFromEnumerable(EightRows());
-        var data = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadRawImageBytes("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))
-            .Fit(view).Transform(view);
+        var data = TestData.Load(ml, EightRows());
+        data = ml.Transforms.ResizeImages("Small", 8, 8, "Image").Append(ml.Transforms.ExtractPixels("Pixels", "Small")).Fit(data).Transform(data);
+        var options = Tiny();
+        options.ImageColumnName = "Pixels";
 
-        var e = Assert.Throws<ArgumentException>(() => Fit(ml, data));
+        var e = Assert.Throws<ArgumentException>(() => Fit(ml, data, options));
 
-        Assert.Contains("Image column 'Image' holds encoded image bytes", e.Message);
-        Assert.Contains("use mlContext.Transforms.LoadImages(", e.Message);
-        Assert.Contains("instead of LoadRawImageBytes", e.Message);
+        Assert.Contains("Image column 'Pixels' has type Vector<Single", e.Message);
+        Assert.Contains("LoadImages", e.Message);
+        Assert.Contains("LoadRawImageBytes", e.Message);
     }
 
     [Fact]
@@ -139,6 +139,50 @@ public class FineTuneImageClassifierInputTests
         var e = Assert.Throws<InvalidDataException>(() => Fit(ml, TestData.Load(ml, rows)));
 
         Assert.StartsWith("Row 5: image column 'Image' could not be read", e.Message);
+    }
+
+    [Fact]
+    public void Fit_CorruptImageBytes_ThrowsNamingRowColumnAndWhatTheBytesAre()
+    {
+        using var dir = new TempDirectory();
+        var ml = new MLContext(1);
+        var rows = EightRows();
+        rows[5] = new ImageFolder.Row { Label = rows[5].Label, ImagePath = WriteGarbagePng(dir, "corrupt.png") };
+
+        var e = Assert.Throws<InvalidDataException>(() => Fit(ml, TestData.LoadBytes(ml, rows)));
+
+        Assert.StartsWith("Row 5: image column 'Image' could not be read", e.Message);
+        Assert.Contains("300 bytes that are not an image", e.Message);
+        Assert.Contains("SkipUnreadableImages", e.Message);
+    }
+
+    [Fact]
+    public void Fit_EmptyImageBytes_ThrowsNamingRowAndColumn()
+    {
+        var ml = new MLContext(1);
+        var rows = EightRows();
+        var data = ml.Data.LoadFromEnumerable(rows.Select((r, i) => new BytesRow { Label = r.Label, Image = i == 2 ? [] : File.ReadAllBytes(r.ImagePath) }));
+        data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+
+        var e = Assert.Throws<InvalidDataException>(() => Fit(ml, data));
+
+        Assert.StartsWith("Row 2: image column 'Image' could not be read (no bytes", e.Message);
+    }
+
+    [Fact]
+    public void Fit_SkipUnreadableImagesWithCorruptBytes_TrainsOnTheReadableRowsOnly()
+    {
+        using var dir = new TempDirectory();
+        var ml = new MLContext(1);
+        var rows = EightRows().ToList();
+        rows.Add(new ImageFolder.Row { Label = "Bag", ImagePath = WriteGarbagePng(dir, "corrupt.png") });
+        var options = Tiny();
+        options.SkipUnreadableImages = true;
+
+        using var model = Fit(ml, TestData.LoadBytes(ml, rows), options);
+
+        // 8 readable rows in batches of 4: 2 steps. Counting the unreadable row would make it 3.
+        Assert.Equal(2, model.History.Single().TotalSteps);
     }
 
     [Fact]
@@ -275,6 +319,12 @@ public class FineTuneImageClassifierInputTests
         using var resized = MLImage.CreateFromPixels(width, height, image.PixelFormat, pixels);
         resized.Save(destination);
         return destination;
+    }
+
+    private sealed class BytesRow
+    {
+        public string Label { get; set; } = "";
+        public byte[] Image { get; set; } = [];
     }
 
     private sealed class LabelTextRow

@@ -92,6 +92,31 @@ public class FineTuneImageClassifierOutputTests(ThreeClassModel fixture)
     }
 
     [Fact]
+    public void GetOutputSchema_RawBytesImageColumn_AddsScoreVectorOfClassCount()
+    {
+        var estimator = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(ThreeClassModel.Options(true));
+        var bytes = TestData.LoadBytes(fixture.Ml, fixture.TrainRows);
+
+        var shape = estimator.GetOutputSchema(ShapeOf(bytes.Schema));
+
+        var score = Assert.Single(shape, c => c.Name == "Score");
+        Assert.Equal(SchemaShape.Column.VectorKind.Vector, score.Kind);
+        Assert.Equal(NumberDataViewType.Single, score.ItemType);
+        Assert.True(Assert.Single(shape, c => c.Name == "PredictedLabel").IsKey);
+    }
+
+    [Fact]
+    public void GetOutputSchema_ImageColumnIsText_ThrowsNamingColumnAndAcceptedTypes()
+    {
+        var estimator = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(
+            new FineTuneImageClassifier.Options { ImageColumnName = "ImagePath" });
+
+        var e = Assert.ThrowsAny<ArgumentException>(() => estimator.GetOutputSchema(ShapeOf(fixture.Train.Schema)));
+        Assert.Contains("Image column 'ImagePath' has type String", e.Message);
+        Assert.Contains("LoadRawImageBytes", e.Message);
+    }
+
+    [Fact]
     public void GetOutputSchema_NoImageColumn_ThrowsNamingColumn()
     {
         var estimator = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(

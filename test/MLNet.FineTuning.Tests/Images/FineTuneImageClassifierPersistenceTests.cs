@@ -61,6 +61,7 @@ public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
         var folder = Path.GetDirectoryName(ScoringHost.Dll)!;
 
         Assert.True(File.Exists(Path.Combine(folder, "MLNet.FineTuning.Runtime.dll")));
+        Assert.True(File.Exists(Path.Combine(folder, "MLNet.FineTuning.Runtime.Images.dll")));
         Assert.Empty(Directory.GetFiles(folder, "TorchSharp*.dll", SearchOption.AllDirectories));
         Assert.Empty(Directory.GetFiles(folder, "*LibTorchSharp*", SearchOption.AllDirectories));
         Assert.False(File.Exists(Path.Combine(folder, "MLNet.FineTuning.dll")));
