@@ -6,6 +6,7 @@
 #
 # Steps, most important first, each under a time limit; a step that would start with too little of the budget
 # left is skipped and says so. Logs go to $OUT (or /tmp/gpu-out): summary.txt and one <step>.log each.
+# SMOKE=1 APP=<published folder> runs the same steps on a CPU machine with tiny settings (checks the plumbing).
 set -uo pipefail
 budget=${1:-420}
 start=$SECONDS
@@ -14,9 +15,20 @@ out=${OUT:-/tmp/gpu-out}
 mkdir -p "$out"
 summary="$out/summary.txt"
 work="$repo/.gpu/run"          # inside the repo, so that the programs find the repository root (samples/data)
-rm -rf "$work" && mkdir -p "$work"
-cat /tmp/gpu-parts/part.* | xz -dc -T0 | tar -C "$work" -xf - || { echo "unpacking failed" | tee -a "$summary"; exit 1; }
-app="$work/app"
+if [ -n "${APP:-}" ]; then
+  app=$APP; mkdir -p "$work/data/fashion-mnist-idx"; cp /usr/share/datasets/fashion-mnist/*.gz "$work/data/fashion-mnist-idx/"
+else
+  rm -rf "$work" && mkdir -p "$work"
+  cat /tmp/gpu-parts/part.* | xz -dc -T0 | tar -C "$work" -xf - || { echo "unpacking failed" | tee -a "$summary"; exit 1; }
+  app="$work/app"
+fi
+if [ -n "${SMOKE:-}" ]; then
+  gpu=(); train=2000; img=(--epochs 1 --image-size 32 --batch-size 32); txt=(--train-rows 64 --epochs 1 --batch-size 16 --max-length 64)
+  txt256=("${txt[@]}"); bench=(--quick)
+else
+  gpu=(--gpu 0); train=60000; img=(--epochs 5 --image-size 128 --batch-size 128 --lr 2e-3); txt=(--full --batch-size 32)
+  txt256=(--full --batch-size 32 --max-length 256 --epochs 5); bench=()
+fi
 site=$(python3 -c "import site; print(site.getsitepackages()[0])")
 export LD_LIBRARY_PATH="$site/torch/lib:$(ls -d "$site"/nvidia/*/lib 2>/dev/null | tr '\n' ':')/usr/local/cuda/lib64:/usr/local/cuda-13.0/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc; echo "unpacked in $((SECONDS - start)) s"; } | tee -a "$summary"
@@ -36,27 +48,25 @@ step() {
 }
 
 # 1. Fashion-MNIST, all 60,000 + 10,000 images, as PNG folders (the layout the sample reads)
-step data 60 "$app/DataPrep" fashion-mnist "$work/data/fashion-mnist-idx" /tmp/fm --train-count 60000 --test-count 10000
+step data 60 "$app/DataPrep" fashion-mnist "$work/data/fashion-mnist-idx" /tmp/fm --train-count "$train" --test-count 10000
 
 # 2. Issue 3 target: >= 94% on the 10,000 test images after fine-tuning on all 60,000 (bf16 mixed precision)
-step image 200 "$app/ImageClassification" --data /tmp/fm --gpu 0 --epochs 5 --image-size 128 --batch-size 128 \
-     --lr 2e-3 --no-baseline --out /tmp/image-out
+step image 200 "$app/ImageClassification" --data /tmp/fm "${gpu[@]}" "${img[@]}" --no-baseline --out /tmp/image-out
 rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 99 ]; then   # bf16 failed outright: the fp32 path still measures
-  step image-fp32 200 "$app/ImageClassification" --data /tmp/fm --gpu 0 --epochs 5 --image-size 128 --batch-size 128 \
-       --lr 2e-3 --no-baseline --precision float32 --out /tmp/image-out
+  step image-fp32 200 "$app/ImageClassification" --data /tmp/fm "${gpu[@]}" "${img[@]}" --no-baseline --precision float32 --out /tmp/image-out
 fi
 
 # 3. Issue 4 target: --full (all 4,826 training e-mails) LoRA vs FeaturizeText + SDCA, macro accuracy
-step text 150 "$app/TextClassification" --full --gpu 0 --batch-size 32 --out /tmp/text-out
+step text 150 "$app/TextClassification" "${gpu[@]}" "${txt[@]}" --out /tmp/text-out
 
 # 4. LoRA adapters against real PEFT (Python), both directions
 if [ -f "$app/run.sh" ]; then step peft 90 bash "$app/run.sh" "$app" /tmp/peft-work; fi
 
 # 5. Benchmarks on the GPU: text (LoRA vs full, bf16 vs fp32, TorchSharp CUDA vs ONNX Runtime CPU), then image
-step bench-text 100 "$app/MLNet.FineTuning.Benchmarks" text --gpu 0
-step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" --gpu 0
+step bench-text 100 "$app/MLNet.FineTuning.Benchmarks" text "${gpu[@]}" "${bench[@]}"
+step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}"
 
 # 6. The text recipe with a longer window, if time is left
-step text-256 150 "$app/TextClassification" --full --gpu 0 --batch-size 32 --max-length 256 --epochs 5 --out /tmp/text-out-256
+step text-256 150 "$app/TextClassification" "${gpu[@]}" "${txt256[@]}" --out /tmp/text-out-256
 echo "total $((SECONDS - start)) s" | tee -a "$summary"

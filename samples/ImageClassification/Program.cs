@@ -24,6 +24,11 @@ if (Arg("--gpu") is string gpu)
     // is there and its CPU provider otherwise. The training log line "trainable parameters ... on cuda:N" shows
     // where the gradient work ran.
     ml.FallbackToCpu = true;
+    if (!TorchSharp.torch.cuda.is_available())
+    {
+        Console.Error.WriteLine("--gpu: TorchSharp sees no CUDA device (is the CUDA backend referenced?); training would run on the CPU.");
+        return 3;
+    }
 }
 ml.Log += (_, e) => { if (e.Source == nameof(FineTuneImageClassifier) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info) Console.WriteLine($"  {e.RawMessage}"); };
 
@@ -51,7 +56,7 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
 var sw = Stopwatch.StartNew();
-var model = pipeline.Fit(train);
+using var model = pipeline.Fit(train);   // disposing deletes the temporary ONNX file ML.NET's OnnxTransformer writes
 double fitSeconds = sw.Elapsed.TotalSeconds;
 sw.Restart();
 var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));

@@ -1,0 +1,45 @@
+using System.Runtime.CompilerServices;
+
+namespace MLNet.FineTuning.Tests;
+
+/// <summary>
+/// Gives the test process (and the ScoringHost processes it starts) a temporary folder of its own, deleted at exit.
+/// </summary>
+/// <remarks>
+/// ML.NET's OnnxTransformer writes the ONNX bytes of every model it loads from a stream or a zip to a file in
+/// the temporary folder and deletes it only when the transformer is disposed or finalized; finalizers do not run
+/// at process exit, so every test that fits or loads a model left 45-65 MB behind: one CI run leaked gigabytes
+/// into /tmp until the disk filled. TMPDIR (which Path.GetTempPath reads) points at a per-process folder that
+/// is removed at exit; the test runner usually ends its host without a normal exit, so each run also removes
+/// the folders of earlier runs whose process is gone: at most one run's files (~1 GB) stay behind.
+/// </remarks>
+internal static class TestTempDirectory
+{
+    private const string Prefix = "mlnet-finetuning-tests-";
+
+    [ModuleInitializer]
+    internal static void Initialize()
+    {
+        string root = Path.GetTempPath();
+        foreach (var stale in Directory.EnumerateDirectories(root, Prefix + "*"))
+            if (int.TryParse(Path.GetFileName(stale)[Prefix.Length..], out int pid) && !IsRunning(pid))
+                TryDelete(stale);
+        string mine = Path.Combine(root, Prefix + Environment.ProcessId);
+        Directory.CreateDirectory(mine);
+        Environment.SetEnvironmentVariable("TMPDIR", mine);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(mine);
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try { return !System.Diagnostics.Process.GetProcessById(pid).HasExited; }
+        catch (ArgumentException) { return false; }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { Directory.Delete(path, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
