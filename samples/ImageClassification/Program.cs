@@ -8,7 +8,7 @@
 //     --epochs N --image-size S --batch-size B --lr X --backbone-lr-factor F --crop-min-scale C --gpu ID
 //     --precision auto|float32|bfloat16   (auto: bf16 mixed precision on a GPU, fp32 on the CPU)
 //     --out <folder>       where model.zip and model.onnx go (default: ./artifacts/image-classification)
-//     --no-baseline        skip the ML.NET-only baseline
+//     --no-baseline        skip the ML.NET-only baseline; --baseline-only: only the baseline
 using System.Diagnostics;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -56,19 +56,7 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
 var sw = Stopwatch.StartNew();
-using var model = pipeline.Fit(train);   // disposing deletes the temporary ONNX file ML.NET's OnnxTransformer writes
-double fitSeconds = sw.Elapsed.TotalSeconds;
-sw.Restart();
-var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
-double evalSeconds = sw.Elapsed.TotalSeconds;
-Console.WriteLine($"FineTuneImageClassifier (resnet18-mlnet, {options.ImageSize} px, {options.Epochs} epochs): " +
-                  $"accuracy {metrics.MicroAccuracy:P1} (macro {metrics.MacroAccuracy:P1}); fit {fitSeconds:F0} s, evaluation {evalSeconds:F0} s");
-
-Directory.CreateDirectory(outDir);
-ml.Model.Save(model, train.Schema, Path.Combine(outDir, "model.zip"));
-var classifier = model.OfType<FineTuneImageClassifierTransformer>().Single();
-classifier.SaveOnnx(Path.Combine(outDir, "model.onnx"));
-Console.WriteLine($"saved {Path.Combine(outDir, "model.zip")} and model.onnx");
+if (!args.Contains("--baseline-only")) FineTune();
 
 if (!args.Contains("--no-baseline"))
 {
@@ -86,6 +74,24 @@ if (!args.Contains("--no-baseline"))
     Console.WriteLine($"ML.NET baseline, SDCA on raw pixels: accuracy {baselineMetrics.MicroAccuracy:P1} (macro {baselineMetrics.MacroAccuracy:P1}) in {sw.Elapsed.TotalSeconds:F0} s");
 }
 return 0;
+
+void FineTune()
+{
+    sw.Restart();
+    using var model = pipeline.Fit(train);   // disposing deletes the temporary ONNX file ML.NET's OnnxTransformer writes
+    double fitSeconds = sw.Elapsed.TotalSeconds;
+    sw.Restart();
+    var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+    double evalSeconds = sw.Elapsed.TotalSeconds;
+    Console.WriteLine($"FineTuneImageClassifier (resnet18-mlnet, {options.ImageSize} px, {options.Epochs} epochs): " +
+                      $"accuracy {metrics.MicroAccuracy:P1} (macro {metrics.MacroAccuracy:P1}); fit {fitSeconds:F0} s, evaluation {evalSeconds:F0} s");
+
+    Directory.CreateDirectory(outDir);
+    ml.Model.Save(model, train.Schema, Path.Combine(outDir, "model.zip"));
+    var classifier = model.OfType<FineTuneImageClassifierTransformer>().Single();
+    classifier.SaveOnnx(Path.Combine(outDir, "model.onnx"));
+    Console.WriteLine($"saved {Path.Combine(outDir, "model.zip")} and model.onnx");
+}
 
 string? Arg(string name)
 {
