@@ -33,7 +33,7 @@ internal static class HuggingFaceBertFolder
     /// <summary>Writes the four files into <paramref name="folder"/> (created if missing).</summary>
     /// <param name="folder">The target folder.</param>
     /// <param name="encoder">The encoder, before LoRA is injected (its keys must be plain <c>BertModel</c> names).</param>
-    /// <param name="vocabulary">The bytes of vocab.txt.</param>
+    /// <param name="vocabulary">The bytes of vocab.txt (UTF-8; CRLF lines are written as LF).</param>
     /// <param name="lowerCase">The tokenizer's <c>do_lower_case</c>.</param>
     public static void Write(string folder, BertEncoder encoder, byte[] vocabulary, bool lowerCase)
     {
@@ -52,7 +52,10 @@ internal static class HuggingFaceBertFolder
         }
         WriteSafetensors(Path.Combine(folder, "model.safetensors"), tensors);
 
-        File.WriteAllBytes(Path.Combine(folder, "vocab.txt"), vocabulary);
+        // LF lines, as vocab.txt files on the Hub have them (MiniLM's resource has CRLF; the readers checked cope with
+        // both, but one that split on '\n' alone would keep a '\r' on every token).
+        string text = Encoding.UTF8.GetString(vocabulary).Replace("\r\n", "\n", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(folder, "vocab.txt"), text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         var tokenizer = new JsonObject
         {
             ["tokenizer_class"] = "BertTokenizer",

