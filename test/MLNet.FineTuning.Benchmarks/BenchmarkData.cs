@@ -12,8 +12,9 @@ namespace MLNet.FineTuning.Benchmarks;
 /// </summary>
 internal sealed class BenchmarkData
 {
-    private BenchmarkData(IDataView view, string[] classNames, DecodedImage[] decoded, int[] labels, float[][] pixels, int imageSize)
+    private BenchmarkData(IDataView view, string[] classNames, DecodedImage[] decoded, int[] labels, float[][] pixels, int imageSize, int distinct)
     {
+        Distinct = distinct;
         View = view;
         ClassNames = classNames;
         Decoded = decoded;
@@ -32,18 +33,23 @@ internal sealed class BenchmarkData
     public float[][] Pixels { get; }
     public int ImageSize { get; }
     public int Count => Labels.Length;
+    /// <summary>Different images among the <see cref="Count"/> (fewer when the rows cycle over the folder).</summary>
+    public int Distinct { get; }
 
     /// <summary>Takes <paramref name="count"/> images round-robin over the classes (class order, then file order),
-    /// so that every prefix is balanced.</summary>
-    public static BenchmarkData Load(MLContext ml, string root, int count, int imageSize)
+    /// so that every prefix is balanced. With <paramref name="cycle"/>, a count above the folder's images repeats that
+    /// order from the start (the GPU mode's larger epochs); without it, such a count is an error.</summary>
+    public static BenchmarkData Load(MLContext ml, string root, int count, int imageSize, bool cycle = false)
     {
         var byClass = ImageFolder.List(root).GroupBy(r => r.Label).Select(g => g.ToArray()).ToArray();
         int available = byClass.Sum(g => g.Length);
-        if (count > available) throw new ArgumentException($"--images {count}: '{root}' has only {available} images.");
+        if (count > available && !cycle) throw new ArgumentException($"--images {count}: '{root}' has only {available} images.");
+        int distinct = Math.Min(count, available);
         var rows = new List<ImageFolder.Row>(count);
-        for (int i = 0; rows.Count < count; i++)
+        for (int i = 0; rows.Count < distinct; i++)
             foreach (var g in byClass)
-                if (i < g.Length && rows.Count < count) rows.Add(g[i]);
+                if (i < g.Length && rows.Count < distinct) rows.Add(g[i]);
+        for (int i = distinct; i < count; i++) rows.Add(rows[i % distinct]);
 
         var raw = ml.Data.LoadFromEnumerable(rows);
         var view = ml.Transforms.Conversion.MapValueToKey("Label")
@@ -53,12 +59,14 @@ internal sealed class BenchmarkData
         var dataset = ImageDataset.Read(view, "Image", "Label", long.MaxValue, skipUnreadable: false, "benchmark", default);
         var decoded = dataset.Images!;
         var pixels = new float[decoded.Length][];
-        for (int i = 0; i < decoded.Length; i++)
+        // A repeated row shares its first occurrence's pixels (at 224 px each image is 0.6 MB of floats).
+        Parallel.For(0, distinct, i =>
         {
             pixels[i] = new float[3 * imageSize * imageSize];
             ImageAugmentation.CenterCrop(decoded[i], imageSize, pixels[i]);
-        }
-        return new BenchmarkData(view, classNames, decoded, dataset.Labels, pixels, imageSize);
+        });
+        for (int i = distinct; i < decoded.Length; i++) pixels[i] = pixels[i % distinct];
+        return new BenchmarkData(view, classNames, decoded, dataset.Labels, pixels, imageSize, distinct);
     }
 
     /// <summary>Batches in view order (the training loop's rule: a last batch of one is dropped when training).</summary>
@@ -92,6 +100,22 @@ internal sealed class BenchmarkData
             var x = tensor(BatchPixels(start, n), [n, 3, ImageSize, ImageSize]);
             if (normalise != null) x = normalise.Apply(x);
             var y = tensor(Labels.Skip(start).Take(n).Select(l => (long)l).ToArray());
+            list.Add((x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope()));
+        }
+        return list;
+    }
+
+    /// <summary><see cref="Tensors"/> placed on <paramref name="device"/> (normalised there, when asked), so that a
+    /// timed GPU section measures the device's work and not host-to-device copies. The caller owns them.</summary>
+    public List<(Tensor Images, Tensor Labels)> Tensors(int batchSize, bool train, ImagePreprocessing? normalise, Device device)
+    {
+        var list = new List<(Tensor, Tensor)>();
+        foreach (var (start, n) in BatchRanges(batchSize, train))
+        {
+            using var scope = NewDisposeScope();
+            var x = tensor(BatchPixels(start, n), [n, 3, ImageSize, ImageSize]).to(device);
+            if (normalise != null) x = normalise.Apply(x);
+            var y = tensor(Labels.Skip(start).Take(n).Select(l => (long)l).ToArray()).to(device);
             list.Add((x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope()));
         }
         return list;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using MLNet.FineTuning.Training;
 using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Benchmarks;
@@ -19,34 +20,43 @@ internal sealed record FitRun(double WholeSeconds, double TrainImagesPerSecond, 
 internal static class FitBenchmark
 {
     /// <summary>Fit's settings: library defaults (augmentation on, warm-up cosine schedule) except one epoch,
-    /// no validation and no gradient clipping, which the plain loop does not do either; a report every step.</summary>
-    public static FineTuneImageClassifier.Options FitOptions(int imageSize, int batchSize, IProgress<Training.TrainingProgress>? progress) => new()
+    /// no validation and no gradient clipping, which the plain loop does not do either; a report every step (on CUDA
+    /// each report reads the loss back, so every step's time is the device's, synchronised).</summary>
+    public static FineTuneImageClassifier.Options FitOptions(int imageSize, int batchSize, IProgress<TrainingProgress>? progress,
+        TrainingPrecision precision = TrainingPrecision.Auto) => new()
     {
         Epochs = 1, BatchSize = batchSize, ImageSize = imageSize, GradientClipNorm = 0, LogEveryNSteps = 1, Progress = progress,
+        Precision = precision,
     };
 
     /// <summary>Runs Fit once on the first <paramref name="images"/> rows and returns its timings; the fitted
-    /// transformer goes to <paramref name="keep"/> when given, otherwise it is disposed.</summary>
-    public static FitRun RunFit(MLContext ml, BenchmarkData data, BenchmarkOptions o, int images, Action<FineTuneImageClassifierTransformer>? keep = null)
+    /// transformer goes to <paramref name="keep"/> when given, otherwise it is disposed. The training-phase figure
+    /// leaves out the first <paramref name="skipFirst"/> steps; <paramref name="precision"/> replaces <c>--precision</c>.</summary>
+    public static FitRun RunFit(MLContext ml, BenchmarkData data, BenchmarkOptions o, int images, Action<FineTuneImageClassifierTransformer>? keep = null,
+        TrainingPrecision? precision = null, int skipFirst = 0)
     {
         var view = images >= data.Count ? data.View : ml.Data.TakeRows(data.View, images);
         var log = new ProgressLog();
-        var estimator = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(FitOptions(o.ImageSize, o.BatchSize, log));
+        var estimator = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(FitOptions(o.ImageSize, o.BatchSize, log, precision ?? o.Precision));
         var sw = Stopwatch.StartNew();
         var model = estimator.Fit(view);
         double whole = sw.Elapsed.TotalSeconds;
         if (keep != null) keep(model); else model.Dispose();
         var perStep = ImagesPerStep(Math.Min(images, data.Count), o.BatchSize);
-        return new FitRun(whole, log.StepImagesPerSecond(perStep), log.EpochEnds[^1].SamplesPerSecond, log.StepSeconds(perStep), perStep.Sum());
+        return new FitRun(whole, log.StepImagesPerSecond(perStep, Math.Min(skipFirst, perStep.Length - 1)), log.EpochEnds[^1].SamplesPerSecond, log.StepSeconds(perStep), perStep.Sum());
     }
 
     /// <summary>One epoch of the plain loop (<see cref="PlainLoop"/>) on a fresh model and optimizer, as Fit has.
-    /// Returns images per second of the loop alone (model loading excluded) and the seconds of each step.</summary>
-    public static (double ImagesPerSecond, double[] StepSeconds) RunPlain(BenchmarkData data, IReadOnlyList<(Tensor Images, Tensor Labels)> batches, int maxSteps = int.MaxValue)
+    /// Returns images per second of the loop alone (model loading excluded; the first <paramref name="skipFirst"/> steps
+    /// too) and the seconds of each step. On CUDA the batches are on the device already and each step is synchronised.</summary>
+    public static (double ImagesPerSecond, double[] StepSeconds) RunPlain(BenchmarkData data, IReadOnlyList<(Tensor Images, Tensor Labels)> batches,
+        int maxSteps = int.MaxValue, GpuSetup? gpu = null, int skipFirst = 0)
     {
-        using var plain = new PlainLoop(data.ClassNames.Length);
-        var steps = batches.Take(maxSteps).Select(b => plain.Step(b.Images, b.Labels)).ToArray();
-        return (batches.Take(maxSteps).Sum(b => b.Images.shape[0]) / steps.Sum(), steps);
+        using var plain = new PlainLoop(data.ClassNames.Length, gpu);
+        var taken = batches.Take(maxSteps).ToArray();
+        var steps = taken.Select(b => plain.Step(b.Images, b.Labels)).ToArray();
+        int skip = Math.Min(skipFirst, steps.Length - 1);
+        return (taken.Skip(skip).Sum(b => b.Images.shape[0]) / steps.Skip(skip).Sum(), steps);
     }
 
     /// <summary>
@@ -66,7 +76,7 @@ internal static class FitBenchmark
             var (x, y) = plainBatches[(int)((p.Step - 1) % plainBatches.Count)];
             plainSteps.Add(plain.Step(x, y));
         });
-        using var model = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(FitOptions(o.ImageSize, o.BatchSize, log)).Fit(data.View);
+        using var model = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(FitOptions(o.ImageSize, o.BatchSize, log, o.Precision)).Fit(data.View);
         return (log.StepSeconds(ImagesPerStep(data.Count, o.BatchSize)), plainSteps.ToArray());
     }
 

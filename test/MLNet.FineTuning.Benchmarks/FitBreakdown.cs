@@ -29,7 +29,7 @@ internal static class FitBreakdown
     public static FitBreakdownResult Run(MLContext ml, BenchmarkData data, BenchmarkOptions o,
         IReadOnlyList<(Tensor Images, Tensor Labels)> rawBatches, int repeats)
     {
-        var options = FitBenchmark.FitOptions(o.ImageSize, o.BatchSize, null);
+        var options = FitBenchmark.FitOptions(o.ImageSize, o.BatchSize, null, o.Precision);
         var definition = PretrainedCatalog.GetImageBackbone(options.Backbone);
         var sw = Stopwatch.StartNew();
         var dataset = ImageDataset.Read(data.View, options.ImageColumnName, options.LabelColumnName,
@@ -41,22 +41,15 @@ internal static class FitBreakdown
         double load = sw.Elapsed.TotalSeconds;
 
         ImageBatchSource Source() => new(ml, dataset, o.ImageSize, o.BatchSize, train: true, options.Seed, options.RandomCropMinScale, options.HorizontalFlip);
-        double produce = 0;
-        for (int r = 0; r < repeats; r++)
-        {
-            long images = 0;
-            sw.Restart();
-            foreach (var b in Source().Batches(r, default)) { images += b.Count; b.Dispose(); }
-            produce = Math.Max(produce, images / sw.Elapsed.TotalSeconds);
-        }
+        double produce = ProduceImagesPerSecond(Source, repeats);
 
         double bestImage = 0, bestImageWait = 0, bestImageSeconds = 0, bestTensor = 0;
         for (int r = 0; r < repeats; r++)
         {
             var timed = new TimedBatchSource(Source());
-            var (rate, seconds) = Loop(data, definition, options, timed);
+            var (rate, seconds, _) = Loop(data, definition, options, timed, CPU);
             if (rate > bestImage) (bestImage, bestImageWait, bestImageSeconds) = (rate, timed.WaitSeconds, seconds);
-            bestTensor = Math.Max(bestTensor, Loop(data, definition, options, new TensorBatchSource(rawBatches)).ImagesPerSecond);
+            bestTensor = Math.Max(bestTensor, Loop(data, definition, options, new TensorBatchSource(rawBatches), CPU).ImagesPerSecond);
         }
 
         manual_seed(options.Seed);
@@ -74,10 +67,26 @@ internal static class FitBreakdown
         return new FitBreakdownResult(read, load, produce, bestImage, bestImageWait, bestImageSeconds, bestTensor, export, build);
     }
 
-    /// <summary>One epoch of the library's <see cref="TrainingLoop"/> on a fresh pretrained model; images per
-    /// second from its epoch-end report, and the epoch's seconds.</summary>
-    private static (double ImagesPerSecond, double Seconds) Loop(BenchmarkData data, ImageBackboneDefinition definition,
-        FineTuneImageClassifier.Options options, IBatchSource source)
+    /// <summary>The batch source's own rate (shuffle, random resized crop, flip; no training): the best of
+    /// <paramref name="repeats"/> epochs.</summary>
+    public static double ProduceImagesPerSecond(Func<ImageBatchSource> source, int repeats)
+    {
+        double produce = 0;
+        for (int r = 0; r < repeats; r++)
+        {
+            long images = 0;
+            var sw = Stopwatch.StartNew();
+            foreach (var b in source().Batches(r, default)) { images += b.Count; b.Dispose(); }
+            produce = Math.Max(produce, images / sw.Elapsed.TotalSeconds);
+        }
+        return produce;
+    }
+
+    /// <summary>One epoch of the library's <see cref="TrainingLoop"/> on a fresh pretrained model on
+    /// <paramref name="device"/>; images per second from its epoch-end report, the epoch's seconds, and images per
+    /// second from the step reports without the first step (each report reads the loss back: synchronised on CUDA).</summary>
+    public static (double ImagesPerSecond, double Seconds, double StepImagesPerSecond) Loop(BenchmarkData data, ImageBackboneDefinition definition,
+        FineTuneImageClassifier.Options options, IBatchSource source, Device device)
     {
         manual_seed(options.Seed);
         var backbone = definition.CreatePretrained();
@@ -85,11 +94,12 @@ internal static class FitBreakdown
         var log = new ProgressLog();
         var withLog = options.Clone();
         withLog.Progress = log;
-        var loop = new TrainingLoop(withLog, CPU, null, () => new JsonObject());
+        var loop = new TrainingLoop(withLog, device, null, () => new JsonObject());
         loop.Run(new ImageFineTunable(model, definition.Preprocessing, options.FreezeBatchNormStatistics), source, null);
         var end = log.EpochEnds[^1];
-        double images = FitBenchmark.ImagesPerStep((int)source.RowCount, options.BatchSize).Sum();
-        return (end.SamplesPerSecond, images / end.SamplesPerSecond);
+        var perStep = FitBenchmark.ImagesPerStep((int)source.RowCount, options.BatchSize);
+        double images = perStep.Sum();
+        return (end.SamplesPerSecond, images / end.SamplesPerSecond, log.StepImagesPerSecond(perStep, Math.Min(1, perStep.Length - 1)));
     }
 
     /// <summary>Wraps a batch source and adds up the time the loop waits for each batch.</summary>
@@ -114,8 +124,8 @@ internal static class FitBreakdown
     }
 
     /// <summary>Pre-built 0..255 pixel batches in a fixed order (no decoding, no augmentation); each batch is a
-    /// copy, because the loop disposes what it gets.</summary>
-    private sealed class TensorBatchSource(IReadOnlyList<(Tensor Images, Tensor Labels)> batches) : IBatchSource
+    /// copy (on the batches' device), because the loop disposes what it gets.</summary>
+    internal sealed class TensorBatchSource(IReadOnlyList<(Tensor Images, Tensor Labels)> batches) : IBatchSource
     {
         public long RowCount => batches.Sum(b => b.Images.shape[0]);
 

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning.Benchmarks;
 
@@ -31,7 +32,7 @@ internal sealed record LeakResult(int Steps, int FromStep, MemoryReading Baselin
 /// </summary>
 internal static class LeakCheck
 {
-    public static LeakResult Run(MLContext ml, BenchmarkData data, int steps, int imageSize, int batchSize)
+    public static LeakResult Run(MLContext ml, BenchmarkData data, int steps, int imageSize, int batchSize, TrainingPrecision precision)
     {
         int stepsPerEpoch = FitBenchmark.ImagesPerStep(data.Count, batchSize).Length;
         int fromStep = Math.Max(2, steps / 10);
@@ -61,7 +62,7 @@ internal static class LeakCheck
             }
             trace.Add(ProcessMemory.Read().Resident);
         });
-        var options = FitBenchmark.FitOptions(imageSize, batchSize, log);
+        var options = FitBenchmark.FitOptions(imageSize, batchSize, log, precision);
         options.Epochs = (steps + stepsPerEpoch - 1) / stepsPerEpoch;
         options.CancellationToken = stop.Token;
         var sw = System.Diagnostics.Stopwatch.StartNew();

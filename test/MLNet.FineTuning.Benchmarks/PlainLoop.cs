@@ -11,20 +11,27 @@ namespace MLNet.FineTuning.Benchmarks;
 /// The hand-written baseline: the same network as Fit builds (pretrained resnet18-mlnet, dropout 0.2, a linear
 /// head), the same AdamW groups (head 1e-3, backbone 1e-4, decay 0.01 on weight matrices and kernels only), in
 /// training mode; each <see cref="Step"/> is forward, cross-entropy, backward and an AdamW step inside a dispose
-/// scope, on a pre-built, already normalised batch.
+/// scope, on a pre-built, already normalised batch. On CUDA (<c>--gpu</c>) the model lives on the device, in fp32,
+/// and each step waits for the device before its clock is read.
 /// </summary>
 internal sealed class PlainLoop : IDisposable
 {
     private readonly Classifier model;
     private readonly optim.Optimizer optimizer;
     private readonly Stopwatch clock = new();
+    private readonly GpuSetup? gpu;
 
-    public PlainLoop(int classes)
+    /// <param name="classes">Head outputs.</param>
+    /// <param name="gpu">Where to train (the GPU mode); null for the CPU.</param>
+    public PlainLoop(int classes, GpuSetup? gpu = null)
     {
+        this.gpu = gpu;
         var defaults = FitBenchmark.FitOptions(64, 2, null);
         manual_seed(defaults.Seed);
         var backbone = PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).CreatePretrained();
         model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, classes, defaults.HeadDropout));
+        // Before the optimizer is made: moving a module replaces its Parameter objects.
+        if (gpu != null) model.to(gpu.Device);
         double headRate = defaults.LearningRate, bodyRate = defaults.LearningRate * defaults.BackboneLearningRateFactor, decay = defaults.WeightDecay;
         var head = model.Head.parameters().ToArray();
         var body = model.Backbone.parameters().ToArray();
@@ -47,6 +54,7 @@ internal sealed class PlainLoop : IDisposable
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();
+        gpu?.Synchronize();
         return clock.Elapsed.TotalSeconds;
     }
 

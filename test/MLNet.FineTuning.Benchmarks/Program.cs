@@ -7,6 +7,7 @@
 //
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks [-- --quick | --image-size 64 --images 256 ...]
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text [--quick]   (text classifier: TextBenchmark.cs)
+//   ... -- [text] --gpu 0 [--precision auto|float32|bfloat16]   (training and TorchSharp on CUDA: GpuImageBenchmark.cs, GpuTextBenchmark.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -18,23 +19,32 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureIn
 if (args.Length > 0 && args[0] == "text")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TextBenchmark.Usage); return 0; }
-    return TextBenchmark.Run(args[1..], "dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- " + string.Join(" ", args), RepoRoot());
+    return TextBenchmark.Run(args[1..], CommandLine(args), RepoRoot);
 }
 if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(BenchmarkOptions.Usage); return 0; }
 BenchmarkOptions o;
 try { o = BenchmarkOptions.Parse(args); }
 catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
+if (o.Gpu is int gpuId)
+{
+    GpuSetup gpu;
+    try { gpu = GpuSetup.Select(gpuId, o.GpuDryRun); }
+    catch (InvalidOperationException e) { Console.Error.WriteLine(GpuSetup.Refusal(gpuId, e)); return 2; }
+    return GpuImageBenchmark.Run(o, gpu, CommandLine(args), RepoRoot(o.Repo));
+}
 
 if (o.Threads is int t) torch.set_num_threads(t);
 int threads = torch.get_num_threads();
 var started = DateTime.UtcNow;
-string command = "dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(" ", args) : "");
+string command = CommandLine(args);
 string loadAtStart = LoadAverage();
 Console.WriteLine($"MLNet.FineTuning benchmarks, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores (load average {loadAtStart}), torch threads {threads}, {(o.Quick ? "quick" : "full")} run");
+Console.WriteLine($"  device cpu, precision {BenchmarkOptions.Describe(o.Precision, cuda: false)}");
 Console.WriteLine($"  {command}");
 Console.WriteLine($"  resnet18-mlnet pretrained, {o.ImageSize} px, batch {o.BatchSize}, {o.Images} images, 1 epoch, AdamW (head 1e-3, backbone 1e-4, decay 0.01), best of {o.Repeats}");
 
 var ml = new MLContext(seed: 1);
+using var tempFiles = TempFiles.For(ml);
 var memory = new List<(string Phase, MemoryReading Reading)>();
 void EndPhase(string phase)
 {
@@ -45,7 +55,7 @@ void EndPhase(string phase)
 }
 ProcessMemory.ResetPeak();
 
-var data = BenchmarkData.Load(ml, Path.Combine(RepoRoot(), "samples", "data", "fashion-mnist", "train"), o.Images, o.ImageSize);
+var data = BenchmarkData.Load(ml, Path.Combine(RepoRoot(o.Repo), "samples", "data", "fashion-mnist", "train"), o.Images, o.ImageSize);
 Console.WriteLine($"\ndata: {data.Count} images of {data.ClassNames.Length} classes, decoded and centre-cropped to {o.ImageSize} px");
 EndPhase("data loaded");
 
@@ -124,7 +134,7 @@ EndPhase("inference");
 
 // ---- 3. leak check ---------------------------------------------------------------------------------------
 Console.WriteLine($"\n3. leak check: {o.LeakSteps} training steps through Fit, batch {o.LeakBatchSize}, {o.LeakImageSize} px");
-var leak = LeakCheck.Run(ml, data, o.LeakSteps, o.LeakImageSize, o.LeakBatchSize);
+var leak = LeakCheck.Run(ml, data, o.LeakSteps, o.LeakImageSize, o.LeakBatchSize, o.Precision);
 Console.WriteLine($"  RSS (MiB) by step: {leak.Trace}");
 Console.WriteLine($"  step {leak.FromStep,4}, cleaned up (baseline): RSS {leak.Baseline.Resident,6:F0} MiB, managed live {leak.Baseline.Managed,6:F1} MiB");
 Console.WriteLine($"  step {leak.RunningFromStep,4}, as running:            RSS {leak.RunningFrom.Resident,6:F0} MiB");
@@ -169,9 +179,29 @@ static string LoadAverage()
 
 static void Row(string figure, string value) => Console.WriteLine($"| {figure} | {value} |");
 
-static string RepoRoot()
+// What was run, for the record: the dotnet run line when the program runs from its build folder, otherwise the
+// published program's own path (the GPU machine, which has no SDK, runs a self-contained publish: eng/gpu/pack.sh).
+static string CommandLine(string[] args)
 {
-    for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-        if (File.Exists(Path.Combine(d.FullName, "MLNet.FineTuning.sln"))) return d.FullName;
-    throw new DirectoryNotFoundException("MLNet.FineTuning.sln not found above " + AppContext.BaseDirectory + ": run from inside the repository.");
+    string buildFolder = Path.Combine("test", "MLNet.FineTuning.Benchmarks", "bin") + Path.DirectorySeparatorChar;
+    string line = AppContext.BaseDirectory.Contains(buildFolder, StringComparison.Ordinal) || Environment.ProcessPath == null
+        ? "dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks" + (args.Length > 0 ? " --" : "")
+        : Environment.ProcessPath;
+    return line + string.Concat(args.Select(a => " " + a));
+}
+
+// The repository root (samples/data): --repo when given, else the first folder holding the solution above the program
+// or above the current directory (a published copy outside the repository needs one of the two).
+static string RepoRoot(string? repo)
+{
+    if (repo != null)
+        return File.Exists(Path.Combine(repo, "MLNet.FineTuning.sln")) ? Path.GetFullPath(repo)
+            : throw new DirectoryNotFoundException($"--repo {repo}: no MLNet.FineTuning.sln there.");
+    foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+    {
+        for (var d = new DirectoryInfo(start); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "MLNet.FineTuning.sln"))) return d.FullName;
+    }
+    throw new DirectoryNotFoundException("MLNet.FineTuning.sln not found above " + AppContext.BaseDirectory + " or the current directory: " +
+                                         "run from inside the repository, or pass --repo PATH.");
 }

@@ -20,10 +20,7 @@ internal static class TextInference
     public static TextInferenceResult Run(MLContext ml, IDataView view, TextBenchmark.Row[] rows, LoraTextClassifierTransformer model,
         int maxLength, int batchSize, int threads, int repeats)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "mlnet-finetuning-textbench-" + Guid.NewGuid().ToString("N"));
-        model.SaveOnnx(dir);
-        var tokenizer = BertTextTokenizer.Create(Path.Combine(dir, "vocab.txt"), lowerCase: true);
-        Directory.Delete(dir, true);
+        var tokenizer = Tokenizer(model);
         var texts = rows.Select(r => r.Text).ToArray();
         var batches = texts.Chunk(batchSize).Select(c => tokenizer.EncodeBatch(c, null, maxLength)).ToArray();
 
@@ -73,18 +70,42 @@ internal static class TextInference
         }
         ratios.Sort();
 
-        ReadColumn<float>(model.Transform(ml.Data.TakeRows(view, 4)), "Score");   // warm-up
-        double transform = texts.Length / Time(() => ReadColumn<float>(model.Transform(view), "Score"));
+        double transform = TransformRate(ml, view, model, texts.Length);
+        var (encode, chainRate) = Tokenization(ml, view, texts, tokenizer, maxLength, batchSize);
+        return new TextInferenceResult(onnx, torch, ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2], maxDiff, transform, encode, chainRate);
+    }
 
+    /// <summary>The fitted model's tokenizer (its vocabulary, written out by SaveOnnx).</summary>
+    public static BertTextTokenizer Tokenizer(LoraTextClassifierTransformer model)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "mlnet-finetuning-textbench-" + Guid.NewGuid().ToString("N"));
+        model.SaveOnnx(dir);
+        var tokenizer = BertTextTokenizer.Create(Path.Combine(dir, "vocab.txt"), lowerCase: true);
+        Directory.Delete(dir, true);
+        return tokenizer;
+    }
+
+    /// <summary>ML.NET's row-at-a-time Transform (tokenization, ONNX Runtime) over <paramref name="view"/>, which has
+    /// <paramref name="rows"/> rows, reading every Score: rows per second.</summary>
+    public static double TransformRate(MLContext ml, IDataView view, LoraTextClassifierTransformer model, int rows)
+    {
+        ReadColumn<float>(model.Transform(ml.Data.TakeRows(view, 4)), "Score");   // warm-up
+        return rows / Time(() => ReadColumn<float>(model.Transform(view), "Score"));
+    }
+
+    /// <summary>Texts per second of <see cref="BertTextTokenizer.EncodeBatch"/> and of the saved model's tokenization chain.</summary>
+    public static (double EncodeBatch, double Chain) Tokenization(MLContext ml, IDataView view, string[] texts, BertTextTokenizer tokenizer,
+        int maxLength, int batchSize)
+    {
         tokenizer.EncodeBatch(texts.Take(batchSize).ToArray(), null, maxLength);
         double encode = texts.Length / Time(() => { foreach (var c in texts.Chunk(batchSize)) tokenizer.EncodeBatch(c, null, maxLength); });
         var chain = TextTokenizationPipeline.Build(ml, "Text", null, tokenizer.Vocabulary, tokenizer.LowerCase, maxLength).Fit(view);
         ReadColumn<long>(chain.Transform(ml.Data.TakeRows(view, 4)), BertExporter.InputIdsInput);
         double chainRate = texts.Length / Time(() => ReadColumn<long>(chain.Transform(view), BertExporter.InputIdsInput, BertExporter.AttentionMaskInput, BertExporter.TokenTypeIdsInput));
-        return new TextInferenceResult(onnx, torch, ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2], maxDiff, transform, encode, chainRate);
+        return (encode, chainRate);
     }
 
-    private static double Time(Action run)
+    public static double Time(Action run)
     {
         var sw = Stopwatch.StartNew();
         run();
