@@ -67,7 +67,9 @@ if [ -f "$app/run.sh" ]; then step peft 90 bash "$app/run.sh" "$app" /tmp/peft-w
 
 # 5. Benchmarks on the GPU: text (LoRA vs full, bf16 vs fp32, TorchSharp CUDA vs ONNX Runtime CPU), then image
 step bench-text 100 "$app/MLNet.FineTuning.Benchmarks" text "${gpu[@]}" "${bench[@]}"
-step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}"
+# (its images come from the Fashion-MNIST folders made in step 1, so the committed PNGs need not travel)
+mkdir -p /tmp/bench-repo/samples/data && ln -sfn /tmp/fm /tmp/bench-repo/samples/data/fashion-mnist && touch /tmp/bench-repo/MLNet.FineTuning.sln
+step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}" --repo /tmp/bench-repo
 
 # 6. The text recipe with a longer window, if time is left
 step text-256 150 "$app/TextClassification" "${gpu[@]}" "${txt256[@]}" --out /tmp/text-out-256

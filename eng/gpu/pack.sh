@@ -29,6 +29,6 @@ mkdir -p "$out/data/fashion-mnist-idx"
 cp /usr/share/datasets/fashion-mnist/*.gz "$out/data/fashion-mnist-idx/"
 mkdir -p "$root/.gpu"
 rm -f "$root"/.gpu/part.*
-tar -C "$out" -cf - app data | xz -T2 -6 | split -b 54M -d - "$root/.gpu/part."
+tar -C "$out" -cf - app data | xz -T2 -6 | split -b 46M -d - "$root/.gpu/part."
 ls -la "$root"/.gpu/part.*
 echo "send each part into /tmp/gpu-parts/ in its own call; with the last one run: bash eng/gpu/device-checks.sh"

@@ -40,6 +40,8 @@ internal sealed class HostEnvironment
         int? gpu = FindProperty(env.GetType(), "GpuDeviceId")?.GetValue(env) as int?;
         bool fallback = FindProperty(env.GetType(), "FallbackToCpu")?.GetValue(env) as bool? ?? true;
         var data = new MLContext(seed) { GpuDeviceId = gpu, FallbackToCpu = fallback };
+        // ML.NET's OnnxTransformer writes each model it loads to a file under TempFilePath: keep the caller's choice.
+        if (FindProperty(env.GetType(), "TempFilePath")?.GetValue(env) is string temp) data.TempFilePath = temp;
         return new HostEnvironment(env, gpu, fallback, data);
     }
 
