@@ -7,6 +7,7 @@
 //
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks [-- --quick | --image-size 64 --images 256 ...]
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text [--quick]   (text classifier: TextBenchmark.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text-onnx        (its ONNX Runtime side: TextOnnxBenchmark.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -15,6 +16,11 @@ using MLNet.FineTuning.Pretrained;
 using TorchSharp;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "text-onnx")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TextOnnxBenchmark.Usage); return 0; }
+    return TextOnnxBenchmark.Run(args[1..], RepoRoot());
+}
 if (args.Length > 0 && args[0] == "text")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TextBenchmark.Usage); return 0; }
