@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Pretrained;
 using MLNet.FineTuning.Training;
 using TorchSharp;
@@ -127,6 +128,7 @@ internal static class TextBenchmark
 
         Console.WriteLine($"\n2. CPU inference of the LoRA model (adapters merged), batch {batch}, {texts} texts");
         var inf = TextInference.Run(ml, view, rows, lora!.Model, maxLength, batch, threads, repeats);
+        Console.WriteLine($"  ONNX Runtime runs {inf.OptimizedOps.Values.Sum()} nodes (written: {inf.WrittenNodes}): {OnnxRuntimeGraph.Describe(inf.OptimizedOps)}");
         Console.WriteLine($"  ONNX Runtime {inf.Onnx:F1} seq/s, TorchSharp {inf.Torch:F1} seq/s, ratio {inf.Onnx / inf.Torch:F2} (max |Δp| {inf.MaxDiff:E1}); Transform {inf.Transform:F1} seq/s");
         Console.WriteLine($"\n3. tokenization: EncodeBatch {inf.EncodeBatch:F0} texts/s, TextTokenizationPipeline {inf.Chain:F0} texts/s");
         lora.Model.Dispose();
@@ -142,6 +144,7 @@ internal static class TextBenchmark
         Console.WriteLine($"| whole Fit, s | {lora.WholeSeconds:F1} | {full.WholeSeconds:F1} | |");
         Console.WriteLine("| figure | value |");
         Console.WriteLine("|---|---|");
+        Console.WriteLine($"| ONNX Runtime graph after its optimizer | {inf.OptimizedOps.Values.Sum()} nodes (written {inf.WrittenNodes}); Attention {inf.OptimizedOps.GetValueOrDefault("com.microsoft:Attention")}, BiasGelu {inf.OptimizedOps.GetValueOrDefault("com.microsoft:BiasGelu")}, LayerNormalization {inf.OptimizedOps.GetValueOrDefault("LayerNormalization")} |");
         Console.WriteLine($"| ONNX Runtime inference ({threads} threads) | {inf.Onnx:F1} seq/s |");
         Console.WriteLine($"| TorchSharp eval forward (no_grad) | {inf.Torch:F1} seq/s |");
         Console.WriteLine($"| **ONNX Runtime / TorchSharp** (target ≥ 1.5) | **{inf.Onnx / inf.Torch:F2}** (median per batch {inf.MedianRatio:F2}) |");

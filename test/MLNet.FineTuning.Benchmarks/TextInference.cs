@@ -8,12 +8,14 @@ using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Benchmarks;
 
-internal sealed record TextInferenceResult(double Onnx, double Torch, double MedianRatio, double MaxDiff, double Transform, double EncodeBatch, double Chain);
+internal sealed record TextInferenceResult(double Onnx, double Torch, double MedianRatio, double MaxDiff, double Transform, double EncodeBatch, double Chain,
+    int WrittenNodes, IReadOnlyDictionary<string, int> OptimizedOps);
 
 /// <summary>
 /// Parts 2 and 3 of the text mode: ONNX Runtime on the exported model vs TorchSharp's eval forward (no_grad) on
 /// the same batches, padded per batch by <see cref="BertTextTokenizer.EncodeBatch"/>, interleaved batch by batch;
-/// ML.NET's row-at-a-time Transform; and the two tokenizers' throughput.
+/// ML.NET's row-at-a-time Transform; and the two tokenizers' throughput. Also what ONNX Runtime runs: the node counts
+/// of the exported graph after its optimizer (the fused Attention / BiasGelu / LayerNormalization kernels).
 /// </summary>
 internal static class TextInference
 {
@@ -28,7 +30,10 @@ internal static class TextInference
         {
             IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        using var session = new InferenceSession(model.OnnxModel.ToArray(), sessionOptions);
+        var onnxBytes = model.OnnxModel.ToArray();
+        int writtenNodes = global::Onnx.ModelProto.Parser.ParseFrom(onnxBytes).Graph.Node.Count;
+        var optimizedOps = OnnxRuntimeGraph.OptimizedOpCounts(onnxBytes);
+        using var session = new InferenceSession(onnxBytes, sessionOptions);
         using var runOptions = new RunOptions();
         string[] outputs = [TextClassifierExporter.ProbabilitiesOutput];
         float[] RunOnnx(BertBatch b)
@@ -72,7 +77,8 @@ internal static class TextInference
 
         double transform = TransformRate(ml, view, model, texts.Length);
         var (encode, chainRate) = Tokenization(ml, view, texts, tokenizer, maxLength, batchSize);
-        return new TextInferenceResult(onnx, torch, ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2], maxDiff, transform, encode, chainRate);
+        return new TextInferenceResult(onnx, torch, ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2], maxDiff, transform, encode, chainRate,
+            writtenNodes, optimizedOps);
     }
 
     /// <summary>The fitted model's tokenizer (its vocabulary, written out by SaveOnnx).</summary>

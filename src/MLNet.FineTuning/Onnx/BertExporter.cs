@@ -91,9 +91,11 @@ internal static class BertExporter
             string type = w.Gather(EmbeddingTable("embeddings.token_type_embeddings"), tokenTypeIds);
             // Positions are 0..s-1 for every row, so the first s rows of the position table are the position
             // embeddings: Slice by the run-time sequence length instead of building ids and gathering.
-            // [s, hidden] then broadcasts over the batch in the Add.
-            string sequenceLength = w.Shape(inputIds, start: 1, end: 2);
+            // [s, hidden] then broadcasts over the batch in the Add. Shape inference cannot size that axis, so ONNX
+            // Runtime's SkipLayerNormFusion leaves the residual Add + LayerNorm pairs alone; wanted, since its CPU
+            // SkipLayerNormalization was slower than LayerNormalization + Add here (docs/text-saved-model.md).
             string zero = w.AddInt64Initializer("zero_1d", [0], 1);
+            string sequenceLength = w.Slice(w.Shape(inputIds), w.AddInt64Initializer("one_1d", [1], 1), w.AddInt64Initializer("two_1d", [2], 1));
             string positions = w.Slice(EmbeddingTable("embeddings.position_embeddings"), zero, sequenceLength, axes: zero);
             return LayerNorm(w.Add(w.Add(word, type), positions), "embeddings.LayerNorm");
         }
@@ -102,25 +104,37 @@ internal static class BertExporter
         /// (1 − mask)·min(float32), [b,1,1,s]: BertEncoder.AdditiveMask's arithmetic and value (see there why the
         /// dtype's lowest value and not -10000), computed once and added to every layer's scores.
         /// </summary>
+        /// <remarks>
+        /// Written in the order ONNX Runtime's attention fusion looks for, from the int64 input: Unsqueeze(axes 1),
+        /// Unsqueeze(axes 2), Cast, Sub(1, ·), Mul(·, c), then Add to the scores (attention_fusion_helper.h,
+        /// MatchInputMaskSubgraph). It takes c as the fused kernel's mask_filter_value, so the value may stay
+        /// float32's lowest. Casting after the Unsqueezes costs nothing: the mask is [b,s].
+        /// </remarks>
         private string AdditiveMask(string attentionMask)
         {
-            string keep = w.Cast(attentionMask, DataType.Float);
-            string masked = w.Mul(w.Sub(Scalar(1f), keep), Scalar(float.MinValue));
-            return w.Unsqueeze(masked, w.AddInt64Initializer("mask_axes", [1, 2], 2), output: w.UniqueName("additive_mask"));
+            string keep = w.Cast(w.Unsqueeze(w.Unsqueeze(attentionMask, [1]), [2]), DataType.Float);
+            return w.Mul(w.Sub(Scalar(1f), keep), Scalar(float.MinValue), output: w.UniqueName("additive_mask"));
         }
 
         /// <summary>
         /// softmax(q·kᵀ/√d + mask)·v per head, what BertSelfAttention's scaled_dot_product_attention computes.
-        /// q is scaled before the product (s·d multiplies per head rather than s·s after it).
         /// </summary>
+        /// <remarks>
+        /// The shape of Hugging Face's BERT export, which ONNX Runtime's <c>AttentionFusion</c> matches node by node
+        /// and replaces with one <c>com.microsoft.Attention</c> kernel (Q, K and V weights packed into one GEMM, no
+        /// [b,h,s,s] tensors written between ops): per projection MatMul, Add(bias), Reshape to [0,0,h,d] by a
+        /// constant, Transpose (0,2,1,3), or (0,2,3,1) for k; the scores divided by √d after the product (not q
+        /// scaled before it), Add of the mask, Softmax on axis 3; the context transposed back and reshaped by a
+        /// constant [0,0,hidden]. Any other arrangement of the same arithmetic runs as separate ops.
+        /// </remarks>
         private string SelfAttention(string hidden, string mask, string name, string splitShape, string mergeShape, int headSize)
         {
             string Heads(string x, long[] perm) => w.Transpose(w.Reshape(x, splitShape), perm);
             string q = Heads(Linear(hidden, $"{name}.query"), [0, 2, 1, 3]);           // [b,h,s,d]
             string kT = Heads(Linear(hidden, $"{name}.key"), [0, 2, 3, 1]);            // [b,h,d,s]
             string v = Heads(Linear(hidden, $"{name}.value"), [0, 2, 1, 3]);           // [b,h,s,d]
-            q = w.Mul(q, Scalar(1f / MathF.Sqrt(headSize)));
-            string weights = w.Softmax(w.Add(w.MatMul(q, kT), mask), axis: -1);       // [b,h,s,s]
+            string scores = w.Div(w.MatMul(q, kT), Scalar(MathF.Sqrt(headSize)));     // [b,h,s,s]
+            string weights = w.Softmax(w.Add(scores, mask), axis: 3);
             string context = w.Transpose(w.MatMul(weights, v), [0, 2, 1, 3]);          // [b,s,h,d]
             return w.Reshape(context, mergeShape);
         }
@@ -158,7 +172,7 @@ internal static class BertExporter
             var weight = norm.weight ?? ones(config.HiddenSize);
             var bias = norm.bias ?? zeros(config.HiddenSize);
             return w.LayerNormalization(x, w.AddTensorInitializer($"{name}.weight", weight), w.AddTensorInitializer($"{name}.bias", bias),
-                axis: -1, epsilon: (float)config.LayerNormEps);
+                epsilon: (float)config.LayerNormEps);
         }
 
         private string EmbeddingTable(string name) => w.AddTensorInitializer($"{name}.weight", Module<Embedding>(name).weight!);

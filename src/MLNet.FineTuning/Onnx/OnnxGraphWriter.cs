@@ -20,13 +20,18 @@ namespace MLNet.FineTuning.Onnx;
 internal sealed class OnnxGraphWriter
 {
     /// <summary>
-    /// The one opset every exported graph uses. 17 is the first with <c>LayerNormalization</c> in the default
-    /// domain (the BERT export needs it), and ONNX Runtime has supported it since 1.12.
+    /// The one opset every exported graph uses. 12, not newer, because of ONNX Runtime's graph optimizer: its
+    /// in-session attention fusion (<c>AttentionFusion</c>, which turns a BERT layer's Q/K/V projections, scores,
+    /// mask and softmax into one <c>com.microsoft.Attention</c> kernel) matches the mask path only with the
+    /// <c>Unsqueeze</c> of opsets 1–12 (axes as an attribute). Checked with ONNX Runtime 1.31 on the MiniLM-L6
+    /// export: opset 12 gives 6 Attention nodes, opsets 13 and 17 none (docs/text-saved-model.md, "ONNX Runtime's
+    /// view of the graph"). Opset 12 has no <c>LayerNormalization</c>; <see cref="LayerNormalization"/> writes
+    /// the nine-op form that ONNX Runtime fuses back into one kernel.
     /// </summary>
-    public const int Opset = 17;
+    public const int Opset = 12;
 
-    /// <summary>IR version 8: what ONNX 1.12, the release that introduced opset 17, writes.</summary>
-    public const long IrVersion = 8;
+    /// <summary>IR version 7: what ONNX 1.7, the release that introduced opset 12, writes.</summary>
+    public const long IrVersion = 7;
 
     /// <summary>Written into <c>ModelProto.producer_name</c>.</summary>
     public const string ProducerName = "MLNet.FineTuning";
@@ -34,6 +39,7 @@ internal sealed class OnnxGraphWriter
     private readonly GraphProto graph;
     private readonly HashSet<string> values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> hintCounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<float, string> scalars = [];
 
     /// <summary>Starts an empty graph.</summary>
     /// <param name="graphName">The graph's name (shown by viewers such as Netron).</param>
@@ -164,7 +170,10 @@ internal sealed class OnnxGraphWriter
         Node("Gemm", c is null ? [a, b] : [a, b, c], output,
             Int("transA", transA ? 1 : 0), Int("transB", transB ? 1 : 0), Float("alpha", alpha), Float("beta", beta));
 
-    /// <summary>Softmax along one axis.</summary>
+    /// <summary>
+    /// Softmax along the last axis, which <paramref name="axis"/> must name. (Opsets before 13 flatten the axes from
+    /// <paramref name="axis"/> on into one, so any other axis would normalise over several.)
+    /// </summary>
     public string Softmax(string x, long axis = -1, string? output = null) => Node("Softmax", [x], output, Int("axis", axis));
 
     /// <summary>Index of the largest value along <paramref name="axis"/> (int64; the first one on ties).</summary>
@@ -184,8 +193,8 @@ internal sealed class OnnxGraphWriter
     /// <summary>Converts the element type.</summary>
     public string Cast(string x, DataType to, string? output = null) => Node("Cast", [x], output, Int("to", (long)to));
 
-    /// <summary>Inserts size-1 axes at the positions of the int64 tensor <paramref name="axes"/> (an input since opset 13).</summary>
-    public string Unsqueeze(string x, string axes, string? output = null) => Node("Unsqueeze", [x, axes], output);
+    /// <summary>Inserts size-1 axes at the positions <paramref name="axes"/> of the output (an attribute up to opset 12).</summary>
+    public string Unsqueeze(string x, long[] axes, string? output = null) => Node("Unsqueeze", [x], output, Ints("axes", axes));
 
     /// <summary>a == b elementwise (bool), NumPy broadcasting.</summary>
     public string Equal(string a, string b, string? output = null) => Node("Equal", [a, b], output);
@@ -194,17 +203,10 @@ internal sealed class OnnxGraphWriter
     public string Where(string condition, string x, string y, string? output = null) => Node("Where", [condition, x, y], output);
 
     /// <summary>
-    /// The shape of <paramref name="x"/> as a 1-D int64 tensor, optionally only dimensions
-    /// [<paramref name="start"/>, <paramref name="end"/>) (attributes since opset 15): how a graph with
-    /// symbolic axes reads a size it needs at run time, e.g. the sequence length for the position table.
+    /// The shape of <paramref name="x"/> as a 1-D int64 tensor: how a graph with symbolic axes reads a size it needs
+    /// at run time (<see cref="Slice"/> then picks one dimension, e.g. the sequence length for the position table).
     /// </summary>
-    public string Shape(string x, long? start = null, long? end = null, string? output = null)
-    {
-        var attributes = new List<AttributeProto>();
-        if (start is { } s) attributes.Add(Int("start", s));
-        if (end is { } e) attributes.Add(Int("end", e));
-        return Node("Shape", [x], output, [.. attributes]);
-    }
+    public string Shape(string x, string? output = null) => Node("Shape", [x], output);
 
     /// <summary>
     /// data[starts:ends] along <paramref name="axes"/> (all axes in order when null), step 1. Bounds are 1-D
@@ -214,14 +216,25 @@ internal sealed class OnnxGraphWriter
     public string Slice(string data, string starts, string ends, string? axes = null, string? output = null) =>
         Node("Slice", axes is null ? [data, starts, ends] : [data, starts, ends, axes], output);
 
-    /// <summary>Sum over the axes in the 1-D int64 tensor <paramref name="axes"/> (an input since opset 13).</summary>
-    public string ReduceSum(string x, string axes, bool keepDims, string? output = null) =>
-        Node("ReduceSum", [x, axes], output, Int("keepdims", keepDims ? 1 : 0));
+    /// <summary>Sum over <paramref name="axes"/> (an attribute up to opset 12).</summary>
+    public string ReduceSum(string x, long[] axes, bool keepDims, string? output = null) =>
+        Node("ReduceSum", [x], output, Ints("axes", axes), Int("keepdims", keepDims ? 1 : 0));
 
-    /// <summary>Layer normalisation over the axes from <paramref name="axis"/> on (opset 17), then scale and bias.</summary>
-    public string LayerNormalization(string x, string scale, string bias, long axis = -1, float epsilon = 1e-5f,
-        string? output = null) =>
-        Node("LayerNormalization", [x, scale, bias], output, Int("axis", axis), Float("epsilon", epsilon));
+    /// <summary>
+    /// Layer normalisation over the last axis, then scale and bias: (x − mean)/√(var + ε)·scale + bias with the biased
+    /// variance, as torch's <c>layer_norm</c>. Opset 12 has no LayerNormalization op, so this writes the nine ops
+    /// ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: the form PyTorch's exports before opset 17 use,
+    /// which ONNX Runtime's <c>LayerNormFusion</c> turns back into one LayerNormalization kernel (ε taken from
+    /// the Add).
+    /// </summary>
+    public string LayerNormalization(string x, string scale, string bias, float epsilon = 1e-5f, string? output = null)
+    {
+        string mean = Node("ReduceMean", [x], null, Ints("axes", [-1]), Int("keepdims", 1));
+        string centred = Sub(x, mean);
+        string variance = Node("ReduceMean", [Node("Pow", [centred, Scalar(2f)], null)], null, Ints("axes", [-1]), Int("keepdims", 1));
+        string normalised = Div(centred, Node("Sqrt", [Add(variance, Scalar(epsilon))], null));
+        return Add(Mul(normalised, scale), bias, output);
+    }
 
     /// <summary>The finished model: a copy of the graph, opset <see cref="Opset"/>, producer <see cref="ProducerName"/>.</summary>
     /// <exception cref="InvalidOperationException">No output was declared.</exception>
@@ -254,6 +267,14 @@ internal sealed class OnnxGraphWriter
         node.Output.Add(Claim(name));
         node.Attribute.AddRange(attributes);
         graph.Node.Add(node);
+        return name;
+    }
+
+    /// <summary>One float initializer [1] per value, shared by the composite ops that need constants.</summary>
+    private string Scalar(float value)
+    {
+        if (!scalars.TryGetValue(value, out var name))
+            scalars[value] = name = AddFloatInitializer($"scalar_{value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)}", [value], 1);
         return name;
     }
 

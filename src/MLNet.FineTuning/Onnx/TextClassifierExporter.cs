@@ -79,9 +79,8 @@ internal static class TextClassifierExporter
                 return w.Gather(hidden, w.AddInt64Initializer("cls_position", [0]), axis: 1, output: "pooled");
             case TextPooling.Mean:
                 string mask = w.Cast(attentionMask, DataType.Float);
-                string axis1 = w.AddInt64Initializer("sequence_axis", [1], 1);
-                string sum = w.ReduceSum(w.Mul(hidden, w.Unsqueeze(mask, w.AddInt64Initializer("hidden_axis", [2], 1))), axis1, keepDims: false);
-                string count = w.Max(w.ReduceSum(mask, axis1, keepDims: true),
+                string sum = w.ReduceSum(w.Mul(hidden, w.Unsqueeze(mask, [2])), [1], keepDims: false);
+                string count = w.Max(w.ReduceSum(mask, [1], keepDims: true),
                     w.AddFloatInitializer("min_token_count", [TextPoolingMath.MinTokenCount]));
                 return w.Div(sum, count, output: "pooled");
             default:

@@ -9,7 +9,7 @@ namespace MLNet.FineTuning.Tests.Onnx;
 public class OnnxGraphWriterTests(ITestOutputHelper output)
 {
     [Fact]
-    public void ToModel_AnyGraph_PinsOpset17DefaultDomainAndProducer()
+    public void ToModel_AnyGraph_PinsOpset12DefaultDomainAndProducer()
     {
         var writer = new OnnxGraphWriter("g");
         writer.AddOutput(writer.Relu(writer.AddInput("x", DataType.Float, "batch", 2)), DataType.Float, "batch", 2);
@@ -17,7 +17,8 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
 
         var opset = Assert.Single(model.OpsetImport);
         Assert.Equal("", opset.Domain);
-        Assert.Equal(17, opset.Version);
+        Assert.Equal(12, opset.Version);
+        Assert.Equal(7, model.IrVersion);
         Assert.Equal("MLNet.FineTuning", model.ProducerName);
         Assert.Equal("batch", model.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimParam);
     }
@@ -63,11 +64,11 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
         string maskIn = g.AddInput("mask", DataType.Int64, "batch", 4);
         string h = g.Gather(g.AddTensorInitializer("emb", emb), idsIn);
         h = g.Add(g.MatMul(h, g.AddTensorInitializer("w", w)), g.AddTensorInitializer("b", b));
-        h = g.LayerNormalization(h, g.AddTensorInitializer("gamma", gamma), g.AddTensorInitializer("beta", beta), -1, 1e-12f);
+        h = g.LayerNormalization(h, g.AddTensorInitializer("gamma", gamma), g.AddTensorInitializer("beta", beta), 1e-12f);
         string erf = g.Erf(g.Div(h, g.AddFloatInitializer("sqrt2", [MathF.Sqrt(2f)])));
         h = g.Mul(g.Mul(h, g.AddFloatInitializer("half", [0.5f])), g.Add(erf, g.AddFloatInitializer("one", [1f])));
         string scores = g.MatMul(h, g.Transpose(h, [0, 2, 1]));
-        string masked = g.Unsqueeze(g.Equal(maskIn, g.AddInt64Initializer("zero", [0])), g.AddInt64Initializer("axis1", [1], 1));
+        string masked = g.Unsqueeze(g.Equal(maskIn, g.AddInt64Initializer("zero", [0])), [1]);
         scores = g.Where(masked, g.AddFloatInitializer("neg", [-1e4f]), scores);
         string probs = g.Reshape(g.Softmax(scores, -1), g.AddInt64Initializer("flat", [0, -1], 2), output: "probs");
         g.Cast(maskIn, DataType.Float, output: "mask_float");
@@ -106,11 +107,11 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
         string xIn = g.AddInput("x", DataType.Float, "batch", "sequence", 3);
         string maskIn = g.AddInput("mask", DataType.Float, "batch", "sequence");
         string zero = g.AddInt64Initializer("zero", [0], 1);
-        string positions = g.Slice(g.AddTensorInitializer("table", table), zero, g.Shape(xIn, start: 1, end: 2), axes: zero);
+        string length = g.Slice(g.Shape(xIn), g.AddInt64Initializer("one", [1], 1), g.AddInt64Initializer("two", [2], 1));
+        string positions = g.Slice(g.AddTensorInitializer("table", table), zero, length, axes: zero);
         string h = g.Tanh(g.Add(xIn, positions));
-        string axis1 = g.AddInt64Initializer("axis1", [1], 1);
-        string sum = g.ReduceSum(g.Mul(h, g.Unsqueeze(maskIn, g.AddInt64Initializer("axis2", [2], 1))), axis1, keepDims: false);
-        string count = g.Max(g.ReduceSum(maskIn, axis1, keepDims: true), g.AddFloatInitializer("floor", [1e-9f]));
+        string sum = g.ReduceSum(g.Mul(h, g.Unsqueeze(maskIn, [2])), [1], keepDims: false);
+        string count = g.Max(g.ReduceSum(maskIn, [1], keepDims: true), g.AddFloatInitializer("floor", [1e-9f]));
         string pooled = g.Div(sum, count, output: "pooled");
         g.AddOutput(pooled, DataType.Float, "batch", 3);
 

@@ -48,6 +48,27 @@ public class TextClassifierExporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Export_OnnxRuntimeOptimizer_FusesEachLayerIntoAttentionBiasGeluAndLayerNorms()
+    {
+        // ONNX Runtime is fast on this export only when its optimizer recognises each layer (one Attention kernel
+        // per self-attention, BiasGelu per feed-forward, LayerNormalization from the written nine-op form). A
+        // fusion that stops matching fails nothing else: the graph still runs, unfused and slower.
+        using var encoder = BertTestKit.Randomised(new BertEncoder(BertTestKit.Tiny), seed: 26);
+        using var head = new ClassifierHead(BertTestKit.Tiny.HiddenSize, ClassNames.Length, dropoutRate: 0);
+        int layers = BertTestKit.Tiny.NumHiddenLayers;
+
+        var ops = OnnxRuntimeGraph.OptimizedOpCounts(TextClassifierExporter.Export(encoder, TextPooling.Mean, head, ClassNames));
+
+        output.WriteLine(OnnxRuntimeGraph.Describe(ops));
+        Assert.Equal(layers, ops.GetValueOrDefault("com.microsoft:Attention"));
+        Assert.Equal(layers, ops.GetValueOrDefault("com.microsoft:BiasGelu"));
+        Assert.Equal(2 * layers + 1, ops.GetValueOrDefault("LayerNormalization"));
+        Assert.Equal(0, ops.GetValueOrDefault("Transpose"));
+        Assert.Equal(0, ops.GetValueOrDefault("ReduceMean"));
+        Assert.Equal(1, ops.GetValueOrDefault("Softmax"));   // the probabilities; every attention softmax is fused
+    }
+
+    [Fact]
     public void Export_HeadWidthDiffersFromEncoder_ThrowsNamingBoth()
     {
         using var encoder = new BertEncoder(BertTestKit.Tiny);
