@@ -20,18 +20,21 @@ namespace MLNet.FineTuning.Onnx;
 internal sealed class OnnxGraphWriter
 {
     /// <summary>
-    /// The one opset every exported graph uses. 12, not newer, because of ONNX Runtime's graph optimizer: its
-    /// in-session attention fusion (<c>AttentionFusion</c>, which turns a BERT layer's Q/K/V projections, scores,
-    /// mask and softmax into one <c>com.microsoft.Attention</c> kernel) matches the mask path only with the
-    /// <c>Unsqueeze</c> of opsets 1–12 (axes as an attribute). Checked with ONNX Runtime 1.31 on the MiniLM-L6
-    /// export: opset 12 gives 6 Attention nodes, opsets 13 and 17 none (docs/text-saved-model.md, "ONNX Runtime's
-    /// view of the graph"). Opset 12 has no <c>LayerNormalization</c>; <see cref="LayerNormalization"/> writes
-    /// the nine-op form that ONNX Runtime fuses back into one kernel.
+    /// The opset of the image graphs (and the default): 17, the first with <c>LayerNormalization</c> in the default
+    /// domain, supported by ONNX Runtime since 1.12.
     /// </summary>
-    public const int Opset = 12;
+    public const int DefaultOpset = 17;
 
-    /// <summary>IR version 7: what ONNX 1.7, the release that introduced opset 12, writes.</summary>
-    public const long IrVersion = 7;
+    /// <summary>
+    /// The opset of the text graphs: 12, because of ONNX Runtime's graph optimizer. Its in-session attention fusion
+    /// (<c>AttentionFusion</c>, which turns a BERT layer's Q/K/V projections, scores, mask and softmax into one
+    /// <c>com.microsoft.Attention</c> kernel) matches the mask path only with the <c>Unsqueeze</c> of opsets 1–12
+    /// (axes as an attribute). Checked with ONNX Runtime 1.31 on the MiniLM-L6 export: opset 12 gives 6 Attention
+    /// nodes, opsets 13 and 17 none (docs/text-saved-model.md, "ONNX Runtime's view of the graph"). Opset 12 has no
+    /// <c>LayerNormalization</c>; <see cref="LayerNormalization"/> then writes the nine-op form that ONNX Runtime
+    /// fuses back into one kernel.
+    /// </summary>
+    public const int TextOpset = 12;
 
     /// <summary>Written into <c>ModelProto.producer_name</c>.</summary>
     public const string ProducerName = "MLNet.FineTuning";
@@ -43,11 +46,22 @@ internal sealed class OnnxGraphWriter
 
     /// <summary>Starts an empty graph.</summary>
     /// <param name="graphName">The graph's name (shown by viewers such as Netron).</param>
-    public OnnxGraphWriter(string graphName)
+    /// <param name="opset">Default-domain opset: <see cref="DefaultOpset"/> or <see cref="TextOpset"/> (the ops whose
+    /// form changed in between are written in the form of the chosen one).</param>
+    public OnnxGraphWriter(string graphName, int opset = DefaultOpset)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(graphName);
+        if (opset is not (DefaultOpset or TextOpset))
+            throw new ArgumentOutOfRangeException(nameof(opset), opset, $"Opset {DefaultOpset} or {TextOpset}.");
         graph = new GraphProto { Name = graphName };
+        Opset = opset;
     }
+
+    /// <summary>The default-domain opset this graph is written for.</summary>
+    public int Opset { get; }
+
+    /// <summary>IR version 8 for opset 17 (ONNX 1.12), 7 for opset 12 (ONNX 1.7): what those releases write.</summary>
+    public long IrVersion => Opset >= 17 ? 8 : 7;
 
     /// <summary>
     /// A value name not yet used in this graph: <paramref name="hint"/> itself if free, else
@@ -194,7 +208,9 @@ internal sealed class OnnxGraphWriter
     public string Cast(string x, DataType to, string? output = null) => Node("Cast", [x], output, Int("to", (long)to));
 
     /// <summary>Inserts size-1 axes at the positions <paramref name="axes"/> of the output (an attribute up to opset 12).</summary>
-    public string Unsqueeze(string x, long[] axes, string? output = null) => Node("Unsqueeze", [x], output, Ints("axes", axes));
+    public string Unsqueeze(string x, long[] axes, string? output = null) => Opset >= 13
+        ? Node("Unsqueeze", [x, AddInt64Initializer("unsqueeze_axes", axes, axes.Length)], output)
+        : Node("Unsqueeze", [x], output, Ints("axes", axes));
 
     /// <summary>a == b elementwise (bool), NumPy broadcasting.</summary>
     public string Equal(string a, string b, string? output = null) => Node("Equal", [a, b], output);
@@ -217,8 +233,9 @@ internal sealed class OnnxGraphWriter
         Node("Slice", axes is null ? [data, starts, ends] : [data, starts, ends, axes], output);
 
     /// <summary>Sum over <paramref name="axes"/> (an attribute up to opset 12).</summary>
-    public string ReduceSum(string x, long[] axes, bool keepDims, string? output = null) =>
-        Node("ReduceSum", [x], output, Ints("axes", axes), Int("keepdims", keepDims ? 1 : 0));
+    public string ReduceSum(string x, long[] axes, bool keepDims, string? output = null) => Opset >= 13
+        ? Node("ReduceSum", [x, AddInt64Initializer("reduce_axes", axes, axes.Length)], output, Int("keepdims", keepDims ? 1 : 0))
+        : Node("ReduceSum", [x], output, Ints("axes", axes), Int("keepdims", keepDims ? 1 : 0));
 
     /// <summary>
     /// Layer normalisation over the last axis, then scale and bias: (x − mean)/√(var + ε)·scale + bias with the biased
@@ -229,6 +246,8 @@ internal sealed class OnnxGraphWriter
     /// </summary>
     public string LayerNormalization(string x, string scale, string bias, float epsilon = 1e-5f, string? output = null)
     {
+        if (Opset >= 17)
+            return Node("LayerNormalization", [x, scale, bias], output, Int("axis", -1), Float("epsilon", epsilon));
         string mean = Node("ReduceMean", [x], null, Ints("axes", [-1]), Int("keepdims", 1));
         string centred = Sub(x, mean);
         string variance = Node("ReduceMean", [Node("Pow", [centred, Scalar(2f)], null)], null, Ints("axes", [-1]), Int("keepdims", 1));

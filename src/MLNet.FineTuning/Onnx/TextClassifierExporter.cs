@@ -41,7 +41,7 @@ internal static class TextClassifierExporter
     {
         Check(encoder, pooling, head, classNames);
         using var scope = NewDisposeScope();
-        var writer = new OnnxGraphWriter("text_classifier");
+        var writer = new OnnxGraphWriter("text_classifier", OnnxGraphWriter.TextOpset);   // ONNX Runtime fuses attention only at opset 12
         var (ids, mask, types) = BertExporter.AddInputs(writer);
         string hidden = BertExporter.Write(writer, encoder, ids, mask, types);
         string features = Pool(writer, hidden, mask, pooling);

@@ -8,17 +8,19 @@ namespace MLNet.FineTuning.Tests.Onnx;
 
 public class OnnxGraphWriterTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void ToModel_AnyGraph_PinsOpset12DefaultDomainAndProducer()
+    [Theory]
+    [InlineData(null, 17, 8)]
+    [InlineData(12, 12, 7)]
+    public void ToModel_AnyGraph_PinsItsOpsetIrVersionDefaultDomainAndProducer(int? opset, int expectedOpset, long expectedIr)
     {
-        var writer = new OnnxGraphWriter("g");
+        var writer = opset is int o ? new OnnxGraphWriter("g", o) : new OnnxGraphWriter("g");
         writer.AddOutput(writer.Relu(writer.AddInput("x", DataType.Float, "batch", 2)), DataType.Float, "batch", 2);
         var model = writer.ToModel();
 
-        var opset = Assert.Single(model.OpsetImport);
-        Assert.Equal("", opset.Domain);
-        Assert.Equal(12, opset.Version);
-        Assert.Equal(7, model.IrVersion);
+        var set = Assert.Single(model.OpsetImport);
+        Assert.Equal("", set.Domain);
+        Assert.Equal(expectedOpset, set.Version);
+        Assert.Equal(expectedIr, model.IrVersion);
         Assert.Equal("MLNet.FineTuning", model.ProducerName);
         Assert.Equal("batch", model.Graph.Input[0].Type.TensorType.Shape.Dim[0].DimParam);
     }
@@ -48,8 +50,10 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => writer.AddFloatInitializer("w", [1f, 2f, 3f], 2, 2));
     }
 
-    [Fact]
-    public void TransformerOps_SmallGraph_MatchTorchSharp()
+    [Theory]
+    [InlineData(OnnxGraphWriter.DefaultOpset)]
+    [InlineData(OnnxGraphWriter.TextOpset)]
+    public void TransformerOps_SmallGraph_MatchTorchSharp(int opset)
     {
         // The ops the BERT export needs, in one graph: embedding Gather, MatMul + Add, LayerNormalization,
         // erf-GELU, Transpose, masked Softmax via Equal/Unsqueeze/Where, Cast, Reshape.
@@ -59,7 +63,7 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
         var ids = tensor(new long[] { 1, 4, 9, 0, 3, 3, 7, 2 }).view(2, 4);
         var mask = tensor(new long[] { 1, 1, 1, 0, 1, 1, 0, 0 }).view(2, 4);
 
-        var g = new OnnxGraphWriter("transformer_ops");
+        var g = new OnnxGraphWriter("transformer_ops", opset);
         string idsIn = g.AddInput("ids", DataType.Int64, "batch", 4);
         string maskIn = g.AddInput("mask", DataType.Int64, "batch", 4);
         string h = g.Gather(g.AddTensorInitializer("emb", emb), idsIn);
@@ -92,8 +96,10 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
         Assert.Equal([1f, 1, 1, 0, 1, 1, 0, 0], results[1].GetTensorDataAsSpan<float>().ToArray());
     }
 
-    [Fact]
-    public void ShapeSliceReduceOps_SymbolicSequence_MatchTorchSharp()
+    [Theory]
+    [InlineData(OnnxGraphWriter.DefaultOpset)]
+    [InlineData(OnnxGraphWriter.TextOpset)]
+    public void ShapeSliceReduceOps_SymbolicSequence_MatchTorchSharp(int opset)
     {
         // The ops the text export adds: the position table sliced by the run-time sequence length
         // (Shape + Slice), masked mean pooling (ReduceSum, Max), and Tanh for the tanh-GELU.
@@ -103,7 +109,7 @@ public class OnnxGraphWriterTests(ITestOutputHelper output)
         var x = randn(2, 4, 3);
         var mask = tensor(new float[] { 1, 1, 1, 0, 0, 0, 0, 0 }).view(2, 4);
 
-        var g = new OnnxGraphWriter("shape_ops");
+        var g = new OnnxGraphWriter("shape_ops", opset);
         string xIn = g.AddInput("x", DataType.Float, "batch", "sequence", 3);
         string maskIn = g.AddInput("mask", DataType.Float, "batch", "sequence");
         string zero = g.AddInt64Initializer("zero", [0], 1);
