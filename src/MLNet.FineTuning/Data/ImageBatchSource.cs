@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace MLNet.FineTuning.Data;
 
 /// <summary>
-/// Batches of images for the training loop: float [n,3,S,S] RGB 0..255 and int64 labels. Training batches
+/// Batches of images for the training loop: uint8 [n,3,S,S] RGB 0..255 and int64 labels. Training batches
 /// are shuffled and augmented with a seed derived from (seed, epoch), so an epoch replays exactly;
 /// evaluation batches keep row order and use the centre crop. Decoding (when not cached) and augmentation
 /// run on a background producer, <see cref="Prefetch"/> batches ahead, so the device does not wait for them.
@@ -100,7 +100,7 @@ internal sealed class ImageBatchSource : IBatchSource
     private Batch MakeBatch(List<(DecodedImage Image, int Label, int Seed)> items)
     {
         int n = items.Count, per = 3 * imageSize * imageSize;
-        var pixels = new float[n * per];
+        var pixels = new byte[n * per];   // uint8 0..255: the network's preprocessing widens them on the device
         Parallel.For(0, n, i =>
         {
             var span = pixels.AsSpan(i * per, per);

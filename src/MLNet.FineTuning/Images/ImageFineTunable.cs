@@ -44,7 +44,7 @@ internal sealed class ImageFineTunable : IFineTunable
     {
         using var scope = NewDisposeScope();
         // Normalised in fp32, then cast to the network's compute type (bf16 under mixed precision).
-        var x = preprocessing.Apply(inputs[0]).to(model.Head.parameters().First().dtype);
+        var x = preprocessing.Apply(inputs[0].to(float32)).to(model.Head.parameters().First().dtype);   // uint8 batches widen here
         Tensor features;
         if (backboneFrozen && model.training)
             using (no_grad()) features = model.Backbone.forward(x);   // no graph through a frozen backbone
