@@ -2,7 +2,10 @@
 # Packs the programs of the GPU checks (eng/gpu/device-checks.sh) for a Linux GPU machine that has PyTorch
 # (CUDA libtorch) but no .NET SDK and no package registry, and whose calls carry at most 64 MiB each.
 #
-#   eng/gpu/pack.sh            -> .gpu/part.NN (add "/.gpu/" to .git/info/exclude once)
+#   eng/gpu/pack.sh [--ort-cuda]   -> .gpu/part.NN (add "/.gpu/" to .git/info/exclude once)
+#
+# --ort-cuda also carries ONNX Runtime's CUDA provider (from the restored Microsoft.ML.OnnxRuntime.Gpu.Linux package;
+# about 4 more parts), so that scoring with MLContext.GpuDeviceId set runs on the GPU there too.
 #
 # Every program is published self-contained for linux-x64 into ONE folder (they share the runtime and the
 # pretrained weights, which are most of the bytes), libtorch's CPU libraries are left out (TorchSharp binds to the
@@ -24,6 +27,11 @@ rm -f "$out"/app/libtorch*.so* "$out"/app/libc10*.so* "$out"/app/libgomp*.so* "$
       "$out"/app/libjitbackend_test.so "$out"/app/libnnapi_backend.so "$out"/app/libshm.so "$out"/app/libtorchbind_test.so \
       "$out"/app/libaoti_custom_ops.so "$out"/app/*.pdb "$out"/app/createdump "$out"/app/*.dll.so \
       "$out"/app/libonnxruntime_providers_cuda.so "$out"/app/libonnxruntime_providers_tensorrt.so "$out"/app/onnxruntime*.dll
+if [ "${1:-}" = "--ort-cuda" ]; then
+  nat=$(find "${NUGET_PACKAGES:-$HOME/.nuget/packages}/microsoft.ml.onnxruntime.gpu.linux" -path '*linux-x64/native' -type d | sort | tail -1)
+  [ -n "$nat" ] || { echo "Microsoft.ML.OnnxRuntime.Gpu.Linux is not restored"; exit 1; }
+  cp "$nat"/libonnxruntime_providers_cuda.so "$nat"/libonnxruntime_providers_shared.so "$out/app/"
+fi
 [ -d "$root/test/MLNet.FineTuning.PeftInterop" ] && cp "$root"/test/MLNet.FineTuning.PeftInterop/*.py "$root"/test/MLNet.FineTuning.PeftInterop/*.sh "$out/app/" 2>/dev/null || true
 mkdir -p "$out/data/fashion-mnist-idx"
 cp /usr/share/datasets/fashion-mnist/*.gz "$out/data/fashion-mnist-idx/"
