@@ -130,6 +130,10 @@ internal static class TextBenchmark
         var inf = TextInference.Run(ml, view, rows, lora!.Model, maxLength, batch, threads, repeats);
         Console.WriteLine($"  ONNX Runtime runs {inf.OptimizedOps.Values.Sum()} nodes (written: {inf.WrittenNodes}): {OnnxRuntimeGraph.Describe(inf.OptimizedOps)}");
         Console.WriteLine($"  ONNX Runtime {inf.Onnx:F1} seq/s, TorchSharp {inf.Torch:F1} seq/s, ratio {inf.Onnx / inf.Torch:F2} (max |Δp| {inf.MaxDiff:E1}); Transform {inf.Transform:F1} seq/s");
+        var q = inf.Int8;
+        Console.WriteLine($"  int8 export (OnnxPrecision.Int8) runs {q.OptimizedOps.Values.Sum()} nodes: {OnnxRuntimeGraph.Describe(q.OptimizedOps)}");
+        Console.WriteLine($"  int8 ONNX Runtime {q.Onnx:F1} seq/s, ratio to TorchSharp {q.Onnx / inf.Torch:F2} (median per batch {q.MedianRatio:F2}), " +
+                          $"to fp32 ONNX Runtime {q.Onnx / inf.Onnx:F2}; vs fp32: max |Δp| {q.MaxDiff:F3}, mean {q.MeanDiff:F4}, same argmax {q.SameArgmax}/{q.Texts}");
         Console.WriteLine($"\n3. tokenization: EncodeBatch {inf.EncodeBatch:F0} texts/s, TextTokenizationPipeline {inf.Chain:F0} texts/s");
         lora.Model.Dispose();
 
@@ -148,6 +152,9 @@ internal static class TextBenchmark
         Console.WriteLine($"| ONNX Runtime inference ({threads} threads) | {inf.Onnx:F1} seq/s |");
         Console.WriteLine($"| TorchSharp eval forward (no_grad) | {inf.Torch:F1} seq/s |");
         Console.WriteLine($"| **ONNX Runtime / TorchSharp** (target ≥ 1.5) | **{inf.Onnx / inf.Torch:F2}** (median per batch {inf.MedianRatio:F2}) |");
+        Console.WriteLine($"| int8 export (`SaveOnnx(dir, OnnxPrecision.Int8)`), ONNX Runtime | {q.Onnx:F1} seq/s |");
+        Console.WriteLine($"| **int8 ONNX Runtime / TorchSharp** | **{q.Onnx / inf.Torch:F2}** (median per batch {q.MedianRatio:F2}) |");
+        Console.WriteLine($"| int8 against fp32 export: max / mean \\|Δp\\|, same argmax | {q.MaxDiff:F3} / {q.MeanDiff:F4}, {q.SameArgmax}/{q.Texts} |");
         Console.WriteLine($"| ML.NET Transform, row at a time (tokenization included) | {inf.Transform:F1} seq/s |");
         Console.WriteLine($"| BertTextTokenizer.EncodeBatch | {inf.EncodeBatch:F0} texts/s |");
         Console.WriteLine($"| TextTokenizationPipeline (saved-model chain) | {inf.Chain:F0} texts/s |");

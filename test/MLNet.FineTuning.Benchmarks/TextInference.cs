@@ -9,7 +9,14 @@ using static TorchSharp.torch;
 namespace MLNet.FineTuning.Benchmarks;
 
 internal sealed record TextInferenceResult(double Onnx, double Torch, double MedianRatio, double MaxDiff, double Transform, double EncodeBatch, double Chain,
-    int WrittenNodes, IReadOnlyDictionary<string, int> OptimizedOps);
+    int WrittenNodes, IReadOnlyDictionary<string, int> OptimizedOps, Int8Result Int8);
+
+/// <summary>
+/// The <see cref="OnnxPrecision.Int8"/> export timed in the same interleaved loop: seq/s, median per-batch ratio to
+/// TorchSharp, and its cost against the float32 export on every benchmark text (max and mean |Δp|, identical argmax).
+/// </summary>
+internal sealed record Int8Result(double Onnx, double MedianRatio, double MaxDiff, double MeanDiff, int SameArgmax, int Texts,
+    IReadOnlyDictionary<string, int> OptimizedOps);
 
 /// <summary>
 /// Parts 2 and 3 of the text mode: ONNX Runtime on the exported model vs TorchSharp's eval forward (no_grad) on
@@ -34,9 +41,14 @@ internal static class TextInference
         int writtenNodes = global::Onnx.ModelProto.Parser.ParseFrom(onnxBytes).Graph.Node.Count;
         var optimizedOps = OnnxRuntimeGraph.OptimizedOpCounts(onnxBytes);
         using var session = new InferenceSession(onnxBytes, sessionOptions);
+        var int8Bytes = model.Int8OnnxBytes();
+        var int8Ops = OnnxRuntimeGraph.OptimizedOpCounts(int8Bytes);
+        using var int8Session = new InferenceSession(int8Bytes, sessionOptions);
         using var runOptions = new RunOptions();
         string[] outputs = [TextClassifierExporter.ProbabilitiesOutput];
-        float[] RunOnnx(BertBatch b)
+        float[] RunOnnx(BertBatch b) => RunSession(session, b);
+        float[] RunInt8(BertBatch b) => RunSession(int8Session, b);
+        float[] RunSession(InferenceSession session, BertBatch b)
         {
             using var ids = OrtValue.CreateTensorValueFromMemory(b.InputIds, b.Shape);
             using var mask = OrtValue.CreateTensorValueFromMemory(b.AttentionMask, b.Shape);
@@ -58,27 +70,61 @@ internal static class TextInference
         }
 
         double maxDiff = RunOnnx(batches[0]).Zip(RunTorch(batches[0]), (a, b) => Math.Abs(a - b)).Max();   // also the warm-up
-        double onnx = 0, torch = 0;
+        var (int8MaxDiff, int8MeanDiff, sameArgmax) = Int8Cost(batches, RunOnnx, RunInt8);                 // and the int8 warm-up
+        double onnx = 0, torch = 0, int8 = 0;
         var ratios = new List<double>();
+        var int8Ratios = new List<double>();
         for (int r = 0; r < repeats; r++)
         {
-            double onnxSeconds = 0, torchSeconds = 0;
+            double onnxSeconds = 0, torchSeconds = 0, int8Seconds = 0;
             foreach (var b in batches)
             {
-                double a = Time(() => RunOnnx(b)), t = Time(() => RunTorch(b));
+                double a = Time(() => RunOnnx(b)), t = Time(() => RunTorch(b)), q = Time(() => RunInt8(b));
                 onnxSeconds += a;
                 torchSeconds += t;
-                if (b.BatchSize == batchSize) ratios.Add(t / a);
+                int8Seconds += q;
+                if (b.BatchSize == batchSize) { ratios.Add(t / a); int8Ratios.Add(t / q); }
             }
             onnx = Math.Max(onnx, texts.Length / onnxSeconds);
             torch = Math.Max(torch, texts.Length / torchSeconds);
+            int8 = Math.Max(int8, texts.Length / int8Seconds);
         }
         ratios.Sort();
+        int8Ratios.Sort();
+        var int8Result = new Int8Result(int8, int8Ratios.Count == 0 ? double.NaN : int8Ratios[int8Ratios.Count / 2],
+            int8MaxDiff, int8MeanDiff, sameArgmax, texts.Length, int8Ops);
 
         double transform = TransformRate(ml, view, model, texts.Length);
         var (encode, chainRate) = Tokenization(ml, view, texts, tokenizer, maxLength, batchSize);
         return new TextInferenceResult(onnx, torch, ratios.Count == 0 ? double.NaN : ratios[ratios.Count / 2], maxDiff, transform, encode, chainRate,
-            writtenNodes, optimizedOps);
+            writtenNodes, optimizedOps, int8Result);
+    }
+
+    /// <summary>The int8 export against the float32 one on every batch: max and mean |Δp| and how many argmax agree.</summary>
+    private static (double Max, double Mean, int SameArgmax) Int8Cost(BertBatch[] batches, Func<BertBatch, float[]> fp32, Func<BertBatch, float[]> int8)
+    {
+        double max = 0, sum = 0;
+        int same = 0, count = 0;
+        foreach (var b in batches)
+        {
+            float[] p = fp32(b), q = int8(b);
+            int k = p.Length / b.BatchSize;
+            for (int i = 0; i < b.BatchSize; i++)
+            {
+                var rowP = p.AsSpan(i * k, k);
+                var rowQ = q.AsSpan(i * k, k);
+                for (int j = 0; j < k; j++) { double d = Math.Abs(rowP[j] - rowQ[j]); max = Math.Max(max, d); sum += d; count++; }
+                if (rowP.IndexOf(MaxOf(rowP)) == rowQ.IndexOf(MaxOf(rowQ))) same++;
+            }
+        }
+        return (max, sum / count, same);
+    }
+
+    private static float MaxOf(ReadOnlySpan<float> values)
+    {
+        float m = float.NegativeInfinity;
+        foreach (var v in values) m = Math.Max(m, v);
+        return m;
     }
 
     /// <summary>The fitted model's tokenizer (its vocabulary, written out by SaveOnnx).</summary>

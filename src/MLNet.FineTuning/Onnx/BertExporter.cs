@@ -49,17 +49,52 @@ internal static class BertExporter
     /// <param name="tokenTypeIds">Name of the int64 [batch, sequence] segment ids.</param>
     /// <returns>Name of the last hidden state, float [batch, sequence, hidden]; rows at padded positions are meaningless.</returns>
     /// <exception cref="NotSupportedException">A module is not what <see cref="BertEncoder"/> builds (named), e.g. an unmerged LoRA layer.</exception>
-    public static string Write(OnnxGraphWriter writer, BertEncoder encoder, string inputIds, string attentionMask, string tokenTypeIds)
+    /// <param name="int8">Which projections to write dynamically quantized (<see cref="LinearExporter.WriteInt8"/>).</param>
+    public static string Write(OnnxGraphWriter writer, BertEncoder encoder, string inputIds, string attentionMask, string tokenTypeIds,
+        Int8Projections int8 = Int8Projections.None)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(encoder);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return new Graph(writer, encoder).Encoder(inputIds, attentionMask, tokenTypeIds);
+        return new Graph(writer, encoder, int8).Encoder(inputIds, attentionMask, tokenTypeIds);
+    }
+
+    /// <summary>Which projections of each layer <see cref="Write"/> quantizes to int8 (any combination).</summary>
+    /// <remarks>
+    /// ONNX Runtime's <c>AttentionFusion</c> matches a float MatMul + Add for each of Q, K, V and the attention output
+    /// (attention_fusion.cc: the LayerNorm before the block must feed three MatMuls and the residual Add, and the path
+    /// back from the next residual Add must be Add(bias) ← MatMul ← Reshape ← Transpose ← MatMul). It runs after
+    /// <c>MatMulIntegerToFloatFusion</c> (graph_transformer_utils.cc), so quantizing any of those four leaves the
+    /// attention block unfused: scores, softmax and context then run as separate ops (docs/text-saved-model.md).
+    /// </remarks>
+    [Flags]
+    internal enum Int8Projections
+    {
+        /// <summary>All float32.</summary>
+        None = 0,
+
+        /// <summary>The query, key and value projections.</summary>
+        QueryKeyValue = 1,
+
+        /// <summary>The attention output projection (<c>attention.output.dense</c>).</summary>
+        AttentionOutput = 2,
+
+        /// <summary>The feed-forward up-projection (<c>intermediate.dense</c>, hidden → 4·hidden).</summary>
+        Intermediate = 4,
+
+        /// <summary>The feed-forward down-projection (<c>output.dense</c>, 4·hidden → hidden).</summary>
+        Output = 8,
+
+        /// <summary>Both feed-forward projections: two thirds of the encoder's multiply-adds, attention still fused.</summary>
+        FeedForward = Intermediate | Output,
+
+        /// <summary>Every projection.</summary>
+        All = QueryKeyValue | AttentionOutput | FeedForward,
     }
 
     /// <summary>One export: the writer, the encoder's modules by name, and the scalar constants already written.</summary>
-    private sealed class Graph(OnnxGraphWriter w, BertEncoder encoder)
+    private sealed class Graph(OnnxGraphWriter w, BertEncoder encoder, Int8Projections int8)
     {
         private readonly Dictionary<string, nn.Module> modules = encoder.named_modules().ToDictionary(m => m.name, m => m.module);
         private readonly Dictionary<float, string> scalars = [];
@@ -77,9 +112,9 @@ internal static class BertExporter
             {
                 string prefix = $"encoder.layer.{i}";
                 string context = SelfAttention(hidden, mask, $"{prefix}.attention.self", splitShape, mergeShape, headSize);
-                hidden = ResidualOutput(context, hidden, $"{prefix}.attention.output");
-                string intermediate = Activation(Linear(hidden, $"{prefix}.intermediate.dense"));
-                hidden = ResidualOutput(intermediate, hidden, $"{prefix}.output");
+                hidden = ResidualOutput(context, hidden, $"{prefix}.attention.output", int8.HasFlag(Int8Projections.AttentionOutput));
+                string intermediate = Activation(Linear(hidden, $"{prefix}.intermediate.dense", int8.HasFlag(Int8Projections.Intermediate)));
+                hidden = ResidualOutput(intermediate, hidden, $"{prefix}.output", int8.HasFlag(Int8Projections.Output));
             }
             return hidden;
         }
@@ -130,9 +165,10 @@ internal static class BertExporter
         private string SelfAttention(string hidden, string mask, string name, string splitShape, string mergeShape, int headSize)
         {
             string Heads(string x, long[] perm) => w.Transpose(w.Reshape(x, splitShape), perm);
-            string q = Heads(Linear(hidden, $"{name}.query"), [0, 2, 1, 3]);           // [b,h,s,d]
-            string kT = Heads(Linear(hidden, $"{name}.key"), [0, 2, 3, 1]);            // [b,h,d,s]
-            string v = Heads(Linear(hidden, $"{name}.value"), [0, 2, 1, 3]);           // [b,h,s,d]
+            bool quantize = int8.HasFlag(Int8Projections.QueryKeyValue);
+            string q = Heads(Linear(hidden, $"{name}.query", quantize), [0, 2, 1, 3]);   // [b,h,s,d]
+            string kT = Heads(Linear(hidden, $"{name}.key", quantize), [0, 2, 3, 1]);    // [b,h,d,s]
+            string v = Heads(Linear(hidden, $"{name}.value", quantize), [0, 2, 1, 3]);   // [b,h,s,d]
             string scores = w.Div(w.MatMul(q, kT), Scalar(MathF.Sqrt(headSize)));     // [b,h,s,s]
             string weights = w.Softmax(w.Add(scores, mask), axis: 3);
             string context = w.Transpose(w.MatMul(weights, v), [0, 2, 1, 3]);          // [b,s,h,d]
@@ -140,8 +176,8 @@ internal static class BertExporter
         }
 
         /// <summary>BertResidualOutput: LayerNorm(dense(x) + residual).</summary>
-        private string ResidualOutput(string x, string residual, string name) =>
-            LayerNorm(w.Add(Linear(x, $"{name}.dense"), residual), $"{name}.LayerNorm");
+        private string ResidualOutput(string x, string residual, string name, bool quantize) =>
+            LayerNorm(w.Add(Linear(x, $"{name}.dense", quantize), residual), $"{name}.LayerNorm");
 
         /// <summary>The feed-forward activation named by hidden_act, as BertIntermediate applies it.</summary>
         private string Activation(string x) => config.HiddenAct switch
@@ -162,7 +198,7 @@ internal static class BertExporter
             return w.Mul(w.Mul(x, w.Add(w.Tanh(inner), Scalar(1f))), Scalar(0.5f));
         }
 
-        private string Linear(string x, string name) => LinearExporter.Write(w, x, Module<nn.Module>(name), name);
+        private string Linear(string x, string name, bool quantize) => LinearExporter.Write(w, x, Module<nn.Module>(name), name, quantize);
 
         private string LayerNorm(string x, string name)
         {

@@ -125,6 +125,16 @@ internal sealed class OnnxGraphWriter
         return t.Name;
     }
 
+    /// <summary>Adds an int8 initializer (quantized weights); an empty <paramref name="shape"/> makes a scalar.</summary>
+    /// <returns>The initializer's unique name, derived from <paramref name="hint"/>.</returns>
+    public string AddInt8Initializer(string hint, sbyte[] data, params long[] shape)
+    {
+        var t = Initializer(hint, DataType.Int8, data.Length, shape);
+        // raw_data holds one byte per value; int32_data would take four (and protobuf varints for negatives, ten).
+        t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data.AsSpan()));
+        return t.Name;
+    }
+
     /// <summary>Adds a UTF-8 string initializer (e.g. class names); an empty <paramref name="shape"/> makes a scalar.</summary>
     /// <returns>The initializer's unique name, derived from <paramref name="hint"/>.</returns>
     public string AddStringInitializer(string hint, IReadOnlyList<string> data, params long[] shape)
@@ -183,6 +193,25 @@ internal sealed class OnnxGraphWriter
         float alpha = 1f, float beta = 1f, string? output = null) =>
         Node("Gemm", c is null ? [a, b] : [a, b, c], output,
             Int("transA", transA ? 1 : 0), Int("transB", transB ? 1 : 0), Float("alpha", alpha), Float("beta", beta));
+
+    /// <summary>
+    /// Quantizes float <paramref name="x"/> to uint8 at run time (opset 11): scale = (max(0, x) − min(0, x))/255 over the
+    /// whole tensor, zero point = round(−min/scale).
+    /// </summary>
+    /// <returns>Names of the uint8 values, the float scalar scale and the uint8 scalar zero point.</returns>
+    public (string Quantized, string Scale, string ZeroPoint) DynamicQuantizeLinear(string x)
+    {
+        string[] outputs = [UniqueName("quantized"), UniqueName("quantized_scale"), UniqueName("quantized_zero_point")];
+        MultiOutputNode("DynamicQuantizeLinear", [x], outputs);
+        return (outputs[0], outputs[1], outputs[2]);
+    }
+
+    /// <summary>
+    /// Integer matrix product with NumPy batching (opset 10): (a − aZeroPoint)·(b − bZeroPoint) in int32. A zero point
+    /// left null is 0.
+    /// </summary>
+    public string MatMulInteger(string a, string b, string? aZeroPoint, string? bZeroPoint = null, string? output = null) =>
+        Node("MatMulInteger", bZeroPoint is null ? aZeroPoint is null ? [a, b] : [a, b, aZeroPoint] : [a, b, aZeroPoint ?? "", bZeroPoint], output);
 
     /// <summary>
     /// Softmax along the last axis, which <paramref name="axis"/> must name. (Opsets before 13 flatten the axes from
@@ -279,14 +308,20 @@ internal sealed class OnnxGraphWriter
 
     private string Node(string opType, string[] inputs, string? output, params AttributeProto[] attributes)
     {
-        foreach (var input in inputs) Require(input);
         string name = output is null ? UniqueName(opType.ToLowerInvariant()) : output;
+        MultiOutputNode(opType, inputs, [name], attributes);
+        return name;
+    }
+
+    private void MultiOutputNode(string opType, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        // "" is ONNX's way to leave an optional input out when a later one is given.
+        foreach (var input in inputs) if (input.Length > 0) Require(input);
         var node = new NodeProto { OpType = opType, Name = $"{opType}_{graph.Node.Count}", Domain = "" };
         node.Input.AddRange(inputs);
-        node.Output.Add(Claim(name));
+        foreach (var output in outputs) node.Output.Add(Claim(output));
         node.Attribute.AddRange(attributes);
         graph.Node.Add(node);
-        return name;
     }
 
     /// <summary>One float initializer [1] per value, shared by the composite ops that need constants.</summary>

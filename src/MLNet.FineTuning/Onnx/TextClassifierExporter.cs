@@ -37,13 +37,33 @@ internal static class TextClassifierExporter
     /// <param name="classNames">K names, in the order of the head's outputs.</param>
     /// <exception cref="ArgumentException">Sizes disagree (the message gives both numbers), or a class name is null.</exception>
     /// <exception cref="NotSupportedException">A module of the encoder is not what <see cref="BertEncoder"/> builds (named).</exception>
-    public static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames)
+    /// <param name="precision">Float32 (the default) or the dynamically quantized int8 encoder (<see cref="OnnxPrecision.Int8"/>);
+    /// the embeddings, pooling, head and softmax stay float32 either way.</param>
+    public static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames,
+        OnnxPrecision precision = OnnxPrecision.Float32) =>
+        Export(encoder, pooling, head, classNames, precision switch
+        {
+            OnnxPrecision.Float32 => BertExporter.Int8Projections.None,
+            OnnxPrecision.Int8 => Int8Projections,
+            _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown ONNX precision."),
+        });
+
+    /// <summary>
+    /// The projections <see cref="OnnxPrecision.Int8"/> quantizes: the feed-forward ones, so that ONNX Runtime still fuses
+    /// attention (measured, docs/text-saved-model.md).
+    /// </summary>
+    internal const BertExporter.Int8Projections Int8Projections = BertExporter.Int8Projections.FeedForward;
+
+    /// <summary><see cref="Export(BertEncoder, TextPooling, ClassifierHead, IReadOnlyList{string}, OnnxPrecision)"/> with the
+    /// quantized projections chosen one by one (the benchmark compares the choices).</summary>
+    internal static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames,
+        BertExporter.Int8Projections int8)
     {
         Check(encoder, pooling, head, classNames);
         using var scope = NewDisposeScope();
         var writer = new OnnxGraphWriter("text_classifier", OnnxGraphWriter.TextOpset);   // ONNX Runtime fuses attention only at opset 12
         var (ids, mask, types) = BertExporter.AddInputs(writer);
-        string hidden = BertExporter.Write(writer, encoder, ids, mask, types);
+        string hidden = BertExporter.Write(writer, encoder, ids, mask, types, int8);
         string features = Pool(writer, hidden, mask, pooling);
         string logits = ClassifierHeadExporter.Write(writer, head, features, "logits");
         int k = classNames.Count;
@@ -60,7 +80,7 @@ internal static class TextClassifierExporter
         return writer.ToBytes();
     }
 
-    /// <summary><see cref="Export"/>, then writes the bytes to <paramref name="path"/> atomically (see <see cref="AtomicFile"/>).</summary>
+    /// <summary><see cref="Export(BertEncoder, TextPooling, ClassifierHead, IReadOnlyList{string}, OnnxPrecision)"/>, then writes the bytes to <paramref name="path"/> atomically (see <see cref="AtomicFile"/>).</summary>
     /// <exception cref="IOException">The file could not be written (the message names the path); nothing is left behind.</exception>
     public static void Save(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames, string path)
     {

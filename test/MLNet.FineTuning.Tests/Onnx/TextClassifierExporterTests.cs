@@ -141,7 +141,7 @@ public class TextClassifierExporterTests(ITestOutputHelper output)
     /// A 3-class head whose logits on this batch spread over several units. A default-initialised head gives
     /// logits of ~0.1 on these features and nearly uniform probabilities, which any graph would match.
     /// </summary>
-    private static ClassifierHead Head(BertEncoder encoder, TextPooling pooling, Tensor ids, Tensor mask, Tensor types, int seed)
+    internal static ClassifierHead Head(BertEncoder encoder, TextPooling pooling, Tensor ids, Tensor mask, Tensor types, int seed)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();

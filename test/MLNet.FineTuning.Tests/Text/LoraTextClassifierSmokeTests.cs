@@ -62,6 +62,23 @@ public class LoraTextClassifierSmokeTests
 
             classifier.SaveOnnx(Path.Combine(dir, "onnx"));
             classifier.SaveAdapter(Path.Combine(dir, "adapter"));
+            // The optional int8 export: same files, a different model.onnx that still ranks the classes alike.
+            classifier.SaveOnnx(Path.Combine(dir, "onnx-int8"), OnnxPrecision.Int8);
+            Assert.True(File.Exists(Path.Combine(dir, "onnx-int8", "vocab.txt")));
+            var int8Batch = MLNet.FineTuning.Text.BertTextTokenizer.Create(Path.Combine(dir, "onnx-int8", "vocab.txt"), lowerCase: true)
+                .EncodeBatch(rows.Select(r => r.Text).ToArray(), null, 32);
+            using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(dir, "onnx-int8", "model.onnx")))
+            {
+                using var ids = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(int8Batch.InputIds, int8Batch.Shape);
+                using var mask = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(int8Batch.AttentionMask, int8Batch.Shape);
+                using var types = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(int8Batch.TokenTypeIds, int8Batch.Shape);
+                using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+                using var results = session.Run(runOptions, new Dictionary<string, Microsoft.ML.OnnxRuntime.OrtValue>
+                {
+                    ["input_ids"] = ids, ["attention_mask"] = mask, ["token_type_ids"] = types,
+                }, ["predicted_label"]);
+                Assert.Equal(before.Select(p => classifier.ClassNames[Array.IndexOf(p, p.Max())]), results[0].GetStringTensorAsArray());
+            }
             Assert.True(File.Exists(Path.Combine(dir, "onnx", "model.onnx")));
             Assert.True(File.Exists(Path.Combine(dir, "onnx", "vocab.txt")));
             Assert.True(File.Exists(Path.Combine(dir, "adapter", "adapter_config.json")));
