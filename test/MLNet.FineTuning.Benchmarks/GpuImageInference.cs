@@ -65,10 +65,7 @@ internal static class GpuImageInference
         float[]? onnxFirst = null;
         GpuSetup.Attempt("ONNX Runtime CPU inference", () =>
         {
-            using var sessionOptions = new SessionOptions
-            {
-                IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            };
+            using var sessionOptions = OnnxSessions.Options(threads);
             using var session = new InferenceSession(model.OnnxModel.ToArray(), sessionOptions);
             using var runOptions = new RunOptions();
             var inputs = onnxRanges.Select(r => OrtValue.CreateTensorValueFromMemory(data.BatchPixels(r.Start, r.Count),

@@ -67,24 +67,10 @@ internal static class GpuTextInference
         float[]? onnxFirst = null;
         GpuSetup.Attempt("ONNX Runtime CPU inference", () =>
         {
-            using var sessionOptions = new SessionOptions
-            {
-                IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            };
+            using var sessionOptions = OnnxSessions.Options(threads);
             using var session = new InferenceSession(model.OnnxModel.ToArray(), sessionOptions);
             using var runOptions = new RunOptions();
-            string[] outputs = [TextClassifierExporter.ProbabilitiesOutput];
-            float[] RunOnnx(BertBatch b)
-            {
-                using var ids = OrtValue.CreateTensorValueFromMemory(b.InputIds, b.Shape);
-                using var mask = OrtValue.CreateTensorValueFromMemory(b.AttentionMask, b.Shape);
-                using var types = OrtValue.CreateTensorValueFromMemory(b.TokenTypeIds, b.Shape);
-                using var result = session.Run(runOptions, new Dictionary<string, OrtValue>
-                {
-                    [BertExporter.InputIdsInput] = ids, [BertExporter.AttentionMaskInput] = mask, [BertExporter.TokenTypeIdsInput] = types,
-                }, outputs);
-                return result[0].GetTensorDataAsSpan<float>().ToArray();
-            }
+            float[] RunOnnx(BertBatch b) => OnnxSessions.RunText(session, runOptions, b);
             onnxFirst = RunOnnx(onnxBatches[0]);   // also the warm-up
             double best = 0;
             for (int r = 0; r < repeats; r++)

@@ -21,10 +21,7 @@ internal static class InferenceBenchmark
     {
         var ranges = data.BatchRanges(batchSize, train: false).ToArray();
 
-        using var sessionOptions = new SessionOptions
-        {
-            IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
+        using var sessionOptions = OnnxSessions.Options(threads);
         using var session = new InferenceSession(model.OnnxModel.ToArray(), sessionOptions);
         using var runOptions = new RunOptions();
         var onnxInputs = ranges.Select(r => OrtValue.CreateTensorValueFromMemory(data.BatchPixels(r.Start, r.Count),

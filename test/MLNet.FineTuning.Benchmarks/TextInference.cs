@@ -33,10 +33,7 @@ internal static class TextInference
         var texts = rows.Select(r => r.Text).ToArray();
         var batches = texts.Chunk(batchSize).Select(c => tokenizer.EncodeBatch(c, null, maxLength)).ToArray();
 
-        using var sessionOptions = new SessionOptions
-        {
-            IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
+        using var sessionOptions = OnnxSessions.Options(threads);
         var onnxBytes = model.OnnxModel.ToArray();
         int writtenNodes = global::Onnx.ModelProto.Parser.ParseFrom(onnxBytes).Graph.Node.Count;
         var optimizedOps = OnnxRuntimeGraph.OptimizedOpCounts(onnxBytes);
@@ -45,20 +42,8 @@ internal static class TextInference
         var int8Ops = OnnxRuntimeGraph.OptimizedOpCounts(int8Bytes);
         using var int8Session = new InferenceSession(int8Bytes, sessionOptions);
         using var runOptions = new RunOptions();
-        string[] outputs = [TextClassifierExporter.ProbabilitiesOutput];
-        float[] RunOnnx(BertBatch b) => RunSession(session, b);
-        float[] RunInt8(BertBatch b) => RunSession(int8Session, b);
-        float[] RunSession(InferenceSession session, BertBatch b)
-        {
-            using var ids = OrtValue.CreateTensorValueFromMemory(b.InputIds, b.Shape);
-            using var mask = OrtValue.CreateTensorValueFromMemory(b.AttentionMask, b.Shape);
-            using var types = OrtValue.CreateTensorValueFromMemory(b.TokenTypeIds, b.Shape);
-            using var result = session.Run(runOptions, new Dictionary<string, OrtValue>
-            {
-                [BertExporter.InputIdsInput] = ids, [BertExporter.AttentionMaskInput] = mask, [BertExporter.TokenTypeIdsInput] = types,
-            }, outputs);
-            return result[0].GetTensorDataAsSpan<float>().ToArray();
-        }
+        float[] RunOnnx(BertBatch b) => OnnxSessions.RunText(session, runOptions, b);
+        float[] RunInt8(BertBatch b) => OnnxSessions.RunText(int8Session, runOptions, b);
         var network = model.Model;
         network.eval();
         float[] RunTorch(BertBatch b)
