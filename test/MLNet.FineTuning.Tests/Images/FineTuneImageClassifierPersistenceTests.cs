@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.ML;
 using MLNet.FineTuning.Runtime;
 using MLNet.FineTuning.Tests.Pretrained;
+using static MLNet.FineTuning.Tests.Images.ImagePredictions;
 
 namespace MLNet.FineTuning.Tests.Images;
 
@@ -11,13 +11,6 @@ namespace MLNet.FineTuning.Tests.Images;
 public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
 {
     private const int Rows = 12;
-
-    private static Prediction[] Predict(MLContext ml, ITransformer model, IDataView data)
-    {
-        var scored = model.Transform(data);
-        var labelled = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored).Transform(scored);
-        return ml.Data.CreateEnumerable<Prediction>(labelled, reuseRowObject: false).ToArray();
-    }
 
     [Fact]
     public void ModelSave_LoadInSameProcess_IdenticalPredictionsAndScores()
@@ -43,16 +36,7 @@ public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
         var expected = Predict(fixture.Ml, fixture.Model, TestData.Load(fixture.Ml, rows));
 
         var output = ScoringHost.Run([zip, .. rows.Select(r => r.ImagePath)]);
-        var actual = JsonSerializer.Deserialize<HostPrediction[]>(output)!;
-
-        Assert.Equal(rows.Select(r => r.ImagePath), actual.Select(p => p.ImagePath));
-        Assert.Equal(expected.Select(p => p.PredictedLabel), actual.Select(p => p.PredictedLabel));
-        for (int i = 0; i < rows.Length; i++)
-        {
-            Assert.Equal(expected[i].Score.Length, actual[i].Score.Length);
-            for (int k = 0; k < expected[i].Score.Length; k++)
-                Assert.Equal(expected[i].Score[k], actual[i].Score[k], 1e-5f);
-        }
+        AssertHostAgrees(expected, [.. rows.Select(r => r.ImagePath)], output);
     }
 
     [Fact]
@@ -96,18 +80,5 @@ public class FineTuneImageClassifierPersistenceTests(ThreeClassModel fixture)
         Assert.Contains(path, e.Message);
         Assert.Equal([path], Directory.GetFileSystemEntries(dir.Path));
         Assert.Empty(Directory.GetFileSystemEntries(path));
-    }
-
-    private sealed class Prediction
-    {
-        public string PredictedLabel { get; set; } = "";
-        public float[] Score { get; set; } = [];
-    }
-
-    private sealed class HostPrediction
-    {
-        public string ImagePath { get; set; } = "";
-        public string PredictedLabel { get; set; } = "";
-        public float[] Score { get; set; } = [];
     }
 }

@@ -1,8 +1,8 @@
-using System.Text.Json;
 using Microsoft.ML;
 using MLNet.FineTuning.Runtime;
 using MLNet.FineTuning.Runtime.Images;
 using MLNet.FineTuning.Tests.Training;
+using static MLNet.FineTuning.Tests.Images.ImagePredictions;
 
 namespace MLNet.FineTuning.Tests.Images;
 
@@ -13,13 +13,6 @@ namespace MLNet.FineTuning.Tests.Images;
 [Collection(SeededTorchRuns.Name)]
 public class FineTuneImageClassifierRawBytesTests(RawBytesModels fixture) : IClassFixture<RawBytesModels>
 {
-    private static Prediction[] Predict(MLContext ml, ITransformer model, IDataView data)
-    {
-        var scored = model.Transform(data);
-        var labelled = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored).Transform(scored);
-        return ml.Data.CreateEnumerable<Prediction>(labelled, reuseRowObject: false).ToArray();
-    }
-
     [Fact]
     public void Fit_RawBytesAndDecodedImagesOfSameFiles_SameSeed_IdenticalScores()
     {
@@ -77,16 +70,7 @@ public class FineTuneImageClassifierRawBytesTests(RawBytesModels fixture) : ICla
         var expected = Predict(fixture.Ml, fixture.BytesModel, fixture.TestBytes);
 
         var output = ScoringHost.Run(["--bytes", fixture.ModelZip, .. fixture.TestRows.Select(r => r.ImagePath)]);
-        var actual = JsonSerializer.Deserialize<HostPrediction[]>(output)!;
-
-        Assert.Equal(fixture.TestRows.Select(r => r.ImagePath), actual.Select(p => p.ImagePath));
-        Assert.Equal(expected.Select(p => p.PredictedLabel), actual.Select(p => p.PredictedLabel));
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.Equal(expected[i].Score.Length, actual[i].Score.Length);
-            for (int k = 0; k < expected[i].Score.Length; k++)
-                Assert.Equal(expected[i].Score[k], actual[i].Score[k], 1e-5f);
-        }
+        AssertHostAgrees(expected, [.. fixture.TestRows.Select(r => r.ImagePath)], output);
     }
 
     [Fact]
@@ -119,18 +103,5 @@ public class FineTuneImageClassifierRawBytesTests(RawBytesModels fixture) : ICla
     {
         public byte[] Image { get; set; } = [];
         public string Label { get; set; } = "";
-    }
-
-    private sealed class Prediction
-    {
-        public string PredictedLabel { get; set; } = "";
-        public float[] Score { get; set; } = [];
-    }
-
-    private sealed class HostPrediction
-    {
-        public string ImagePath { get; set; } = "";
-        public string PredictedLabel { get; set; } = "";
-        public float[] Score { get; set; } = [];
     }
 }
