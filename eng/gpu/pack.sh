@@ -21,8 +21,8 @@ set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-projects=(samples/ImageClassification samples/TextClassification test/MLNet.FineTuning.Benchmarks eng/DataPrep)
-[ -d "$root/test/MLNet.FineTuning.PeftInterop" ] && projects+=(test/MLNet.FineTuning.PeftInterop)
+# (the PEFT kit's publish carries its peft_roundtrip.py and run.sh itself)
+projects=(samples/ImageClassification samples/TextClassification test/MLNet.FineTuning.Benchmarks eng/DataPrep test/MLNet.FineTuning.PeftInterop)
 for p in "${projects[@]}"; do
   echo "publishing $p"
   dotnet publish "$root/$p" -c Release -r linux-x64 --self-contained -o "$out/app" >/dev/null
@@ -30,14 +30,13 @@ done
 # libtorch's CPU build must not shadow the CUDA libtorch there; debug files and Windows natives are dead weight
 rm -f "$out"/app/libtorch*.so* "$out"/app/libc10*.so* "$out"/app/libgomp*.so* "$out"/app/libbackend_with_compiler.so \
       "$out"/app/libjitbackend_test.so "$out"/app/libnnapi_backend.so "$out"/app/libshm.so "$out"/app/libtorchbind_test.so \
-      "$out"/app/libaoti_custom_ops.so "$out"/app/*.pdb "$out"/app/createdump "$out"/app/*.dll.so \
+      "$out"/app/libaoti_custom_ops.so "$out"/app/*.pdb "$out"/app/createdump \
       "$out"/app/libonnxruntime_providers_cuda.so "$out"/app/libonnxruntime_providers_tensorrt.so "$out"/app/onnxruntime*.dll
 if [ "${1:-}" = "--ort-cuda" ]; then
   nat=$(find "${NUGET_PACKAGES:-$HOME/.nuget/packages}/microsoft.ml.onnxruntime.gpu.linux" -path '*linux-x64/native' -type d | sort | tail -1)
   [ -n "$nat" ] || { echo "Microsoft.ML.OnnxRuntime.Gpu.Linux is not restored"; exit 1; }
   cp "$nat"/libonnxruntime_providers_cuda.so "$nat"/libonnxruntime_providers_shared.so "$out/app/"
 fi
-[ -d "$root/test/MLNet.FineTuning.PeftInterop" ] && cp "$root"/test/MLNet.FineTuning.PeftInterop/*.py "$root"/test/MLNet.FineTuning.PeftInterop/*.sh "$out/app/" 2>/dev/null || true
 mkdir -p "$out/data/fashion-mnist-idx"
 cp /usr/share/datasets/fashion-mnist/*.gz "$out/data/fashion-mnist-idx/"
 mkdir -p "$root/.gpu"
