@@ -19,11 +19,13 @@ internal sealed class MixedPrecision : IDisposable
 {
     private readonly nn.Module module;
     private readonly List<(string Name, Parameter Model, Parameter Master)> pairs;
+    private readonly Dictionary<string, Parameter> mastersByName;
 
     private MixedPrecision(nn.Module module, List<(string, Parameter, Parameter)> pairs)
     {
         this.module = module;
         this.pairs = pairs;
+        mastersByName = this.pairs.ToDictionary(x => x.Name, x => x.Master);
     }
 
     public static bool Wanted(TrainingPrecision precision, Device device) =>
@@ -46,10 +48,11 @@ internal sealed class MixedPrecision : IDisposable
         return new MixedPrecision(trained.Module, pairs);
     }
 
-    /// <summary>The masters, in the module's parameter order: what the optimizer updates and clipping measures.</summary>
+    /// <summary>The fp32 master of one of the module's trained (bf16) parameters.</summary>
     public Parameter MasterOf(Parameter modelParameter) =>
         pairs.First(x => ReferenceEquals(x.Model, modelParameter)).Master;
 
+    /// <summary>The masters, in the module's parameter order: what the optimizer updates and clipping measures.</summary>
     public IEnumerable<Parameter> Masters => pairs.Select(x => x.Master);
 
     /// <summary>master.grad ← fp32(model.grad); a parameter without a gradient (frozen this epoch) gives none.</summary>
@@ -74,10 +77,9 @@ internal sealed class MixedPrecision : IDisposable
     /// what best-weights snapshots and checkpoints keep.</summary>
     public Dictionary<string, Tensor> FullPrecisionState()
     {
-        var masters = pairs.ToDictionary(x => x.Name, x => x.Master);
         return module.state_dict().ToDictionary(kv => kv.Key, kv =>
         {
-            var source = masters.TryGetValue(kv.Key, out var m) ? m : kv.Value;
+            var source = mastersByName.TryGetValue(kv.Key, out var m) ? m : kv.Value;
             var t = source.detach();
             return (t.is_floating_point() ? t.to(float32, CPU) : t.to(CPU)).clone().DetachFromDisposeScope();
         });
@@ -87,10 +89,9 @@ internal sealed class MixedPrecision : IDisposable
     public void End()
     {
         module.to(float32);
-        var masters = pairs.ToDictionary(x => x.Name, x => x.Master);
         using var _ = no_grad();
         foreach (var (name, p) in module.named_parameters())
-            if (masters.TryGetValue(name, out var master)) p.copy_(master);
+            if (mastersByName.TryGetValue(name, out var master)) p.copy_(master);
     }
 
     public void Dispose()
