@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.FineTuning.Data;
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning.Quality;
+
+/// <summary>Runs one data set with one recipe and one seed, through the public ML.NET API exactly as a user would:
+/// MapValueToKey, then the estimator (or ML.NET's classic trainer for the baseline), Fit, Evaluate on the test rows.</summary>
+internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, TrainingPrecision precision)
+{
+    public string Device => gpu is int id ? $"cuda:{id}" : "cpu";
+
+    public RunResult Run(SuiteDataSet d, Recipe recipe, int seed)
+    {
+        var ml = new MLContext(seed);
+        if (gpu is int id) { ml.GpuDeviceId = id; ml.FallbackToCpu = true; }
+        string folder = SuiteData.Locate(repoRoot, d);
+        return d.Kind == DataKind.Image ? RunImages(ml, d, folder, recipe, seed) : RunTexts(ml, d, folder, recipe, seed);
+    }
+
+    private RunResult RunImages(MLContext ml, SuiteDataSet d, string folder, Recipe recipe, int seed)
+    {
+        var trainRows = SuiteData.Images(folder, "train", profile.TrainRows);
+        var testRows = SuiteData.KnownClassesOnly(SuiteData.Images(folder, "test", profile.TestRows), trainRows, r => r.Label, d.Name);
+        IDataView train = ml.Data.LoadFromEnumerable(trainRows), test = ml.Data.LoadFromEnumerable(testRows);
+        int size = profile.ImageSizeFor(d);
+        var start = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)));
+        IEstimator<ITransformer> trainer;
+        int epochs = 0;
+        if (recipe.IsBaseline)
+        {
+            // ML.NET alone: SDCA maximum entropy on the raw RGB pixels at 32×32 (what the image sample compares with).
+            trainer = ml.Transforms.ResizeImages("Image", 32, 32)
+                .Append(ml.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255))
+                .AppendCacheCheckpoint(ml)
+                .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
+            size = 32;
+        }
+        else
+        {
+            var o = new FineTuneImageClassifier.Options
+            {
+                LabelColumnName = "Label", ImageColumnName = "Image", Seed = seed, Precision = precision,
+                Epochs = profile.ImageEpochs, ImageSize = size, BatchSize = profile.ImageBatchSize, LogEveryNSteps = 1000,
+            };
+            recipe.Apply(o);
+            epochs = o.Epochs;
+            trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(o);
+        }
+        return FitAndScore(ml, start.Append(trainer), train, test, d, recipe, seed, trainRows.Count, testRows.Count,
+            trainRows.Select(r => r.Label).Distinct().Count(), epochs, size);
+    }
+
+    private RunResult RunTexts(MLContext ml, SuiteDataSet d, string folder, Recipe recipe, int seed)
+    {
+        var trainRows = SuiteData.Texts(ml, folder, "train", profile.TrainRows);
+        var testRows = SuiteData.KnownClassesOnly(SuiteData.Texts(ml, folder, "test", profile.TestRows), trainRows, r => r.Label, d.Name);
+        IDataView train = ml.Data.LoadFromEnumerable(trainRows), test = ml.Data.LoadFromEnumerable(testRows);
+        IEstimator<ITransformer> trainer;
+        int epochs = 0, length = 0;
+        if (recipe.IsBaseline)
+        {
+            // ML.NET alone: FeaturizeText (word uni/bigrams + character trigrams) and SDCA maximum entropy.
+            trainer = ml.Transforms.Text.FeaturizeText("Features", "Text")
+                .AppendCacheCheckpoint(ml)
+                .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
+        }
+        else
+        {
+            var o = new LoraTextClassifier.Options
+            {
+                LabelColumnName = "Label", TextColumnName = "Text", Seed = seed, Precision = precision,
+                Epochs = profile.TextEpochs, BatchSize = profile.TextBatchSize, LogEveryNSteps = 1000,
+            };
+            recipe.Apply(o);
+            epochs = o.Epochs;
+            length = o.MaxSequenceLength;
+            trainer = ml.MulticlassClassification.Trainers.LoraTextClassifier(o);
+        }
+        return FitAndScore(ml, ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer), train, test, d, recipe, seed,
+            trainRows.Count, testRows.Count, trainRows.Select(r => r.Label).Distinct().Count(), epochs, length);
+    }
+
+    private RunResult FitAndScore(MLContext ml, IEstimator<ITransformer> pipeline, IDataView train, IDataView test, SuiteDataSet d,
+                                  Recipe recipe, int seed, int trainCount, int testCount, int classes, int epochs, int inputSize)
+    {
+        var watch = Stopwatch.StartNew();
+        var model = pipeline.Fit(train);
+        try
+        {
+            double fit = watch.Elapsed.TotalSeconds;
+            watch.Restart();
+            var m = ml.MulticlassClassification.Evaluate(model.Transform(test));
+            return new RunResult(profile.Name, Device, d.Name, d.Kind.ToString().ToLowerInvariant(), recipe.Name, seed,
+                trainCount, testCount, classes, epochs, inputSize, m.MicroAccuracy, m.MacroAccuracy, m.LogLoss,
+                Math.Round(fit, 1), Math.Round(watch.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"));
+        }
+        finally
+        {
+            // Disposing deletes the temporary ONNX file ML.NET's OnnxTransformer writes (tens of MB per run).
+            (model as IDisposable)?.Dispose();
+        }
+    }
+}
