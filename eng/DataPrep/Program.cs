@@ -1,10 +1,15 @@
 // Derives the data sets of eng/prepare-data.sh from the registry packages; one verb per data set.
 //   DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]
 //   DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]
+//   DataPrep suite-debian-packages|suite-fortunes-topics|suite-fortunes-language|suite-first-names ... (SuiteTextSets.cs)
 return args.FirstOrDefault() switch
 {
     "fashion-mnist" when args.Length >= 3 => FashionMnist.Run(args),
     "spam-assassin" when args.Length >= 3 => SpamAssassin.Run(args),
+    "suite-debian-packages" when args.Length >= 3 => SuiteTextSets.DebianPackages(args),
+    "suite-fortunes-topics" when args.Length >= 3 => SuiteTextSets.FortunesTopics(args),
+    "suite-fortunes-language" when args.Length >= 3 => SuiteTextSets.FortunesLanguage(args),
+    "suite-first-names" when args.Length >= 4 => SuiteTextSets.FirstNames(args),
     _ => Usage(),
 };
 
@@ -12,5 +17,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]");
     Console.Error.WriteLine("       DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]");
+    Console.Error.WriteLine("       DataPrep suite-debian-packages <Packages> <out-root> | suite-fortunes-topics <out> <file>... | suite-fortunes-language <out> <lang>=<file>... | suite-first-names <female.txt> <male.txt> <out>");
     return 2;
 }

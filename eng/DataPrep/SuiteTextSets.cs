@@ -1,0 +1,150 @@
+// The four text data sets of the quality suite, one verb each (eng/prepare-data.sh suite-text runs them):
+//   suite-debian-packages   Debian package index: short description -> section
+//   suite-fortunes-topics   English fortune files: entry -> category file
+//   suite-fortunes-language fortune packages of many languages: entry -> language
+//   suite-first-names       npm @stdlib first-name lists: name -> female/male
+// The recipe shared by all (cleaning, de-duplication, split, writer) is in SuiteText.cs.
+internal static class SuiteTextSets
+{
+    /// <summary>suite-debian-packages &lt;Packages&gt; &lt;out-root&gt; [--min-rows 60] [--train-cap 6000] [--test-cap 3000]:
+    /// writes &lt;out-root&gt;/debian-packages-full (all rows) and &lt;out-root&gt;/debian-packages (capped).</summary>
+    public static int DebianPackages(string[] args)
+    {
+        string index = args[1], root = args[2];
+        int minRows = Options.Int(args, "--min-rows", 60);
+        var rows = new List<TextRow>();
+        foreach (var stanza in Stanzas(index))
+        {
+            if (!stanza.TryGetValue("Package", out var package) || !stanza.TryGetValue("Section", out var section)
+                || !stanza.TryGetValue("Description", out var description)) continue;
+            // contrib/ and non-free/ packages carry their area as a prefix; the label is the section alone.
+            int slash = section.IndexOf('/');
+            if (slash >= 0) section = section[(slash + 1)..];
+            // "Source: name (version)" when the version differs from the binary's; no Source: when the
+            // source package has the binary's name. All binaries of one source share one side of the split:
+            // they often have near-identical descriptions ("... (development files)", "... (documentation)").
+            string source = stanza.TryGetValue("Source", out var s) ? s.Split(' ')[0] : package;
+            rows.Add(new TextRow(section, SuiteText.Clean(description), package, source));
+        }
+        Console.WriteLine($"{rows.Count} packages read from {index}");
+        var kept = SuiteText.Dedup(rows);
+        // A section is kept with at least minRows rows and rows on both sides of the split: "tasks" (all
+        // from source tasksel) would otherwise be a class that the test split never asks for.
+        var big = kept.GroupBy(r => r.Label).Where(g => g.Count() >= minRows).Select(g => g.Key).ToHashSet();
+        var bothSides = kept.GroupBy(r => r.Label)
+            .Where(g => g.Any(r => SuiteText.IsTest(r.SplitKey)) && g.Any(r => !SuiteText.IsTest(r.SplitKey)))
+            .Select(g => g.Key).ToHashSet();
+        foreach (var g in kept.GroupBy(r => r.Label).Where(g => !big.Contains(g.Key) || !bothSides.Contains(g.Key)).OrderBy(g => g.Key, StringComparer.Ordinal))
+            Console.WriteLine($"  skipped section {g.Key}: {g.Count()} rows{(big.Contains(g.Key) ? ", all on one side of the split" : "")}");
+        kept = kept.Where(r => big.Contains(r.Label) && bothSides.Contains(r.Label)).ToList();
+        var (train, test) = SuiteText.Split(kept);
+        SuiteText.Write(Path.Combine(root, "debian-packages-full"), train, test);
+        // The capped version keeps the suite fast; a stratified subset of each side stays leakage-free.
+        SuiteText.Write(Path.Combine(root, "debian-packages"),
+            SuiteText.StratifiedCap(train, Options.Int(args, "--train-cap", 6000)),
+            SuiteText.StratifiedCap(test, Options.Int(args, "--test-cap", 3000)));
+        return 0;
+    }
+
+    /// <summary>The fields of each stanza of a Debian index (first line of each field only; the short
+    /// description is the first line of Description:).</summary>
+    private static IEnumerable<Dictionary<string, string>> Stanzas(string path)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in File.ReadLines(path))
+        {
+            if (line.Length == 0) { if (fields.Count > 0) yield return fields; fields = new(StringComparer.Ordinal); continue; }
+            if (line[0] == ' ' || line[0] == '\t') continue;   // continuation line
+            int colon = line.IndexOf(':');
+            if (colon > 0) fields[line[..colon]] = line[(colon + 1)..].Trim();
+        }
+        if (fields.Count > 0) yield return fields;
+    }
+
+    // Category files of `fortunes` that are not about one subject: general collections (fortunes, cookie,
+    // miscellaneous, platitudes), one author's or one person's collection over all subjects (zippy,
+    // knghtbrd), pictures (ascii-art), and ethnic jokes (a label built on ethnic stereotypes is nothing a
+    // quality suite should reward).
+    private static readonly HashSet<string> NotTopics =
+        ["fortunes", "cookie", "miscellaneous", "platitudes", "zippy", "knghtbrd", "ascii-art", "ethnic"];
+
+    /// <summary>suite-fortunes-topics &lt;out-dir&gt; &lt;file&gt;... [--min-rows 150]: label = the file name.</summary>
+    public static int FortunesTopics(string[] args)
+    {
+        string dst = args[1];
+        int minRows = Options.Int(args, "--min-rows", 150);
+        var rows = new List<TextRow>();
+        foreach (string file in Positional(args, 2))
+        {
+            string label = Path.GetFileName(file);
+            if (NotTopics.Contains(label)) { Console.WriteLine($"  skipped (not a topic): {label}"); continue; }
+            foreach (string entry in SuiteText.FortuneEntries(file))
+            {
+                string text = SuiteText.Clean(entry);
+                rows.Add(new TextRow(label, text, label + "\t" + text, label + "\t" + text));
+            }
+        }
+        var kept = SuiteText.Dedup(rows);
+        foreach (var g in kept.GroupBy(r => r.Label).Where(g => g.Count() < minRows))
+            Console.WriteLine($"  skipped (only {g.Count()} entries): {g.Key}");
+        kept = kept.GroupBy(r => r.Label).Where(g => g.Count() >= minRows).SelectMany(g => g).ToList();
+        var (train, test) = SuiteText.Split(kept);
+        SuiteText.Write(dst, train, test);
+        return 0;
+    }
+
+    /// <summary>suite-fortunes-language &lt;out-dir&gt; &lt;lang&gt;=&lt;file&gt;... [--max-chars 400] [--cap 1200] [--min-rows 200]:
+    /// label = the language code before '='.</summary>
+    public static int FortunesLanguage(string[] args)
+    {
+        string dst = args[1];
+        int maxChars = Options.Int(args, "--max-chars", 400), cap = Options.Int(args, "--cap", 1200);
+        int minRows = Options.Int(args, "--min-rows", 200);
+        var rows = new List<TextRow>();
+        foreach (string arg in Positional(args, 2))
+        {
+            string lang = arg[..arg.IndexOf('=')], file = arg[(arg.IndexOf('=') + 1)..];
+            foreach (string entry in SuiteText.FortuneEntries(file))
+            {
+                string text = SuiteText.CutAtWord(SuiteText.Clean(entry), maxChars);
+                rows.Add(new TextRow(lang, text, lang + "\t" + text, lang + "\t" + text));
+            }
+        }
+        var kept = new List<TextRow>();
+        foreach (var g in SuiteText.Dedup(rows).GroupBy(r => r.Label))
+        {
+            if (g.Count() < minRows) { Console.WriteLine($"  skipped (only {g.Count()} entries): {g.Key}"); continue; }
+            // The same number of entries per language (at most), chosen by hash order: no language dominates.
+            kept.AddRange(g.OrderBy(r => SuiteText.Hash(r.Id)).ThenBy(r => r.Id, StringComparer.Ordinal).Take(cap));
+        }
+        var (train, test) = SuiteText.Split(kept);
+        SuiteText.Write(dst, train, test);
+        return 0;
+    }
+
+    /// <summary>suite-first-names &lt;female-names.txt&gt; &lt;male-names.txt&gt; &lt;out-dir&gt;: one name a line;
+    /// a name on both lists is dropped (Dedup drops texts with two labels).</summary>
+    public static int FirstNames(string[] args)
+    {
+        var rows = new List<TextRow>();
+        foreach (var (label, file) in new[] { ("female", args[1]), ("male", args[2]) })
+            foreach (string line in File.ReadLines(file))
+            {
+                string name = SuiteText.Clean(line);
+                rows.Add(new TextRow(label, name, name, name));
+            }
+        var (train, test) = SuiteText.Split(SuiteText.Dedup(rows));
+        SuiteText.Write(args[3], train, test);
+        return 0;
+    }
+
+    /// <summary>The arguments from <paramref name="start"/> on, less the --name value options.</summary>
+    private static IEnumerable<string> Positional(string[] args, int start)
+    {
+        for (int i = start; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal)) { i++; continue; }
+            yield return args[i];
+        }
+    }
+}
