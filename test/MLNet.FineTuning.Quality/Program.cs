@@ -62,7 +62,7 @@ try
     for (int i = shard; i < jobs.Count; i += shards)
     {
         var (d, r, seed) = jobs[i];
-        if (done.Contains($"{profile.Name}|{runner.Device}|{d.Name}|{r.Name}|{seed}")) continue;
+        if (done.Contains($"{profile.Name}|{runner.DeviceOf(r)}|{d.Name}|{r.Name}|{seed}")) continue;
         var result = runner.Run(d, r, seed);
         result.Append(resultsPath);
         Console.WriteLine($"  {d.Name,-18} seed {seed}  {r.Name,-28} micro {result.MicroAccuracy:P1} macro {result.MacroAccuracy:P1}  " +

@@ -19,15 +19,17 @@ internal static class QualityReport
         var sb = new StringBuilder();
         // The newest result of a run wins (a rerun replaces an old line).
         var latest = results.GroupBy(r => r.Key).Select(g => g.Last()).ToList();
-        foreach (var group in latest.GroupBy(r => (r.Profile, r.Device, r.Kind)).OrderBy(g => g.Key.Kind).ThenBy(g => g.Key.Profile).ThenBy(g => g.Key.Device))
+        // One table per profile, kind and fine-tuning device; the baseline (ML.NET's CPU trainers) joins every table of its profile.
+        var tuned = latest.Where(r => r.Recipe != Recipe.Baseline).ToList();
+        foreach (var group in tuned.GroupBy(r => (r.Profile, r.Device, r.Kind)).OrderBy(g => g.Key.Kind).ThenBy(g => g.Key.Profile).ThenBy(g => g.Key.Device))
         {
-            var runs = group.ToList();
+            var runs = group.Concat(latest.Where(r => r.Recipe == Recipe.Baseline && r.Profile == group.Key.Profile && r.Kind == group.Key.Kind)).ToList();
             var dataSets = SuiteDataSet.All.Select(d => d.Name).Where(n => runs.Any(r => r.DataSet == n)).ToList();
             var recipes = runs.Select(r => r.Recipe).Distinct()
                 .OrderBy(r => r == Recipe.Baseline ? 0 : r == Recipe.Defaults ? 1 : 2).ToList();
             double margin = group.Key.Kind == "image" ? 1 : 2;
-            var any = runs[0];
-            sb.AppendLine($"### {group.Key.Kind} data sets, {group.Key.Profile} profile, run on {group.Key.Device}");
+            string precisions = string.Join(", ", group.Select(r => r.Precision).Distinct());
+            sb.AppendLine($"### {group.Key.Kind} data sets, {group.Key.Profile} profile, fine-tuned on {group.Key.Device} ({precisions})");
             sb.AppendLine();
             sb.AppendLine(Describe(runs, dataSets));
             sb.AppendLine();

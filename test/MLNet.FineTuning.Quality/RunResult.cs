@@ -5,7 +5,7 @@ namespace MLNet.FineTuning.Quality;
 /// <summary>One run of the suite: a data set, a recipe and a seed, trained and scored on the profile's rows. Written as one
 /// JSON line per run, so that runs append, resume, and merge across machines (<c>report</c> reads any number of files).</summary>
 internal sealed record RunResult(
-    string Profile, string Device, string DataSet, string Kind, string Recipe, int Seed,
+    string Profile, string Device, string Precision, string DataSet, string Kind, string Recipe, int Seed,
     int TrainRows, int TestRows, int Classes, int Epochs, int InputSize,
     double MicroAccuracy, double MacroAccuracy, double LogLoss, double FitSeconds, double EvalSeconds, string Finished)
 {

@@ -12,6 +12,9 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
 {
     public string Device => gpu is int id ? $"cuda:{id}" : "cpu";
 
+    /// <summary>Where a recipe runs: ML.NET's classic trainers always run on the CPU, whatever --gpu says.</summary>
+    public string DeviceOf(Recipe recipe) => recipe.IsBaseline ? "cpu" : Device;
+
     public RunResult Run(SuiteDataSet d, Recipe recipe, int seed)
     {
         var ml = new MLContext(seed);
@@ -94,7 +97,8 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
             double fit = watch.Elapsed.TotalSeconds;
             watch.Restart();
             var m = ml.MulticlassClassification.Evaluate(model.Transform(test));
-            return new RunResult(profile.Name, Device, d.Name, d.Kind.ToString().ToLowerInvariant(), recipe.Name, seed,
+            string numbers = recipe.IsBaseline ? "float32" : precision == TrainingPrecision.Auto ? (gpu != null ? "bfloat16" : "float32") : precision.ToString().ToLowerInvariant();
+            return new RunResult(profile.Name, DeviceOf(recipe), numbers, d.Name, d.Kind.ToString().ToLowerInvariant(), recipe.Name, seed,
                 trainCount, testCount, classes, epochs, inputSize, m.MicroAccuracy, m.MacroAccuracy, m.LogLoss,
                 Math.Round(fit, 1), Math.Round(watch.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"));
         }
