@@ -1,10 +1,12 @@
 // Derives the data sets of eng/prepare-data.sh from the registry packages; one verb per data set.
 //   DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]
 //   DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]
+//   DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors, e.g. google,twitter]
 return args.FirstOrDefault() switch
 {
     "fashion-mnist" when args.Length >= 3 => FashionMnist.Run(args),
     "spam-assassin" when args.Length >= 3 => SpamAssassin.Run(args),
+    "suite-images" when args.Length >= 4 => SuiteImages.Run(args),
     _ => Usage(),
 };
 
@@ -12,5 +14,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]");
     Console.Error.WriteLine("       DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]");
+    Console.Error.WriteLine("       DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors]");
     return 2;
 }
