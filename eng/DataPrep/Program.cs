@@ -2,6 +2,7 @@
 //   DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]
 //   DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]
 //   DataPrep suite-debian-packages|suite-fortunes-topics|suite-fortunes-language|suite-first-names ... (SuiteTextSets.cs)
+//   DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors, e.g. google,twitter]
 return args.FirstOrDefault() switch
 {
     "fashion-mnist" when args.Length >= 3 => FashionMnist.Run(args),
@@ -10,6 +11,7 @@ return args.FirstOrDefault() switch
     "suite-fortunes-topics" when args.Length >= 3 => SuiteTextSets.FortunesTopics(args),
     "suite-fortunes-language" when args.Length >= 3 => SuiteTextSets.FortunesLanguage(args),
     "suite-first-names" when args.Length >= 4 => SuiteTextSets.FirstNames(args),
+    "suite-images" when args.Length >= 4 => SuiteImages.Run(args),
     _ => Usage(),
 };
 
@@ -18,5 +20,6 @@ static int Usage()
     Console.Error.WriteLine("usage: DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]");
     Console.Error.WriteLine("       DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]");
     Console.Error.WriteLine("       DataPrep suite-debian-packages <Packages> <out-root> | suite-fortunes-topics <out> <file>... | suite-fortunes-language <out> <lang>=<file>... | suite-first-names <female.txt> <male.txt> <out>");
+    Console.Error.WriteLine("       DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors]");
     return 2;
 }
