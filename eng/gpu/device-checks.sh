@@ -7,7 +7,7 @@
 # Steps, most important first, each under a time limit; a step that would start with too little of the budget
 # left is skipped and says so. Logs go to $OUT (or /tmp/gpu-out): summary.txt and one <step>.log each.
 # SMOKE=1 APP=<published folder> runs the same steps on a CPU machine with tiny settings (checks the plumbing).
-# STEPS="image text ..." runs only the named steps (data always runs when image or bench-image does).
+# STEPS="image text ..." runs only the named steps (data runs when image or bench-image does).
 set -uo pipefail
 budget=${1:-420}
 start=$SECONDS
@@ -34,10 +34,19 @@ site=$(python3 -c "import site; print(site.getsitepackages()[0])")
 export LD_LIBRARY_PATH="$site/torch/lib:$(ls -d "$site"/nvidia/*/lib 2>/dev/null | tr '\n' ':')/usr/local/cuda/lib64:/usr/local/cuda-13.0/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc; echo "unpacked in $((SECONDS - start)) s"; } | tee -a "$summary"
 
+# wanted NAME: whether STEPS (when set) selects the step; a step's data preparation comes with it.
+wanted() {
+  [ -z "${STEPS:-}" ] && return 0
+  case "$1" in
+    data) [[ " $STEPS " == *" image "* || " $STEPS " == *" image-fp32 "* || " $STEPS " == *" bench-image "* ]] ;;
+    *) [[ " $STEPS " == *" $1 "* ]] ;;
+  esac
+}
+
 # step NAME LIMIT_S COMMAND...: runs COMMAND with its output in $out/NAME.log, under LIMIT_S and the budget.
 step() {
   local name=$1 limit=$2; shift 2
-  if [ -n "${STEPS:-}" ] && [[ " $STEPS data " != *" $name "* ]]; then return 98; fi
+  if ! wanted "$name"; then return 98; fi
   local left=$((budget - (SECONDS - start)))
   if [ "$left" -lt 40 ]; then echo "$name: SKIPPED (budget spent)" | tee -a "$summary"; return 99; fi
   [ "$limit" -gt "$left" ] && limit=$left
@@ -76,4 +85,21 @@ step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}
 
 # 6. The text recipe with a longer window, if time is left
 step text-256 150 "$app/TextClassification" "${gpu[@]}" "${txt256[@]}" --out /tmp/text-out-256
+# 7. The quality suite's recipe grid (issue 8; needs pack.sh --suite): the CPU profile's settings in fp32, shards in parallel.
+#    The suite reads its data sets relative to a repository root: a folder that looks like one, with the committed
+#    Fashion-MNIST subset and the derived suite data that pack.sh --suite carries (the PNGs cannot travel in the tree).
+if wanted quality && { [ -d "$work/data/suite" ] || [ -n "${APP:-}" ]; }; then
+  qrepo=/tmp/qrepo; mkdir -p "$qrepo/samples/data" "$qrepo/data" && touch "$qrepo/MLNet.FineTuning.sln"
+  suite="$work/data/suite" fm="$work/data/fashion-mnist-sample"
+  [ -n "${APP:-}" ] && suite="$repo/data/suite" fm="$repo/samples/data/fashion-mnist"
+  ln -sfn "$suite" "$qrepo/data/suite"
+  ln -sfn "$fm" "$qrepo/samples/data/fashion-mnist"
+  ln -sfn "$repo/samples/data/spam-assassin" "$qrepo/samples/data/spam-assassin"
+  mkdir -p /tmp/quality-out
+  [ -n "${SMOKE:-}" ] && export GPU="" SEEDS=1 IMAGE_SHARDS=1 TEXT_SHARDS=1 IMAGE_DATASETS=digits TEXT_DATASETS=first-names \
+                               IMAGE_RECIPES=defaults TEXT_RECIPES=defaults
+  step quality "${QUALITY_LIMIT:-420}" bash "$repo/eng/gpu/quality-grid.sh" "$app" "$qrepo" /tmp/quality-out
+  cat /tmp/quality-out/q-*.jsonl > "$out/quality-results.jsonl" 2>/dev/null
+  echo "quality: $(wc -l < "$out/quality-results.jsonl") runs in quality-results.jsonl" | tee -a "$summary"
+fi
 echo "total $((SECONDS - start)) s" | tee -a "$summary"

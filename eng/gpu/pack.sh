@@ -2,10 +2,14 @@
 # Packs the programs of the GPU checks (eng/gpu/device-checks.sh) for a Linux GPU machine that has PyTorch
 # (CUDA libtorch) but no .NET SDK and no package registry, and whose calls carry at most 64 MiB each.
 #
-#   eng/gpu/pack.sh [--ort-cuda]   -> .gpu/part.NN (add "/.gpu/" to .git/info/exclude once)
+#   eng/gpu/pack.sh [--ort-cuda] [--suite]   -> .gpu/part.NN (add "/.gpu/" to .git/info/exclude once)
 #
 # --ort-cuda also carries ONNX Runtime's CUDA provider (from the restored Microsoft.ML.OnnxRuntime.Gpu.Linux package;
 # about 4 more parts), so that scoring with MLContext.GpuDeviceId set runs on the GPU there too.
+# --suite also carries the quality suite's derived data (data/suite, from eng/prepare-data.sh suite-images suite-text;
+# about 26 MB packed) and the committed Fashion-MNIST subset, for device-checks.sh's `quality` step; with
+# --suite-only, the Fashion-MNIST IDX files (30 MB, for the other steps) stay behind.
+# PROJECTS="a b" publishes only those projects (default: every program the checks run).
 #
 # Every program is published self-contained for linux-x64 into ONE folder (they share the runtime and the
 # pretrained weights, which are most of the bytes), libtorch's CPU libraries are left out (TorchSharp binds to the
@@ -22,7 +26,8 @@ root=$(git rev-parse --show-toplevel)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # (the PEFT kit's publish carries its peft_roundtrip.py and run.sh itself)
-projects=(samples/ImageClassification samples/TextClassification test/MLNet.FineTuning.Benchmarks eng/DataPrep test/MLNet.FineTuning.PeftInterop)
+projects=(samples/ImageClassification samples/TextClassification test/MLNet.FineTuning.Benchmarks eng/DataPrep test/MLNet.FineTuning.PeftInterop test/MLNet.FineTuning.Quality)
+[ -n "${PROJECTS:-}" ] && read -r -a projects <<< "$PROJECTS"
 for p in "${projects[@]}"; do
   echo "publishing $p"
   dotnet publish "$root/$p" -c Release -r linux-x64 --self-contained -o "$out/app" >/dev/null
@@ -32,15 +37,22 @@ rm -f "$out"/app/libtorch*.so* "$out"/app/libc10*.so* "$out"/app/libgomp*.so* "$
       "$out"/app/libjitbackend_test.so "$out"/app/libnnapi_backend.so "$out"/app/libshm.so "$out"/app/libtorchbind_test.so \
       "$out"/app/libaoti_custom_ops.so "$out"/app/*.pdb "$out"/app/createdump \
       "$out"/app/libonnxruntime_providers_cuda.so "$out"/app/libonnxruntime_providers_tensorrt.so "$out"/app/onnxruntime*.dll
-if [ "${1:-}" = "--ort-cuda" ]; then
+if [[ " $* " == *" --ort-cuda "* ]]; then
   nat=$(find "${NUGET_PACKAGES:-$HOME/.nuget/packages}/microsoft.ml.onnxruntime.gpu.linux" -path '*linux-x64/native' -type d | sort | tail -1)
   [ -n "$nat" ] || { echo "Microsoft.ML.OnnxRuntime.Gpu.Linux is not restored"; exit 1; }
   cp "$nat"/libonnxruntime_providers_cuda.so "$nat"/libonnxruntime_providers_shared.so "$out/app/"
 fi
-mkdir -p "$out/data/fashion-mnist-idx"
-cp /usr/share/datasets/fashion-mnist/*.gz "$out/data/fashion-mnist-idx/"
+if [[ " $* " != *" --suite-only "* ]]; then
+  mkdir -p "$out/data/fashion-mnist-idx"
+  cp /usr/share/datasets/fashion-mnist/*.gz "$out/data/fashion-mnist-idx/"
+fi
+if [[ " $* " == *" --suite "* || " $* " == *" --suite-only "* ]]; then
+  [ -d "$root/data/suite/images" ] && [ -d "$root/data/suite/text" ] || { echo "--suite: run eng/prepare-data.sh suite-images suite-text first"; exit 1; }
+  mkdir -p "$out/data/suite" && cp -r "$root/data/suite/images" "$root/data/suite/text" "$out/data/suite/"
+  cp -r "$root/samples/data/fashion-mnist" "$out/data/fashion-mnist-sample"
+fi
 mkdir -p "$root/.gpu"
 rm -f "$root"/.gpu/part.*
-tar -C "$out" -cf - app data | xz -T2 -6 | split -b 46M -d - "$root/.gpu/part."
+tar -C "$out" -cf - app data | xz -T2 -6 | split -b "${PART_MB:-46}M" -d - "$root/.gpu/part."
 ls -la "$root"/.gpu/part.*
 echo "send each part into /tmp/gpu-parts/ in its own call; with the last one run: bash eng/gpu/device-checks.sh"
