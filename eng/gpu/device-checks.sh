@@ -27,7 +27,7 @@ if [ -n "${SMOKE:-}" ]; then
   gpu=(); train=2000; img=(--epochs 1 --image-size 32 --batch-size 32); txt=(--train-rows 64 --epochs 1 --batch-size 16 --max-length 64)
   txt256=("${txt[@]}"); bench=(--quick)
 else
-  gpu=(--gpu 0); train=60000; img=(--epochs 5 --image-size 128 --batch-size 128 --lr 2e-3); txt=(--full --batch-size 32)
+  gpu=(--gpu 0); train=60000; img=(--epochs 5 --image-size 128 --batch-size 128); txt=(--full --batch-size 32)
   txt256=(--full --batch-size 32 --max-length 256 --epochs 5); bench=()
 fi
 site=$(python3 -c "import site; print(site.getsitepackages()[0])")

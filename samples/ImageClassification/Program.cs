@@ -5,7 +5,9 @@
 //     --data <folder>      image-folder root with train/<class>/*.png and test/<class>/*.png
 //                          (default: samples/data/fashion-mnist, the committed 2,000 + 10,000 images;
 //                          eng/prepare-data.sh writes the full 60,000-image set to data/fashion-mnist)
-//     --epochs N --image-size S --batch-size B --lr X --backbone-lr-factor F --crop-min-scale C --gpu ID
+//     --epochs N --image-size S --batch-size B --gpu ID   (the CPU's choices: 10 epochs at 64 px by default)
+//     --lr X --backbone-lr-factor F --augmentation none|light|strong   (default: the library's, chosen on the
+//                          quality suite, docs/quality.md)
 //     --precision auto|float32|bfloat16   (auto: bf16 mixed precision on a GPU, fp32 on the CPU)
 //     --out <folder>       where model.zip and model.onnx go (default: ./artifacts/image-classification)
 //     --no-baseline        skip the ML.NET-only baseline; --baseline-only: only the baseline
@@ -43,13 +45,14 @@ var options = new FineTuneImageClassifier.Options
     ImageSize = int.Parse(Arg("--image-size") ?? "64"),      // 64 px: the CPU setting (224 on a GPU)
     Epochs = int.Parse(Arg("--epochs") ?? "10"),
     BatchSize = int.Parse(Arg("--batch-size") ?? "32"),
-    LearningRate = double.Parse(Arg("--lr") ?? "2e-3"),
-    BackboneLearningRateFactor = double.Parse(Arg("--backbone-lr-factor") ?? "0.25"),
-    RandomCropMinScale = double.Parse(Arg("--crop-min-scale") ?? "0.6"),
     LogEveryNSteps = 20,
     // auto: bf16 mixed precision on a GPU, fp32 on the CPU
     Precision = Enum.Parse<MLNet.FineTuning.Training.TrainingPrecision>(Arg("--precision") ?? "auto", ignoreCase: true),
 };
+// Everything else keeps the library's defaults; these flags only exist to try other settings.
+if (Arg("--lr") is string lr) options.LearningRate = double.Parse(lr);
+if (Arg("--backbone-lr-factor") is string factor) options.BackboneLearningRateFactor = double.Parse(factor);
+if (Arg("--augmentation") is string augmentation) options.Augmentation = Enum.Parse<ImageAugmentationPolicy>(augmentation, ignoreCase: true);
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))
     .Append(ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options))

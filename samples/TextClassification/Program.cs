@@ -48,14 +48,15 @@ var options = new LoraTextClassifier.Options
     TextColumnName = "Text",
     Epochs = int.Parse(Arg("--epochs") ?? (full ? "4" : "2")),
     MaxSequenceLength = int.Parse(Arg("--max-length") ?? "128"),
-    LearningRate = double.Parse(Arg("--lr") ?? "2e-3"),
-    Rank = int.Parse(Arg("--rank") ?? "8"),
     BatchSize = int.Parse(Arg("--batch-size") ?? "16"),
     BalanceClasses = true,          // hard_ham is 4% of the e-mails: weight the loss so it counts
     LogEveryNSteps = 20,
     // auto: bf16 mixed precision on a GPU, fp32 on the CPU
     Precision = Enum.Parse<MLNet.FineTuning.Training.TrainingPrecision>(Arg("--precision") ?? "auto", ignoreCase: true),
 };
+// Rate and rank keep the library's defaults (chosen on the quality suite, docs/quality.md) unless given.
+if (Arg("--lr") is string lr) options.LearningRate = double.Parse(lr);
+if (Arg("--rank") is string rank) options.Rank = int.Parse(rank);
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.MulticlassClassification.Trainers.LoraTextClassifier(options))
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));

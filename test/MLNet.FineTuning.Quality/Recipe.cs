@@ -17,7 +17,7 @@ internal sealed class Recipe
     /// <summary>Keys both estimators take (the shared <see cref="FineTuningOptions"/>).</summary>
     public const string SharedKeys = "lr (LearningRate), bb (BackboneLearningRateFactor), wd (WeightDecay), wu (WarmupFraction), " +
                                      "ls (LabelSmoothing), hd (HeadDropout), ep (Epochs), frz (FreezeBackboneEpochs), sched (cosine|onecycle|constant)";
-    public const string ImageKeys = "crop (RandomCropMinScale), flip (0|1), fbn (FreezeBatchNormStatistics 0|1)";
+    public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1)";
     public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), bal (BalanceClasses 0|1), full (FullFineTune 0|1), len (MaxSequenceLength)";
 
     private readonly Dictionary<string, string> settings;
@@ -54,6 +54,7 @@ internal sealed class Recipe
             switch (key)
             {
                 case "hd": o.HeadDropout = Number(key, value); break;
+                case "aug": o.Augmentation = Enum.TryParse<ImageAugmentationPolicy>(value, ignoreCase: true, out var a) ? a : throw Bad(key, value, "none, light or strong"); break;
                 case "crop": o.RandomCropMinScale = Number(key, value); break;
                 case "flip": o.HorizontalFlip = Flag(key, value); break;
                 case "fbn": o.FreezeBatchNormStatistics = Flag(key, value); break;

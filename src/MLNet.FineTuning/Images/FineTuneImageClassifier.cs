@@ -80,7 +80,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
             var tunable = new ImageFineTunable(model, definition.Preprocessing, o.FreezeBatchNormStatistics);
             var loop = new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames));
             var result = loop.Run(tunable,
-                new ImageBatchSource(env.Data, train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.RandomCropMinScale, o.HorizontalFlip),
+                new ImageBatchSource(env.Data, train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
                 valid == null ? null : new ImageBatchSource(env.Data, valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false));
             model.to(CPU);
             model.eval();
