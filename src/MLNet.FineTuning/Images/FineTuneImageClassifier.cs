@@ -50,18 +50,68 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
     public FineTuneImageClassifierTransformer Fit(IDataView input)
     {
+        using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
+        var run = Prepare(input, ch, withValidation: true);
+        var (o, model) = (options, run.Model);
+        try
+        {
+            var result = run.Loop.Run(run.Tunable, run.Train, run.Valid);
+            model.to(CPU);
+            model.eval();
+            var onnx = ImageClassifierExporter.Export(model, run.Definition.Preprocessing, o.ImageSize, run.ClassNames);
+            var scoring = ImageScoringPipeline.Build(env.Data, input, o.ImageColumnName, o.ImageSize, onnx, run.ClassNames,
+                o.ScoreColumnName, o.PredictedLabelColumnName, env.GpuDeviceId, env.FallbackToCpu);
+            return new FineTuneImageClassifierTransformer(scoring, onnx, model, run.Definition, o.Clone(), run.ClassNames, result, env.GpuDeviceId, env.FallbackToCpu);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The learning-rate range test (Smith 2017; fastai's <c>lr_find</c>) on <paramref name="input"/>: a fresh model with
+    /// the pretrained weights takes <paramref name="steps"/> training steps, its head's rate growing exponentially from
+    /// <paramref name="minLearningRate"/> to <paramref name="maxLearningRate"/> (the backbone keeps
+    /// <c>BackboneLearningRateFactor</c>), and the loss of each is returned with the suggested rate. Nothing is kept:
+    /// set <c>LearningRate</c> to <see cref="LearningRateRange.SuggestedLearningRate"/> and call <see cref="Fit"/>.
+    /// </summary>
+    /// <param name="input">Training data, as for <see cref="Fit"/> (validation options are ignored).</param>
+    /// <param name="steps">Training steps, ≥ 5 (the data repeats when it has fewer batches). Default 100.</param>
+    /// <param name="minLearningRate">First rate, &gt; 0. Default 1e-7.</param>
+    /// <param name="maxLearningRate">Last rate, &gt; <paramref name="minLearningRate"/>. Default 1.</param>
+    public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
+    {
+        Check.Range(steps >= 5, nameof(steps), "≥ 5", steps);
+        Check.Range(minLearningRate > 0, nameof(minLearningRate), "> 0", minLearningRate);
+        Check.Range(maxLearningRate > minLearningRate, nameof(maxLearningRate), $"> minLearningRate ({minLearningRate})", maxLearningRate);
+        using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
+        var run = Prepare(input, ch, withValidation: false);
+        using var model = run.Model;
+        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minLearningRate, maxLearningRate);
+    }
+
+    /// <summary>What <see cref="Fit"/> and <see cref="FindLearningRate"/> train: the model (the caller disposes it), its
+    /// batch sources and the loop.</summary>
+    private sealed record Training(Classifier Model, ImageFineTunable Tunable, ImageBatchSource Train, ImageBatchSource? Valid,
+                                   TrainingLoop Loop, ImageBackboneDefinition Definition, string[] ClassNames);
+
+    /// <summary>Checks the columns, reads the rows (decoded images cached while they fit) and builds the model from the
+    /// pretrained backbone and a new head.</summary>
+    private Training Prepare(IDataView input, IChannel ch, bool withValidation)
+    {
         Check.NotNull(input, nameof(input));
         var o = options;
         ImageColumns.CheckImage(input.Schema, o.ImageColumnName);
         var classNames = LabelColumn.Read(input.Schema, o.LabelColumnName);
-        var (trainView, validView) = ValidationSplit.Apply(env.Data, o, input);
+        var (trainView, validView) = withValidation ? ValidationSplit.Apply(env.Data, o, input) : (input, (IDataView?)null);
         if (validView != null)
         {
             ImageColumns.CheckImage(validView.Schema, o.ImageColumnName);
             LabelColumn.CheckKey(validView.Schema, o.LabelColumnName);
         }
 
-        using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
         long budget = (long)o.ImageCacheMegabytes << 20;
         var train = ImageDataset.Read(trainView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "training", o.CancellationToken);
         LabelColumn.RequireTwoClassesPresent(train.Labels, classNames, o.LabelColumnName);
@@ -75,25 +125,10 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         manual_seed(o.Seed);
         var backbone = o.UsePretrainedWeights ? definition.CreatePretrained(o.WeightsPath) : definition.CreateRandom();
         var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, classNames.Length, o.HeadDropout));
-        try
-        {
-            var tunable = new ImageFineTunable(model, definition.Preprocessing, o.FreezeBatchNormStatistics);
-            var loop = new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames));
-            var result = loop.Run(tunable,
-                new ImageBatchSource(env.Data, train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
-                valid == null ? null : new ImageBatchSource(env.Data, valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false));
-            model.to(CPU);
-            model.eval();
-            var onnx = ImageClassifierExporter.Export(model, definition.Preprocessing, o.ImageSize, classNames);
-            var scoring = ImageScoringPipeline.Build(env.Data, input, o.ImageColumnName, o.ImageSize, onnx, classNames,
-                o.ScoreColumnName, o.PredictedLabelColumnName, env.GpuDeviceId, env.FallbackToCpu);
-            return new FineTuneImageClassifierTransformer(scoring, onnx, model, definition, o.Clone(), classNames, result, env.GpuDeviceId, env.FallbackToCpu);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return new Training(model, new ImageFineTunable(model, definition.Preprocessing, o.FreezeBatchNormStatistics),
+            new ImageBatchSource(env.Data, train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
+            valid == null ? null : new ImageBatchSource(env.Data, valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false),
+            new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames)), definition, classNames);
     }
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>

@@ -50,14 +50,79 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
     public LoraTextClassifierTransformer Fit(IDataView input)
     {
+        using var ch = env.Log.Start(nameof(LoraTextClassifier));
+        var run = Prepare(input, ch, withValidation: true);
+        var (o, model, lora, head) = (options, run.Model, run.Lora, run.Model.Head);
+        try
+        {
+            using var weights = run.ClassWeights;
+            var result = run.Loop.Run(run.Tunable, run.Train, run.Valid, weights);
+            model.to(CPU);
+            model.eval();
+
+            // The adapter is kept in PEFT's layout before it is merged away for the export.
+            var adapter = lora == null ? null : AdapterBytes(lora, head, run.Definition.Name == PretrainedCatalog.MiniLmL6
+                ? "sentence-transformers/all-MiniLM-L6-v2" : o.EncoderPath ?? run.Definition.Name);
+            if (lora != null)
+            {
+                lora.MergeAll();
+                lora.Remove(merge: true);
+            }
+            var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, head, run.ClassNames);
+            var scoring = TextScoringPipeline.Build(env.Data, input, o.TextColumnName, o.SecondTextColumnName, run.Tokenizer.Vocabulary,
+                run.LowerCase, o.MaxSequenceLength, onnx, run.ClassNames, o.ScoreColumnName, o.PredictedLabelColumnName,
+                env.GpuDeviceId, env.FallbackToCpu);
+            long adapterParameters = lora == null ? 0 : run.Tunable.BackboneParameters.Sum(p => p.Parameter.numel());
+            return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), run.ClassNames, result, run.Vocabulary,
+                run.LowerCase, adapter, adapterParameters);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The learning-rate range test (Smith 2017; fastai's <c>lr_find</c>) on <paramref name="input"/>: a fresh model (the
+    /// pretrained encoder with new adapters and head) takes <paramref name="steps"/> training steps, the rate growing
+    /// exponentially from <paramref name="minLearningRate"/> to <paramref name="maxLearningRate"/>, and the loss of each is
+    /// returned with the suggested rate. Nothing is kept: set <c>LearningRate</c> to
+    /// <see cref="LearningRateRange.SuggestedLearningRate"/> and call <see cref="Fit"/>.
+    /// </summary>
+    /// <param name="input">Training data, as for <see cref="Fit"/> (validation options are ignored).</param>
+    /// <param name="steps">Training steps, ≥ 5 (the data repeats when it has fewer batches). Default 100.</param>
+    /// <param name="minLearningRate">First rate, &gt; 0. Default 1e-7.</param>
+    /// <param name="maxLearningRate">Last rate, &gt; <paramref name="minLearningRate"/>. Default 1.</param>
+    public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
+    {
+        Check.Range(steps >= 5, nameof(steps), "≥ 5", steps);
+        Check.Range(minLearningRate > 0, nameof(minLearningRate), "> 0", minLearningRate);
+        Check.Range(maxLearningRate > minLearningRate, nameof(maxLearningRate), $"> minLearningRate ({minLearningRate})", maxLearningRate);
+        using var ch = env.Log.Start(nameof(LoraTextClassifier));
+        var run = Prepare(input, ch, withValidation: false);
+        using var model = run.Model;
+        using var weights = run.ClassWeights;
+        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minLearningRate, maxLearningRate, weights);
+    }
+
+    /// <summary>What <see cref="Fit"/> and <see cref="FindLearningRate"/> train: the model (the caller disposes it and the
+    /// class weights), its adapters, batch sources, loop and tokenizer.</summary>
+    private sealed record Training(TextClassifier Model, LoraInjector? Lora, TextFineTunable Tunable, TextBatchSource Train,
+                                   TextBatchSource? Valid, Tensor? ClassWeights, TrainingLoop Loop, TextEncoderDefinition Definition,
+                                   BertTextTokenizer Tokenizer, byte[] Vocabulary, bool LowerCase, string[] ClassNames);
+
+    /// <summary>Checks the columns, loads the pretrained encoder, tokenizes the rows and builds the model: encoder, LoRA
+    /// adapters (unless <c>FullFineTune</c>) and a new head.</summary>
+    private Training Prepare(IDataView input, IChannel ch, bool withValidation)
+    {
         Check.NotNull(input, nameof(input));
         var o = options;
         CheckText(input.Schema, o.TextColumnName);
         if (o.SecondTextColumnName != null) CheckText(input.Schema, o.SecondTextColumnName);
         var classNames = LabelColumn.Read(input.Schema, o.LabelColumnName);
-        var (trainView, validView) = ValidationSplit.Apply(env.Data, o, input);
+        var (trainView, validView) = withValidation ? ValidationSplit.Apply(env.Data, o, input) : (input, (IDataView?)null);
 
-        using var ch = env.Log.Start(nameof(LoraTextClassifier));
         var definition = PretrainedCatalog.GetTextEncoder(o.Encoder);
         var checkpoint = definition.CreatePretrained(o.EncoderPath);
         var encoder = checkpoint.Encoder;
@@ -87,32 +152,13 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             var head = new ClassifierHead(checkpoint.Config.HiddenSize, classNames.Length, o.HeadDropout);
             model = new TextClassifier(encoder, o.Pooling, head);
             var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
-            var tunable = new TextFineTunable(model, lora);
-            long adapterParameters = lora == null ? 0 : tunable.BackboneParameters.Sum(p => p.Parameter.numel());
             var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
-            var loop = new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames));
-            using var weights = o.BalanceClasses ? ClassWeights(train.Labels, classNames.Length) : null;
-            var result = loop.Run(tunable,
+            return new Training(model, lora, new TextFineTunable(model, lora),
                 new TextBatchSource(train, o.BatchSize, train: true, o.Seed, tokenizer.PadId),
                 valid == null ? null : new TextBatchSource(valid, o.BatchSize, train: false, o.Seed, tokenizer.PadId),
-                weights);
-            model.to(CPU);
-            model.eval();
-
-            // The adapter is kept in PEFT's layout before it is merged away for the export.
-            var adapter = lora == null ? null : AdapterBytes(lora, head, definition.Name == PretrainedCatalog.MiniLmL6
-                ? "sentence-transformers/all-MiniLM-L6-v2" : o.EncoderPath ?? definition.Name);
-            if (lora != null)
-            {
-                lora.MergeAll();
-                lora.Remove(merge: true);
-            }
-            var onnx = TextClassifierExporter.Export(encoder, o.Pooling, head, classNames);
-            var scoring = TextScoringPipeline.Build(env.Data, input, o.TextColumnName, o.SecondTextColumnName, tokenizer.Vocabulary,
-                checkpoint.LowerCase, o.MaxSequenceLength, onnx, classNames, o.ScoreColumnName, o.PredictedLabelColumnName,
-                env.GpuDeviceId, env.FallbackToCpu);
-            return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), classNames, result, vocabulary,
-                checkpoint.LowerCase, adapter, adapterParameters);
+                o.BalanceClasses ? ClassWeights(train.Labels, classNames.Length) : null,
+                new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames)), definition, tokenizer, vocabulary,
+                checkpoint.LowerCase, classNames);
         }
         catch
         {

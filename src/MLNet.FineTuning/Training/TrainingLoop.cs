@@ -84,17 +84,7 @@ internal sealed class TrainingLoop
                     foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
                     using (var scope = NewDisposeScope())
                     {
-                        var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
-                        var labels = b.Labels.to(device);
-                        var logits = model.Forward(inputs).to(float32);   // the loss in fp32 whatever the compute type
-                        var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
-                        optimizer.zero_grad();
-                        if (mixed != null) model.Module.zero_grad();
-                        loss.backward();
-                        mixed?.GradientsToMasters();
-                        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
-                        optimizer.step();
-                        mixed?.MastersToModel();
+                        var (loss, logits, labels) = Step(model, b, optimizer, mixed, trainable, weights);
                         using (no_grad())
                         {
                             lossSum.add_(loss.detach().to(float64).mul(b.Count));
@@ -183,6 +173,69 @@ internal sealed class TrainingLoop
         model.Module.eval();
         double? bestMetric = state.BestMetric is double m && options.EarlyStoppingMetric == EarlyStoppingMetric.Loss ? -m : state.BestMetric;
         return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history);
+    }
+
+    /// <summary>One optimizer step on a batch (call inside a dispose scope): forward, loss in fp32, backward, clipping,
+    /// update. Returns the loss, the logits and the labels on the device.</summary>
+    private (Tensor Loss, Tensor Logits, Tensor Labels) Step(IFineTunable model, Batch b, optim.Optimizer optimizer, MixedPrecision? mixed,
+                                                           Parameter[] trainable, Tensor? weights)
+    {
+        var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
+        var labels = b.Labels.to(device);
+        var logits = model.Forward(inputs).to(float32);   // the loss in fp32 whatever the compute type
+        var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
+        optimizer.zero_grad();
+        if (mixed != null) model.Module.zero_grad();
+        loss.backward();
+        mixed?.GradientsToMasters();
+        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
+        optimizer.step();
+        mixed?.MastersToModel();
+        return (loss, logits, labels);
+    }
+
+    /// <summary>
+    /// The learning-rate range test (Smith 2017, "Cyclical Learning Rates for Training Neural Networks", §3.3; fastai's
+    /// <c>lr_find</c>): from the current weights, <paramref name="steps"/> optimizer steps with the head's rate growing
+    /// exponentially from <paramref name="minRate"/> to <paramref name="maxRate"/> (the backbone keeps its factor), the
+    /// loss of each step recorded, stopping once the smoothed loss exceeds 4× its minimum. The weights are changed: run
+    /// it on a model that is thrown away afterwards.
+    /// </summary>
+    public LearningRateRange FindLearningRate(IFineTunable model, IBatchSource train, int steps, double minRate, double maxRate, Tensor? classWeights = null)
+    {
+        model.Module.to(device);
+        using var weights = classWeights?.to(device);
+        using var mixed = MixedPrecision.Wanted(options.Precision, device) ? MixedPrecision.Begin(model) : null;
+        var (optimizer, groups) = CreateOptimizer(model, mixed);
+        using var _ = optimizer;
+        var trainable = mixed?.Masters.ToArray() ?? model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
+        model.SetTrainingMode(false);
+        manual_seed(options.Seed);
+        var rates = new List<double>();
+        var losses = new List<double>();
+        for (int epoch = 0; rates.Count < steps; epoch++)
+        {
+            int before = rates.Count;
+            foreach (var batch in train.Batches(epoch, options.CancellationToken))
+            {
+                using var b = batch;
+                double rate = minRate * Math.Pow(maxRate / minRate, (double)rates.Count / Math.Max(1, steps - 1));
+                // Each group keeps its ratio to the head's rate (the backbone's factor).
+                foreach (var (group, baseRate) in groups) group.LearningRate = rate * baseRate / options.LearningRate;
+                double loss;
+                using (NewDisposeScope()) loss = Step(model, b, optimizer, mixed, trainable, weights).Loss.item<float>();
+                if (device.type == DeviceType.CPU) GC.Collect(0);   // see Run: TorchSharp's Scalars pin the heap otherwise
+                rates.Add(rate);
+                losses.Add(loss);
+                if (rates.Count >= steps || LearningRateRange.Diverged(losses)) break;
+            }
+            if (rates.Count == before) throw new InvalidOperationException("The training data gave no batch for the learning-rate range test.");
+            if (LearningRateRange.Diverged(losses)) break;
+        }
+        mixed?.End();
+        var range = LearningRateRange.From(rates, losses);
+        Info($"learning-rate range test: {rates.Count} steps from {minRate:G2} to {rates[^1]:G2}; suggested {range.SuggestedLearningRate:G2} (steepest fall of the smoothed loss)");
+        return range;
     }
 
     /// <summary>Mean loss and accuracy over a source, in evaluation mode, without gradients.</summary>

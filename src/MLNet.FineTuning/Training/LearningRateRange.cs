@@ -1,0 +1,86 @@
+namespace MLNet.FineTuning.Training;
+
+/// <summary>One step of a learning-rate range test: the head's rate, the step's loss and its smoothed value.</summary>
+public sealed record LearningRatePoint(double LearningRate, double Loss, double SmoothedLoss);
+
+/// <summary>
+/// The curve of a learning-rate range test (<c>FindLearningRate</c> on either estimator) and the rate it suggests.
+/// The per-step loss is noisy, so the curve is smoothed by an exponential moving average run forwards and then
+/// backwards (bias-corrected, β = 0.9 each way): a one-way average, as fastai's <c>lr_find</c> uses (β = 0.98), lags
+/// the loss by about β / (1 − β) steps, which over 100 steps spanning 7 decades moves the curve by decades of rate.
+/// The suggestion is the rate where the smoothed loss falls fastest against log(rate): large enough to learn quickly,
+/// still well below the rates where training diverges.
+/// </summary>
+public sealed class LearningRateRange
+{
+    private const double Beta = 0.9, StopBeta = 0.98, DivergenceFactor = 4;
+
+    /// <summary>Every step, in order (rates increase).</summary>
+    public IReadOnlyList<LearningRatePoint> Points { get; }
+
+    /// <summary>The rate at the steepest fall of the smoothed loss: set <c>LearningRate</c> to it.</summary>
+    public double SuggestedLearningRate { get; }
+
+    /// <summary>The rate at the lowest smoothed loss (the suggestion lies below it).</summary>
+    public double MinimumLossLearningRate { get; }
+
+    /// <summary>Whether the test stopped because the smoothed loss rose to 4× its minimum.</summary>
+    public bool StoppedAtDivergence { get; }
+
+    private LearningRateRange(IReadOnlyList<LearningRatePoint> points, double suggested, double minimum, bool diverged)
+    {
+        Points = points;
+        SuggestedLearningRate = suggested;
+        MinimumLossLearningRate = minimum;
+        StoppedAtDivergence = diverged;
+    }
+
+    /// <summary>Bias-corrected exponential moving average, in order.</summary>
+    private static double[] Average(IReadOnlyList<double> xs, double beta)
+    {
+        var smoothed = new double[xs.Count];
+        double average = 0;
+        for (int i = 0; i < xs.Count; i++)
+        {
+            average = beta * average + (1 - beta) * xs[i];
+            smoothed[i] = average / (1 - Math.Pow(beta, i + 1));
+        }
+        return smoothed;
+    }
+
+    /// <summary>Forwards, then backwards over the result: the two lags cancel.</summary>
+    internal static double[] Smooth(IReadOnlyList<double> losses)
+    {
+        var backwards = Average(Average(losses, Beta).Reverse().ToArray(), Beta);
+        Array.Reverse(backwards);
+        return backwards;
+    }
+
+    /// <summary>The loss is no longer finite, or its running (one-way, as the test goes) average has risen to 4× its
+    /// minimum: the rates from here on only blow the weights up.</summary>
+    internal static bool Diverged(IReadOnlyList<double> losses)
+    {
+        if (losses.Count == 0) return false;
+        if (!double.IsFinite(losses[^1])) return true;
+        var s = Average(losses, StopBeta);
+        return losses.Count > 10 && s[^1] > DivergenceFactor * s.Min();
+    }
+
+    internal static LearningRateRange From(IReadOnlyList<double> rates, IReadOnlyList<double> losses)
+    {
+        var s = Smooth(losses);
+        var points = rates.Select((r, i) => new LearningRatePoint(r, losses[i], s[i])).ToArray();
+        int lowest = Enumerable.Range(0, s.Length).Where(i => double.IsFinite(s[i])).DefaultIfEmpty(0).MinBy(i => s[i]);
+        // Steepest fall: the most negative central difference of the smoothed loss over log(rate), up to the
+        // minimum (past it the loss only rises). No fall at all: a tenth of the minimum's rate (fastai's older rule
+        // of thumb), never below the first rate tried.
+        double suggested = Math.Max(rates[0], rates[lowest] / 10);
+        double steepest = 0;
+        for (int i = 1; i < Math.Min(lowest + 1, s.Length - 1); i++)
+        {
+            double slope = (s[i + 1] - s[i - 1]) / (Math.Log(rates[i + 1]) - Math.Log(rates[i - 1]));
+            if (slope < steepest) (steepest, suggested) = (slope, rates[i]);
+        }
+        return new LearningRateRange(points, suggested, rates[lowest], Diverged(losses));
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using MLNet.FineTuning.Training;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Tests.Training;
+
+public class LearningRateFinderTests
+{
+    private static double[] Rates(int n, double min, double max) =>
+        Enumerable.Range(0, n).Select(i => min * Math.Pow(max / min, (double)i / (n - 1))).ToArray();
+
+    [Fact]
+    public void From_NoisyCurveFallingFastestAt1e3_SuggestsAbout1e3()
+    {
+        // Flat, then a fall centred at 1e-3 (tanh in log10 rate), then a blow-up past 1e-1; with noise of the size a
+        // minibatch gives. The suggestion must find the middle of the fall, not the lagged version of it.
+        var rates = Rates(100, 1e-7, 1);
+        var rng = new Random(5);
+        var losses = rates.Select(r => 2 - Math.Tanh(Math.Log10(r) + 3) + (r > 0.1 ? 30 * (r - 0.1) : 0) + 0.05 * (rng.NextDouble() - 0.5)).ToArray();
+
+        var range = LearningRateRange.From(rates, losses);
+
+        Assert.InRange(Math.Log10(range.SuggestedLearningRate), -3.5, -2.5);
+        Assert.True(range.MinimumLossLearningRate > range.SuggestedLearningRate);
+        Assert.Equal(100, range.Points.Count);
+    }
+
+    [Fact]
+    public void Diverged_LossRisingFarAboveItsMinimum_StopsTheTest()
+    {
+        var flat = Enumerable.Repeat(1.0, 30).ToList();
+        Assert.False(LearningRateRange.Diverged(flat));
+
+        flat.AddRange(Enumerable.Range(1, 40).Select(i => 1.0 + i));   // the loss climbs to 41× its minimum
+        Assert.True(LearningRateRange.Diverged(flat));
+        Assert.True(LearningRateRange.Diverged([1.0, 0.9, double.NaN]));
+    }
+
+    [Fact]
+    public void FindLearningRate_LearnableToyProblem_SuggestionLiesWhereTheLossFallsFastest()
+    {
+        var model = new TinyFineTunable(seed: 3);
+        var options = new LoraTextClassifier.Options { Seed = 3, WeightDecay = 0, GradientClipNorm = 0, LearningRate = 1e-3 };
+        var loop = new TrainingLoop(options, CPU, null, () => new JsonObject());
+
+        var range = loop.FindLearningRate(model, new SyntheticBatches(64, 8), steps: 80, minRate: 1e-5, maxRate: 10);
+
+        // The smoothed loss at the suggestion falls: over the half decade either side its slope against log(rate) is
+        // negative, and steeper than over the first decade, where the rate is too small to move the weights.
+        var points = range.Points;
+        double Slope(double from, double to)
+        {
+            var p = points.Where(x => x.LearningRate >= from && x.LearningRate <= to).ToArray();
+            return (p[^1].SmoothedLoss - p[0].SmoothedLoss) / (Math.Log10(p[^1].LearningRate) - Math.Log10(p[0].LearningRate));
+        }
+        double s = range.SuggestedLearningRate;
+        Assert.True(Slope(s / 3, s * 3) < 0);
+        Assert.True(Slope(s / 3, s * 3) < Slope(1e-5, 1e-4) - 0.05);
+        Assert.True(points[^1].Loss > points.Min(p => p.Loss) || range.StoppedAtDivergence || points.Count == 80);
+        Assert.InRange(s, 1e-4, range.MinimumLossLearningRate);
+    }
+
+    [Fact]
+    public void FindLearningRate_ImageEstimator_ReturnsACurveAndLeavesNothingBehind()
+    {
+        // Through the public API, on real images: a curve over the requested steps with finite losses.
+        var ml = new MLContext(1);
+        var data = TestData.Load(ml, TestData.Fashion("train", 6, ["Bag", "Sandal", "Trouser"]));
+        var estimator = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new FineTuneImageClassifier.Options
+        {
+            LabelColumnName = "Label", ImageColumnName = "Image", ImageSize = 32, BatchSize = 6,
+        });
+
+        var range = estimator.FindLearningRate(data, steps: 12, minLearningRate: 1e-5, maxLearningRate: 1e-1);
+
+        Assert.InRange(range.Points.Count, 11, 12);
+        Assert.All(range.Points, p => Assert.True(double.IsFinite(p.Loss)));
+        Assert.InRange(range.SuggestedLearningRate, 1e-5, 1e-1);
+    }
+
+    [Theory]
+    [InlineData(4, 1e-7, 1.0, "steps")]
+    [InlineData(100, 0.0, 1.0, "minLearningRate")]
+    [InlineData(100, 1e-3, 1e-4, "maxLearningRate")]
+    public void FindLearningRate_BadArguments_ThrowNamingThem(int steps, double min, double max, string name)
+    {
+        var estimator = new MLContext(1).MulticlassClassification.Trainers.LoraTextClassifier(new LoraTextClassifier.Options());
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.FindLearningRate(null!, steps, min, max));
+        Assert.Equal(name, e.ParamName);
+    }
+}
