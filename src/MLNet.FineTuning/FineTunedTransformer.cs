@@ -21,6 +21,7 @@ public abstract class FineTunedTransformer : ITransformer, IDisposable
         ClassNames = classNames;
         History = result.Epochs;
         StoppedEarly = result.StoppedEarly;
+        RecipeSearch = result.Search;
     }
 
     /// <summary>Class names in key order: element i of <c>Score</c> is the probability of ClassNames[i].</summary>
@@ -31,6 +32,9 @@ public abstract class FineTunedTransformer : ITransformer, IDisposable
 
     /// <summary>true when early stopping ended the run.</summary>
     public bool StoppedEarly { get; }
+
+    /// <summary>What the automatic recipe tried and kept, when <c>TimeBudget</c> was set; otherwise null.</summary>
+    public RecipeSearchResult? RecipeSearch { get; }
 
     /// <summary>The exported ONNX model (opset 17, dynamic batch axis; outputs <c>probabilities</c> [batch,K],
     /// <c>predicted_index</c> int64 [batch], <c>predicted_label</c> string [batch]).</summary>

@@ -16,7 +16,8 @@ internal sealed class Recipe
 
     /// <summary>Keys both estimators take (the shared <see cref="FineTuningOptions"/>).</summary>
     public const string SharedKeys = "lr (LearningRate), bb (BackboneLearningRateFactor), wd (WeightDecay), wu (WarmupFraction), " +
-                                     "ls (LabelSmoothing), hd (HeadDropout), ep (Epochs), frz (FreezeBackboneEpochs), sched (cosine|onecycle|constant)";
+                                     "ls (LabelSmoothing), hd (HeadDropout), ep (Epochs), frz (FreezeBackboneEpochs), sched (cosine|onecycle|constant), " +
+                                     "budget (TimeBudget in minutes: the automatic recipe)";
     public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1)";
     public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), bal (BalanceClasses 0|1), full (FullFineTune 0|1), len (MaxSequenceLength)";
 
@@ -107,6 +108,7 @@ internal sealed class Recipe
             case "ls": o.LabelSmoothing = Number(key, value); return true;
             case "ep": o.Epochs = (int)Number(key, value); return true;
             case "frz": o.FreezeBackboneEpochs = (int)Number(key, value); return true;
+            case "budget": o.TimeBudget = TimeSpan.FromMinutes(Number(key, value)); return true;
             case "sched":
                 o.Schedule = value switch
                 {

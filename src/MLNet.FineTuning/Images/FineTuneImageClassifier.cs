@@ -47,21 +47,21 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         this.options.Validate();
     }
 
-    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
+    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer (with <c>TimeBudget</c> set, the
+    /// best model of the automatic recipe).</summary>
     public FineTuneImageClassifierTransformer Fit(IDataView input)
     {
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
-        var run = Prepare(input, ch, withValidation: true);
-        var (o, model) = (options, run.Model);
+        var data = ReadData(input, ch, withValidation: true);
+        var (model, o, result) = options.TimeBudget is TimeSpan budget ? Search(data, ch, budget) : Train(data, options, ch);
         try
         {
-            var result = run.Loop.Run(run.Tunable, run.Train, run.Valid);
             model.to(CPU);
             model.eval();
-            var onnx = ImageClassifierExporter.Export(model, run.Definition.Preprocessing, o.ImageSize, run.ClassNames);
-            var scoring = ImageScoringPipeline.Build(env.Data, input, o.ImageColumnName, o.ImageSize, onnx, run.ClassNames,
+            var onnx = ImageClassifierExporter.Export(model, data.Definition.Preprocessing, o.ImageSize, data.ClassNames);
+            var scoring = ImageScoringPipeline.Build(env.Data, input, o.ImageColumnName, o.ImageSize, onnx, data.ClassNames,
                 o.ScoreColumnName, o.PredictedLabelColumnName, env.GpuDeviceId, env.FallbackToCpu);
-            return new FineTuneImageClassifierTransformer(scoring, onnx, model, run.Definition, o.Clone(), run.ClassNames, result, env.GpuDeviceId, env.FallbackToCpu);
+            return new FineTuneImageClassifierTransformer(scoring, onnx, model, data.Definition, o.Clone(), data.ClassNames, result, env.GpuDeviceId, env.FallbackToCpu);
         }
         catch
         {
@@ -87,19 +87,16 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         Check.Range(minLearningRate > 0, nameof(minLearningRate), "> 0", minLearningRate);
         Check.Range(maxLearningRate > minLearningRate, nameof(maxLearningRate), $"> minLearningRate ({minLearningRate})", maxLearningRate);
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
-        var run = Prepare(input, ch, withValidation: false);
-        using var model = run.Model;
-        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minLearningRate, maxLearningRate);
+        return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate);
     }
 
-    /// <summary>What <see cref="Fit"/> and <see cref="FindLearningRate"/> train: the model (the caller disposes it), its
-    /// batch sources and the loop.</summary>
-    private sealed record Training(Classifier Model, ImageFineTunable Tunable, ImageBatchSource Train, ImageBatchSource? Valid,
-                                   TrainingLoop Loop, ImageBackboneDefinition Definition, string[] ClassNames);
+    /// <summary>The rows, read once (decoded images cached while they fit), and what every model built on them shares.</summary>
+    private sealed record ImageData(ImageDataset Train, ImageDataset? Valid, string[] ClassNames, ImageBackboneDefinition Definition);
 
-    /// <summary>Checks the columns, reads the rows (decoded images cached while they fit) and builds the model from the
-    /// pretrained backbone and a new head.</summary>
-    private Training Prepare(IDataView input, IChannel ch, bool withValidation)
+    /// <summary>A model ready to train (the caller disposes it), its batch sources and the loop.</summary>
+    private sealed record Training(Classifier Model, ImageFineTunable Tunable, ImageBatchSource Train, ImageBatchSource? Valid, TrainingLoop Loop);
+
+    private ImageData ReadData(IDataView input, IChannel ch, bool withValidation)
     {
         Check.NotNull(input, nameof(input));
         var o = options;
@@ -111,7 +108,6 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
             ImageColumns.CheckImage(validView.Schema, o.ImageColumnName);
             LabelColumn.CheckKey(validView.Schema, o.LabelColumnName);
         }
-
         long budget = (long)o.ImageCacheMegabytes << 20;
         var train = ImageDataset.Read(trainView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "training", o.CancellationToken);
         LabelColumn.RequireTwoClassesPresent(train.Labels, classNames, o.LabelColumnName);
@@ -119,16 +115,71 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
             : ImageDataset.Read(validView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "validation", o.CancellationToken);
         ch.Info(MessageSensitivity.None, $"training rows {train.Count} ({(train.Images != null ? "decoded images cached" : "streamed")}, {train.Skipped} unreadable skipped), " +
                                           $"validation rows {valid?.Count ?? 0}, classes {classNames.Length}");
+        return new ImageData(train, valid, classNames, PretrainedCatalog.GetImageBackbone(o.Backbone));
+    }
 
+    /// <summary>The pretrained backbone and a new head, seeded, with batch sources for <paramref name="o"/>'s settings.</summary>
+    private Training Build(ImageData data, Options o, IChannel ch)
+    {
         var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
-        var definition = PretrainedCatalog.GetImageBackbone(o.Backbone);
         manual_seed(o.Seed);
-        var backbone = o.UsePretrainedWeights ? definition.CreatePretrained(o.WeightsPath) : definition.CreateRandom();
-        var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, classNames.Length, o.HeadDropout));
-        return new Training(model, new ImageFineTunable(model, definition.Preprocessing, o.FreezeBatchNormStatistics),
-            new ImageBatchSource(env.Data, train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
-            valid == null ? null : new ImageBatchSource(env.Data, valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false),
-            new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames)), definition, classNames);
+        var backbone = o.UsePretrainedWeights ? data.Definition.CreatePretrained(o.WeightsPath) : data.Definition.CreateRandom();
+        var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, data.ClassNames.Length, o.HeadDropout));
+        return new Training(model, new ImageFineTunable(model, data.Definition.Preprocessing, o.FreezeBatchNormStatistics),
+            new ImageBatchSource(env.Data, data.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
+            data.Valid == null ? null : new ImageBatchSource(env.Data, data.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false),
+            new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames)));
+    }
+
+    private (Classifier Model, Options Options, TrainingResult Result) Train(ImageData data, Options o, IChannel ch)
+    {
+        var run = Build(data, o, ch);
+        try
+        {
+            return (run.Model, o, run.Loop.Run(run.Tunable, run.Train, run.Valid));
+        }
+        catch
+        {
+            run.Model.Dispose();
+            throw;
+        }
+    }
+
+    private LearningRateRange RangeTest(ImageData data, Options o, IChannel ch, int steps, double minRate, double maxRate)
+    {
+        var run = Build(data, o, ch);
+        using var model = run.Model;
+        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate);
+    }
+
+    /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
+    /// matters for images: the learning rate (the range test's suggestion or the options'), the backbone's share of it
+    /// and the augmentation policy. The options as given come first, so ties keep them.</summary>
+    private (Classifier Model, Options Options, TrainingResult Result) Search(ImageData data, IChannel ch, TimeSpan budget)
+    {
+        var o = options;
+        var search = new RecipeSearch<Options, Classifier>(o, x => x.Clone(), x => { var (m, _, r) = Train(data, WithoutCheckpoints(x), ch); return (m, r); }, ch);
+        var (model, chosen, result, _) = search.Run(x => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1), suggested =>
+        {
+            var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
+            var factors = new[] { o.BackboneLearningRateFactor, o.BackboneLearningRateFactor == 1 ? 0.3 : 1 };
+            var policies = new[] { o.Augmentation, o.Augmentation == ImageAugmentationPolicy.None ? ImageAugmentationPolicy.Light : ImageAugmentationPolicy.None };
+            return (from lr in rates from bb in factors from aug in policies
+                    select new RecipeCandidate<Options>($"lr={lr:G2}, bb={bb:G2}, aug={aug}", x =>
+                    {
+                        x.LearningRate = lr;
+                        x.BackboneLearningRateFactor = bb;
+                        x.Augmentation = aug;
+                    })).ToList();
+        }, budget);
+        chosen.CheckpointDirectory = o.CheckpointDirectory;
+        return (model, chosen, result);
+    }
+
+    private static Options WithoutCheckpoints(Options o)
+    {
+        o.CheckpointDirectory = null;
+        return o;
     }
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>

@@ -47,34 +47,31 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         this.options.Validate();
     }
 
-    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
+    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer (with <c>TimeBudget</c> set, the
+    /// best model of the automatic recipe).</summary>
     public LoraTextClassifierTransformer Fit(IDataView input)
     {
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
-        var run = Prepare(input, ch, withValidation: true);
-        var (o, model, lora, head) = (options, run.Model, run.Lora, run.Model.Head);
+        var data = ReadData(input, ch, withValidation: true);
+        var (run, o, result) = options.TimeBudget is TimeSpan budget ? Search(data, ch, budget) : Train(data, options, ch);
+        var (model, lora, head) = (run.Model, run.Lora, run.Model.Head);
         try
         {
-            using var weights = run.ClassWeights;
-            var result = run.Loop.Run(run.Tunable, run.Train, run.Valid, weights);
-            model.to(CPU);
-            model.eval();
-
             // The adapter is kept in PEFT's layout before it is merged away for the export.
-            var adapter = lora == null ? null : AdapterBytes(lora, head, run.Definition.Name == PretrainedCatalog.MiniLmL6
-                ? "sentence-transformers/all-MiniLM-L6-v2" : o.EncoderPath ?? run.Definition.Name);
+            var adapter = lora == null ? null : AdapterBytes(lora, head, data.Definition.Name == PretrainedCatalog.MiniLmL6
+                ? "sentence-transformers/all-MiniLM-L6-v2" : o.EncoderPath ?? data.Definition.Name);
+            long adapterParameters = lora == null ? 0 : run.Tunable.BackboneParameters.Sum(p => p.Parameter.numel());
             if (lora != null)
             {
                 lora.MergeAll();
                 lora.Remove(merge: true);
             }
-            var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, head, run.ClassNames);
-            var scoring = TextScoringPipeline.Build(env.Data, input, o.TextColumnName, o.SecondTextColumnName, run.Tokenizer.Vocabulary,
-                run.LowerCase, o.MaxSequenceLength, onnx, run.ClassNames, o.ScoreColumnName, o.PredictedLabelColumnName,
+            var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, head, data.ClassNames);
+            var scoring = TextScoringPipeline.Build(env.Data, input, o.TextColumnName, o.SecondTextColumnName, data.Tokenizer.Vocabulary,
+                data.LowerCase, o.MaxSequenceLength, onnx, data.ClassNames, o.ScoreColumnName, o.PredictedLabelColumnName,
                 env.GpuDeviceId, env.FallbackToCpu);
-            long adapterParameters = lora == null ? 0 : run.Tunable.BackboneParameters.Sum(p => p.Parameter.numel());
-            return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), run.ClassNames, result, run.Vocabulary,
-                run.LowerCase, adapter, adapterParameters);
+            return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), data.ClassNames, result, data.Vocabulary,
+                data.LowerCase, adapter, adapterParameters);
         }
         catch
         {
@@ -100,21 +97,36 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         Check.Range(minLearningRate > 0, nameof(minLearningRate), "> 0", minLearningRate);
         Check.Range(maxLearningRate > minLearningRate, nameof(maxLearningRate), $"> minLearningRate ({minLearningRate})", maxLearningRate);
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
-        var run = Prepare(input, ch, withValidation: false);
-        using var model = run.Model;
-        using var weights = run.ClassWeights;
-        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minLearningRate, maxLearningRate, weights);
+        return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate);
     }
 
-    /// <summary>What <see cref="Fit"/> and <see cref="FindLearningRate"/> train: the model (the caller disposes it and the
-    /// class weights), its adapters, batch sources, loop and tokenizer.</summary>
-    private sealed record Training(TextClassifier Model, LoraInjector? Lora, TextFineTunable Tunable, TextBatchSource Train,
-                                   TextBatchSource? Valid, Tensor? ClassWeights, TrainingLoop Loop, TextEncoderDefinition Definition,
-                                   BertTextTokenizer Tokenizer, byte[] Vocabulary, bool LowerCase, string[] ClassNames);
+    /// <summary>The tokenized rows, read once, and what every model built on them shares. The encoder loaded to get the
+    /// vocabulary serves the first model; later ones load the pretrained weights again.</summary>
+    private sealed class TextData(TextDataset train, TextDataset? valid, string[] classNames, TextEncoderDefinition definition,
+                                  BertTextTokenizer tokenizer, byte[] vocabulary, bool lowerCase, BertEncoder firstEncoder)
+    {
+        private BertEncoder? unused = firstEncoder;
+        public TextDataset Train => train;
+        public TextDataset? Valid => valid;
+        public string[] ClassNames => classNames;
+        public TextEncoderDefinition Definition => definition;
+        public BertTextTokenizer Tokenizer => tokenizer;
+        public byte[] Vocabulary => vocabulary;
+        public bool LowerCase => lowerCase;
 
-    /// <summary>Checks the columns, loads the pretrained encoder, tokenizes the rows and builds the model: encoder, LoRA
-    /// adapters (unless <c>FullFineTune</c>) and a new head.</summary>
-    private Training Prepare(IDataView input, IChannel ch, bool withValidation)
+        public BertEncoder NewEncoder(string? path)
+        {
+            var encoder = unused ?? definition.CreatePretrained(path).Encoder;
+            unused = null;
+            return encoder;
+        }
+    }
+
+    /// <summary>A model ready to train (the caller disposes it and the class weights), its adapters, batch sources and loop.</summary>
+    private sealed record Training(TextClassifier Model, LoraInjector? Lora, TextFineTunable Tunable, TextBatchSource Train,
+                                   TextBatchSource? Valid, Tensor? ClassWeights, TrainingLoop Loop);
+
+    private TextData ReadData(IDataView input, IChannel ch, bool withValidation)
     {
         Check.NotNull(input, nameof(input));
         var o = options;
@@ -125,8 +137,6 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
 
         var definition = PretrainedCatalog.GetTextEncoder(o.Encoder);
         var checkpoint = definition.CreatePretrained(o.EncoderPath);
-        var encoder = checkpoint.Encoder;
-        TextClassifier? model = null;
         try
         {
             if (o.MaxSequenceLength > checkpoint.Config.MaxPositionEmbeddings)
@@ -147,24 +157,96 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             ch.Info(MessageSensitivity.None, $"encoder {definition.Name} ({checkpoint.Config.NumHiddenLayers} layers, hidden {checkpoint.Config.HiddenSize}), " +
                 $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, classes {classNames.Length}, " +
                 $"mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
+            return new TextData(train, valid, classNames, definition, tokenizer, vocabulary, checkpoint.LowerCase, checkpoint.Encoder);
+        }
+        catch
+        {
+            checkpoint.Encoder.Dispose();
+            throw;
+        }
+    }
 
+    /// <summary>The pretrained encoder, LoRA adapters (unless <c>FullFineTune</c>) and a new head, seeded, with batch
+    /// sources and loop for <paramref name="o"/>'s settings.</summary>
+    private Training Build(TextData data, Options o, IChannel ch)
+    {
+        var encoder = data.NewEncoder(o.EncoderPath);
+        TextClassifier? model = null;
+        try
+        {
             manual_seed(o.Seed);
-            var head = new ClassifierHead(checkpoint.Config.HiddenSize, classNames.Length, o.HeadDropout);
+            var head = new ClassifierHead(encoder.Config.HiddenSize, data.ClassNames.Length, o.HeadDropout);
             model = new TextClassifier(encoder, o.Pooling, head);
             var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
             var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
             return new Training(model, lora, new TextFineTunable(model, lora),
-                new TextBatchSource(train, o.BatchSize, train: true, o.Seed, tokenizer.PadId),
-                valid == null ? null : new TextBatchSource(valid, o.BatchSize, train: false, o.Seed, tokenizer.PadId),
-                o.BalanceClasses ? ClassWeights(train.Labels, classNames.Length) : null,
-                new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, classNames)), definition, tokenizer, vocabulary,
-                checkpoint.LowerCase, classNames);
+                new TextBatchSource(data.Train, o.BatchSize, train: true, o.Seed, data.Tokenizer.PadId),
+                data.Valid == null ? null : new TextBatchSource(data.Valid, o.BatchSize, train: false, o.Seed, data.Tokenizer.PadId),
+                o.BalanceClasses ? ClassWeights(data.Train.Labels, data.ClassNames.Length) : null,
+                new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames)));
         }
         catch
         {
             if (model != null) model.Dispose(); else encoder.Dispose();
             throw;
         }
+    }
+
+    private (Training Run, Options Options, TrainingResult Result) Train(TextData data, Options o, IChannel ch)
+    {
+        var run = Build(data, o, ch);
+        try
+        {
+            using var weights = run.ClassWeights;
+            return (run, o, run.Loop.Run(run.Tunable, run.Train, run.Valid, weights));
+        }
+        catch
+        {
+            run.Model.Dispose();
+            throw;
+        }
+    }
+
+    private LearningRateRange RangeTest(TextData data, Options o, IChannel ch, int steps, double minRate, double maxRate)
+    {
+        var run = Build(data, o, ch);
+        using var model = run.Model;
+        using var weights = run.ClassWeights;
+        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights);
+    }
+
+    /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
+    /// matters for LoRA: the learning rate (the range test's suggestion or the options') and which layers get adapters.
+    /// The options as given come first, so ties keep them.</summary>
+    private (Training Run, Options Options, TrainingResult Result) Search(TextData data, IChannel ch, TimeSpan budget)
+    {
+        var o = options;
+        var search = new RecipeSearch<Options, TrainedText>(o, x => x.Clone(), x =>
+        {
+            x.CheckpointDirectory = null;
+            var (run, _, result) = Train(data, x, ch);
+            return (new TrainedText(run), result);
+        }, ch);
+        var allLinear = new[] { LoraTargetModules.Query, LoraTargetModules.Key, LoraTargetModules.Value, LoraTargetModules.Output, LoraTargetModules.Intermediate };
+        var (kept, chosen, result, _) = search.Run(x => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1), suggested =>
+        {
+            var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
+            var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(allLinear) ? LoraTargetModules.Bert : allLinear };
+            return (from lr in rates from t in targets
+                    select new RecipeCandidate<Options>($"lr={lr:G2}, targets={string.Join("+", t)}", x =>
+                    {
+                        x.LearningRate = lr;
+                        x.TargetModules = t;
+                    })).ToList();
+        }, budget);
+        chosen.CheckpointDirectory = o.CheckpointDirectory;
+        return (kept.Run, chosen, result);
+    }
+
+    /// <summary>A trained text model as the search holds it (disposing it frees the weights).</summary>
+    private sealed record TrainedText(Training Run) : IDisposable
+    {
+        public void Dispose() => Run.Model.Dispose();
     }
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>

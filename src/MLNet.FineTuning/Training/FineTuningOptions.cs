@@ -67,6 +67,16 @@ public abstract class FineTuningOptions
     /// <summary>Number format while training. Default <see cref="TrainingPrecision.Auto"/>: bf16 mixed precision on a
     /// CUDA device, fp32 on the CPU.</summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Auto;
+    /// <summary>
+    /// Turns on the automatic recipe: within about this much wall time, <c>Fit</c> runs a learning-rate range test
+    /// (<c>FindLearningRate</c>) and a successive-halving search over the settings the quality suite showed matter
+    /// (docs/quality.md), ranks them on validation data (<see cref="ValidationSet"/>, or <see cref="ValidationFraction"/>,
+    /// or else a seeded fifth of the rows), and keeps the best model; <see cref="Epochs"/> is the length of the final run.
+    /// The trials are logged and returned (<c>RecipeSearch</c> on the fitted transformer). Checkpoints are not written
+    /// during the search. Default null: train once with the options as given.
+    /// </summary>
+    public TimeSpan? TimeBudget { get; set; }
+
     /// <summary>Folder for checkpoints (written at each epoch end and on cancellation); null for none.</summary>
     public string? CheckpointDirectory { get; set; }
     /// <summary>Resume from the checkpoint in this folder (weights, optimizer, schedule position, epoch).</summary>
@@ -87,6 +97,9 @@ public abstract class FineTuningOptions
         Check.Range(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), "≥ 0", EarlyStoppingPatience);
         Check.Range(EarlyStoppingMinDelta >= 0, nameof(EarlyStoppingMinDelta), "≥ 0", EarlyStoppingMinDelta);
         Check.Range(LogEveryNSteps >= 1, nameof(LogEveryNSteps), "≥ 1", LogEveryNSteps);
+        if (TimeBudget is TimeSpan budget) Check.Range(budget > TimeSpan.Zero, nameof(TimeBudget), "> 0", budget);
+        if (TimeBudget != null && ResumeFromCheckpoint != null)
+            throw new ArgumentException("TimeBudget and ResumeFromCheckpoint cannot be combined: the automatic recipe trains several models from the pretrained weights.", nameof(TimeBudget));
         if (string.IsNullOrWhiteSpace(LabelColumnName)) throw new ArgumentException("LabelColumnName must name a column.");
     }
 }

@@ -8,7 +8,11 @@ using static TorchSharp.torch;
 namespace MLNet.FineTuning.Training;
 
 /// <summary>What a finished run reports.</summary>
-internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int BestEpoch, double? BestMetric, IReadOnlyList<TrainingProgress> Epochs);
+internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int BestEpoch, double? BestMetric, IReadOnlyList<TrainingProgress> Epochs)
+{
+    /// <summary>The automatic recipe's record, when <see cref="FineTuningOptions.TimeBudget"/> chose the run.</summary>
+    public RecipeSearchResult? Search { get; init; }
+}
 
 /// <summary>
 /// The one fine-tuning loop both estimators use: AdamW with parameter groups (head / backbone rates,

@@ -1,0 +1,18 @@
+namespace MLNet.FineTuning.Training;
+
+/// <summary>Helpers the estimators share when they list the automatic recipe's candidates.</summary>
+internal static class RecipeCandidates
+{
+    /// <summary>Steps of the automatic recipe's range test: fastai's 100, but no more than two passes over the data
+    /// (with fewer rows the test would cost more than the trials it serves), and at least 30 for a usable curve.</summary>
+    public static int RangeTestSteps(long rows, int batchSize) => (int)Math.Clamp(2 * ((rows + batchSize - 1) / batchSize), 30, 100);
+
+    /// <summary>A suggested rate to two significant digits and within [1e-5, 1e-1]: the range test's figure is noisy past
+    /// that, and rates outside the range are never what a fine-tuning run of a few epochs wants.</summary>
+    public static double Rounded(double rate)
+    {
+        double clamped = Math.Clamp(rate, 1e-5, 1e-1);
+        double scale = Math.Pow(10, Math.Floor(Math.Log10(clamped)) - 1);
+        return Math.Round(clamped / scale) * scale;
+    }
+}
