@@ -80,9 +80,11 @@ internal static class QualityReport
     {
         var parts = dataSets.Select(d =>
         {
-            var r = runs.Where(x => x.DataSet == d && x.Recipe != Recipe.Baseline).DefaultIfEmpty(runs.First(x => x.DataSet == d)).First();
-            string input = r.Kind == "image" ? $"{r.InputSize} px" : $"{r.InputSize} tokens";
-            return $"{d}: {r.TrainRows} train / {r.TestRows} test rows, {r.Classes} classes, {r.Epochs} epochs, {input}";
+            var any = runs.First(x => x.DataSet == d);
+            string rows = $"{d}: {any.TrainRows} train / {any.TestRows} test rows, {any.Classes} classes";
+            // Epochs and input size of the fine-tuned runs (the first recipe's; a recipe may change the epochs).
+            if (runs.FirstOrDefault(x => x.DataSet == d && x.Recipe != Recipe.Baseline) is not { } r) return rows;
+            return $"{rows}, {r.Epochs} epochs, {r.InputSize} {(r.Kind == "image" ? "px" : "tokens")}";
         });
         var dates = runs.Select(r => r.Finished).Order().ToList();
         return $"Rows: {string.Join("; ", parts)}. Runs finished {dates[0]} – {dates[^1]} UTC.";
