@@ -20,6 +20,10 @@ public abstract class FineTuningOptions
     public int Epochs { get; set; } = 5;
     /// <summary>Samples per optimizer step, ≥ 1 (≥ 2 when BatchNorm statistics train). Default 32.</summary>
     public int BatchSize { get; set; } = 32;
+    /// <summary>Batches whose gradients add up before each optimizer step, ≥ 1: k batches of <see cref="BatchSize"/> rows
+    /// train like one batch of k × BatchSize rows (a large effective batch on a small device; BatchNorm still sees each
+    /// batch on its own, as in PyTorch). The schedule and <see cref="LogEveryNSteps"/> count optimizer steps. Default 1.</summary>
+    public int GradientAccumulationSteps { get; set; } = 1;
     /// <summary>Peak learning rate of the new head, &gt; 0. Default 1e-3 (AdamW).</summary>
     public double LearningRate { get; set; } = 1e-3;
     /// <summary>Backbone learning rate as a fraction of <see cref="LearningRate"/> (discriminative rates), in (0, 1]. Default 0.1.</summary>
@@ -86,6 +90,7 @@ public abstract class FineTuningOptions
     {
         Check.Range(Epochs >= 1, nameof(Epochs), "≥ 1", Epochs);
         Check.Range(BatchSize >= 1, nameof(BatchSize), "≥ 1", BatchSize);
+        Check.Range(GradientAccumulationSteps >= 1, nameof(GradientAccumulationSteps), "≥ 1", GradientAccumulationSteps);
         Check.Range(LearningRate > 0, nameof(LearningRate), "> 0", LearningRate);
         Check.Range(BackboneLearningRateFactor > 0 && BackboneLearningRateFactor <= 1, nameof(BackboneLearningRateFactor), "in (0, 1]", BackboneLearningRateFactor);
         Check.Range(WeightDecay >= 0, nameof(WeightDecay), "≥ 0", WeightDecay);

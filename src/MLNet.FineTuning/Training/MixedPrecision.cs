@@ -55,14 +55,17 @@ internal sealed class MixedPrecision : IDisposable
     /// <summary>The masters, in the module's parameter order: what the optimizer updates and clipping measures.</summary>
     public IEnumerable<Parameter> Masters => pairs.Select(x => x.Master);
 
-    /// <summary>master.grad ← fp32(model.grad); a parameter without a gradient (frozen this epoch) gives none.</summary>
-    public void GradientsToMasters()
+    /// <summary>master.grad += fp32(model.grad), so that gradients accumulated over several batches add up in fp32 (the
+    /// caller clears the module's bf16 gradients after each batch); a parameter without a gradient (frozen this epoch)
+    /// leaves its master without one, so the optimizer skips it.</summary>
+    public void AddGradientsToMasters()
     {
         using var scope = NewDisposeScope();
         foreach (var (_, model, master) in pairs)
         {
-            var g = model.grad;
-            master.grad = g is null ? null : g.to(float32);
+            if (model.grad is not { } g) { master.grad = null; continue; }
+            if (master.grad is { } sum) sum.add_(g.to(float32));
+            else master.grad = g.to(float32);
         }
     }
 

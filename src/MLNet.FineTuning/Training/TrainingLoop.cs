@@ -49,12 +49,15 @@ internal sealed class TrainingLoop
         using var mixed = MixedPrecision.Wanted(options.Precision, device) ? MixedPrecision.Begin(model) : null;
         var (optimizer, groups) = CreateOptimizer(model, mixed);
         using var _ = optimizer;
+        optimizer.zero_grad();   // gradients accumulate from here until each step
         if (options.ResumeFromCheckpoint is string resumed)
         {
             Checkpoint.LoadOptimizer(resumed, optimizer);
             Info($"resumed from '{resumed}' at epoch {state.Epoch + 1}, step {state.GlobalStep}");
         }
-        long stepsPerEpoch = StepsPerEpoch(train.RowCount), totalSteps = stepsPerEpoch * options.Epochs;
+        // An optimizer step takes GradientAccumulationSteps batches (the epoch's last step may take fewer).
+        int accumulate = options.GradientAccumulationSteps;
+        long stepsPerEpoch = (StepsPerEpoch(train.RowCount) + accumulate - 1) / accumulate, totalSteps = stepsPerEpoch * options.Epochs;
         var history = new List<TrainingProgress>();
         bool stoppedEarly = false;
         // What clipping measures: the parameters the optimizer updates (the fp32 masters under bf16).
@@ -75,6 +78,27 @@ internal sealed class TrainingLoop
             // window: since the last step report; epochWatch: the whole epoch, for the epoch-end figure.
             var window = Stopwatch.StartNew();
             var epochWatch = Stopwatch.StartNew();
+            int inStep = 0;   // batches whose gradients the next optimizer step will apply
+            // Applies the accumulated gradients: one optimizer step, then the step's bookkeeping and report.
+            void FinishStep()
+            {
+                Update(optimizer, mixed, trainable);
+                inStep = 0;
+                state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
+                stepsThisRun++;
+                if (state.GlobalStep % options.LogEveryNSteps != 0) return;
+                var (l, c) = Drain(lossSum, correctSum);
+                epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
+                Report(new TrainingProgress
+                {
+                    Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
+                    TrainLoss = l / windowSamples, TrainAccuracy = c / windowSamples, LearningRate = groups[0].Group.LearningRate,
+                    SamplesPerSecond = windowSamples / window.Elapsed.TotalSeconds, BackboneFrozen = frozen,
+                    EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep),
+                });
+                windowSamples = 0;
+                window.Restart();
+            }
             // A batch source may notice the cancellation first and throw from its enumerator; either way the
             // checkpoint records the steps taken so far.
             try
@@ -84,11 +108,17 @@ internal sealed class TrainingLoop
                     using var b = batch;
                     if (stepInEpoch < skip) { stepInEpoch++; continue; }
                     ct.ThrowIfCancellationRequested();
-                    double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
-                    foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
+                    if (inStep == 0)
+                    {
+                        double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
+                        foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
+                    }
                     using (var scope = NewDisposeScope())
                     {
-                        var (loss, logits, labels) = Step(model, b, optimizer, mixed, trainable, weights);
+                        // Each batch's mean loss weighted by its share of a full step's rows: k batches of B rows then give
+                        // the gradient of one batch of k·B rows.
+                        double share = accumulate == 1 ? 1 : (double)b.Count / ((long)accumulate * options.BatchSize);
+                        var (loss, logits, labels) = Backward(model, b, mixed, weights, share);
                         using (no_grad())
                         {
                             lossSum.add_(loss.detach().to(float64).mul(b.Count));
@@ -104,28 +134,14 @@ internal sealed class TrainingLoop
                     if (device.type == DeviceType.CPU) GC.Collect(0);
                     stepInEpoch++;
                     windowSamples += b.Count;
-                    state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
-                    stepsThisRun++;
-                    bool report = state.GlobalStep % options.LogEveryNSteps == 0;
-                    if (report)
-                    {
-                        var (l, c) = Drain(lossSum, correctSum);
-                        epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
-                        Report(new TrainingProgress
-                        {
-                            Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
-                            TrainLoss = l / windowSamples, TrainAccuracy = c / windowSamples, LearningRate = groups[0].Group.LearningRate,
-                            SamplesPerSecond = windowSamples / window.Elapsed.TotalSeconds, BackboneFrozen = frozen,
-                            EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep),
-                        });
-                        windowSamples = 0;
-                        window.Restart();
-                    }
+                    if (++inStep == accumulate) FinishStep();
                 }
+                if (inStep > 0) FinishStep();   // the epoch's last step, over the batches left
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                SaveCheckpoint(model, mixed, optimizer, state with { Epoch = epoch, StepInEpoch = stepInEpoch }, best, "cancelled");
+                // The last finished step: gradients of batches after it are lost, so a resume takes them again.
+                SaveCheckpoint(model, mixed, optimizer, state with { Epoch = epoch }, best, "cancelled");
                 throw;
             }
             double epochSeconds = epochWatch.Elapsed.TotalSeconds;   // training only, before validation
@@ -179,23 +195,31 @@ internal sealed class TrainingLoop
         return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history);
     }
 
-    /// <summary>One optimizer step on a batch (call inside a dispose scope): forward, loss in fp32, backward, clipping,
-    /// update. Returns the loss, the logits and the labels on the device.</summary>
-    private (Tensor Loss, Tensor Logits, Tensor Labels) Step(IFineTunable model, Batch b, optim.Optimizer optimizer, MixedPrecision? mixed,
-                                                           Parameter[] trainable, Tensor? weights)
+    /// <summary>Forward, loss in fp32, and backward of <paramref name="share"/> × the loss (call inside a dispose scope):
+    /// gradients add up until <see cref="Update"/> (under bf16, in the fp32 masters). Returns the loss, the logits and the
+    /// labels on the device.</summary>
+    private (Tensor Loss, Tensor Logits, Tensor Labels) Backward(IFineTunable model, Batch b, MixedPrecision? mixed, Tensor? weights, double share)
     {
         var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
         var labels = b.Labels.to(device);
         var logits = model.Forward(inputs).to(float32);   // the loss in fp32 whatever the compute type
         var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
-        optimizer.zero_grad();
-        if (mixed != null) model.Module.zero_grad();
-        loss.backward();
-        mixed?.GradientsToMasters();
+        (share == 1 ? loss : loss.mul(share)).backward();
+        if (mixed != null)
+        {
+            mixed.AddGradientsToMasters();
+            model.Module.zero_grad();
+        }
+        return (loss, logits, labels);
+    }
+
+    /// <summary>Clips the accumulated gradients, takes one optimizer step and clears them.</summary>
+    private void Update(optim.Optimizer optimizer, MixedPrecision? mixed, Parameter[] trainable)
+    {
         if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
         optimizer.step();
         mixed?.MastersToModel();
-        return (loss, logits, labels);
+        optimizer.zero_grad();
     }
 
     /// <summary>
@@ -212,6 +236,7 @@ internal sealed class TrainingLoop
         using var mixed = MixedPrecision.Wanted(options.Precision, device) ? MixedPrecision.Begin(model) : null;
         var (optimizer, groups) = CreateOptimizer(model, mixed);
         using var _ = optimizer;
+        optimizer.zero_grad();
         var trainable = mixed?.Masters.ToArray() ?? model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
         model.SetTrainingMode(false);
         manual_seed(options.Seed);
@@ -227,7 +252,8 @@ internal sealed class TrainingLoop
                 // Each group keeps its ratio to the head's rate (the backbone's factor).
                 foreach (var (group, baseRate) in groups) group.LearningRate = rate * baseRate / options.LearningRate;
                 double loss;
-                using (NewDisposeScope()) loss = Step(model, b, optimizer, mixed, trainable, weights).Loss.item<float>();
+                using (NewDisposeScope()) loss = Backward(model, b, mixed, weights, 1).Loss.item<float>();
+                Update(optimizer, mixed, trainable);
                 if (device.type == DeviceType.CPU) GC.Collect(0);   // see Run: TorchSharp's Scalars pin the heap otherwise
                 rates.Add(rate);
                 losses.Add(loss);

@@ -190,3 +190,45 @@ public class LabelSmoothingTests
         Assert.InRange(smoothed, 0.85, 0.93);
     }
 }
+
+public class GradientAccumulationTests
+{
+    private static Dictionary<string, float[]> Train(int batchSize, int accumulate)
+    {
+        var model = new TinyFineTunable(4);
+        var options = new FineTuneImageClassifier.Options
+        {
+            Epochs = 3, BatchSize = batchSize, GradientAccumulationSteps = accumulate, LearningRate = 1e-2, HeadDropout = 0,
+        };
+        // SyntheticBatches serves its rows in order, so four batches of 8 hold exactly the rows of one batch of 32.
+        new TrainingLoop(options, CPU, null, () => new JsonObject()).Run(model, new SyntheticBatches(32, batchSize), null);
+        return model.Weights();
+    }
+
+    [Fact]
+    public void Run_FourBatchesAccumulated_EqualOneBatchFourTimesLarger()
+    {
+        var accumulated = Train(batchSize: 8, accumulate: 4);
+        var large = Train(batchSize: 32, accumulate: 1);
+        var plain = Train(batchSize: 8, accumulate: 1);
+
+        foreach (var (name, w) in large)
+            for (int i = 0; i < w.Length; i++) Assert.Equal(w[i], accumulated[name][i], 1e-5);
+        // and it is not what four separate steps of 8 give
+        Assert.Contains(large, kv => kv.Value.Zip(plain[kv.Key]).Any(p => Math.Abs(p.First - p.Second) > 1e-3));
+    }
+
+    [Fact]
+    public void Run_AccumulationWithAShortLastStep_CountsOptimizerSteps()
+    {
+        // 40 rows in batches of 8 = 5 batches an epoch; accumulating 2 gives steps of 2, 2 and 1 batches.
+        var log = new ProgressLog();
+        var options = new FineTuneImageClassifier.Options { Epochs = 2, BatchSize = 8, GradientAccumulationSteps = 2, LogEveryNSteps = 1, Progress = log };
+
+        new TrainingLoop(options, CPU, null, () => new JsonObject()).Run(new TinyFineTunable(1), new SyntheticBatches(40, 8), null);
+
+        var steps = log.Reports.Where(r => !r.IsEpochEnd).ToArray();
+        Assert.Equal(Enumerable.Range(1, 6), steps.Select(r => (int)r.Step));
+        Assert.All(steps, r => Assert.Equal(6, r.TotalSteps));
+    }
+}
