@@ -17,9 +17,9 @@ internal sealed class Recipe
     /// <summary>Keys both estimators take (the shared <see cref="FineTuningOptions"/>).</summary>
     public const string SharedKeys = "lr (LearningRate), bb (BackboneLearningRateFactor), wd (WeightDecay), wu (WarmupFraction), " +
                                      "ls (LabelSmoothing), hd (HeadDropout), ep (Epochs), frz (FreezeBackboneEpochs), sched (cosine|onecycle|constant), " +
-                                     "budget (TimeBudget in minutes: the automatic recipe)";
+                                     "bal (BalanceClasses 0|1), acc (GradientAccumulationSteps), budget (TimeBudget in minutes: the automatic recipe)";
     public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1)";
-    public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), bal (BalanceClasses 0|1), full (FullFineTune 0|1), len (MaxSequenceLength)";
+    public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), full (FullFineTune 0|1), len (MaxSequenceLength)";
 
     private readonly Dictionary<string, string> settings;
 
@@ -75,7 +75,6 @@ internal sealed class Recipe
                 case "r": o.Rank = (int)Number(key, value); break;
                 case "alpha": o.Alpha = Number(key, value); break;
                 case "drop": o.Dropout = Number(key, value); break;
-                case "bal": o.BalanceClasses = Flag(key, value); break;
                 case "full": o.FullFineTune = Flag(key, value); break;
                 case "len": o.MaxSequenceLength = (int)Number(key, value); break;
                 case "pool": o.Pooling = value == "cls" ? TextPooling.Cls : value == "mean" ? TextPooling.Mean : throw Bad(key, value, "mean or cls"); break;
@@ -108,6 +107,8 @@ internal sealed class Recipe
             case "ls": o.LabelSmoothing = Number(key, value); return true;
             case "ep": o.Epochs = (int)Number(key, value); return true;
             case "frz": o.FreezeBackboneEpochs = (int)Number(key, value); return true;
+            case "bal": o.BalanceClasses = Flag(key, value); return true;
+            case "acc": o.GradientAccumulationSteps = (int)Number(key, value); return true;
             case "budget": o.TimeBudget = TimeSpan.FromMinutes(Number(key, value)); return true;
             case "sched":
                 o.Schedule = value switch

@@ -94,7 +94,8 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     private sealed record ImageData(ImageDataset Train, ImageDataset? Valid, string[] ClassNames, ImageBackboneDefinition Definition);
 
     /// <summary>A model ready to train (the caller disposes it), its batch sources and the loop.</summary>
-    private sealed record Training(Classifier Model, ImageFineTunable Tunable, ImageBatchSource Train, ImageBatchSource? Valid, TrainingLoop Loop);
+    private sealed record TrainingRun(Classifier Model, ImageFineTunable Tunable, ImageBatchSource Train, ImageBatchSource? Valid,
+                                      Tensor? ClassWeights, TrainingLoop Loop);
 
     private ImageData ReadData(IDataView input, IChannel ch, bool withValidation)
     {
@@ -119,15 +120,16 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     }
 
     /// <summary>The pretrained backbone and a new head, seeded, with batch sources for <paramref name="o"/>'s settings.</summary>
-    private Training Build(ImageData data, Options o, IChannel ch)
+    private TrainingRun Build(ImageData data, Options o, IChannel ch)
     {
         var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
         manual_seed(o.Seed);
         var backbone = o.UsePretrainedWeights ? data.Definition.CreatePretrained(o.WeightsPath) : data.Definition.CreateRandom();
         var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, data.ClassNames.Length, o.HeadDropout));
-        return new Training(model, new ImageFineTunable(model, data.Definition.Preprocessing, o.FreezeBatchNormStatistics),
+        return new TrainingRun(model, new ImageFineTunable(model, data.Definition.Preprocessing, o.FreezeBatchNormStatistics),
             new ImageBatchSource(env.Data, data.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
             data.Valid == null ? null : new ImageBatchSource(env.Data, data.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false),
+            o.BalanceClasses ? ClassWeights.For(data.Train.Labels, data.ClassNames.Length) : null,
             new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames)));
     }
 
@@ -136,7 +138,8 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         var run = Build(data, o, ch);
         try
         {
-            return (run.Model, o, run.Loop.Run(run.Tunable, run.Train, run.Valid));
+            using var weights = run.ClassWeights;
+            return (run.Model, o, run.Loop.Run(run.Tunable, run.Train, run.Valid, weights));
         }
         catch
         {
@@ -149,7 +152,8 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     {
         var run = Build(data, o, ch);
         using var model = run.Model;
-        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate);
+        using var weights = run.ClassWeights;
+        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights);
     }
 
     /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed

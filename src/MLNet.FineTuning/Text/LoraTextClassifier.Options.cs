@@ -65,10 +65,6 @@ public sealed partial class LoraTextClassifier
         /// <summary>Dropout before the new classification head, in [0, 1). Default 0.1.</summary>
         public double HeadDropout { get; set; } = 0.1;
 
-        /// <summary>Weight the loss of each class by N / (K · count): rare classes count as much as common ones.
-        /// Default false.</summary>
-        public bool BalanceClasses { get; set; }
-
         internal LoraConfig LoraConfig => new()
         {
             Rank = Rank, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRsLora,

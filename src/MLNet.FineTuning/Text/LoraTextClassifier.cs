@@ -123,7 +123,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     }
 
     /// <summary>A model ready to train (the caller disposes it and the class weights), its adapters, batch sources and loop.</summary>
-    private sealed record Training(TextClassifier Model, LoraInjector? Lora, TextFineTunable Tunable, TextBatchSource Train,
+    private sealed record TrainingRun(TextClassifier Model, LoraInjector? Lora, TextFineTunable Tunable, TextBatchSource Train,
                                    TextBatchSource? Valid, Tensor? ClassWeights, TrainingLoop Loop);
 
     private TextData ReadData(IDataView input, IChannel ch, bool withValidation)
@@ -168,7 +168,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
 
     /// <summary>The pretrained encoder, LoRA adapters (unless <c>FullFineTune</c>) and a new head, seeded, with batch
     /// sources and loop for <paramref name="o"/>'s settings.</summary>
-    private Training Build(TextData data, Options o, IChannel ch)
+    private TrainingRun Build(TextData data, Options o, IChannel ch)
     {
         var encoder = data.NewEncoder(o.EncoderPath);
         TextClassifier? model = null;
@@ -179,10 +179,10 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             model = new TextClassifier(encoder, o.Pooling, head);
             var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
             var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
-            return new Training(model, lora, new TextFineTunable(model, lora),
+            return new TrainingRun(model, lora, new TextFineTunable(model, lora),
                 new TextBatchSource(data.Train, o.BatchSize, train: true, o.Seed, data.Tokenizer.PadId),
                 data.Valid == null ? null : new TextBatchSource(data.Valid, o.BatchSize, train: false, o.Seed, data.Tokenizer.PadId),
-                o.BalanceClasses ? ClassWeights(data.Train.Labels, data.ClassNames.Length) : null,
+                o.BalanceClasses ? ClassWeights.For(data.Train.Labels, data.ClassNames.Length) : null,
                 new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames)));
         }
         catch
@@ -192,7 +192,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         }
     }
 
-    private (Training Run, Options Options, TrainingResult Result) Train(TextData data, Options o, IChannel ch)
+    private (TrainingRun Run, Options Options, TrainingResult Result) Train(TextData data, Options o, IChannel ch)
     {
         var run = Build(data, o, ch);
         try
@@ -218,7 +218,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
     /// matters for LoRA: the learning rate (the range test's suggestion or the options') and which layers get adapters.
     /// The options as given come first, so ties keep them.</summary>
-    private (Training Run, Options Options, TrainingResult Result) Search(TextData data, IChannel ch, TimeSpan budget)
+    private (TrainingRun Run, Options Options, TrainingResult Result) Search(TextData data, IChannel ch, TimeSpan budget)
     {
         var o = options;
         var search = new RecipeSearch<Options, TrainedText>(o, x => x.Clone(), x =>
@@ -244,7 +244,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     }
 
     /// <summary>A trained text model as the search holds it (disposing it frees the weights).</summary>
-    private sealed record TrainedText(Training Run) : IDisposable
+    private sealed record TrainedText(TrainingRun Run) : IDisposable
     {
         public void Dispose() => Run.Model.Dispose();
     }
@@ -272,15 +272,6 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             nameof(column), $"Text column '{column}' not found. Columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
         if (col.Type is not TextDataViewType)
             throw new ArgumentException($"Text column '{column}' has type {col.Type}; expected text (string).");
-    }
-
-    /// <summary>w_c = N / (K · n_c): the loss of each class counts as if classes were balanced (absent classes get 0).</summary>
-    private static Tensor ClassWeights(int[] labels, int classes)
-    {
-        var counts = new double[classes];
-        foreach (int l in labels) counts[l]++;
-        var w = counts.Select(c => c == 0 ? 0f : (float)(labels.Length / (classes * c))).ToArray();
-        return tensor(w);
     }
 
     private static Dictionary<string, byte[]> AdapterBytes(LoraInjector lora, ClassifierHead head, string baseModel)

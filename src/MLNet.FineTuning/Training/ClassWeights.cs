@@ -1,0 +1,16 @@
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Training;
+
+/// <summary>The loss weights of <see cref="FineTuningOptions.BalanceClasses"/>.</summary>
+internal static class ClassWeights
+{
+    /// <summary>w_c = N / (K · n_c): the loss of each class counts as if the classes were balanced (scikit-learn's
+    /// "balanced" class_weight); a class absent from the training rows gets 0.</summary>
+    public static Tensor For(int[] labels, int classes)
+    {
+        var counts = new double[classes];
+        foreach (int l in labels) counts[l]++;
+        return tensor(counts.Select(c => c == 0 ? 0f : (float)(labels.Length / (classes * c))).ToArray());
+    }
+}
