@@ -14,7 +14,7 @@ internal sealed record FitRun(double WholeSeconds, double TrainImagesPerSecond, 
 /// <summary>
 /// Part 1: one epoch of <c>FineTuneImageClassifier.Fit</c> on an IDataView against a hand-written TorchSharp
 /// loop over pre-built tensors of the same images: same backbone (resnet18-mlnet, pretrained), head, image
-/// size, batch size and AdamW settings (the library's defaults: head 1e-3, backbone 1e-4, decay 0.01 on
+/// size, batch size and AdamW settings (the library's defaults: head and backbone rates, decay 0.01 on
 /// weight matrices and kernels only).
 /// </summary>
 internal static class FitBenchmark

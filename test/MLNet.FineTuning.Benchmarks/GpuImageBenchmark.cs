@@ -32,7 +32,7 @@ internal static class GpuImageBenchmark
         Console.WriteLine($"  precision {BenchmarkOptions.Describe(o.Precision, gpu.IsCuda)}; Fit measured in {string.Join(" and ", precisions.Select(Short))}, the plain loop in fp32");
         Console.WriteLine($"  {command}");
         Console.WriteLine(GpuSetup.OnnxRuntimeNote);
-        Console.WriteLine($"  resnet18-mlnet pretrained, {o.ImageSize} px, batch {o.BatchSize}, 1 epoch, AdamW (head 1e-3, backbone 1e-4, decay 0.01), best of {o.Repeats}");
+        Console.WriteLine($"  resnet18-mlnet pretrained, {o.ImageSize} px, batch {o.BatchSize}, 1 epoch, AdamW ({MLNet.FineTuning.Benchmarks.PlainLoop.DescribeRates()}), best of {o.Repeats}");
 
         var ml = gpu.CreateContext();
         using var tempFiles = TempFiles.For(ml);

@@ -9,13 +9,20 @@ namespace MLNet.FineTuning.Benchmarks;
 
 /// <summary>
 /// The hand-written baseline: the same network as Fit builds (pretrained resnet18-mlnet, dropout 0.2, a linear
-/// head), the same AdamW groups (head 1e-3, backbone 1e-4, decay 0.01 on weight matrices and kernels only), in
+/// head), the same AdamW groups (the defaults' rates for head and backbone, decay 0.01 on weight matrices and kernels only), in
 /// training mode; each <see cref="Step"/> is forward, cross-entropy, backward and an AdamW step inside a dispose
 /// scope, on a pre-built, already normalised batch. On CUDA (<c>--gpu</c>) the model lives on the device, in fp32,
 /// and each step waits for the device before its clock is read.
 /// </summary>
 internal sealed class PlainLoop : IDisposable
 {
+    /// <summary>The AdamW settings both sides use, as the benchmark header prints them.</summary>
+    public static string DescribeRates()
+    {
+        var o = new FineTuneImageClassifier.Options();
+        return $"head {o.LearningRate:G2}, backbone {o.LearningRate * o.BackboneLearningRateFactor:G2}, decay {o.WeightDecay:G2}";
+    }
+
     private readonly Classifier model;
     private readonly optim.Optimizer optimizer;
     private readonly Stopwatch clock = new();

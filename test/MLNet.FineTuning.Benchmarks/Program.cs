@@ -47,7 +47,7 @@ string loadAtStart = LoadAverage();
 Console.WriteLine($"MLNet.FineTuning benchmarks, {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores (load average {loadAtStart}), torch threads {threads}, {(o.Quick ? "quick" : "full")} run");
 Console.WriteLine($"  device cpu, precision {BenchmarkOptions.Describe(o.Precision, cuda: false)}");
 Console.WriteLine($"  {command}");
-Console.WriteLine($"  resnet18-mlnet pretrained, {o.ImageSize} px, batch {o.BatchSize}, {o.Images} images, 1 epoch, AdamW (head 1e-3, backbone 1e-4, decay 0.01), best of {o.Repeats}");
+Console.WriteLine($"  resnet18-mlnet pretrained, {o.ImageSize} px, batch {o.BatchSize}, {o.Images} images, 1 epoch, AdamW ({MLNet.FineTuning.Benchmarks.PlainLoop.DescribeRates()}), best of {o.Repeats}");
 
 var ml = new MLContext(seed: 1);
 using var tempFiles = TempFiles.For(ml);

@@ -20,7 +20,7 @@ public static class FineTuningCatalog
     /// <param name="imageColumnName">Image column (from <c>LoadImages</c>).</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="batchSize">Images per step.</param>
-    /// <param name="learningRate">Peak learning rate of the head (the backbone gets a tenth).</param>
+    /// <param name="learningRate">Peak learning rate of the head and the backbone.</param>
     /// <param name="imageSize">Network input side in pixels (224 suits a GPU; 64–128 a CPU).</param>
     public static FineTuneImageClassifier FineTuneImageClassifier(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,

@@ -9,7 +9,7 @@ namespace MLNet.FineTuning;
 /// </summary>
 public enum ImageAugmentationPolicy
 {
-    /// <summary>No augmentation: every epoch sees the centre square, as scoring does.</summary>
+    /// <summary>No augmentation: every epoch sees the centre square, as scoring does. The default.</summary>
     None,
 
     /// <summary>Random resized crops of 75–100 % of the image's area (aspect ratio 3/4 to 4/3), no flip: a little

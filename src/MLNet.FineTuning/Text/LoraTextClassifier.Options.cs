@@ -11,12 +11,11 @@ public sealed partial class LoraTextClassifier
     /// validation, early stopping, checkpoints) are documented on <see cref="FineTuningOptions"/>.</summary>
     public sealed class Options : FineTuningOptions
     {
-        /// <summary>Creates options with the text defaults: 3 epochs, learning rate 1e-3 for the head and the
-        /// adapters alike (<see cref="FineTuningOptions.BackboneLearningRateFactor"/> = 1).</summary>
+        /// <summary>Creates options with the text defaults: 3 epochs (the adapters and the head share the learning rate:
+        /// <see cref="FineTuningOptions.BackboneLearningRateFactor"/> = 1).</summary>
         public Options()
         {
             Epochs = 3;
-            BackboneLearningRateFactor = 1.0;
         }
 
         /// <summary>Text column (text type). Missing values are treated as empty text. Default "Text".</summary>
