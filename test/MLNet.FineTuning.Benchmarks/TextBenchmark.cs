@@ -179,7 +179,7 @@ internal static class TextBenchmark
             Epochs = 1, BatchSize = batch, MaxSequenceLength = maxLength, LogEveryNSteps = 1, Progress = log, FullFineTune = fullFineTune,
             Precision = precision,
         };
-        if (fullFineTune) options.BackboneLearningRateFactor = 0.05;
+        if (fullFineTune) options.BackboneLearningRateFactor = 0.005;   // the encoder at 5e-5 under the head's 1e-2
         ProcessMemory.Read(collectManaged: true);
         ProcessMemory.TrimNativeHeap();
         ProcessMemory.ResetPeak();

@@ -48,12 +48,12 @@ public static class FineTuningCatalog
     /// <param name="loraRank">LoRA rank r.</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="batchSize">Texts per step.</param>
-    /// <param name="learningRate">Peak learning rate of the adapters and the head.</param>
+    /// <param name="learningRate">Peak learning rate of the head (the adapters get <c>BackboneLearningRateFactor</c>, 0.3, of it).</param>
     /// <param name="maxSequenceLength">Most tokens per text.</param>
     public static LoraTextClassifier LoraTextClassifier(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
         string labelColumnName = ColumnNames.Label, string textColumnName = ColumnNames.Text, int loraRank = 8,
-        int epochs = 3, int batchSize = 32, double learningRate = 1e-3, int maxSequenceLength = 128)
+        int epochs = 3, int batchSize = 32, double learningRate = 1e-2, int maxSequenceLength = 128)
         => trainers.LoraTextClassifier(new LoraTextClassifier.Options
         {
             LabelColumnName = labelColumnName, TextColumnName = textColumnName, Rank = loraRank, Epochs = epochs,
