@@ -83,9 +83,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     /// <param name="maxLearningRate">Last rate, &gt; <paramref name="minLearningRate"/>. Default 1.</param>
     public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
     {
-        Check.Range(steps >= 5, nameof(steps), "≥ 5", steps);
-        Check.Range(minLearningRate > 0, nameof(minLearningRate), "> 0", minLearningRate);
-        Check.Range(maxLearningRate > minLearningRate, nameof(maxLearningRate), $"> minLearningRate ({minLearningRate})", maxLearningRate);
+        LearningRateRange.CheckArguments(steps, minLearningRate, maxLearningRate);
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
         return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate);
     }

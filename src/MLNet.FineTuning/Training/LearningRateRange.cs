@@ -35,6 +35,14 @@ public sealed class LearningRateRange
         StoppedAtDivergence = diverged;
     }
 
+    /// <summary>The checks both estimators' <c>FindLearningRate</c> make, naming the argument at fault.</summary>
+    internal static void CheckArguments(int steps, double minLearningRate, double maxLearningRate)
+    {
+        Check.Range(steps >= 5, nameof(steps), "≥ 5", steps);
+        Check.Range(minLearningRate > 0, nameof(minLearningRate), "> 0", minLearningRate);
+        Check.Range(maxLearningRate > minLearningRate, nameof(maxLearningRate), $"> minLearningRate ({minLearningRate})", maxLearningRate);
+    }
+
     /// <summary>Bias-corrected exponential moving average, in order.</summary>
     private static double[] Average(IReadOnlyList<double> xs, double beta)
     {
