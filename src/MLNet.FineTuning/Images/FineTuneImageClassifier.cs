@@ -160,7 +160,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     private (Classifier Model, Options Options, TrainingResult Result) Search(ImageData data, IChannel ch, TimeSpan budget)
     {
         var o = options;
-        var search = new RecipeSearch<Options, Classifier>(o, x => x.Clone(), x => { var (m, _, r) = Train(data, WithoutCheckpoints(x), ch); return (m, r); }, ch);
+        var search = new RecipeSearch<Options, Classifier>(o, x => x.Clone(), x => { var (m, _, r) = Train(data, x, ch); return (m, r); }, ch);
         var (model, chosen, result, _) = search.Run(x => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1), suggested =>
         {
             var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
@@ -174,14 +174,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
                         x.Augmentation = aug;
                     })).ToList();
         }, budget);
-        chosen.CheckpointDirectory = o.CheckpointDirectory;
         return (model, chosen, result);
-    }
-
-    private static Options WithoutCheckpoints(Options o)
-    {
-        o.CheckpointDirectory = null;
-        return o;
     }
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>

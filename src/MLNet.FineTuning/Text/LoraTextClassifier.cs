@@ -221,7 +221,6 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         var o = options;
         var search = new RecipeSearch<Options, TrainedText>(o, x => x.Clone(), x =>
         {
-            x.CheckpointDirectory = null;
             var (run, _, result) = Train(data, x, ch);
             return (new TrainedText(run), result);
         }, ch);
@@ -237,7 +236,6 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
                         x.TargetModules = t;
                     })).ToList();
         }, budget);
-        chosen.CheckpointDirectory = o.CheckpointDirectory;
         return (kept.Run, chosen, result);
     }
 

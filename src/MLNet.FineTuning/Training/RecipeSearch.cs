@@ -15,7 +15,7 @@ public sealed record RecipeTrial(string Recipe, int Rung, int Epochs, double Sco
 /// every trial in order, and the recipe it kept.</summary>
 public sealed class RecipeSearchResult
 {
-    internal RecipeSearchResult(LearningRateRange? range, IReadOnlyList<RecipeTrial> trials, RecipeTrial chosen, TimeSpan elapsed, bool cutShort)
+    internal RecipeSearchResult(LearningRateRange range, IReadOnlyList<RecipeTrial> trials, RecipeTrial chosen, TimeSpan elapsed, bool cutShort)
     {
         LearningRateRange = range;
         Trials = trials;
@@ -24,15 +24,15 @@ public sealed class RecipeSearchResult
         CutShortByBudget = cutShort;
     }
 
-    /// <summary>The range test run first (null when the budget left no room for it).</summary>
-    public LearningRateRange? LearningRateRange { get; }
+    /// <summary>The range test run first; its suggestion is one of the candidate rates.</summary>
+    public LearningRateRange LearningRateRange { get; }
     /// <summary>Every trial, in the order it ran.</summary>
     public IReadOnlyList<RecipeTrial> Trials { get; }
     /// <summary>The trial whose model was kept.</summary>
     public RecipeTrial Chosen { get; }
     /// <summary>Wall time of the search (range test and trials; not the export).</summary>
     public TimeSpan Elapsed { get; }
-    /// <summary>Whether the budget stopped the search before its last round.</summary>
+    /// <summary>Whether the budget stopped the search before its last run.</summary>
     public bool CutShortByBudget { get; }
 }
 
@@ -74,14 +74,10 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         TimeSpan Elapsed() => clock() - start;
         int epochs = baseOptions.Epochs;
 
-        // The range test costs about as much as one short trial; without room for it, the options' rate stays.
-        LearningRateRange? range = null;
-        if (budget > TimeSpan.Zero)
-        {
-            range = rangeTest(clone(baseOptions));
-            Info($"automatic recipe: range test suggests learning rate {range.SuggestedLearningRate:G2} ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s)");
-        }
-        var candidates = candidatesFor(range?.SuggestedLearningRate ?? baseOptions.LearningRate);
+        // The range test costs about as much as one short trial (its steps are capped at two passes over the data).
+        var range = rangeTest(clone(baseOptions));
+        Info($"automatic recipe: range test suggests learning rate {range.SuggestedLearningRate:G2} ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s)");
+        var candidates = candidatesFor(range.SuggestedLearningRate);
         if (candidates.Count == 0) throw new InvalidOperationException("The automatic recipe needs at least one candidate.");
 
         int rounds = (int)Math.Ceiling(Math.Log2(candidates.Count));
@@ -94,12 +90,13 @@ internal sealed class RecipeSearch<TOptions, TModel>(
 
         bool Fits(int e) => epochsSeen == 0 || Elapsed().TotalSeconds + secondsPerEpoch * e <= budget.TotalSeconds;
 
-        (double Score, RecipeTrial Trial)? RunTrial(RecipeCandidate<TOptions> c, int rung, int e)
+        double? RunTrial(RecipeCandidate<TOptions> c, int rung, int e)
         {
             if (!Fits(e)) { cutShort = true; return null; }
             var o = clone(baseOptions);
             c.Apply(o);
             o.Epochs = e;
+            o.CheckpointDirectory = null;   // trials are throw-away runs; the kept one gets the folder back below
             var t0 = clock();
             var (model, result) = train(o);
             double seconds = (clock() - t0).TotalSeconds;
@@ -115,7 +112,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
                 best = (model, o, result, trial);
             }
             else model.Dispose();
-            return (score, trial);
+            return score;
         }
 
         var survivors = candidates.ToList();
@@ -124,7 +121,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             int e = Math.Max(1, (int)Math.Round(epochs / Math.Pow(2, rounds - rung)));
             var scored = new List<(RecipeCandidate<TOptions> Candidate, double Score)>();
             foreach (var c in survivors)
-                if (RunTrial(c, rung, e) is { } r) scored.Add((c, r.Score));
+                if (RunTrial(c, rung, e) is double score) scored.Add((c, score));
             if (scored.Count == 0) break;
             // Stable: equal scores keep the candidates' order (the defaults come first).
             survivors = scored.OrderByDescending(x => x.Score).Take((scored.Count + 1) / 2).Select(x => x.Candidate).ToList();
@@ -137,6 +134,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         var search = new RecipeSearchResult(range, trials, final.Trial, Elapsed(), cutShort);
         Info($"automatic recipe: kept {final.Trial.Recipe} ({final.Trial.Epochs} epochs, validation {final.Trial.Score:F4}) after {trials.Count} runs in {search.Elapsed.TotalSeconds:F0} s" +
              (cutShort ? " (the budget cut the search short)" : ""));
+        final.Options.CheckpointDirectory = baseOptions.CheckpointDirectory;
         return (final.Model, final.Options, final.Result with { Search = search }, search);
     }
 

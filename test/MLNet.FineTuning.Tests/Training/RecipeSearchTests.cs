@@ -23,8 +23,9 @@ public class RecipeSearchTests
     {
         var models = new List<FakeModel>();
         var search = new RecipeSearch<LoraTextClassifier.Options, FakeModel>(
-            new LoraTextClassifier.Options { Epochs = 8, LearningRate = 1e-3 }, o => o.Clone(), o =>
+            new LoraTextClassifier.Options { Epochs = 8, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(), o =>
             {
+                Assert.Null(o.CheckpointDirectory);   // the search's throw-away runs write no checkpoints
                 clock[0] += TimeSpan.FromSeconds(10 * o.Epochs);
                 var model = new FakeModel($"lr={o.LearningRate:G2}", o.Epochs);
                 models.Add(model);
@@ -59,6 +60,7 @@ public class RecipeSearchTests
         Assert.Equal(8, record.Chosen.Epochs);
         Assert.Equal(2e-3, options.LearningRate);
         Assert.Equal(8, options.Epochs);
+        Assert.Equal("checkpoints", options.CheckpointDirectory);   // the kept run's options are the caller's again
         Assert.Same(models[^1], model);
         Assert.False(model.Disposed);
         Assert.All(models.Take(models.Count - 1), m => Assert.True(m.Disposed));   // nothing else stays alive
