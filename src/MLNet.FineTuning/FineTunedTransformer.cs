@@ -22,6 +22,7 @@ public abstract class FineTunedTransformer : ITransformer, IDisposable
         History = result.Epochs;
         StoppedEarly = result.StoppedEarly;
         RecipeSearch = result.Search;
+        WeightInterpolation = result.WeightInterpolation;
     }
 
     /// <summary>Class names in key order: element i of <c>Score</c> is the probability of ClassNames[i].</summary>
@@ -32,6 +33,10 @@ public abstract class FineTunedTransformer : ITransformer, IDisposable
 
     /// <summary>true when early stopping ended the run.</summary>
     public bool StoppedEarly { get; }
+
+    /// <summary>The weight interpolation α the run applied (<c>WeightInterpolation</c>, or the one
+    /// <c>ChooseWeightInterpolation</c> picked); 1 when off.</summary>
+    public double WeightInterpolation { get; }
 
     /// <summary>What the automatic recipe tried and kept, when <c>TimeBudget</c> was set; otherwise null.</summary>
     public RecipeSearchResult? RecipeSearch { get; }

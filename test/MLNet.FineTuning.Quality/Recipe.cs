@@ -17,8 +17,11 @@ internal sealed class Recipe
     /// <summary>Keys both estimators take (the shared <see cref="FineTuningOptions"/>).</summary>
     public const string SharedKeys = "lr (LearningRate), bb (BackboneLearningRateFactor), wd (WeightDecay), wu (WarmupFraction), " +
                                      "ls (LabelSmoothing), hd (HeadDropout), ep (Epochs), frz (FreezeBackboneEpochs), sched (cosine|onecycle|constant), " +
-                                     "bal (BalanceClasses 0|1), acc (GradientAccumulationSteps), budget (TimeBudget in minutes: the automatic recipe)";
-    public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1)";
+                                     "bal (BalanceClasses 0|1), acc (GradientAccumulationSteps), budget (TimeBudget in minutes: the automatic recipe), " +
+                                     "vf (ValidationFraction), ema (WeightAverageDecay), l2sp (PretrainedWeightDecay), wise (WeightInterpolation), " +
+                                     "wiseauto (ChooseWeightInterpolation 0|1)";
+    public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1), " +
+                                    "mixup (MixupAlpha), cutmix (CutMixAlpha)";
     public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), full (FullFineTune 0|1), len (MaxSequenceLength)";
 
     private readonly Dictionary<string, string> settings;
@@ -59,6 +62,8 @@ internal sealed class Recipe
                 case "crop": o.RandomCropMinScale = Number(key, value); break;
                 case "flip": o.HorizontalFlip = Flag(key, value); break;
                 case "fbn": o.FreezeBatchNormStatistics = Flag(key, value); break;
+                case "mixup": o.MixupAlpha = Number(key, value); break;
+                case "cutmix": o.CutMixAlpha = Number(key, value); break;
                 default: throw Unknown(key, ImageKeys);
             }
         }
@@ -110,6 +115,11 @@ internal sealed class Recipe
             case "bal": o.BalanceClasses = Flag(key, value); return true;
             case "acc": o.GradientAccumulationSteps = (int)Number(key, value); return true;
             case "budget": o.TimeBudget = TimeSpan.FromMinutes(Number(key, value)); return true;
+            case "vf": o.ValidationFraction = Number(key, value); return true;
+            case "ema": o.WeightAverageDecay = Number(key, value); return true;
+            case "l2sp": o.PretrainedWeightDecay = Number(key, value); return true;
+            case "wise": o.WeightInterpolation = Number(key, value); return true;
+            case "wiseauto": o.ChooseWeightInterpolation = Flag(key, value); return true;
             case "sched":
                 o.Schedule = value switch
                 {

@@ -87,6 +87,17 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
             trainRows.Count, testRows.Count, trainRows.Select(r => r.Label).Distinct().Count(), epochs, length);
     }
 
+    /// <summary>What the run chose itself: the automatic recipe's kept recipe ("recipe (n runs)") and the weight
+    /// interpolation's α when it was applied.</summary>
+    private static string? ChosenRecipe(ITransformer model)
+    {
+        if (model is not TransformerChain<ITransformer> { LastTransformer: FineTunedTransformer t }) return null;
+        var parts = new List<string>();
+        if (t.RecipeSearch is { } s) parts.Add($"{s.Chosen.Recipe} ({s.Trials.Count} runs)");
+        if (t.WeightInterpolation < 1) parts.Add($"α={t.WeightInterpolation:F1}");
+        return parts.Count == 0 ? null : string.Join("; ", parts);
+    }
+
     private RunResult FitAndScore(MLContext ml, IEstimator<ITransformer> pipeline, IDataView train, IDataView test, SuiteDataSet d,
                                   Recipe recipe, int seed, int trainCount, int testCount, int classes, int epochs, int inputSize)
     {
@@ -100,7 +111,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
             string numbers = recipe.IsBaseline ? "float32" : precision == TrainingPrecision.Auto ? (gpu != null ? "bfloat16" : "float32") : precision.ToString().ToLowerInvariant();
             return new RunResult(profile.Name, DeviceOf(recipe), numbers, d.Name, d.Kind.ToString().ToLowerInvariant(), recipe.Name, seed,
                 trainCount, testCount, classes, epochs, inputSize, m.MicroAccuracy, m.MacroAccuracy, m.LogLoss,
-                Math.Round(fit, 1), Math.Round(watch.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"));
+                Math.Round(fit, 1), Math.Round(watch.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"), ChosenRecipe(model));
         }
         finally
         {

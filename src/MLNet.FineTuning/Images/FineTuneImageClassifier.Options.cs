@@ -57,6 +57,15 @@ public sealed partial class FineTuneImageClassifier
         /// <summary>Whether training flips: <see cref="HorizontalFlip"/> when set, else the policy's.</summary>
         internal bool EffectiveHorizontalFlip => HorizontalFlip ?? Augmentation.Flips();
 
+        /// <summary>Mixup (Zhang et al. 2018): each training batch blends with a shuffled copy of itself by λ ~ Beta(α, α),
+        /// and so do the labels. α ≥ 0; 0 turns it off (typical: 0.2). Default 0.</summary>
+        public double MixupAlpha { get; set; }
+
+        /// <summary>CutMix (Yun et al. 2019): a box of a shuffled copy's image is pasted into each training image, the
+        /// labels weighted by area, with the kept share ~ Beta(α, α). α ≥ 0; 0 turns it off (typical: 1). With Mixup on
+        /// too, each batch takes one of the two at random. Default 0.</summary>
+        public double CutMixAlpha { get; set; }
+
         /// <summary>Skip rows whose image cannot be read (and count them in the log) instead of failing. Default
         /// false: an unreadable image is an error that names its row.</summary>
         public bool SkipUnreadableImages { get; set; }
@@ -74,6 +83,8 @@ public sealed partial class FineTuneImageClassifier
             Check.Range(HeadDropout >= 0 && HeadDropout < 1, nameof(HeadDropout), "in [0, 1)", HeadDropout);
             if (RandomCropMinScale is double crop) Check.Range(crop > 0 && crop <= 1, nameof(RandomCropMinScale), "in (0, 1]", crop);
             Check.Range(Enum.IsDefined(Augmentation), nameof(Augmentation), "None, Light or Strong", Augmentation);
+            Check.Range(MixupAlpha >= 0, nameof(MixupAlpha), "≥ 0", MixupAlpha);
+            Check.Range(CutMixAlpha >= 0, nameof(CutMixAlpha), "≥ 0", CutMixAlpha);
             Check.Range(ImageCacheMegabytes >= 0, nameof(ImageCacheMegabytes), "≥ 0", ImageCacheMegabytes);
             if (string.IsNullOrWhiteSpace(ImageColumnName)) throw new ArgumentException("ImageColumnName must name a column.");
             PretrainedCatalog.GetImageBackbone(Backbone);

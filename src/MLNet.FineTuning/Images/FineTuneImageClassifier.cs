@@ -53,7 +53,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     {
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
         var data = ReadData(input, ch, withValidation: true);
-        var (model, o, result) = options.TimeBudget is TimeSpan budget ? Search(data, ch, budget) : Train(data, options, ch);
+        var (model, o, result) = options.TimeBudget is TimeSpan budget ? Search(input, data, ch, budget) : Train(data, options, ch);
         try
         {
             model.to(CPU);
@@ -128,7 +128,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
             new ImageBatchSource(env.Data, data.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
             data.Valid == null ? null : new ImageBatchSource(env.Data, data.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false),
             o.BalanceClasses ? ClassWeights.For(data.Train.Labels, data.ClassNames.Length) : null,
-            new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames)));
+            new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames), new BatchMixing(o.MixupAlpha, o.CutMixAlpha)));
     }
 
     private (Classifier Model, Options Options, TrainingResult Result) Train(ImageData data, Options o, IChannel ch)
@@ -156,11 +156,18 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
 
     /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
     /// matters for images: the learning rate (the range test's suggestion or the options'), the backbone's share of it
-    /// and the augmentation policy. The options as given come first, so ties keep them.</summary>
-    private (Classifier Model, Options Options, TrainingResult Result) Search(ImageData data, IChannel ch, TimeSpan budget)
+    /// and the augmentation policy. The options as given come first, so ties keep them. When the search held out its own
+    /// validation rows, the kept recipe trains again on all of <paramref name="input"/> (read again: the search's cache
+    /// holds the split).</summary>
+    private (Classifier Model, Options Options, TrainingResult Result) Search(IDataView input, ImageData data, IChannel ch, TimeSpan budget)
     {
         var o = options;
-        var search = new RecipeSearch<Options, Classifier>(o, x => x.Clone(), x => { var (m, _, r) = Train(data, x, ch); return (m, r); }, ch);
+        var finalRun = !ValidationSplit.HoldsOutAutomatically(o) ? null : new FinalRunOnAllRows<Options, Classifier>(x =>
+        {
+            var (m, _, r) = Train(ReadData(input, ch, withValidation: false), x, ch);
+            return (m, r);
+        }, (double)(data.Train.Count + (data.Valid?.Count ?? 0)) / data.Train.Count);
+        var search = new RecipeSearch<Options, Classifier>(o, x => x.Clone(), x => { var (m, _, r) = Train(data, x, ch); return (m, r); }, finalRun, ch);
         var (model, chosen, result, _) = search.Run(x => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1), suggested =>
         {
             var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
@@ -173,7 +180,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
                         x.BackboneLearningRateFactor = bb;
                         x.Augmentation = aug;
                     })).ToList();
-        }, budget);
+        }, (data.Train.Count + o.BatchSize - 1) / o.BatchSize, budget);
         return (model, chosen, result);
     }
 

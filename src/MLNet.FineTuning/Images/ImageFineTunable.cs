@@ -29,6 +29,10 @@ internal sealed class ImageFineTunable : IFineTunable
     public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters =>
         model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
 
+    // The backbone's parameters and its BatchNorm statistics, so that α = 0 gives the pretrained features exactly.
+    public IReadOnlyList<string> InterpolatedState =>
+        model.Backbone.state_dict().Keys.Select(k => "backbone." + k).ToArray();
+
     public void SetTrainingMode(bool backboneFrozen)
     {
         this.backboneFrozen = backboneFrozen;

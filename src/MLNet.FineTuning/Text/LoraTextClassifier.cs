@@ -53,7 +53,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     {
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
         var data = ReadData(input, ch, withValidation: true);
-        var (run, o, result) = options.TimeBudget is TimeSpan budget ? Search(data, ch, budget) : Train(data, options, ch);
+        var (run, o, result) = options.TimeBudget is TimeSpan budget ? Search(input, data, ch, budget) : Train(data, options, ch);
         var (model, lora, head) = (run.Model, run.Lora, run.Model.Head);
         try
         {
@@ -215,15 +215,19 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
 
     /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
     /// matters for LoRA: the learning rate (the range test's suggestion or the options') and which layers get adapters.
-    /// The options as given come first, so ties keep them.</summary>
-    private (TrainingRun Run, Options Options, TrainingResult Result) Search(TextData data, IChannel ch, TimeSpan budget)
+    /// The options as given come first, so ties keep them. When the search held out its own validation rows, the kept
+    /// recipe trains again on all of <paramref name="input"/>.</summary>
+    private (TrainingRun Run, Options Options, TrainingResult Result) Search(IDataView input, TextData data, IChannel ch, TimeSpan budget)
     {
         var o = options;
-        var search = new RecipeSearch<Options, TrainedText>(o, x => x.Clone(), x =>
+        (TrainedText, TrainingResult) TrainOn(TextData d, Options x)
         {
-            var (run, _, result) = Train(data, x, ch);
+            var (run, _, result) = Train(d, x, ch);
             return (new TrainedText(run), result);
-        }, ch);
+        }
+        var finalRun = !ValidationSplit.HoldsOutAutomatically(o) ? null : new FinalRunOnAllRows<Options, TrainedText>(
+            x => TrainOn(ReadData(input, ch, withValidation: false), x), (double)(data.Train.Count + (data.Valid?.Count ?? 0)) / data.Train.Count);
+        var search = new RecipeSearch<Options, TrainedText>(o, x => x.Clone(), x => TrainOn(data, x), finalRun, ch);
         var allLinear = new[] { LoraTargetModules.Query, LoraTargetModules.Key, LoraTargetModules.Value, LoraTargetModules.Output, LoraTargetModules.Intermediate };
         var (kept, chosen, result, _) = search.Run(x => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1), suggested =>
         {
@@ -235,7 +239,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
                         x.LearningRate = lr;
                         x.TargetModules = t;
                     })).ToList();
-        }, budget);
+        }, (data.Train.Count + o.BatchSize - 1) / o.BatchSize, budget);
         return (kept.Run, chosen, result);
     }
 

@@ -35,6 +35,11 @@ internal sealed class TextFineTunable : IFineTunable
     public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters =>
         model.Head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
 
+    // With LoRA, the B matrices only: the adapter's change B·A then scales by exactly α (blending A as well would not be
+    // linear in α); with full fine-tuning, every encoder entry.
+    public IReadOnlyList<string> InterpolatedState =>
+        BackboneParameters.Select(p => p.Name).Where(n => adapterNames == null || n.Contains(".lora_B.")).ToArray();
+
     public void SetTrainingMode(bool backboneFrozen)
     {
         model.train();

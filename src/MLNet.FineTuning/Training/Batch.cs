@@ -45,6 +45,9 @@ internal interface IFineTunable
     IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> BackboneParameters { get; }
     /// <summary>Parameters trained at <c>LearningRate</c>.</summary>
     IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> HeadParameters { get; }
+    /// <summary>State-dict keys that weight interpolation (<c>WeightInterpolation</c>) blends between their starting and
+    /// fine-tuned values: what fine-tuning changed in the pretrained network, never the new head.</summary>
+    IReadOnlyList<string> InterpolatedState { get; }
     /// <summary>Training mode; a frozen backbone gets no gradients and keeps its normalisation statistics.</summary>
     void SetTrainingMode(bool backboneFrozen);
     /// <summary>Inputs already on the device (floating-point ones in fp32) → logits [n, K] in the network's compute

@@ -11,16 +11,18 @@ internal sealed record TrainingState(int Epoch, int StepInEpoch, long GlobalStep
 /// <summary>
 /// A training checkpoint folder: <c>model.safetensors</c> (the whole state dict, readable by PyTorch),
 /// <c>best.safetensors</c> (best weights so far, when there is validation data), <c>optimizer.bin</c>
-/// (TorchSharp's optimizer state), and <c>checkpoint.json</c> (loop position plus the estimator's metadata:
+/// (TorchSharp's optimizer state), <c>average.safetensors</c> (the moving average of the weights, when on), and <c>checkpoint.json</c> (loop position plus the estimator's metadata:
 /// options, class names, backbone). Written to a sibling temporary folder first and then swapped in, so a
 /// crash never leaves a half-written checkpoint behind.
 /// </summary>
 internal static class Checkpoint
 {
-    public const string ModelFile = "model.safetensors", BestFile = "best.safetensors", OptimizerFile = "optimizer.bin", StateFile = "checkpoint.json";
+    public const string ModelFile = "model.safetensors", BestFile = "best.safetensors", AverageFile = "average.safetensors",
+                        OptimizerFile = "optimizer.bin", StateFile = "checkpoint.json";
 
     public static void Save(string directory, nn.Module model, optim.Optimizer optimizer, TrainingState state,
-        IReadOnlyDictionary<string, Tensor>? best, JsonObject metadata, IReadOnlyDictionary<string, Tensor>? weights = null)
+        IReadOnlyDictionary<string, Tensor>? best, JsonObject metadata, IReadOnlyDictionary<string, Tensor>? weights = null,
+        IReadOnlyDictionary<string, Tensor>? average = null)
     {
         directory = Path.GetFullPath(directory);
         string tmp = directory + ".tmp-" + Environment.ProcessId, old = directory + ".old-" + Environment.ProcessId;
@@ -31,6 +33,7 @@ internal static class Checkpoint
             if (weights != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, ModelFile), weights.ToDictionary());
             else model.save_safetensors(Path.Combine(tmp, ModelFile));
             if (best != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, BestFile), best.ToDictionary());
+            if (average != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, AverageFile), average.ToDictionary());
             ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(tmp, OptimizerFile));
             var json = new JsonObject
             {
@@ -53,14 +56,16 @@ internal static class Checkpoint
     /// <summary>Reads the estimator metadata without touching weights (to rebuild the right model first).</summary>
     public static JsonObject ReadMetadata(string directory) => (JsonObject)ReadJson(directory)["metadata"]!;
 
-    /// <summary>Weights, best weights and loop position; the optimizer state comes after the optimizer exists
+    /// <summary>Weights, best weights, the weights' moving average (when saved) and loop position; the optimizer state comes after the optimizer exists
     /// (<see cref="LoadOptimizer"/>), which under bf16 is only after the masters are made from these weights.</summary>
-    public static TrainingState LoadWeights(string directory, nn.Module model, out Dictionary<string, Tensor>? best)
+    public static TrainingState LoadWeights(string directory, nn.Module model, out Dictionary<string, Tensor>? best, out Dictionary<string, Tensor>? average)
     {
         var json = ReadJson(directory);
         model.load_safetensors(Path.Combine(directory, ModelFile), strict: true);
         string bestPath = Path.Combine(directory, BestFile);
         best = File.Exists(bestPath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(bestPath) : null;
+        string averagePath = Path.Combine(directory, AverageFile);
+        average = File.Exists(averagePath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(averagePath) : null;
         return json["state"].Deserialize<TrainingState>()
             ?? throw new InvalidDataException($"{Path.Combine(directory, StateFile)} has no training state.");
     }

@@ -44,6 +44,22 @@ public abstract class FineTuningOptions
     /// <summary>Weight the loss of each class by N / (K · count): rare classes count as much as common ones (higher
     /// macro accuracy on imbalanced data, usually at some cost in micro accuracy). Default false.</summary>
     public bool BalanceClasses { get; set; }
+    /// <summary>Exponential moving average of the weights (timm's model EMA), in [0, 1); 0 turns it off. After every step
+    /// the average moves toward the weights by 1 − d, d = min(decay, (1 + step) / (10 + step)); validation, the best-epoch
+    /// choice, checkpoints' average and the exported model then use the average. Typical: 0.999. Default 0 (off).</summary>
+    public double WeightAverageDecay { get; set; }
+    /// <summary>L2-SP (Li et al. 2018): decay the backbone's weights toward their pretrained values by this strength
+    /// (w ← w − rate · strength · (w − w₀) each step, as AdamW decays toward zero), in place of
+    /// <see cref="WeightDecay"/> on the backbone; ≥ 0, 0 turns it off. Keeps the fine-tuned network near what it knew.
+    /// Default 0 (off).</summary>
+    public double PretrainedWeightDecay { get; set; }
+    /// <summary>Weight-space interpolation (WiSE-FT, Wortsman et al. 2022): the kept backbone is w₀ + α (w − w₀), between
+    /// the pretrained (α = 0) and the fine-tuned weights (α = 1); for LoRA the adapters' change is scaled by α. In [0, 1].
+    /// Default 1 (off).</summary>
+    public double WeightInterpolation { get; set; } = 1;
+    /// <summary>Choose <see cref="WeightInterpolation"/> on the validation data instead: α from 0.1 to 1 by 0.1, the best
+    /// by <see cref="EarlyStoppingMetric"/> (ties keep the larger α). Needs validation data. Default false.</summary>
+    public bool ChooseWeightInterpolation { get; set; }
     /// <summary>Train only the head for this many first epochs, then unfreeze the backbone, in [0, Epochs]. Default 0.</summary>
     public int FreezeBackboneEpochs { get; set; }
 
@@ -107,6 +123,11 @@ public abstract class FineTuningOptions
         Check.Range(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), "≥ 0", EarlyStoppingPatience);
         Check.Range(EarlyStoppingMinDelta >= 0, nameof(EarlyStoppingMinDelta), "≥ 0", EarlyStoppingMinDelta);
         Check.Range(LogEveryNSteps >= 1, nameof(LogEveryNSteps), "≥ 1", LogEveryNSteps);
+        Check.Range(WeightAverageDecay >= 0 && WeightAverageDecay < 1, nameof(WeightAverageDecay), "in [0, 1)", WeightAverageDecay);
+        Check.Range(PretrainedWeightDecay >= 0, nameof(PretrainedWeightDecay), "≥ 0", PretrainedWeightDecay);
+        Check.Range(WeightInterpolation >= 0 && WeightInterpolation <= 1, nameof(WeightInterpolation), "in [0, 1]", WeightInterpolation);
+        if (ChooseWeightInterpolation && ValidationSet == null && ValidationFraction <= 0)
+            throw new ArgumentException("ChooseWeightInterpolation needs validation data: set ValidationSet or ValidationFraction.", nameof(ChooseWeightInterpolation));
         if (TimeBudget is TimeSpan budget) Check.Range(budget > TimeSpan.Zero, nameof(TimeBudget), "> 0", budget);
         if (TimeBudget != null && ResumeFromCheckpoint != null)
             throw new ArgumentException("TimeBudget and ResumeFromCheckpoint cannot be combined: the automatic recipe trains several models from the pretrained weights.", nameof(TimeBudget));

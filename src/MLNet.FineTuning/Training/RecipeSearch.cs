@@ -7,7 +7,8 @@ namespace MLNet.FineTuning.Training;
 /// <param name="Recipe">The settings that differ from the options given, e.g. <c>lr=0.002, bb=1, aug=None</c>.</param>
 /// <param name="Rung">0 for the first round of successive halving, 1 for the next, …; the final run has the highest.</param>
 /// <param name="Epochs">Epochs the run trained.</param>
-/// <param name="Score">Its best validation figure (accuracy, or −loss when <c>EarlyStoppingMetric</c> is Loss): higher is better.</param>
+/// <param name="Score">Its best validation figure (accuracy, or −loss when <c>EarlyStoppingMetric</c> is Loss): higher is
+/// better. NaN for a final run on all the rows, which has no validation.</param>
 /// <param name="Seconds">Wall time of the run, model building included.</param>
 public sealed record RecipeTrial(string Recipe, int Rung, int Epochs, double Score, double Seconds);
 
@@ -30,22 +31,32 @@ public sealed class RecipeSearchResult
     public IReadOnlyList<RecipeTrial> Trials { get; }
     /// <summary>The trial whose model was kept.</summary>
     public RecipeTrial Chosen { get; }
-    /// <summary>Wall time of the search (range test and trials; not the export).</summary>
+    /// <summary>Wall time of the search (range test, trials and the final run; not the export).</summary>
     public TimeSpan Elapsed { get; }
-    /// <summary>Whether the budget stopped the search before its last run.</summary>
+    /// <summary>Whether the budget stopped the search before its last round (the final run always trains).</summary>
     public bool CutShortByBudget { get; }
 }
 
 /// <summary>A candidate recipe: a name for the log and the changes it makes to a copy of the options.</summary>
 internal sealed record RecipeCandidate<TOptions>(string Name, Action<TOptions> Apply);
 
+/// <summary>How the kept recipe's final run trains when the search validated on rows it held out itself: on all the
+/// rows (the held-out ones too, without validation), which take <paramref name="RowsFactor"/> times the search's
+/// training rows.</summary>
+internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TModel Model, TrainingResult Result)> Train, double RowsFactor);
+
 /// <summary>
 /// The automatic recipe: a learning-rate range test, then successive halving (Jamieson and Talwalkar 2016; the
 /// scheme Hyperband repeats) over candidate recipes within a time budget. Round r trains every survivor from the
 /// pretrained weights for E / 2^(R−r) epochs (E the options' epochs, R the number of halving rounds), ranks them by
-/// validation, and keeps the better half; the winner then trains for all E epochs, unless it already has. Every run
-/// uses the options' seed, so the search is reproducible and the ranking compares recipes, not luck. A run that the
-/// measured pace says would end past the budget is not started; the best model trained so far is kept instead.
+/// validation, and keeps the better half. The winner then trains for all E epochs: on all the rows when the search
+/// held out its own validation rows (<see cref="FinalRunOnAllRows{TOptions,TModel}"/>), so the kept model sees as much
+/// data as the options' plain run would; otherwise on the same rows, unless the winner already ran that long.
+/// The final run's time is reserved from the start: a trial runs only when the measured pace (from the range test,
+/// then from the trials) says it and the final run both end within the budget. So the budget bounds the whole call,
+/// and when it is too small for any trial the final run trains the options as given: the search can cut itself
+/// short, never the model. Every run uses the options' seed, so the search is reproducible and the ranking compares
+/// recipes, not luck.
 /// </summary>
 /// <typeparam name="TOptions">The estimator's options.</typeparam>
 /// <typeparam name="TModel">What a trial returns and the caller keeps: the trained model.</typeparam>
@@ -53,6 +64,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
     TOptions baseOptions,
     Func<TOptions, TOptions> clone,
     Func<TOptions, (TModel Model, TrainingResult Result)> train,
+    FinalRunOnAllRows<TOptions, TModel>? finalRun,
     IChannel? log,
     Func<TimeSpan>? clock = null)
     where TOptions : FineTuningOptions
@@ -67,56 +79,71 @@ internal sealed class RecipeSearch<TOptions, TModel>(
     }
 
     /// <summary>The kept model (the caller owns it), the options it trained with, its result, and the search record.</summary>
+    /// <param name="rangeTest">Runs the range test on a copy of the options.</param>
+    /// <param name="candidatesFor">The candidates, given the range test's suggested rate; the first is the options as given.</param>
+    /// <param name="batchesPerEpoch">Training batches in one epoch of the search's rows: with the range test's time per
+    /// step, the first estimate of an epoch's cost.</param>
+    /// <param name="budget">Wall time for the whole call.</param>
     public (TModel Model, TOptions Options, TrainingResult Result, RecipeSearchResult Search) Run(
-        Func<TOptions, LearningRateRange> rangeTest, Func<double, IReadOnlyList<RecipeCandidate<TOptions>>> candidatesFor, TimeSpan budget)
+        Func<TOptions, LearningRateRange> rangeTest, Func<double, IReadOnlyList<RecipeCandidate<TOptions>>> candidatesFor,
+        long batchesPerEpoch, TimeSpan budget)
     {
         var start = clock();
         TimeSpan Elapsed() => clock() - start;
         int epochs = baseOptions.Epochs;
 
-        // The range test costs about as much as one short trial (its steps are capped at two passes over the data).
+        // The range test costs about as much as one short trial (its steps are capped at two passes over the data);
+        // its time per step gives the first pace, before any trial has run.
         var range = rangeTest(clone(baseOptions));
+        double secondsPerEpoch = Elapsed().TotalSeconds / Math.Max(1, range.Points.Count) * batchesPerEpoch;
         Info($"automatic recipe: range test suggests learning rate {range.SuggestedLearningRate:G2} ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s)");
         var candidates = candidatesFor(range.SuggestedLearningRate);
         if (candidates.Count == 0) throw new InvalidOperationException("The automatic recipe needs at least one candidate.");
 
         int rounds = (int)Math.Ceiling(Math.Log2(candidates.Count));
         var trials = new List<RecipeTrial>();
-        double secondsPerEpoch = 0;   // measured pace: mean over finished trials
         int epochsSeen = 0;
         double secondsSeen = 0;
         (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial)? best = null;
         bool cutShort = false;
 
-        bool Fits(int e) => epochsSeen == 0 || Elapsed().TotalSeconds + secondsPerEpoch * e <= budget.TotalSeconds;
+        double FinalSeconds() => secondsPerEpoch * epochs * (finalRun?.RowsFactor ?? 1);
+        bool Fits(int e) => Elapsed().TotalSeconds + secondsPerEpoch * e + FinalSeconds() <= budget.TotalSeconds;
 
-        double? RunTrial(RecipeCandidate<TOptions> c, int rung, int e)
+        (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial) Train(
+            RecipeCandidate<TOptions> c, int rung, int e, Func<TOptions, (TModel Model, TrainingResult Result)> run)
         {
-            if (!Fits(e)) { cutShort = true; return null; }
             var o = clone(baseOptions);
             c.Apply(o);
             o.Epochs = e;
             o.CheckpointDirectory = null;   // trials are throw-away runs; the kept one gets the folder back below
             var t0 = clock();
-            var (model, result) = train(o);
+            var (model, result) = run(o);
             double seconds = (clock() - t0).TotalSeconds;
-            epochsSeen += e; secondsSeen += seconds; secondsPerEpoch = secondsSeen / epochsSeen;
-            double score = Score(result);
-            var trial = new RecipeTrial(c.Name, rung, e, score, Math.Round(seconds, 1));
+            var trial = new RecipeTrial(c.Name, rung, e, Score(result), Math.Round(seconds, 1));
             trials.Add(trial);
-            Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {score:F4} in {seconds:F0} s");
+            return (model, o, result, trial);
+        }
+
+        double? RunTrial(RecipeCandidate<TOptions> c, int rung, int e)
+        {
+            if (!Fits(e)) { cutShort = true; return null; }
+            var t0 = clock();
+            var run = Train(c, rung, e, train);
+            epochsSeen += e; secondsSeen += (clock() - t0).TotalSeconds; secondsPerEpoch = secondsSeen / epochsSeen;
+            Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {run.Trial.Score:F4} in {run.Trial.Seconds:F0} s");
             // Keep the best model of the longest runs so far (a longer run is the better estimate of the final one).
-            if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && score > b.Trial.Score))
+            if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && run.Trial.Score > b.Trial.Score))
             {
                 if (best is { } old) old.Model.Dispose();
-                best = (model, o, result, trial);
+                best = run;
             }
-            else model.Dispose();
-            return score;
+            else run.Model.Dispose();
+            return run.Trial.Score;
         }
 
         var survivors = candidates.ToList();
-        for (int rung = 0; rung < rounds && survivors.Count > 1; rung++)
+        for (int rung = 0; rung < rounds && survivors.Count > 1 && !cutShort; rung++)
         {
             int e = Math.Max(1, (int)Math.Round(epochs / Math.Pow(2, rounds - rung)));
             var scored = new List<(RecipeCandidate<TOptions> Candidate, double Score)>();
@@ -126,20 +153,35 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             // Stable: equal scores keep the candidates' order (the defaults come first).
             survivors = scored.OrderByDescending(x => x.Score).Take((scored.Count + 1) / 2).Select(x => x.Candidate).ToList();
         }
-        // The winner trains for all the epochs, unless the kept model already is that run (or the budget says no).
         var winner = survivors[0];
-        if (best is not { } kept || kept.Trial.Recipe != winner.Name || kept.Trial.Epochs < epochs) RunTrial(winner, rounds, epochs);
-        if (best is not { } final)
-            throw new InvalidOperationException($"The time budget ({budget.TotalSeconds:F0} s) left no room for a single training run.");
+        if (trials.Count == 0)
+            Info($"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a trial beside the final run; the options as given train");
+
+        // The final run was reserved, so it always runs (it may end past the budget only if the pace estimate was low).
+        if (finalRun != null)
+        {
+            if (best is { } b) b.Model.Dispose();
+            var t0 = clock();
+            best = Train(winner, rounds, epochs, finalRun.Train);
+            Info($"automatic recipe: final run, {winner.Name}, {epochs} epoch(s) on all rows in {(clock() - t0).TotalSeconds:F0} s");
+        }
+        else if (best is not { } kept || kept.Trial.Recipe != winner.Name || kept.Trial.Epochs < epochs)
+        {
+            best?.Model.Dispose();
+            best = Train(winner, rounds, epochs, train);
+            Info($"automatic recipe: final run, {winner.Name}, {epochs} epoch(s): validation {best.Value.Trial.Score:F4}");
+        }
+        var final = best!.Value;
         var search = new RecipeSearchResult(range, trials, final.Trial, Elapsed(), cutShort);
-        Info($"automatic recipe: kept {final.Trial.Recipe} ({final.Trial.Epochs} epochs, validation {final.Trial.Score:F4}) after {trials.Count} runs in {search.Elapsed.TotalSeconds:F0} s" +
+        Info($"automatic recipe: kept {final.Trial.Recipe} after {trials.Count} runs in {search.Elapsed.TotalSeconds:F0} s" +
              (cutShort ? " (the budget cut the search short)" : ""));
         final.Options.CheckpointDirectory = baseOptions.CheckpointDirectory;
         return (final.Model, final.Options, final.Result with { Search = search }, search);
     }
 
+    /// <summary>The run's best validation figure, higher better; NaN for a run without validation.</summary>
     private double Score(TrainingResult r) =>
-        r.BestMetric is not double m ? double.NegativeInfinity
+        r.BestMetric is not double m ? double.NaN
         : baseOptions.EarlyStoppingMetric == EarlyStoppingMetric.Loss ? -m : m;
 
     private void Info(string message) => log?.Info(MessageSensitivity.None, message);

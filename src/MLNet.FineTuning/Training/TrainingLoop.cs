@@ -12,12 +12,16 @@ internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int Best
 {
     /// <summary>The automatic recipe's record, when <see cref="FineTuningOptions.TimeBudget"/> chose the run.</summary>
     public RecipeSearchResult? Search { get; init; }
+    /// <summary>The weight interpolation α applied after training (1 when off).</summary>
+    public double WeightInterpolation { get; init; } = 1;
 }
 
 /// <summary>
 /// The one fine-tuning loop both estimators use: AdamW with parameter groups (head / backbone rates,
 /// no decay on biases and normalisation weights), a per-step schedule, gradient clipping, head-only warm
-/// epochs, validation, early stopping with best-weights restore, progress, cancellation and checkpoints.
+/// epochs, validation, early stopping with best-weights restore, progress, cancellation and checkpoints; and the
+/// fine-tuning toolbox, each off unless asked for: Mixup/CutMix (<see cref="BatchMixing"/>), a moving average of the
+/// weights (<see cref="WeightAverage"/>), L2-SP and weight interpolation (<see cref="StartingWeights"/>).
 /// Every step runs inside a dispose scope; nothing but the accumulators outlives it.
 /// </summary>
 internal sealed class TrainingLoop
@@ -26,14 +30,21 @@ internal sealed class TrainingLoop
     private readonly Device device;
     private readonly IChannel? log;
     private readonly Func<JsonObject> checkpointMetadata;
+    private readonly BatchMixing? mixing;
 
-    public TrainingLoop(FineTuningOptions options, Device device, IChannel? log, Func<JsonObject> checkpointMetadata)
+    /// <summary>A loop for <paramref name="options"/> on <paramref name="device"/>; <paramref name="checkpointMetadata"/> is
+    /// what the estimator writes into checkpoints; <paramref name="mixing"/> is Mixup/CutMix of the training batches
+    /// (images only; null or off for none).</summary>
+    public TrainingLoop(FineTuningOptions options, Device device, IChannel? log, Func<JsonObject> checkpointMetadata, BatchMixing? mixing = null)
     {
         this.options = options;
         this.device = device;
         this.log = log;
         this.checkpointMetadata = checkpointMetadata;
+        this.mixing = mixing is { IsOn: true } ? mixing : null;
     }
+
+    private bool UsesStartingWeights => options.PretrainedWeightDecay > 0 || options.WeightInterpolation < 1 || options.ChooseWeightInterpolation;
 
     public long StepsPerEpoch(long rows) => (rows + options.BatchSize - 1) / options.BatchSize;
 
@@ -43,9 +54,13 @@ internal sealed class TrainingLoop
         model.Module.to(device);
         using var weights = classWeights?.to(device);
         var state = new TrainingState(0, 0, 0, null, -1, 0);
-        Dictionary<string, Tensor>? best = null;
+        Dictionary<string, Tensor>? best = null, savedAverage = null;
+        using var start = UsesStartingWeights ? StartingWeights.Capture(model) : null;   // before a checkpoint replaces them
         // Weights first, in fp32, so that bf16 masters start from the checkpoint's exact values.
-        if (options.ResumeFromCheckpoint is string resume) state = Checkpoint.LoadWeights(resume, model.Module, out best);
+        if (options.ResumeFromCheckpoint is string resume) state = Checkpoint.LoadWeights(resume, model.Module, out best, out savedAverage);
+        using var average = options.WeightAverageDecay > 0 ? WeightAverage.Start(model.Module, options.WeightAverageDecay) : null;
+        if (average != null && savedAverage != null) average.Load(savedAverage);
+        DisposeAll(savedAverage);
         using var mixed = MixedPrecision.Wanted(options.Precision, device) ? MixedPrecision.Begin(model) : null;
         var (optimizer, groups) = CreateOptimizer(model, mixed);
         using var _ = optimizer;
@@ -62,6 +77,12 @@ internal sealed class TrainingLoop
         bool stoppedEarly = false;
         // What clipping measures: the parameters the optimizer updates (the fp32 masters under bf16).
         var trainable = mixed?.Masters.ToArray() ?? model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
+        // What L2-SP pulls back: the backbone's tensors the optimizer updates, by the module's names.
+        var backbone = model.BackboneParameters.Select(p => (p.Name, mixed?.MasterOf(p.Parameter) ?? p.Parameter)).ToArray();
+        void AfterStep()
+        {
+            start?.PullBack(backbone, groups[0].Group.LearningRate * options.BackboneLearningRateFactor, options.PretrainedWeightDecay);
+        }
         using var lossSum = zeros(1, dtype: float64, device: device);
         using var correctSum = zeros(1, dtype: int64, device: device);
         var runStart = Stopwatch.StartNew();
@@ -82,7 +103,8 @@ internal sealed class TrainingLoop
             // Applies the accumulated gradients: one optimizer step, then the step's bookkeeping and report.
             void FinishStep()
             {
-                Update(optimizer, mixed, trainable);
+                Update(optimizer, mixed, trainable, AfterStep);
+                average?.Update(model.Module, state.GlobalStep + 1);
                 inStep = 0;
                 state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
                 stepsThisRun++;
@@ -118,7 +140,7 @@ internal sealed class TrainingLoop
                         // Each batch's mean loss weighted by its share of a full step's rows: k batches of B rows then give
                         // the gradient of one batch of k·B rows.
                         double share = accumulate == 1 ? 1 : (double)b.Count / ((long)accumulate * options.BatchSize);
-                        var (loss, logits, labels) = Backward(model, b, mixed, weights, share);
+                        var (loss, logits, labels) = Backward(model, b, mixed, weights, share, (epoch, stepInEpoch));
                         using (no_grad())
                         {
                             lossSum.add_(loss.detach().to(float64).mul(b.Count));
@@ -141,7 +163,7 @@ internal sealed class TrainingLoop
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 // The last finished step: gradients of batches after it are lost, so a resume takes them again.
-                SaveCheckpoint(model, mixed, optimizer, state with { Epoch = epoch }, best, "cancelled");
+                SaveCheckpoint(model, mixed, optimizer, state with { Epoch = epoch }, best, average, "cancelled");
                 throw;
             }
             double epochSeconds = epochWatch.Elapsed.TotalSeconds;   // training only, before validation
@@ -150,7 +172,8 @@ internal sealed class TrainingLoop
                 epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
             }
             double? vLoss = null, vAcc = null;
-            if (validation != null) (vLoss, vAcc) = Evaluate(model, validation, weights);
+            if (validation != null)
+                (vLoss, vAcc) = average == null ? Evaluate(model, validation, weights) : average.With(model.Module, () => Evaluate(model, validation, weights));
             var progress = new TrainingProgress
             {
                 Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
@@ -169,6 +192,8 @@ internal sealed class TrainingLoop
                 {
                     DisposeAll(best);
                     best = mixed?.FullPrecisionState() ?? Snapshot(model.Module);
+                    if (average != null)
+                        foreach (var (name, a) in average.State) { best[name].Dispose(); best[name] = a.to(CPU).clone().DetachFromDisposeScope(); }
                     state = state with { BestMetric = metric, BestEpoch = epoch, EpochsWithoutImprovement = 0 };
                 }
                 else
@@ -181,7 +206,7 @@ internal sealed class TrainingLoop
                     }
                 }
             }
-            SaveCheckpoint(model, mixed, optimizer, state, best, $"epoch {epoch + 1}");
+            SaveCheckpoint(model, mixed, optimizer, state, best, average, $"epoch {epoch + 1}");
         }
         mixed?.End();   // fp32 from here on: best-weights restore, export and scoring see fp32 weights
         if (best != null)
@@ -190,20 +215,65 @@ internal sealed class TrainingLoop
             Info($"restored the best weights (epoch {state.BestEpoch + 1})");
             DisposeAll(best);
         }
+        else if (average != null)
+        {
+            average.CopyTo(model.Module);
+            Info("kept the moving average of the weights");
+        }
+        double alpha = start != null && (options.WeightInterpolation < 1 || options.ChooseWeightInterpolation)
+            ? Interpolate(model, start, validation, weights) : 1;
         model.Module.eval();
         double? bestMetric = state.BestMetric is double m && options.EarlyStoppingMetric == EarlyStoppingMetric.Loss ? -m : state.BestMetric;
-        return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history);
+        return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history) { WeightInterpolation = alpha };
+    }
+
+    /// <summary>Weight interpolation toward the starting weights: α as given, or the best of 0.1, 0.2, …, 1 on the
+    /// validation data (ties keep the larger α, the fine-tuned side). Returns the α applied.</summary>
+    private double Interpolate(IFineTunable model, StartingWeights start, IBatchSource? validation, Tensor? weights)
+    {
+        Dictionary<string, Tensor> tuned;
+        var names = model.InterpolatedState.ToHashSet();
+        using (no_grad())
+            tuned = model.Module.state_dict().Where(kv => names.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        try
+        {
+            double alpha = options.WeightInterpolation;
+            if (options.ChooseWeightInterpolation)
+            {
+                if (validation == null) throw new InvalidOperationException("ChooseWeightInterpolation needs validation data.");
+                double bestMetric = double.NegativeInfinity;
+                for (int tenths = 1; tenths <= 10; tenths++)
+                {
+                    start.Interpolate(model, tuned, tenths / 10.0);
+                    var (loss, accuracy) = Evaluate(model, validation, weights);
+                    double metric = options.EarlyStoppingMetric == EarlyStoppingMetric.Accuracy ? accuracy : -loss;
+                    if (metric >= bestMetric) (bestMetric, alpha) = (metric, tenths / 10.0);
+                }
+            }
+            start.Interpolate(model, tuned, alpha);
+            Info($"weight interpolation: α = {alpha:F1} between the starting and the fine-tuned weights{(options.ChooseWeightInterpolation ? " (chosen on validation)" : "")}");
+            return alpha;
+        }
+        finally { DisposeAll(tuned); }
     }
 
     /// <summary>Forward, loss in fp32, and backward of <paramref name="share"/> × the loss (call inside a dispose scope):
     /// gradients add up until <see cref="Update"/> (under bf16, in the fp32 masters). Returns the loss, the logits and the
-    /// labels on the device.</summary>
-    private (Tensor Loss, Tensor Logits, Tensor Labels) Backward(IFineTunable model, Batch b, MixedPrecision? mixed, Tensor? weights, double share)
+    /// labels on the device. <paramref name="mixAt"/> (epoch, batch) marks a training batch that Mixup/CutMix may mix, and
+    /// seeds its draws.</summary>
+    private (Tensor Loss, Tensor Logits, Tensor Labels) Backward(IFineTunable model, Batch b, MixedPrecision? mixed, Tensor? weights, double share,
+                                                                 (int Epoch, int Batch)? mixAt = null)
     {
         var inputs = b.Inputs.Select(t => t.to(device)).ToArray();
         var labels = b.Labels.to(device);
+        Tensor? otherLabels = null;
+        double lambda = 1;
+        if (mixing != null && mixAt is var (epoch, index))
+            (inputs[0], otherLabels, lambda) = mixing.Mix(inputs[0], labels, options.Seed, epoch, index);
         var logits = model.Forward(inputs).to(float32);   // the loss in fp32 whatever the compute type
         var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
+        if (otherLabels is not null)
+            loss = loss.mul(lambda).add(nn.functional.cross_entropy(logits, otherLabels, weights, label_smoothing: options.LabelSmoothing).mul(1 - lambda));
         (share == 1 ? loss : loss.mul(share)).backward();
         if (mixed != null)
         {
@@ -213,11 +283,13 @@ internal sealed class TrainingLoop
         return (loss, logits, labels);
     }
 
-    /// <summary>Clips the accumulated gradients, takes one optimizer step and clears them.</summary>
-    private void Update(optim.Optimizer optimizer, MixedPrecision? mixed, Parameter[] trainable)
+    /// <summary>Clips the accumulated gradients, takes one optimizer step (then <paramref name="afterStep"/>, on the
+    /// tensors the optimizer owns) and clears them.</summary>
+    private void Update(optim.Optimizer optimizer, MixedPrecision? mixed, Parameter[] trainable, Action? afterStep = null)
     {
         if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
         optimizer.step();
+        afterStep?.Invoke();
         mixed?.MastersToModel();
         optimizer.zero_grad();
     }
@@ -300,7 +372,8 @@ internal sealed class TrainingLoop
         {
             (head.Where(Decays), options.LearningRate, options.WeightDecay),
             (head.Where(p => !Decays(p)), options.LearningRate, 0),
-            (backbone.Where(Decays), options.LearningRate * options.BackboneLearningRateFactor, options.WeightDecay),
+            // L2-SP replaces the backbone's decay toward zero by its own toward the pretrained weights.
+            (backbone.Where(Decays), options.LearningRate * options.BackboneLearningRateFactor, options.PretrainedWeightDecay > 0 ? 0 : options.WeightDecay),
             (backbone.Where(p => !Decays(p)), options.LearningRate * options.BackboneLearningRateFactor, 0),
         };
         var groups = specs.Select(s => (Group: new AdamW.ParamGroup(s.Params.ToArray(), new AdamW.Options { LearningRate = s.Rate, weight_decay = s.Decay }), s.Rate))
@@ -311,12 +384,13 @@ internal sealed class TrainingLoop
         return (optimizer, groups.Select(g => ((optim.ILearningRateController)g.Group, g.Rate)).ToList());
     }
 
-    private void SaveCheckpoint(IFineTunable model, MixedPrecision? mixed, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best, string why)
+    private void SaveCheckpoint(IFineTunable model, MixedPrecision? mixed, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best,
+                                WeightAverage? average, string why)
     {
         if (options.CheckpointDirectory is not string dir) return;
         // Under bf16 the checkpoint holds the fp32 masters, so resuming loses nothing to rounding.
         var weights = mixed?.FullPrecisionState();
-        try { Checkpoint.Save(dir, model.Module, optimizer, state, best, checkpointMetadata(), weights); }
+        try { Checkpoint.Save(dir, model.Module, optimizer, state, best, checkpointMetadata(), weights, average?.State); }
         finally { DisposeAll(weights); }
         Info($"checkpoint ({why}) saved to '{dir}'");
     }

@@ -11,6 +11,11 @@ internal static class ValidationSplit
     /// TrainTestSplit default is 0.1; a fifth gives a steadier ranking on the small data sets fine-tuning sees).</summary>
     public const double AutomaticFraction = 0.2;
 
+    /// <summary>Whether the automatic recipe holds out its own validation rows (none given), so that its final run
+    /// can train on all of them.</summary>
+    public static bool HoldsOutAutomatically(FineTuningOptions options) =>
+        options.TimeBudget != null && options.ValidationSet == null && options.ValidationFraction <= 0;
+
     public static (IDataView Train, IDataView? Validation) Apply(MLContext ml, FineTuningOptions options, IDataView input)
     {
         if (options.ValidationSet != null) return (input, options.ValidationSet);

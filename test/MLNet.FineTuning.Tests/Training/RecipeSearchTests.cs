@@ -10,28 +10,34 @@ public class RecipeSearchTests
     {
         public string Recipe { get; } = recipe;
         public int Epochs { get; } = epochs;
+        public bool AllRows { get; init; }
         public bool Disposed { get; private set; }
         public void Dispose() => Disposed = true;
     }
 
     /// <summary>
     /// Candidates whose validation score is their quality times a factor that grows with the epochs: the ranking is
-    /// the same at every length, as successive halving assumes. Every run advances a fake clock by 10 s per epoch.
+    /// the same at every length, as successive halving assumes. Every run advances a fake clock by 10 s per epoch
+    /// (12.5 s for a final run on all rows, a quarter more of them); the range test takes 5 steps in 5 s, and an epoch
+    /// has 10 batches, so the first pace estimate is right.
     /// </summary>
     private static (RecipeSearch<LoraTextClassifier.Options, FakeModel> Search, List<FakeModel> Models) Setup(
-        Dictionary<double, double> qualityByRate, TimeSpan[] clock)
+        Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false)
     {
         var models = new List<FakeModel>();
+        (FakeModel, TrainingResult) Train(LoraTextClassifier.Options o, bool allRows)
+        {
+            Assert.Null(o.CheckpointDirectory);   // the search's throw-away runs write no checkpoints
+            clock[0] += TimeSpan.FromSeconds(10 * o.Epochs * (allRows ? 1.25 : 1));
+            var model = new FakeModel($"lr={o.LearningRate:G2}", o.Epochs) { AllRows = allRows };
+            models.Add(model);
+            double score = qualityByRate[o.LearningRate] * (1 - 1.0 / (o.Epochs + 1));
+            return (model, new TrainingResult(o.Epochs, false, o.Epochs - 1, allRows ? null : score, []));
+        }
         var search = new RecipeSearch<LoraTextClassifier.Options, FakeModel>(
-            new LoraTextClassifier.Options { Epochs = 8, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(), o =>
-            {
-                Assert.Null(o.CheckpointDirectory);   // the search's throw-away runs write no checkpoints
-                clock[0] += TimeSpan.FromSeconds(10 * o.Epochs);
-                var model = new FakeModel($"lr={o.LearningRate:G2}", o.Epochs);
-                models.Add(model);
-                double score = qualityByRate[o.LearningRate] * (1 - 1.0 / (o.Epochs + 1));
-                return (model, new TrainingResult(o.Epochs, false, o.Epochs - 1, score, []));
-            }, log: null, clock: () => clock[0]);
+            new LoraTextClassifier.Options { Epochs = 8, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(),
+            o => Train(o, allRows: false), finalOnAllRows ? new FinalRunOnAllRows<LoraTextClassifier.Options, FakeModel>(o => Train(o, allRows: true), 1.25) : null,
+            log: null, clock: () => clock[0]);
         return (search, models);
     }
 
@@ -44,14 +50,22 @@ public class RecipeSearchTests
         return LearningRateRange.From([1e-4, 1e-3, 1e-2, 1e-1, 1], [2.0, 1.9, 1.0, 0.8, 5.0]);
     }
 
+    private static readonly Dictionary<double, double> FourRates = new() { [1e-3] = 0.6, [2e-3] = 0.9, [5e-3] = 0.8, [1e-2] = 0.5 };
+
+    private static (FakeModel Model, LoraTextClassifier.Options Options, RecipeSearchResult Record) Search(
+        RecipeSearch<LoraTextClassifier.Options, FakeModel> search, TimeSpan[] clock, TimeSpan budget)
+    {
+        var (model, options, _, record) = search.Run(_ => FakeRange(clock), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2), batchesPerEpoch: 10, budget);
+        return (model, options, record);
+    }
+
     [Fact]
     public void Run_AmpleBudget_HalvesToTheBestAndTrainsItForAllEpochs()
     {
         var clock = new TimeSpan[1];
-        var quality = new Dictionary<double, double> { [1e-3] = 0.6, [2e-3] = 0.9, [5e-3] = 0.8, [1e-2] = 0.5 };
-        var (search, models) = Setup(quality, clock);
+        var (search, models) = Setup(FourRates, clock);
 
-        var (model, options, _, record) = search.Run(_ => FakeRange(clock), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2), TimeSpan.FromHours(1));
+        var (model, options, record) = Search(search, clock, TimeSpan.FromHours(1));
 
         // 4 candidates: round 0 at 8/4 = 2 epochs (4 runs), round 1 at 4 epochs (the best 2), then the winner at 8.
         Assert.Equal([2, 2, 2, 2, 4, 4, 8], record.Trials.Select(t => t.Epochs));
@@ -69,21 +83,54 @@ public class RecipeSearchTests
     }
 
     [Fact]
-    public void Run_TightBudget_StartsNoRunThatWouldEndPastItAndKeepsTheBestSoFar()
+    public void Run_FinalRunOnAllRows_RetrainsTheWinnerWithoutValidation()
     {
         var clock = new TimeSpan[1];
-        var quality = new Dictionary<double, double> { [1e-3] = 0.6, [2e-3] = 0.9, [5e-3] = 0.8, [1e-2] = 0.5 };
-        var (search, models) = Setup(quality, clock);
+        var (search, models) = Setup(FourRates, clock, finalOnAllRows: true);
 
-        // 5 s range test + four 20-s runs = 85 s; the next round's 40-s runs would end past 100 s.
-        var (model, _, _, record) = search.Run(_ => FakeRange(clock), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2), TimeSpan.FromSeconds(100));
+        var (model, options, record) = Search(search, clock, TimeSpan.FromHours(1));
 
-        Assert.Equal(4, record.Trials.Count);
+        Assert.Equal([2, 2, 2, 2, 4, 4, 8], record.Trials.Select(t => t.Epochs));
+        Assert.True(model.AllRows);
+        Assert.Equal("lr=0.002", model.Recipe);
+        Assert.Equal(2e-3, options.LearningRate);
+        Assert.Same(record.Trials[^1], record.Chosen);
+        Assert.True(double.IsNaN(record.Chosen.Score));   // no validation rows are left for it
+        Assert.Single(models, m => !m.Disposed);
+    }
+
+    [Fact]
+    public void Run_TightBudget_ReservesTheFinalRunAndStartsNoTrialThatWouldCrowdItOut()
+    {
+        var clock = new TimeSpan[1];
+        var (search, models) = Setup(FourRates, clock, finalOnAllRows: true);
+
+        // 5 s range test, four 20-s trials (each fits with the 100-s final run reserved: 85 + 100 ≤ 200), then round 1's
+        // 40-s trials would crowd the final run out (85 + 40 + 100 > 200): the winner of round 0 trains on all rows.
+        var (model, _, record) = Search(search, clock, TimeSpan.FromSeconds(200));
+
+        Assert.Equal([2, 2, 2, 2, 8], record.Trials.Select(t => t.Epochs));
         Assert.True(record.CutShortByBudget);
         Assert.Equal("lr=0.002", record.Chosen.Recipe);
-        Assert.Equal("lr=0.002", model.Recipe);
-        Assert.True(clock[0] <= TimeSpan.FromSeconds(100));
+        Assert.True(model.AllRows);
+        Assert.True(clock[0] <= TimeSpan.FromSeconds(200));
         Assert.Single(models, m => !m.Disposed);
+    }
+
+    [Fact]
+    public void Run_BudgetTooSmallForATrial_TrainsTheOptionsAsGiven()
+    {
+        // The final run alone (80 s) fills the budget: no trial starts, and the model is the plain run of the options.
+        var clock = new TimeSpan[1];
+        var (search, models) = Setup(FourRates, clock);
+
+        var (model, options, record) = Search(search, clock, TimeSpan.FromSeconds(90));
+
+        Assert.Equal(["lr=0.001"], record.Trials.Select(t => t.Recipe));
+        Assert.Equal(8, model.Epochs);
+        Assert.Equal(1e-3, options.LearningRate);
+        Assert.True(record.CutShortByBudget);
+        Assert.Single(models);
     }
 
     [Fact]
@@ -93,17 +140,17 @@ public class RecipeSearchTests
         var clock = new TimeSpan[1];
         var (search, _) = Setup(new Dictionary<double, double> { [1e-3] = 0.7, [2e-3] = 0.7 }, clock);
 
-        var (_, options, _, _) = search.Run(_ => FakeRange(clock), _ => Rates(1e-3, 2e-3), TimeSpan.FromHours(1));
+        var (_, options, _, _) = search.Run(_ => FakeRange(clock), _ => Rates(1e-3, 2e-3), batchesPerEpoch: 10, TimeSpan.FromHours(1));
 
         Assert.Equal(1e-3, options.LearningRate);
     }
 
     [Fact]
-    public void Fit_ImageTimeBudget_SearchesOnAHeldOutFifthAndKeepsTheChosenRun()
+    public void Fit_ImageTimeBudget_SearchesOnAHeldOutFifthThenTrainsTheChosenRecipeOnAllRows()
     {
         // The search's logic is tested above with fake runs; this checks the estimator's wiring on real images, with a
-        // budget that leaves room for a few runs only: a held-out fifth validates, the runs are recorded, and the model
-        // returned is the chosen run's.
+        // budget that leaves room for a few runs only: a held-out fifth validates the trials, the runs are recorded, and
+        // the model returned is the final run's, on all 30 rows (4 batches of 8 per epoch; 24 rows would make 3).
         var ml = new MLContext(1);
         var data = TestData.Load(ml, TestData.Fashion("train", 10, ["Bag", "Sandal", "Trouser"]));
         var estimator = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new FineTuneImageClassifier.Options
@@ -116,10 +163,12 @@ public class RecipeSearchTests
 
         var search = Assert.IsType<RecipeSearchResult>(model.RecipeSearch);
         Assert.NotNull(search.LearningRateRange);
-        Assert.Contains(search.Chosen, search.Trials);
-        Assert.All(model.History, h => Assert.NotNull(h.ValidationAccuracy));
-        Assert.Equal(search.Chosen.Epochs, model.History.Count);
-        Assert.Equal(search.Chosen.Score, model.History.Max(h => h.ValidationAccuracy!.Value), 6);
+        Assert.Same(search.Trials[^1], search.Chosen);
+        Assert.All(search.Trials.SkipLast(1), t => Assert.InRange(t.Score, 0, 1));
+        Assert.True(double.IsNaN(search.Chosen.Score));
+        Assert.All(model.History, h => Assert.Null(h.ValidationAccuracy));
+        Assert.Equal(2, model.History.Count);
+        Assert.Equal(8, model.History[^1].TotalSteps);
         Assert.Equal(30, ml.MulticlassClassification.Evaluate(model.Transform(data)).ConfusionMatrix.Counts.Sum(r => r.Sum()));
     }
 

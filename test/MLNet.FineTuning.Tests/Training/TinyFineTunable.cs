@@ -26,6 +26,8 @@ internal sealed class TinyFineTunable : IFineTunable
     public IReadOnlyList<(string Name, Parameter Parameter)> HeadParameters =>
         module.head.named_parameters().Select(p => ("head." + p.name, p.parameter)).ToArray();
 
+    public IReadOnlyList<string> InterpolatedState => BackboneParameters.Select(p => p.Name).ToArray();
+
     public void SetTrainingMode(bool backboneFrozen)
     {
         module.train();
