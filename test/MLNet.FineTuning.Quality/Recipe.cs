@@ -19,7 +19,7 @@ internal sealed class Recipe
                                      "ls (LabelSmoothing), hd (HeadDropout), ep (Epochs), frz (FreezeBackboneEpochs), sched (cosine|onecycle|constant), " +
                                      "bal (BalanceClasses 0|1), acc (GradientAccumulationSteps), budget (TimeBudget in minutes: the automatic recipe), " +
                                      "vf (ValidationFraction), ema (WeightAverageDecay), l2sp (PretrainedWeightDecay), wise (WeightInterpolation), " +
-                                     "wiseauto (ChooseWeightInterpolation 0|1)";
+                                     "wiseauto (ChooseWeightInterpolation 0|1), llrd (LayerwiseLearningRateDecay), gradual (GradualUnfreezing 0|1)";
     public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1), " +
                                     "mixup (MixupAlpha), cutmix (CutMixAlpha)";
     public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), full (FullFineTune 0|1), len (MaxSequenceLength)";
@@ -120,6 +120,8 @@ internal sealed class Recipe
             case "l2sp": o.PretrainedWeightDecay = Number(key, value); return true;
             case "wise": o.WeightInterpolation = Number(key, value); return true;
             case "wiseauto": o.ChooseWeightInterpolation = Flag(key, value); return true;
+            case "llrd": o.LayerwiseLearningRateDecay = Number(key, value); return true;
+            case "gradual": o.GradualUnfreezing = Flag(key, value); return true;
             case "sched":
                 o.Schedule = value switch
                 {

@@ -4,12 +4,13 @@ namespace MLNet.FineTuning.Quality;
 
 /// <summary>One run of the suite: a data set, a recipe and a seed, trained and scored on the profile's rows. Written as one
 /// JSON line per run, so that runs append, resume, and merge across machines (<c>report</c> reads any number of files).</summary>
-/// <remarks><c>Chosen</c>: the recipe the automatic recipe kept (and its trial count), for runs with a time budget.</remarks>
+/// <remarks><c>Chosen</c>: what the run chose itself (the automatic recipe's kept recipe and trial count; the weight
+/// interpolation's α). <c>ShiftedMicroAccuracy</c>: accuracy on the shifted copy of the test rows (<see cref="ShiftedTestSet"/>).</remarks>
 internal sealed record RunResult(
     string Profile, string Device, string Precision, string DataSet, string Kind, string Recipe, int Seed,
     int TrainRows, int TestRows, int Classes, int Epochs, int InputSize,
     double MicroAccuracy, double MacroAccuracy, double LogLoss, double FitSeconds, double EvalSeconds, string Finished,
-    string? Chosen = null)
+    string? Chosen = null, double? ShiftedMicroAccuracy = null)
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 

@@ -19,6 +19,12 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
     {
         var ml = new MLContext(seed);
         if (gpu is int id) { ml.GpuDeviceId = id; ml.FallbackToCpu = true; }
+        // The choices a run makes itself (the automatic recipe's trials, the interpolation's α) go to the console.
+        ml.Log += (_, e) =>
+        {
+            if (e.Message.Contains("automatic recipe:") || e.Message.Contains("weight interpolation:"))
+                Console.WriteLine("      " + e.Message[(e.Message.IndexOf("] ", StringComparison.Ordinal) + 2)..]);
+        };
         string folder = SuiteData.Locate(repoRoot, d);
         return d.Kind == DataKind.Image ? RunImages(ml, d, folder, recipe, seed) : RunTexts(ml, d, folder, recipe, seed);
     }
@@ -28,6 +34,8 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         var trainRows = SuiteData.Images(folder, "train", profile.TrainRows);
         var testRows = SuiteData.KnownClassesOnly(SuiteData.Images(folder, "test", profile.TestRows), trainRows, r => r.Label, d.Name);
         IDataView train = ml.Data.LoadFromEnumerable(trainRows), test = ml.Data.LoadFromEnumerable(testRows);
+        // Beside the derived data (ignored by git), one folder per data set and test sample size.
+        var shifted = ml.Data.LoadFromEnumerable(ShiftedTestSet.Images(testRows, Path.Combine(repoRoot, "data", "suite", "shifted", $"{d.Name}-{testRows.Count}")));
         int size = profile.ImageSizeFor(d);
         var start = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)));
@@ -53,7 +61,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
             epochs = o.Epochs;
             trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(o);
         }
-        return FitAndScore(ml, start.Append(trainer), train, test, d, recipe, seed, trainRows.Count, testRows.Count,
+        return FitAndScore(ml, start.Append(trainer), train, test, shifted, d, recipe, seed, trainRows.Count, testRows.Count,
             trainRows.Select(r => r.Label).Distinct().Count(), epochs, size);
     }
 
@@ -62,6 +70,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         var trainRows = SuiteData.Texts(ml, folder, "train", profile.TrainRows);
         var testRows = SuiteData.KnownClassesOnly(SuiteData.Texts(ml, folder, "test", profile.TestRows), trainRows, r => r.Label, d.Name);
         IDataView train = ml.Data.LoadFromEnumerable(trainRows), test = ml.Data.LoadFromEnumerable(testRows);
+        var shifted = ml.Data.LoadFromEnumerable(ShiftedTestSet.Texts(testRows));
         IEstimator<ITransformer> trainer;
         int epochs = 0, length = 0;
         if (recipe.IsBaseline)
@@ -83,7 +92,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
             length = o.MaxSequenceLength;
             trainer = ml.MulticlassClassification.Trainers.LoraTextClassifier(o);
         }
-        return FitAndScore(ml, ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer), train, test, d, recipe, seed,
+        return FitAndScore(ml, ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer), train, test, shifted, d, recipe, seed,
             trainRows.Count, testRows.Count, trainRows.Select(r => r.Label).Distinct().Count(), epochs, length);
     }
 
@@ -98,7 +107,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         return parts.Count == 0 ? null : string.Join("; ", parts);
     }
 
-    private RunResult FitAndScore(MLContext ml, IEstimator<ITransformer> pipeline, IDataView train, IDataView test, SuiteDataSet d,
+    private RunResult FitAndScore(MLContext ml, IEstimator<ITransformer> pipeline, IDataView train, IDataView test, IDataView shifted, SuiteDataSet d,
                                   Recipe recipe, int seed, int trainCount, int testCount, int classes, int epochs, int inputSize)
     {
         var watch = Stopwatch.StartNew();
@@ -108,10 +117,11 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
             double fit = watch.Elapsed.TotalSeconds;
             watch.Restart();
             var m = ml.MulticlassClassification.Evaluate(model.Transform(test));
+            double shiftedAccuracy = ml.MulticlassClassification.Evaluate(model.Transform(shifted)).MicroAccuracy;
             string numbers = recipe.IsBaseline ? "float32" : precision == TrainingPrecision.Auto ? (gpu != null ? "bfloat16" : "float32") : precision.ToString().ToLowerInvariant();
             return new RunResult(profile.Name, DeviceOf(recipe), numbers, d.Name, d.Kind.ToString().ToLowerInvariant(), recipe.Name, seed,
                 trainCount, testCount, classes, epochs, inputSize, m.MicroAccuracy, m.MacroAccuracy, m.LogLoss,
-                Math.Round(fit, 1), Math.Round(watch.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"), ChosenRecipe(model));
+                Math.Round(fit, 1), Math.Round(watch.Elapsed.TotalSeconds, 1), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm"), ChosenRecipe(model), shiftedAccuracy);
         }
         finally
         {

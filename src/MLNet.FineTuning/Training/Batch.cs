@@ -48,6 +48,11 @@ internal interface IFineTunable
     /// <summary>State-dict keys that weight interpolation (<c>WeightInterpolation</c>) blends between their starting and
     /// fine-tuned values: what fine-tuning changed in the pretrained network, never the new head.</summary>
     IReadOnlyList<string> InterpolatedState { get; }
+    /// <summary>Layer groups of the backbone, from the input (0) to the output (<c>LayerCount − 1</c>): what layer-wise
+    /// rate decay and gradual unfreezing count in.</summary>
+    int LayerCount { get; }
+    /// <summary>The layer group of a backbone parameter (by its name in <see cref="BackboneParameters"/>).</summary>
+    int LayerOf(string backboneParameterName);
     /// <summary>Training mode; a frozen backbone gets no gradients and keeps its normalisation statistics.</summary>
     void SetTrainingMode(bool backboneFrozen);
     /// <summary>Inputs already on the device (floating-point ones in fp32) → logits [n, K] in the network's compute

@@ -60,6 +60,15 @@ public abstract class FineTuningOptions
     /// <summary>Choose <see cref="WeightInterpolation"/> on the validation data instead: α from 0.1 to 1 by 0.1, the best
     /// by <see cref="EarlyStoppingMetric"/> (ties keep the larger α). Needs validation data. Default false.</summary>
     public bool ChooseWeightInterpolation { get; set; }
+    /// <summary>Layer-wise learning-rate decay (Howard and Ruder 2018; ELECTRA, BEiT): each backbone layer group below
+    /// the top trains at this factor of the one above it (ResNet: stem and four stages; BERT: embeddings, each layer,
+    /// pooler), so the general features near the input move least. In (0, 1]; 1 turns it off. Typical: 0.7–0.9.
+    /// Default 1.</summary>
+    public double LayerwiseLearningRateDecay { get; set; } = 1;
+    /// <summary>Gradual unfreezing (ULMFiT, Howard and Ruder 2018): after the head-only epochs
+    /// (<see cref="FreezeBackboneEpochs"/>), the first epoch trains only the top layer group of the backbone, and each
+    /// further epoch one more group below it. Default false (the whole backbone trains).</summary>
+    public bool GradualUnfreezing { get; set; }
     /// <summary>Train only the head for this many first epochs, then unfreeze the backbone, in [0, Epochs]. Default 0.</summary>
     public int FreezeBackboneEpochs { get; set; }
 
@@ -96,9 +105,10 @@ public abstract class FineTuningOptions
     /// Turns on the automatic recipe: within about this much wall time, <c>Fit</c> runs a learning-rate range test
     /// (<c>FindLearningRate</c>) and a successive-halving search over the settings the quality suite showed matter
     /// (docs/quality.md), ranks them on validation data (<see cref="ValidationSet"/>, or <see cref="ValidationFraction"/>,
-    /// or else a seeded fifth of the rows), and keeps the best model; <see cref="Epochs"/> is the length of the final run.
-    /// The trials are logged and returned (<c>RecipeSearch</c> on the fitted transformer). Checkpoints are not written
-    /// during the search. Default null: train once with the options as given.
+    /// or else a seeded fifth of the rows), and trains the winner for <see cref="Epochs"/>: on all the rows when the fifth
+    /// was held out automatically. The final run's time is reserved first, so when the budget affords no trial beside
+    /// it, the options as given train. The trials are logged and returned (<c>RecipeSearch</c> on the fitted
+    /// transformer). Checkpoints are not written during the search. Default null: train once with the options as given.
     /// </summary>
     public TimeSpan? TimeBudget { get; set; }
 
@@ -123,6 +133,7 @@ public abstract class FineTuningOptions
         Check.Range(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), "≥ 0", EarlyStoppingPatience);
         Check.Range(EarlyStoppingMinDelta >= 0, nameof(EarlyStoppingMinDelta), "≥ 0", EarlyStoppingMinDelta);
         Check.Range(LogEveryNSteps >= 1, nameof(LogEveryNSteps), "≥ 1", LogEveryNSteps);
+        Check.Range(LayerwiseLearningRateDecay > 0 && LayerwiseLearningRateDecay <= 1, nameof(LayerwiseLearningRateDecay), "in (0, 1]", LayerwiseLearningRateDecay);
         Check.Range(WeightAverageDecay >= 0 && WeightAverageDecay < 1, nameof(WeightAverageDecay), "in [0, 1)", WeightAverageDecay);
         Check.Range(PretrainedWeightDecay >= 0, nameof(PretrainedWeightDecay), "≥ 0", PretrainedWeightDecay);
         Check.Range(WeightInterpolation >= 0 && WeightInterpolation <= 1, nameof(WeightInterpolation), "in [0, 1]", WeightInterpolation);

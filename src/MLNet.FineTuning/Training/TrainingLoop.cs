@@ -92,6 +92,7 @@ internal sealed class TrainingLoop
         {
             bool frozen = epoch < options.FreezeBackboneEpochs;
             model.SetTrainingMode(frozen);
+            if (options.GradualUnfreezing && !frozen) FreezeBelow(model, model.LayerCount - 1 - (epoch - options.FreezeBackboneEpochs));
             manual_seed(options.Seed * 1_000_003L + epoch);   // dropout draws replay exactly on resume
             int skip = epoch == state.Epoch ? state.StepInEpoch : 0, stepInEpoch = 0;
             long windowSamples = 0, epochSamples = 0;
@@ -225,6 +226,13 @@ internal sealed class TrainingLoop
         model.Module.eval();
         double? bestMetric = state.BestMetric is double m && options.EarlyStoppingMetric == EarlyStoppingMetric.Loss ? -m : state.BestMetric;
         return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history) { WeightInterpolation = alpha };
+    }
+
+    /// <summary>Gradual unfreezing: backbone layer groups below <paramref name="lowestTrained"/> get no gradients this epoch.</summary>
+    private static void FreezeBelow(IFineTunable model, int lowestTrained)
+    {
+        foreach (var (name, p) in model.BackboneParameters)
+            if (model.LayerOf(name) < lowestTrained) p.requires_grad = false;
     }
 
     /// <summary>Weight interpolation toward the starting weights: α as given, or the best of 0.1, 0.2, …, 1 on the
@@ -368,14 +376,24 @@ internal sealed class TrainingLoop
         // Under bf16 the optimizer owns the fp32 masters, not the module's bf16 parameters.
         var head = model.HeadParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
         var backbone = model.BackboneParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
-        var specs = new (IEnumerable<Parameter> Params, double Rate, double Decay)[]
+        // L2-SP replaces the backbone's decay toward zero by its own toward the pretrained weights.
+        double backboneDecay = options.PretrainedWeightDecay > 0 ? 0 : options.WeightDecay, top = model.LayerCount - 1;
+        // With layer-wise decay, one pair of groups per backbone layer group, each at decay^(layers above it).
+        var layers = options.LayerwiseLearningRateDecay < 1
+            ? model.BackboneParameters.Select((p, i) => (Layer: model.LayerOf(p.Name), Tensor: backbone[i])).GroupBy(x => x.Layer, x => x.Tensor)
+                   .OrderByDescending(g => g.Key).Select(g => (Params: g.ToArray(), Factor: Math.Pow(options.LayerwiseLearningRateDecay, top - g.Key)))
+            : [(Params: backbone, Factor: 1.0)];
+        var specs = new List<(IEnumerable<Parameter> Params, double Rate, double Decay)>
         {
             (head.Where(Decays), options.LearningRate, options.WeightDecay),
             (head.Where(p => !Decays(p)), options.LearningRate, 0),
-            // L2-SP replaces the backbone's decay toward zero by its own toward the pretrained weights.
-            (backbone.Where(Decays), options.LearningRate * options.BackboneLearningRateFactor, options.PretrainedWeightDecay > 0 ? 0 : options.WeightDecay),
-            (backbone.Where(p => !Decays(p)), options.LearningRate * options.BackboneLearningRateFactor, 0),
         };
+        foreach (var (parameters, factor) in layers)
+        {
+            double rate = options.LearningRate * options.BackboneLearningRateFactor * factor;
+            specs.Add((parameters.Where(Decays), rate, backboneDecay));
+            specs.Add((parameters.Where(p => !Decays(p)), rate, 0));
+        }
         var groups = specs.Select(s => (Group: new AdamW.ParamGroup(s.Params.ToArray(), new AdamW.Options { LearningRate = s.Rate, weight_decay = s.Decay }), s.Rate))
                           .Where(g => g.Group.Parameters.Any()).ToList();
         var optimizer = optim.AdamW(groups.Select(g => g.Group), lr: options.LearningRate, weight_decay: options.WeightDecay);

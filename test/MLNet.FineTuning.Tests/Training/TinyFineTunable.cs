@@ -28,6 +28,9 @@ internal sealed class TinyFineTunable : IFineTunable
 
     public IReadOnlyList<string> InterpolatedState => BackboneParameters.Select(p => p.Name).ToArray();
 
+    public int LayerCount => 1;
+    public int LayerOf(string backboneParameterName) => 0;
+
     public void SetTrainingMode(bool backboneFrozen)
     {
         module.train();

@@ -1,4 +1,9 @@
 using System.Text.Json.Nodes;
+using MLNet.FineTuning.Images;
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Tests.Modeling;
+using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 using static TorchSharp.torch;
 
@@ -131,6 +136,89 @@ public class ToolboxTests
         Assert.True(Distance(start["head.weight"], held["head.weight"]) > 0.05, "the head still trains");
         double free = Distance(start["backbone.weight"], plain["backbone.weight"]), near = Distance(start["backbone.weight"], pulled["backbone.weight"]);
         Assert.True(near < 0.8 * free, $"pulled {near} vs free {free}");
+    }
+}
+
+/// <summary>The tiny network with its backbone split in two layer groups: the weight matrix (0) below the bias (1).</summary>
+internal sealed class LayeredTiny(TinyFineTunable inner) : IFineTunable
+{
+    public TinyFineTunable Inner => inner;
+    public nn.Module Module => inner.Module;
+    public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> BackboneParameters => inner.BackboneParameters;
+    public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> HeadParameters => inner.HeadParameters;
+    public IReadOnlyList<string> InterpolatedState => inner.InterpolatedState;
+    public int LayerCount => 2;
+    public int LayerOf(string backboneParameterName) => backboneParameterName == "backbone.weight" ? 0 : 1;
+    public void SetTrainingMode(bool backboneFrozen) => inner.SetTrainingMode(backboneFrozen);
+    public Tensor Forward(Tensor[] inputs) => inner.Forward(inputs);
+}
+
+public class LayerwiseTests
+{
+    private static FineTuneImageClassifier.Options Options(int epochs) => new()
+    {
+        Epochs = epochs, BatchSize = 8, LearningRate = 1e-2, HeadDropout = 0, WeightDecay = 0, GradientClipNorm = 0,
+        Schedule = LearningRateSchedule.Constant, WarmupFraction = 0, LogEveryNSteps = 1,
+    };
+
+    private static float MaxChange(float[] before, float[] after) => before.Zip(after).Max(p => Math.Abs(p.First - p.Second));
+
+    [Fact]
+    public void Run_LayerwiseDecay_StepsTheLowerGroupByTheFactor()
+    {
+        // AdamW's first step moves every weight by its rate (m / √v = ±1), so one step shows each group's rate.
+        var model = new LayeredTiny(new TinyFineTunable(5));
+        var before = model.Inner.Weights();
+        var options = Options(epochs: 1);
+        options.LayerwiseLearningRateDecay = 0.5;
+
+        new TrainingLoop(options, CPU, null, () => new JsonObject()).Run(model, new SyntheticBatches(8, 8), null);
+
+        var after = model.Inner.Weights();
+        Assert.Equal(0.5 * 1e-2, MaxChange(before["backbone.weight"], after["backbone.weight"]), 1e-5);
+        Assert.Equal(1e-2, MaxChange(before["backbone.bias"], after["backbone.bias"]), 1e-5);
+        Assert.Equal(1e-2, MaxChange(before["head.weight"], after["head.weight"]), 1e-5);
+    }
+
+    [Fact]
+    public void Run_GradualUnfreezing_TrainsTheTopGroupFirstThenOneMorePerEpoch()
+    {
+        var model = new LayeredTiny(new TinyFineTunable(5));
+        var atEpochEnd = new List<Dictionary<string, float[]>> { model.Inner.Weights() };
+        var options = Options(epochs: 3);
+        options.FreezeBackboneEpochs = 1;
+        options.GradualUnfreezing = true;
+        options.Progress = new ProgressLog(r => { if (r.IsEpochEnd) atEpochEnd.Add(model.Inner.Weights()); });
+
+        new TrainingLoop(options, CPU, null, () => new JsonObject()).Run(model, new SyntheticBatches(16, 8), null);
+
+        // epoch 1: head only; epoch 2: the top group (bias) too; epoch 3: the weight matrix as well
+        Assert.Equal(atEpochEnd[0]["backbone.bias"], atEpochEnd[1]["backbone.bias"]);
+        Assert.NotEqual(atEpochEnd[0]["head.weight"], atEpochEnd[1]["head.weight"]);
+        Assert.NotEqual(atEpochEnd[1]["backbone.bias"], atEpochEnd[2]["backbone.bias"]);
+        Assert.Equal(atEpochEnd[1]["backbone.weight"], atEpochEnd[2]["backbone.weight"]);
+        Assert.NotEqual(atEpochEnd[2]["backbone.weight"], atEpochEnd[3]["backbone.weight"]);
+    }
+
+    [Fact]
+    public void LayerOf_ResNetAndBert_CountStagesAndLayersFromTheInput()
+    {
+        using var resnet = new Classifier(new ResNet(bottleneck: false, [2, 2, 2, 2]), new ClassifierHead(512, 2, 0));
+        var image = new ImageFineTunable(resnet, ImagePreprocessing.ImageNet, false);
+        var imageLayers = image.BackboneParameters.ToDictionary(p => p.Name, p => image.LayerOf(p.Name));
+        Assert.Equal(0, imageLayers["backbone.conv1.weight"]);
+        Assert.Equal(1, imageLayers["backbone.layer1.0.conv1.weight"]);
+        Assert.Equal(4, imageLayers["backbone.layer4.1.bn2.bias"]);
+        Assert.Equal(Enumerable.Range(0, 5), imageLayers.Values.Distinct().Order());
+
+        using var encoder = new BertEncoder(BertTestKit.Tiny, addPoolingLayer: true);
+        using var text = new TextClassifier(encoder, TextPooling.Cls, new ClassifierHead(32, 2, 0));
+        var tunable = new TextFineTunable(text, lora: null);
+        var textLayers = tunable.BackboneParameters.ToDictionary(p => p.Name, p => tunable.LayerOf(p.Name));
+        Assert.Equal(0, textLayers.Single(kv => kv.Key.Contains("word_embeddings")).Value);
+        Assert.Equal(1, textLayers.First(kv => kv.Key.StartsWith("encoder.encoder.layer.0.")).Value);
+        Assert.Equal(tunable.LayerCount - 1, textLayers.First(kv => kv.Key.StartsWith("encoder.pooler.")).Value);
+        Assert.Equal(Enumerable.Range(0, tunable.LayerCount), textLayers.Values.Distinct().Order());
     }
 }
 
