@@ -87,7 +87,7 @@ for w in "${what[@]}"; do
       prep=(dotnet run --project "$root/eng/DataPrep" -c Release --)
       # digits: only sklearn's digits.csv.gz is needed, so the .deb is unpacked (installing it pulls in SciPy).
       if [ ! -f "$src/digits/digits.csv.gz" ]; then
-        tmp=$(mktemp -d); (cd "$tmp" && apt-get download python3-sklearn >/dev/null && dpkg-deb -x python3-sklearn_*.deb x)
+        tmp=$(mktemp -d); (cd "$tmp" && { apt-cache show python3-sklearn >/dev/null 2>&1 || apt-get update -qq; } && apt-get download python3-sklearn >/dev/null && dpkg-deb -x python3-sklearn_*.deb x)
         mkdir -p "$src/digits"; cp "$tmp"/x/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz "$src/digits/"; rm -rf "$tmp"
       fi
       "${prep[@]}" suite-images digits "$src/digits" "$out/digits"

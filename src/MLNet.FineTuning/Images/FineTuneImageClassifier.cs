@@ -85,7 +85,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     {
         LearningRateRange.CheckArguments(steps, minLearningRate, maxLearningRate);
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
-        return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate);
+        return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate)!;
     }
 
     /// <summary>The rows, read once (decoded images cached while they fit), and what every model built on them shares.</summary>
@@ -146,12 +146,12 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         }
     }
 
-    private LearningRateRange RangeTest(ImageData data, Options o, IChannel ch, int steps, double minRate, double maxRate)
+    private LearningRateRange? RangeTest(ImageData data, Options o, IChannel ch, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
     {
         var run = Build(data, o, ch);
         using var model = run.Model;
         using var weights = run.ClassWeights;
-        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights);
+        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights, keepGoing);
     }
 
     /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
@@ -168,7 +168,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
             return (m, r);
         }, (double)(data.Train.Count + (data.Valid?.Count ?? 0)) / data.Train.Count);
         var search = new RecipeSearch<Options, Classifier>(o, x => x.Clone(), x => { var (m, _, r) = Train(data, x, ch); return (m, r); }, finalRun, ch);
-        var (model, chosen, result, _) = search.Run(x => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1), suggested =>
+        var (model, chosen, result, _) = search.Run((x, keepGoing) => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1, keepGoing), suggested =>
         {
             var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
             var factors = new[] { o.BackboneLearningRateFactor, o.BackboneLearningRateFactor == 1 ? 0.3 : 1 };

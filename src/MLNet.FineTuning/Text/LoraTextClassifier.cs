@@ -95,7 +95,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     {
         LearningRateRange.CheckArguments(steps, minLearningRate, maxLearningRate);
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
-        return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate);
+        return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate)!;
     }
 
     /// <summary>The tokenized rows, read once, and what every model built on them shares. The encoder loaded to get the
@@ -205,12 +205,12 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         }
     }
 
-    private LearningRateRange RangeTest(TextData data, Options o, IChannel ch, int steps, double minRate, double maxRate)
+    private LearningRateRange? RangeTest(TextData data, Options o, IChannel ch, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
     {
         var run = Build(data, o, ch);
         using var model = run.Model;
         using var weights = run.ClassWeights;
-        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights);
+        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights, keepGoing);
     }
 
     /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
@@ -229,7 +229,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             x => TrainOn(ReadData(input, ch, withValidation: false), x), (double)(data.Train.Count + (data.Valid?.Count ?? 0)) / data.Train.Count);
         var search = new RecipeSearch<Options, TrainedText>(o, x => x.Clone(), x => TrainOn(data, x), finalRun, ch);
         var allLinear = new[] { LoraTargetModules.Query, LoraTargetModules.Key, LoraTargetModules.Value, LoraTargetModules.Output, LoraTargetModules.Intermediate };
-        var (kept, chosen, result, _) = search.Run(x => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1), suggested =>
+        var (kept, chosen, result, _) = search.Run((x, keepGoing) => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1, keepGoing), suggested =>
         {
             var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
             var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(allLinear) ? LoraTargetModules.Bert : allLinear };

@@ -16,7 +16,7 @@ public sealed record RecipeTrial(string Recipe, int Rung, int Epochs, double Sco
 /// every trial in order, and the recipe it kept.</summary>
 public sealed class RecipeSearchResult
 {
-    internal RecipeSearchResult(LearningRateRange range, IReadOnlyList<RecipeTrial> trials, RecipeTrial chosen, TimeSpan elapsed, bool cutShort)
+    internal RecipeSearchResult(LearningRateRange? range, IReadOnlyList<RecipeTrial> trials, RecipeTrial chosen, TimeSpan elapsed, bool cutShort)
     {
         LearningRateRange = range;
         Trials = trials;
@@ -25,8 +25,9 @@ public sealed class RecipeSearchResult
         CutShortByBudget = cutShort;
     }
 
-    /// <summary>The range test run first; its suggestion is one of the candidate rates.</summary>
-    public LearningRateRange LearningRateRange { get; }
+    /// <summary>The range test run first; its suggestion is one of the candidate rates. Null when the budget stopped it
+    /// (its pace said that it, a trial and the final run would not fit): the options as given then trained.</summary>
+    public LearningRateRange? LearningRateRange { get; }
     /// <summary>Every trial, in the order it ran.</summary>
     public IReadOnlyList<RecipeTrial> Trials { get; }
     /// <summary>The trial whose model was kept.</summary>
@@ -52,10 +53,11 @@ internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TMode
 /// validation, and keeps the better half. The winner then trains for all E epochs: on all the rows when the search
 /// held out its own validation rows (<see cref="FinalRunOnAllRows{TOptions,TModel}"/>), so the kept model sees as much
 /// data as the options' plain run would; otherwise on the same rows, unless the winner already ran that long.
-/// The final run's time is reserved from the start: a trial runs only when the measured pace (from the range test,
-/// then from the trials) says it and the final run both end within the budget. So the budget bounds the whole call,
-/// and when it is too small for any trial the final run trains the options as given: the search can cut itself
-/// short, never the model. Every run uses the options' seed, so the search is reproducible and the ranking compares
+/// The final run's time is reserved from the start: the range test stops as soon as its pace says that it, one trial
+/// and the final run cannot all end within the budget, and a trial runs only when the measured pace (the slowest
+/// epoch seen so far, so that a costlier candidate does not overrun) says it and the final run both fit. So the budget
+/// bounds the whole call, and when it is too small for a search the final run trains the options as given: the search
+/// can cut itself short, never the model. Every run uses the options' seed, so the search is reproducible and the ranking compares
 /// recipes, not luck.
 /// </summary>
 /// <typeparam name="TOptions">The estimator's options.</typeparam>
@@ -79,35 +81,45 @@ internal sealed class RecipeSearch<TOptions, TModel>(
     }
 
     /// <summary>The kept model (the caller owns it), the options it trained with, its result, and the search record.</summary>
-    /// <param name="rangeTest">Runs the range test on a copy of the options.</param>
+    /// <param name="rangeTest">Runs the range test on a copy of the options, asking the given function after each step
+    /// (steps done, steps planned) whether to go on; null when it was stopped.</param>
     /// <param name="candidatesFor">The candidates, given the range test's suggested rate; the first is the options as given.</param>
     /// <param name="batchesPerEpoch">Training batches in one epoch of the search's rows: with the range test's time per
     /// step, the first estimate of an epoch's cost.</param>
     /// <param name="budget">Wall time for the whole call.</param>
     public (TModel Model, TOptions Options, TrainingResult Result, RecipeSearchResult Search) Run(
-        Func<TOptions, LearningRateRange> rangeTest, Func<double, IReadOnlyList<RecipeCandidate<TOptions>>> candidatesFor,
+        Func<TOptions, Func<int, int, bool>, LearningRateRange?> rangeTest, Func<double, IReadOnlyList<RecipeCandidate<TOptions>>> candidatesFor,
         long batchesPerEpoch, TimeSpan budget)
     {
         var start = clock();
         TimeSpan Elapsed() => clock() - start;
         int epochs = baseOptions.Epochs;
 
-        // The range test costs about as much as one short trial (its steps are capped at two passes over the data);
-        // its time per step gives the first pace, before any trial has run.
-        var range = rangeTest(clone(baseOptions));
-        double secondsPerEpoch = Elapsed().TotalSeconds / Math.Max(1, range.Points.Count) * batchesPerEpoch;
-        Info($"automatic recipe: range test suggests learning rate {range.SuggestedLearningRate:G2} ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s)");
-        var candidates = candidatesFor(range.SuggestedLearningRate);
+        double rowsFactor = finalRun?.RowsFactor ?? 1;
+        // The range test costs about as much as one short trial (its steps are capped at two passes over the data); its
+        // time per step gives the first pace, and stops it when the search could not follow it within the budget.
+        bool KeepTesting(int done, int planned)
+        {
+            if (done < 3) return true;   // the first steps pay for warm-up
+            double perStep = Elapsed().TotalSeconds / done, epoch = perStep * batchesPerEpoch;
+            // the rest of the test, the shortest trial (one epoch) and the final run
+            return Elapsed().TotalSeconds + perStep * (planned - done) + epoch + epoch * epochs * rowsFactor <= budget.TotalSeconds;
+        }
+        var range = rangeTest(clone(baseOptions), KeepTesting);
+        double secondsPerEpoch = range == null ? 0 : Elapsed().TotalSeconds / Math.Max(1, range.Points.Count) * batchesPerEpoch;
+        Info(range == null
+            ? $"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a search beside the final run ({Elapsed().TotalSeconds:F0} s of range test); the options as given train"
+            : $"automatic recipe: range test suggests learning rate {range.SuggestedLearningRate:G2} ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s)");
+        var candidates = candidatesFor(range?.SuggestedLearningRate ?? baseOptions.LearningRate);
         if (candidates.Count == 0) throw new InvalidOperationException("The automatic recipe needs at least one candidate.");
+        if (range == null) candidates = [candidates[0]];
 
         int rounds = (int)Math.Ceiling(Math.Log2(candidates.Count));
         var trials = new List<RecipeTrial>();
-        int epochsSeen = 0;
-        double secondsSeen = 0;
         (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial)? best = null;
         bool cutShort = false;
 
-        double FinalSeconds() => secondsPerEpoch * epochs * (finalRun?.RowsFactor ?? 1);
+        double FinalSeconds() => secondsPerEpoch * epochs * rowsFactor;
         bool Fits(int e) => Elapsed().TotalSeconds + secondsPerEpoch * e + FinalSeconds() <= budget.TotalSeconds;
 
         (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial) Train(
@@ -130,7 +142,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             if (!Fits(e)) { cutShort = true; return null; }
             var t0 = clock();
             var run = Train(c, rung, e, train);
-            epochsSeen += e; secondsSeen += (clock() - t0).TotalSeconds; secondsPerEpoch = secondsSeen / epochsSeen;
+            secondsPerEpoch = Math.Max(secondsPerEpoch, (clock() - t0).TotalSeconds / e);
             Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {run.Trial.Score:F4} in {run.Trial.Seconds:F0} s");
             // Keep the best model of the longest runs so far (a longer run is the better estimate of the final one).
             if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && run.Trial.Score > b.Trial.Score))
@@ -154,8 +166,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             survivors = scored.OrderByDescending(x => x.Score).Take((scored.Count + 1) / 2).Select(x => x.Candidate).ToList();
         }
         var winner = survivors[0];
-        if (trials.Count == 0)
+        if (trials.Count == 0 && range != null)
             Info($"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a trial beside the final run; the options as given train");
+        cutShort |= range == null;
 
         // The final run was reserved, so it always runs (it may end past the budget only if the pace estimate was low).
         if (finalRun != null)

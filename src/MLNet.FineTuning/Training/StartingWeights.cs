@@ -30,17 +30,17 @@ internal sealed class StartingWeights : IDisposable
     }
 
     /// <summary>One step of L2-SP's decoupled decay on <paramref name="parameters"/> (the tensors the optimizer updates:
-    /// the fp32 masters under bf16, named as the module's backbone parameters).</summary>
-    public void PullBack(IEnumerable<(string Name, Parameter Parameter)> parameters, double rate, double strength)
+    /// the fp32 masters under bf16, named as the module's backbone parameters), each at <paramref name="headRate"/> times
+    /// its share in <paramref name="rateShares"/> (the backbone factor, and the layer's under layer-wise decay).</summary>
+    public void PullBack(IReadOnlyList<(string Name, Parameter Parameter)> parameters, IReadOnlyList<double> rateShares, double headRate, double strength)
     {
-        double factor = rate * strength;
-        if (factor == 0) return;
+        if (strength == 0) return;
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        foreach (var (name, p) in parameters)
+        for (int i = 0; i < parameters.Count; i++)
         {
-            var w0 = start[name];
-            p.sub_(p.sub(w0.to(p.dtype)).mul_(factor));
+            var (name, p) = parameters[i];
+            p.sub_(p.sub(start[name].to(p.dtype)).mul_(headRate * rateShares[i] * strength));
         }
     }
 

@@ -77,11 +77,12 @@ internal sealed class TrainingLoop
         bool stoppedEarly = false;
         // What clipping measures: the parameters the optimizer updates (the fp32 masters under bf16).
         var trainable = mixed?.Masters.ToArray() ?? model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
-        // What L2-SP pulls back: the backbone's tensors the optimizer updates, by the module's names.
+        // What L2-SP pulls back: the backbone's tensors the optimizer updates, by the module's names, each at its own rate.
         var backbone = model.BackboneParameters.Select(p => (p.Name, mixed?.MasterOf(p.Parameter) ?? p.Parameter)).ToArray();
+        var backboneRates = model.BackboneParameters.Select(p => options.BackboneLearningRateFactor * LayerFactor(model, p.Name)).ToArray();
         void AfterStep()
         {
-            start?.PullBack(backbone, groups[0].Group.LearningRate * options.BackboneLearningRateFactor, options.PretrainedWeightDecay);
+            start?.PullBack(backbone, backboneRates, groups[0].Group.LearningRate, options.PretrainedWeightDecay);
         }
         using var lossSum = zeros(1, dtype: float64, device: device);
         using var correctSum = zeros(1, dtype: int64, device: device);
@@ -307,9 +308,11 @@ internal sealed class TrainingLoop
     /// <c>lr_find</c>): from the current weights, <paramref name="steps"/> optimizer steps with the head's rate growing
     /// exponentially from <paramref name="minRate"/> to <paramref name="maxRate"/> (the backbone keeps its factor), the
     /// loss of each step recorded, stopping once the smoothed loss exceeds 4× its minimum. The weights are changed: run
-    /// it on a model that is thrown away afterwards.
+    /// it on a model that is thrown away afterwards. <paramref name="keepGoing"/>, when given, is asked after each step with
+    /// (steps done, steps planned); false stops the test, which then returns null (the automatic recipe's budget).
     /// </summary>
-    public LearningRateRange FindLearningRate(IFineTunable model, IBatchSource train, int steps, double minRate, double maxRate, Tensor? classWeights = null)
+    public LearningRateRange? FindLearningRate(IFineTunable model, IBatchSource train, int steps, double minRate, double maxRate, Tensor? classWeights = null,
+                                               Func<int, int, bool>? keepGoing = null)
     {
         model.Module.to(device);
         using var weights = classWeights?.to(device);
@@ -337,6 +340,12 @@ internal sealed class TrainingLoop
                 if (device.type == DeviceType.CPU) GC.Collect(0);   // see Run: TorchSharp's Scalars pin the heap otherwise
                 rates.Add(rate);
                 losses.Add(loss);
+                if (keepGoing != null && rates.Count < steps && !keepGoing(rates.Count, steps))
+                {
+                    mixed?.End();
+                    Info($"learning-rate range test stopped after {rates.Count} of {steps} steps");
+                    return null;
+                }
                 if (rates.Count >= steps || LearningRateRange.Diverged(losses)) break;
             }
             if (rates.Count == before) throw new InvalidOperationException("The training data gave no batch for the learning-rate range test.");
@@ -377,12 +386,10 @@ internal sealed class TrainingLoop
         var head = model.HeadParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
         var backbone = model.BackboneParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
         // L2-SP replaces the backbone's decay toward zero by its own toward the pretrained weights.
-        double backboneDecay = options.PretrainedWeightDecay > 0 ? 0 : options.WeightDecay, top = model.LayerCount - 1;
-        // With layer-wise decay, one pair of groups per backbone layer group, each at decay^(layers above it).
-        var layers = options.LayerwiseLearningRateDecay < 1
-            ? model.BackboneParameters.Select((p, i) => (Layer: model.LayerOf(p.Name), Tensor: backbone[i])).GroupBy(x => x.Layer, x => x.Tensor)
-                   .OrderByDescending(g => g.Key).Select(g => (Params: g.ToArray(), Factor: Math.Pow(options.LayerwiseLearningRateDecay, top - g.Key)))
-            : [(Params: backbone, Factor: 1.0)];
+        double backboneDecay = options.PretrainedWeightDecay > 0 ? 0 : options.WeightDecay;
+        // With layer-wise decay, one pair of groups per backbone layer group, each at its LayerFactor.
+        var layers = model.BackboneParameters.Select((p, i) => (Factor: LayerFactor(model, p.Name), Tensor: backbone[i]))
+            .GroupBy(x => x.Factor, x => x.Tensor).OrderByDescending(g => g.Key).Select(g => (Params: g.ToArray(), g.Key));
         var specs = new List<(IEnumerable<Parameter> Params, double Rate, double Decay)>
         {
             (head.Where(Decays), options.LearningRate, options.WeightDecay),
@@ -401,6 +408,11 @@ internal sealed class TrainingLoop
         Info($"trainable parameters: {trainableCount:N0} (head {model.HeadParameters.Sum(p => p.Parameter.numel()):N0}, backbone/adapters {model.BackboneParameters.Sum(p => p.Parameter.numel()):N0}) on {device}{(mixed != null ? ", bf16 mixed precision (fp32 master weights)" : "")}");
         return (optimizer, groups.Select(g => ((optim.ILearningRateController)g.Group, g.Rate)).ToList());
     }
+
+    /// <summary>Layer-wise rate decay: the share of the backbone's rate that a parameter's layer group trains at,
+    /// decay^(groups above it); 1 when off.</summary>
+    private double LayerFactor(IFineTunable model, string backboneParameterName) =>
+        options.LayerwiseLearningRateDecay == 1 ? 1 : Math.Pow(options.LayerwiseLearningRateDecay, model.LayerCount - 1 - model.LayerOf(backboneParameterName));
 
     private void SaveCheckpoint(IFineTunable model, MixedPrecision? mixed, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best,
                                 WeightAverage? average, string why)

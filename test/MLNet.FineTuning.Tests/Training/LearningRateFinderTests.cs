@@ -44,7 +44,7 @@ public class LearningRateFinderTests
         var options = new LoraTextClassifier.Options { Seed = 3, WeightDecay = 0, GradientClipNorm = 0, LearningRate = 1e-3 };
         var loop = new TrainingLoop(options, CPU, null, () => new JsonObject());
 
-        var range = loop.FindLearningRate(model, new SyntheticBatches(64, 8), steps: 80, minRate: 1e-5, maxRate: 10);
+        var range = loop.FindLearningRate(model, new SyntheticBatches(64, 8), steps: 80, minRate: 1e-5, maxRate: 10)!;
 
         // The smoothed loss at the suggestion falls: over the half decade either side its slope against log(rate) is
         // negative, and steeper than over the first decade, where the rate is too small to move the weights.
