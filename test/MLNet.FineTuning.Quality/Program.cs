@@ -18,13 +18,14 @@ using MLNet.FineTuning.Quality;
 using MLNet.FineTuning.Training;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] is not ("run" or "report"))
+bool help = args.Length == 0 || args.Contains("-h") || args.Contains("--help");   // "run --help" must not start a run
+if (help || args[0] is not ("run" or "report"))
 {
     Console.WriteLine("usage: quality run [--profile cpu|gpu] [--kind image|text|all] [--datasets a,b] [--recipes \"baseline;defaults;crop=1,flip=0\"]\n" +
                       "                   [--seeds 1,2,3] [--gpu ID] [--precision auto|float32|bfloat16] [--results FILE] [--shard i/n]\n" +
                       "       quality report --results FILE[,FILE...] [--out docs/quality.md]\n" +
                       $"recipe keys: {Recipe.SharedKeys}; images: {Recipe.ImageKeys}; text: {Recipe.TextKeys}");
-    return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;
+    return help ? 0 : 2;
 }
 try
 {

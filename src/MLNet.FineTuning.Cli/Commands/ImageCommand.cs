@@ -1,0 +1,38 @@
+using System.CommandLine;
+using MLNet.FineTuning.Cli.Runs;
+
+namespace MLNet.FineTuning.Cli.Commands;
+
+/// <summary><c>mlnet-finetune image</c>: fine-tunes <see cref="FineTuneImageClassifier"/> on a folder or table of images.</summary>
+internal static class ImageCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("image", "Fine-tune a pretrained CNN (ResNet-18 by default) on images.");
+        var common = new TrainingArguments(command,
+            "Training images: a folder with one sub-folder of images per class, or a CSV/TSV table with a path and a label column.");
+        var r = common.Recorded;
+        var pathColumn = r.Add(command, new Option<string>("--path-column") { Description = "Table column with the image paths (relative to the table's folder).", DefaultValueFactory = _ => "path" });
+        var labelColumn = r.Add(command, new Option<string>("--label-column") { Description = "Table column with the class names.", DefaultValueFactory = _ => "label" });
+        var imageSize = r.Add(command, new Option<int?>("--image-size") { Description = "Network input side in pixels (library default 224, for a GPU; 64-128 suits a CPU)." });
+        var backbone = r.Add(command, new Option<string?>("--backbone") { Description = "Backbone name from the catalog (default resnet18-mlnet, weights shipped in a NuGet package)." });
+        var weights = r.Add(command, new Option<string?>("--weights") { Description = "Pretrained weights file for --backbone (a torchvision state_dict or ONNX model)." }, isPath: true);
+        var augmentation = r.Add(command, new Option<ImageAugmentationPolicy?>("--augmentation") { Description = "none (library default), light or strong (docs/quality.md says what each does)." });
+        var skipUnreadable = r.Add(command, new Option<bool>("--skip-unreadable") { Description = "Skip (and count) image files that cannot be decoded instead of stopping." });
+        RecordedOptions.Check(imageSize, v => v is int n && n < 32 ? $"--image-size must be at least 32; got {n}." : null);
+
+        command.SetAction(parse =>
+        {
+            var options = new FineTuneImageClassifier.Options { LabelColumnName = "Label", ImageColumnName = "Image" };
+            common.Apply(parse, options);
+            if (parse.GetValue(imageSize) is int size) options.ImageSize = size;
+            if (parse.GetValue(backbone) is string b) options.Backbone = b;
+            if (parse.GetValue(weights) is string w) options.WeightsPath = Path.GetFullPath(w);
+            if (parse.GetValue(augmentation) is ImageAugmentationPolicy a) options.Augmentation = a;
+            options.SkipUnreadableImages = parse.GetValue(skipUnreadable);
+            var run = new ImageRun(options, parse.GetValue(pathColumn)!, parse.GetValue(labelColumn)!);
+            return FineTuneRun.Execute(run, common.Settings(parse));
+        });
+        return command;
+    }
+}

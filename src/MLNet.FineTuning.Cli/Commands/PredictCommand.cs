@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.FineTuning.Cli.Inputs;
+using MLNet.FineTuning.Data;
+using MLNet.FineTuning.Runtime;
+
+namespace MLNet.FineTuning.Cli.Commands;
+
+/// <summary>
+/// <c>mlnet-finetune predict</c>: loads a model.zip as a service would (ML.NET + the runtime package) and prints the
+/// label and the top-k scores of each input. The model's input columns say its kind: ImagePath for images, Text
+/// for text.
+/// </summary>
+internal static class PredictCommand
+{
+    sealed record Prediction(string Input, string Label, IReadOnlyDictionary<string, float> Scores);
+
+    public static Command Create()
+    {
+        var command = new Command("predict", "Predict with a model.zip that image or text wrote.");
+        var model = new Option<string>("--model") { Description = "The model.zip of a run.", Required = true };
+        var input = new Option<string>("--input") { Description = "Image model: an image file or a folder of images (searched recursively). " +
+            "Text model: a text, or a .txt file with one text per line.", Required = true };
+        var top = new Option<int>("--top") { Description = "Scores printed per input, highest first.", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON array (input, label, scores) instead of lines." };
+        RecordedOptions.Check(top, n => n < 1 ? $"--top must be at least 1; got {n}." : null);
+        command.Options.Add(model); command.Options.Add(input); command.Options.Add(top); command.Options.Add(json);
+        command.SetAction(parse =>
+        {
+            var predictions = Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(top));
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(predictions, Evaluation.MetricsFile.Json));
+            else
+                foreach (var p in predictions)
+                    Console.WriteLine($"{p.Input}\t{p.Label}\t{string.Join("  ", p.Scores.Select(s => $"{s.Key} {s.Value:F4}"))}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    static List<Prediction> Predict(string modelPath, string input, int top)
+    {
+        string full = Path.GetFullPath(modelPath);
+        if (!File.Exists(full)) throw new UserError($"--model: '{full}' does not exist (expected the model.zip of a run).");
+        var ml = new MLContext().RegisterFineTuningRuntime();
+        ITransformer model;
+        DataViewSchema schema;
+        try
+        {
+            model = ml.Model.Load(full, out schema);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException)
+        {
+            throw new UserError($"--model: '{full}' is not an ML.NET model that mlnet-finetune wrote ({e.Message}).");
+        }
+        var classes = ClassNames(model, schema, full);
+
+        IDataView rows;
+        List<string> names;
+        if (schema.GetColumnOrNull(nameof(ImageFolder.Row.ImagePath)) != null)
+        {
+            names = ImageFiles(input);
+            rows = ml.Data.LoadFromEnumerable(names.Select(p => new ImageFolder.Row { ImagePath = p }));
+        }
+        else if (schema.GetColumnOrNull(nameof(TextRow.Text)) != null)
+        {
+            names = File.Exists(input) ? [.. File.ReadAllLines(input).Where(l => l.Length > 0)] : [input];
+            rows = ml.Data.LoadFromEnumerable(names.Select(t => new TextRow { Text = t }));
+        }
+        else throw new UserError($"--model: '{full}' reads neither an ImagePath nor a Text column; it was not written by mlnet-finetune.");
+
+        var scored = model.Transform(rows);
+        var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
+        var scores = scored.GetColumn<VBuffer<float>>("Score").Select(s => s.DenseValues().ToArray()).ToList();
+        return [.. names.Select((name, i) => new Prediction(name, labels[i],
+            scores[i].Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(top).ToDictionary(x => classes[x.c], x => x.p)))];
+    }
+
+    // Score has no slot names; its order is the key order of PredictedLabel, which the chain's last step (key → text)
+    // reads: the schema before that step carries the class names as key values.
+    static string[] ClassNames(ITransformer model, DataViewSchema input, string path)
+    {
+        if (model is TransformerChain<ITransformer> chain && chain.Count() > 1)
+        {
+            var beforeLast = new TransformerChain<ITransformer>([.. chain.Take(chain.Count() - 1)]);
+            var column = beforeLast.GetOutputSchema(input).GetColumnOrNull("PredictedLabel");
+            if (column is { } c && c.HasKeyValues())
+            {
+                VBuffer<ReadOnlyMemory<char>> values = default;
+                c.GetKeyValues(ref values);
+                return [.. values.DenseValues().Select(v => v.ToString())];
+            }
+        }
+        throw new UserError($"--model: '{path}' does not end with the PredictedLabel key-to-text step of an mlnet-finetune model.");
+    }
+
+    static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+
+    static List<string> ImageFiles(string input)
+    {
+        string full = Path.GetFullPath(input);
+        if (File.Exists(full)) return [full];
+        if (!Directory.Exists(full)) throw new UserError($"--input: '{full}' is neither an image file nor a folder.");
+        var files = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
+            .Where(f => ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new UserError($"--input: folder '{full}' has no image files ({string.Join(", ", ImageExtensions)}).");
+        return files;
+    }
+}

@@ -1,0 +1,20 @@
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning.Cli.Runs;
+
+/// <summary>
+/// Prints the training loop's reports as they come (synchronously, in order; <see cref="Progress{T}"/> would post
+/// them to the thread pool): a line every few steps and one per epoch with the validation figures. Plain lines,
+/// so that a redirected output (a CI log) reads the same as a terminal.
+/// </summary>
+internal sealed class ConsoleProgress : IProgress<TrainingProgress>
+{
+    readonly List<TrainingProgress> epochs = [];
+    public IReadOnlyList<TrainingProgress> Epochs => epochs;
+
+    public void Report(TrainingProgress p)
+    {
+        if (p.IsEpochEnd) epochs.Add(p);
+        Console.WriteLine((p.IsEpochEnd ? "  = " : "    ") + p);
+    }
+}

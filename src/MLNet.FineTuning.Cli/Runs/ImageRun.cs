@@ -1,0 +1,36 @@
+using Microsoft.ML;
+using MLNet.FineTuning.Cli.Inputs;
+using MLNet.FineTuning.Data;
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning.Cli.Runs;
+
+/// <summary>The image command's part of a run: <see cref="FineTuneImageClassifier"/> on rows of Label and ImagePath.</summary>
+internal sealed class ImageRun(FineTuneImageClassifier.Options options, string pathColumn, string labelColumn) : RunKind<ImageFolder.Row>
+{
+    public override string Name => "image";
+    public override FineTuningOptions Options => options;
+
+    public override IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option) => ImageInput.Read(ml, data, option, pathColumn, labelColumn);
+    public override string LabelOf(ImageFolder.Row row) => row.Label;
+
+    public override string Describe(IReadOnlyList<ImageFolder.Row> rows)
+    {
+        var perClass = rows.GroupBy(r => r.Label).Select(g => g.Count()).ToList();
+        return $"{perClass.Min()}-{perClass.Max()} images per class, trained at {options.ImageSize} px";
+    }
+
+    public override IEstimator<ITransformer> Inputs(MLContext ml) =>
+        ml.Transforms.LoadImages(options.ImageColumnName, imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath));
+
+    public override IEstimator<ITransformer> FineTuner(MLContext ml) => ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
+
+    // The quality suite's image baseline: raw RGB pixels at 32×32, scaled to [0, 1] (docs/quality.md).
+    public override IEstimator<ITransformer> BaselineFeatures(MLContext ml) =>
+        ml.Transforms.LoadImages("BaselineImage", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath))
+          .Append(ml.Transforms.ResizeImages("BaselineImage", 32, 32))
+          .Append(ml.Transforms.ExtractPixels("Features", "BaselineImage", scaleImage: 1f / 255));
+
+    public override void SaveOnnx(ITransformer fineTuned, string folder) =>
+        ((FineTuneImageClassifierTransformer)fineTuned).SaveOnnx(Path.Combine(folder, "model.onnx"));
+}

@@ -1,0 +1,37 @@
+namespace MLNet.FineTuning.Cli.Runs;
+
+/// <summary>The output folder of a run: refused when it already holds files, unless --force (start over) or
+/// --resume (continue from its checkpoint).</summary>
+internal sealed class OutputFolder
+{
+    public string Path { get; }
+    /// <summary>Where the training loop writes its checkpoints (each epoch end, and on Ctrl+C).</summary>
+    public string Checkpoint => System.IO.Path.Combine(Path, "checkpoint");
+
+    OutputFolder(string path) => Path = path;
+
+    public static OutputFolder Prepare(string path, bool force, bool resume)
+    {
+        var folder = new OutputFolder(System.IO.Path.GetFullPath(path));
+        if (File.Exists(folder.Path)) throw new UserError($"--output: '{folder.Path}' is a file; give a folder.");
+        bool hasFiles = Directory.Exists(folder.Path) && Directory.EnumerateFileSystemEntries(folder.Path).Any();
+        if (resume)
+        {
+            if (!Directory.Exists(folder.Checkpoint) || !Directory.EnumerateFiles(folder.Checkpoint).Any())
+                throw new UserError($"--resume: '{folder.Checkpoint}' holds no checkpoint to continue from; run without --resume to start.");
+        }
+        else if (hasFiles && !force)
+        {
+            var names = Directory.EnumerateFileSystemEntries(folder.Path).Select(System.IO.Path.GetFileName).Take(5);
+            throw new UserError($"--output: '{folder.Path}' already has files ({string.Join(", ", names)}); pass --force to replace them, or --resume to continue a stopped run.");
+        }
+        else if (force && Directory.Exists(folder.Checkpoint))
+        {
+            Directory.Delete(folder.Checkpoint, recursive: true);   // starting over: an old checkpoint must not be mistaken for this run's
+        }
+        Directory.CreateDirectory(folder.Path);
+        return folder;
+    }
+
+    public string FilePath(string name) => System.IO.Path.Combine(Path, name);
+}

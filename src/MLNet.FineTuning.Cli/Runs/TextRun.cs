@@ -1,0 +1,34 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.FineTuning.Cli.Inputs;
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning.Cli.Runs;
+
+/// <summary>The text command's part of a run: <see cref="LoraTextClassifier"/> on rows of Label, Text (and Text2).</summary>
+internal sealed class TextRun(LoraTextClassifier.Options options, string textColumn, string? secondTextColumn, string labelColumn) : RunKind<TextRow>
+{
+    public override string Name => "text";
+    public override FineTuningOptions Options => options;
+
+    public override IReadOnlyList<TextRow> Read(MLContext ml, string data, string option) => TextInput.Read(ml, data, option, textColumn, secondTextColumn, labelColumn);
+    public override string LabelOf(TextRow row) => row.Label;
+
+    public override string Describe(IReadOnlyList<TextRow> rows)
+    {
+        var lengths = rows.Select(r => r.Text.Length + r.Text2.Length).Order().ToList();
+        return $"median text {lengths[lengths.Count / 2]} characters (longest {lengths[^1]}), cut to {options.MaxSequenceLength} tokens";
+    }
+
+    public override IEstimator<ITransformer> Inputs(MLContext ml) => new EstimatorChain<ITransformer>();
+
+    public override IEstimator<ITransformer> FineTuner(MLContext ml) => ml.MulticlassClassification.Trainers.LoraTextClassifier(options);
+
+    // The quality suite's text baseline: word uni/bigrams and character trigrams (FeaturizeText's defaults).
+    public override IEstimator<ITransformer> BaselineFeatures(MLContext ml) =>
+        secondTextColumn == null
+            ? ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text))
+            : ml.Transforms.Text.FeaturizeText("Features", new Microsoft.ML.Transforms.Text.TextFeaturizingEstimator.Options(), nameof(TextRow.Text), nameof(TextRow.Text2));
+
+    public override void SaveOnnx(ITransformer fineTuned, string folder) => ((LoraTextClassifierTransformer)fineTuned).SaveOnnx(folder);
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+
+namespace MLNet.FineTuning.Tests.Cli;
+
+/// <summary>One `mlnet-finetune image` run on a tiny Fashion-MNIST folder (3 classes, 16 training and 8 test images
+/// each, 32 px, 2 epochs), shared by the tests below.</summary>
+public sealed class ImageToolRun : IDisposable
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("mlnet-finetune-image-").FullName;
+    public string Train { get; }
+    public string Test { get; }
+    public string Output => Path.Combine(Root, "out");
+    public ToolResult Result { get; }
+
+    public ImageToolRun()
+    {
+        Train = Tool.ImageFolder(Root, "train", 16);
+        Test = Tool.ImageFolder(Root, "test", 8);
+        Result = Tool.Run("image", "--data", Train, "--test", Test, "--output", Output, "--image-size", "32", "--epochs", "2", "--batch-size", "16");
+    }
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}
+
+public sealed class ImageToolTests(ImageToolRun run) : IClassFixture<ImageToolRun>
+{
+    [Fact]
+    public void Image_WritesTheOutputFolder_AndLeavesNoCheckpoint()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        foreach (var file in new[] { "model.zip", "model.onnx", "metrics.json", "finetune.json" })
+            Assert.True(new FileInfo(Path.Combine(run.Output, file)) is { Exists: true, Length: > 0 }, $"{file} missing: {run.Result}");
+        Assert.False(Directory.Exists(Path.Combine(run.Output, "checkpoint")), "a finished run keeps no checkpoint");
+        Assert.Empty(Directory.GetFiles(run.Output, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Image_MetricsFile_HasBothModels_OnTheTestRows()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Output, "metrics.json")));
+        var root = metrics.RootElement;
+        Assert.Equal("test", root.GetProperty("evaluatedOn").GetString());
+        Assert.Equal(24, root.GetProperty("rows").GetInt32());
+        Assert.Equal(["Bag", "Sneaker", "Trouser"], root.GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).Order());
+        foreach (var model in new[] { "fineTuned", "baseline" })
+        {
+            var m = root.GetProperty(model);
+            var matrix = m.GetProperty("confusionMatrix").EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt32()).ToArray()).ToArray();
+            Assert.All(matrix, row => Assert.Equal(8, row.Sum()));   // rows are the true classes: 8 test images each
+            double accuracy = Enumerable.Range(0, 3).Sum(i => matrix[i][i]) / 24.0;
+            Assert.Equal(accuracy, m.GetProperty("microAccuracy").GetDouble(), 6);
+            Assert.All(m.GetProperty("perClass").EnumerateArray(), c => Assert.InRange(c.GetProperty("f1").GetDouble(), 0, 1));
+        }
+        // Trousers, bags and sneakers are easy to tell apart: well above a third.
+        Assert.True(root.GetProperty("fineTuned").GetProperty("microAccuracy").GetDouble() > 0.6, run.Result.ToString());
+    }
+
+    [Fact]
+    public void Predict_OnTheTestFolder_AgreesWithTheMetricsFile()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        var predicted = Tool.Run("predict", "--model", Path.Combine(run.Output, "model.zip"), "--input", run.Test, "--json", "--top", "3");
+        Assert.True(predicted.ExitCode == 0, predicted.ToString());
+        using var json = JsonDocument.Parse(predicted.Output);
+        var rows = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(24, rows.Count);
+        foreach (var row in rows)
+        {
+            var scores = row.GetProperty("scores").EnumerateObject().ToList();
+            Assert.Equal(3, scores.Count);
+            Assert.Equal(scores.MaxBy(s => s.Value.GetSingle())!.Name, row.GetProperty("label").GetString());
+            Assert.InRange(scores.Sum(s => s.Value.GetSingle()), 0.999f, 1.001f);
+        }
+        // The reloaded model.zip predicts what the in-process model was scored with.
+        double accuracy = rows.Count(r => Path.GetFileName(Path.GetDirectoryName(r.GetProperty("input").GetString()))
+                                         == r.GetProperty("label").GetString()) / 24.0;
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Output, "metrics.json")));
+        Assert.Equal(metrics.RootElement.GetProperty("fineTuned").GetProperty("microAccuracy").GetDouble(), accuracy, 6);
+    }
+
+    [Fact]
+    public void TrainConfig_RerunsTheRecordedRun_ToTheSameOnnxBytes()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        string again = Path.Combine(run.Root, "again");
+        var rerun = Tool.Run("train", "--config", Path.Combine(run.Output, "finetune.json"), "--output", again);
+        Assert.True(rerun.ExitCode == 0, rerun.ToString());
+        Assert.True(File.ReadAllBytes(Path.Combine(run.Output, "model.onnx")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(again, "model.onnx"))),
+                    "the rerun's model.onnx differs from the recorded run's");
+        using var record = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(again, "finetune.json")));
+        Assert.Equal("32", record.RootElement.GetProperty("arguments").GetProperty("--image-size").GetString());
+        Assert.Equal(32, record.RootElement.GetProperty("options").GetProperty("ImageSize").GetInt32());
+        Assert.Equal(2, record.RootElement.GetProperty("epochs").GetArrayLength());
+    }
+}

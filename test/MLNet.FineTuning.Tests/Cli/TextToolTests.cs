@@ -1,0 +1,57 @@
+using System.Text.Json;
+
+namespace MLNet.FineTuning.Tests.Cli;
+
+/// <summary>One `mlnet-finetune text` run on a tiny SpamAssassin table (3 classes, 12 training and 6 test e-mails each,
+/// 32 tokens, 2 epochs), shared by the tests below.</summary>
+public sealed class TextToolRun : IDisposable
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("mlnet-finetune-text-").FullName;
+    public string Train { get; }
+    public string Test { get; }
+    public string Output => Path.Combine(Root, "out");
+    public ToolResult Result { get; }
+
+    public TextToolRun()
+    {
+        Train = Tool.TextTable(Root, "train", 12);
+        Test = Tool.TextTable(Root, "test", 6);
+        Result = Tool.Run("text", "--data", Train, "--test", Test, "--text-column", "message", "--label-column", "category",
+                          "--output", Output, "--max-length", "32", "--epochs", "2", "--batch-size", "8");
+    }
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}
+
+public sealed class TextToolTests(TextToolRun run) : IClassFixture<TextToolRun>
+{
+    [Fact]
+    public void Text_WritesModelOnnxAndTokenizerFiles()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        foreach (var file in new[] { "model.zip", "model.onnx", "vocab.txt", "tokenizer_config.json", "metrics.json", "finetune.json" })
+            Assert.True(new FileInfo(Path.Combine(run.Output, file)) is { Exists: true, Length: > 0 }, $"{file} missing: {run.Result}");
+        using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Output, "tokenizer_config.json")));
+        Assert.Equal(32, config.RootElement.GetProperty("model_max_length").GetInt32());
+    }
+
+    [Fact]
+    public void Predict_OnTheTestTexts_AgreesWithTheMetricsFile()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        // One text per line, in the order of the test table; the CSV quotes them, the .txt file does not.
+        var rows = File.ReadLines(run.Test).Skip(1).Select(l => (Text: l[1..l.LastIndexOf("\",", StringComparison.Ordinal)].Replace("\"\"", "\""), Label: l[(l.LastIndexOf(',') + 1)..])).ToList();
+        Assert.All(rows, r => Assert.DoesNotContain('\n', r.Text));
+        string texts = Path.Combine(run.Root, "texts.txt");
+        File.WriteAllLines(texts, rows.Select(r => r.Text));
+        var predicted = Tool.Run("predict", "--model", Path.Combine(run.Output, "model.zip"), "--input", texts, "--json");
+        Assert.True(predicted.ExitCode == 0, predicted.ToString());
+        using var json = JsonDocument.Parse(predicted.Output);
+        var labels = json.RootElement.EnumerateArray().Select(p => p.GetProperty("label").GetString()).ToList();
+        Assert.Equal(rows.Count, labels.Count);
+        double accuracy = rows.Zip(labels).Count(p => p.First.Label == p.Second) / (double)rows.Count;
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Output, "metrics.json")));
+        Assert.Equal(metrics.RootElement.GetProperty("fineTuned").GetProperty("microAccuracy").GetDouble(), accuracy, 6);
+        Assert.True(metrics.RootElement.TryGetProperty("baseline", out _));
+    }
+}

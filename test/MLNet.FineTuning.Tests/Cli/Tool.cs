@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace MLNet.FineTuning.Tests.Cli;
+
+/// <summary>What one run of the tool did.</summary>
+public sealed record ToolResult(int ExitCode, string Output, string Error)
+{
+    public override string ToString() => $"exit code {ExitCode}\nstdout:\n{Output}\nstderr:\n{Error}";
+}
+
+/// <summary>Runs src/MLNet.FineTuning.Cli (mlnet-finetune) in its own process, from its own build output, as a user does.</summary>
+internal static class Tool
+{
+    static string Dll
+    {
+        get
+        {
+            string testProject = Path.Combine(TestData.RepoRoot, "test", "MLNet.FineTuning.Tests");
+            string relativeOutput = Path.GetRelativePath(testProject, AppContext.BaseDirectory);
+            string dll = Path.Combine(TestData.RepoRoot, "src", "MLNet.FineTuning.Cli", relativeOutput, "mlnet-finetune.dll");
+            Assert.True(File.Exists(dll), $"{dll} not built (the test project builds it through a ProjectReference)");
+            return dll;
+        }
+    }
+
+    public static ToolResult Run(params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(arguments))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"mlnet-finetune {string.Join(' ', arguments)} did not finish in 5 minutes");
+        }
+        return new ToolResult(process.ExitCode, stdout, stderr.Result);
+    }
+
+    /// <summary>Starts the tool and sends it SIGINT (what Ctrl+C sends) once a line of its output contains
+    /// <paramref name="interruptAfter"/>; returns what it did.</summary>
+    public static ToolResult RunAndInterrupt(string interruptAfter, params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(arguments))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = new System.Text.StringBuilder();
+        bool sent = false;
+        while (process.StandardOutput.ReadLine() is string line)
+        {
+            stdout.AppendLine(line);
+            if (!sent && line.Contains(interruptAfter, StringComparison.Ordinal))
+            {
+                using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                kill.WaitForExit();
+                sent = true;
+            }
+        }
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "mlnet-finetune did not stop");
+        Assert.True(sent, $"the output never contained '{interruptAfter}':\n{stdout}");
+        return new ToolResult(process.ExitCode, stdout.ToString(), stderr.Result);
+    }
+
+    static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+            : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Dll);
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        return start;
+    }
+
+    /// <summary>A tiny image folder: <paramref name="perClass"/> committed Fashion-MNIST images of each of three classes.</summary>
+    public static string ImageFolder(string root, string split, int perClass)
+    {
+        string folder = Path.Combine(root, split);
+        foreach (var cls in new[] { "Trouser", "Bag", "Sneaker" })
+        {
+            Directory.CreateDirectory(Path.Combine(folder, cls));
+            foreach (var file in Directory.GetFiles(Path.Combine(TestData.FashionRoot, split, cls)).Order(StringComparer.Ordinal).Take(perClass))
+                File.Copy(file, Path.Combine(folder, cls, Path.GetFileName(file)));
+        }
+        return folder;
+    }
+
+    /// <summary>A tiny CSV table: <paramref name="perClass"/> committed SpamAssassin e-mails (first 300 characters) per class.</summary>
+    public static string TextTable(string root, string split, int perClass)
+    {
+        var lines = File.ReadLines(Path.Combine(TestData.SpamAssassinRoot, $"{split}.tsv")).Skip(1)
+            .Select(l => l.Split('\t')).GroupBy(f => f[0]).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .SelectMany(g => g.Take(perClass))
+            .Select(f => $"\"{Quote(f[1][..Math.Min(300, f[1].Length)])}\",{f[0]}");
+        string path = Path.Combine(root, $"{split}.csv");
+        File.WriteAllLines(path, ["message,category", .. lines]);
+        return path;
+    }
+
+    static string Quote(string s) => s.Replace("\"", "\"\"");
+}

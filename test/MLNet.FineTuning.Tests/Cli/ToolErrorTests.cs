@@ -1,0 +1,93 @@
+namespace MLNet.FineTuning.Tests.Cli;
+
+/// <summary>Every mistake a user can make on the command line ends with exit code 1 and a message that names what to
+/// change, never a stack trace. None of these runs trains.</summary>
+public sealed class ToolErrorTests : IDisposable
+{
+    readonly string root = Directory.CreateTempSubdirectory("mlnet-finetune-errors-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    static void AssertUserError(ToolResult result, params string[] mentions)
+    {
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.DoesNotContain("   at ", result.Output + result.Error);   // no stack trace
+        foreach (var m in mentions) Assert.Contains(m, result.Error);
+    }
+
+    [Fact]
+    public void MissingDataFolder_IsNamed()
+    {
+        string missing = Path.Combine(root, "no-such-folder");
+        AssertUserError(Tool.Run("image", "--data", missing, "--output", Path.Combine(root, "out")), missing);
+    }
+
+    [Fact]
+    public void OutputFolderWithFiles_IsRefusedWithoutForce()
+    {
+        string output = Path.Combine(root, "out");
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "model.zip"), "an earlier model");
+        AssertUserError(Tool.Run("image", "--data", Tool.ImageFolder(root, "train", 2), "--output", output), "--force", "model.zip");
+        Assert.Equal("an earlier model", File.ReadAllText(Path.Combine(output, "model.zip")));
+    }
+
+    [Fact]
+    public void UnknownTextColumn_ListsTheColumnsThatExist()
+    {
+        string table = Tool.TextTable(root, "train", 2);
+        AssertUserError(Tool.Run("text", "--data", table, "--text-column", "body", "--label-column", "category", "--output", Path.Combine(root, "out")),
+                        "--text-column 'body'", "'message'", "'category'");
+    }
+
+    [Fact]
+    public void SingleClass_IsRefused()
+    {
+        string train = Path.Combine(root, "one-class");
+        Directory.CreateDirectory(Path.Combine(train, "Bag"));
+        foreach (var f in Directory.GetFiles(Path.Combine(TestData.FashionRoot, "train", "Bag")).Take(4))
+            File.Copy(f, Path.Combine(train, "Bag", Path.GetFileName(f)));
+        AssertUserError(Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out")), "one class", "'Bag'");
+    }
+
+    [Fact]
+    public void TestLabelNeverSeenInTraining_IsNamed()
+    {
+        string train = Tool.ImageFolder(root, "train", 2);
+        string test = Path.Combine(root, "test");
+        Directory.CreateDirectory(Path.Combine(test, "Coat"));
+        File.Copy(Directory.GetFiles(Path.Combine(TestData.FashionRoot, "test", "Coat"))[0], Path.Combine(test, "Coat", "a.png"));
+        AssertUserError(Tool.Run("image", "--data", train, "--test", test, "--validation-fraction", "0", "--output", Path.Combine(root, "out")), "'Coat'", "--test");
+    }
+
+    [Fact]
+    public void BadOptionValues_AndUnknownOptions_AreRejectedByTheParser()
+    {
+        string train = Path.Combine(root, "unused");
+        var zero = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--epochs", "0");
+        Assert.Equal(1, zero.ExitCode);
+        Assert.Contains("--epochs must be at least 1", zero.Error);
+        var notANumber = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--lr", "fast");
+        Assert.Equal(1, notANumber.ExitCode);
+        Assert.Contains("fast", notANumber.Error);
+        var unknown = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--learning-speed", "2");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("--learning-speed", unknown.Error);
+        Assert.False(Directory.Exists(Path.Combine(root, "out")), "a rejected command line writes nothing");
+    }
+
+    [Fact]
+    public void Predict_WithAMissingModel_IsNamed()
+    {
+        string missing = Path.Combine(root, "model.zip");
+        AssertUserError(Tool.Run("predict", "--model", missing, "--input", "hello"), missing);
+    }
+
+    [Fact]
+    public void Help_ListsTheCommands()
+    {
+        var help = Tool.Run("--help");
+        Assert.Equal(0, help.ExitCode);
+        foreach (var command in new[] { "image", "text", "predict", "train" }) Assert.Contains(command, help.Output);
+    }
+}
