@@ -11,17 +11,7 @@ public sealed record ToolResult(int ExitCode, string Output, string Error)
 /// <summary>Runs src/MLNet.FineTuning.Cli (mlnet-finetune) in its own process, from its own build output, as a user does.</summary>
 internal static class Tool
 {
-    static string Dll
-    {
-        get
-        {
-            string testProject = Path.Combine(TestData.RepoRoot, "test", "MLNet.FineTuning.Tests");
-            string relativeOutput = Path.GetRelativePath(testProject, AppContext.BaseDirectory);
-            string dll = Path.Combine(TestData.RepoRoot, "src", "MLNet.FineTuning.Cli", relativeOutput, "mlnet-finetune.dll");
-            Assert.True(File.Exists(dll), $"{dll} not built (the test project builds it through a ProjectReference)");
-            return dll;
-        }
-    }
+    static string Dll => BuiltProgram.Dll(Path.Combine("src", "MLNet.FineTuning.Cli"), "mlnet-finetune.dll");
 
     public static ToolResult Run(params string[] arguments)
     {
@@ -59,15 +49,7 @@ internal static class Tool
         return new ToolResult(process.ExitCode, stdout.ToString(), stderr.Result);
     }
 
-    static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
-    {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
-            : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Dll);
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        return start;
-    }
+    static ProcessStartInfo StartInfo(IEnumerable<string> arguments) => BuiltProgram.StartInfo(Dll, arguments);
 
     /// <summary>A tiny image folder: <paramref name="perClass"/> committed Fashion-MNIST images of each of three classes.</summary>
     public static string ImageFolder(string root, string split, int perClass)

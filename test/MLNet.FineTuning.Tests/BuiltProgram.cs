@@ -1,0 +1,30 @@
+using System.Diagnostics;
+
+namespace MLNet.FineTuning.Tests;
+
+/// <summary>A program of this repository that the test project builds (a ProjectReference without its assembly) and
+/// the tests run in a process of its own, as a user or a service would.</summary>
+internal static class BuiltProgram
+{
+    /// <summary>The program's dll in its own build output: the same configuration folder as this test assembly's.</summary>
+    public static string Dll(string projectFolder, string dllName)
+    {
+        string testProject = Path.Combine(TestData.RepoRoot, "test", "MLNet.FineTuning.Tests");
+        string relativeOutput = Path.GetRelativePath(testProject, AppContext.BaseDirectory);
+        string dll = Path.Combine(TestData.RepoRoot, projectFolder, relativeOutput, dllName);
+        Assert.True(File.Exists(dll), $"{dll} not built (the test project builds it through a ProjectReference)");
+        return dll;
+    }
+
+    /// <summary>Starts <paramref name="dll"/> with the muxer that runs this test host (otherwise the dotnet on PATH),
+    /// standard output and error redirected.</summary>
+    public static ProcessStartInfo StartInfo(string dll, IEnumerable<string> arguments)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+            : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        return start;
+    }
+}
