@@ -96,7 +96,8 @@ internal static class PredictCommand
         throw new UserError($"--model: '{path}' does not end with the PredictedLabel key-to-text step of an mlnet-finetune model.");
     }
 
-    static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+    // The same extensions as an image-folder training set.
+    static IReadOnlySet<string> ImageExtensions => ImageFolder.Extensions;
 
     static List<string> ImageFiles(string input)
     {

@@ -18,7 +18,8 @@ public static class ImageFolder
         public string ImagePath { get; set; } = "";
     }
 
-    static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>The file extensions read as images (also what mlnet-finetune predict lists in a folder).</summary>
+    internal static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase)
         { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
     /// <summary>Lists the images under <paramref name="root"/>, sorted by class then file name.</summary>
