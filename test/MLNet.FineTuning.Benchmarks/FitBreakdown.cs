@@ -40,7 +40,7 @@ internal static class FitBreakdown
         definition.CreatePretrained().Dispose();
         double load = sw.Elapsed.TotalSeconds;
 
-        ImageBatchSource Source() => new(ml, dataset, o.ImageSize, o.BatchSize, train: true, options.Seed, options.EffectiveCropMinScale, options.EffectiveHorizontalFlip);
+        ImageBatchSource Source() => new(ml, dataset, o.ImageSize, o.BatchSize, train: true, options.Seed, options.TrainingAugmentation);
         double produce = ProduceImagesPerSecond(Source, repeats);
 
         double bestImage = 0, bestImageWait = 0, bestImageSeconds = 0, bestTensor = 0;

@@ -104,7 +104,7 @@ internal static class GpuImageBenchmark
             var options = FitBenchmark.FitOptions(o.ImageSize, o.BatchSize, null);
             var dataset = ImageDataset.Read(data.View, options.ImageColumnName, options.LabelColumnName, (long)options.ImageCacheMegabytes << 20, false, "training", default);
             produce = FitBreakdown.ProduceImagesPerSecond(() => new ImageBatchSource(ml, dataset, o.ImageSize, o.BatchSize, train: true, options.Seed,
-                options.EffectiveCropMinScale, options.EffectiveHorizontalFlip), o.Repeats);
+                options.TrainingAugmentation), o.Repeats);
             Console.WriteLine($"  ImageBatchSource alone (CPU: shuffle, random resized crop, flip; {Environment.ProcessorCount} cores) {produce,8:F0} img/s");
         }, failures);
         var trainBatches = rawBatches.Where(b => b.Images.shape[0] > 1).ToArray();

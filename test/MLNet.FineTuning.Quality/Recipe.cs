@@ -21,7 +21,7 @@ internal sealed class Recipe
                                      "vf (ValidationFraction), ema (WeightAverageDecay), l2sp (PretrainedWeightDecay), wise (WeightInterpolation), " +
                                      "wiseauto (ChooseWeightInterpolation 0|1), llrd (LayerwiseLearningRateDecay), gradual (GradualUnfreezing 0|1)";
     public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1), " +
-                                    "mixup (MixupAlpha), cutmix (CutMixAlpha)";
+                                    "mixup (MixupAlpha), cutmix (CutMixAlpha), jit (ColorJitter), noise (NoiseLevel)";
     public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), full (FullFineTune 0|1), len (MaxSequenceLength)";
 
     private readonly Dictionary<string, string> settings;
@@ -64,6 +64,8 @@ internal sealed class Recipe
                 case "fbn": o.FreezeBatchNormStatistics = Flag(key, value); break;
                 case "mixup": o.MixupAlpha = Number(key, value); break;
                 case "cutmix": o.CutMixAlpha = Number(key, value); break;
+                case "jit": o.ColorJitter = Number(key, value); break;
+                case "noise": o.NoiseLevel = Number(key, value); break;
                 default: throw Unknown(key, ImageKeys);
             }
         }

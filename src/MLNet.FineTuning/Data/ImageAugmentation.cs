@@ -58,6 +58,35 @@ internal static class ImageAugmentation
         Resample(image, (image.Width - side) / 2, (image.Height - side) / 2, side, side, size, false, destination);
     }
 
+    /// <summary>
+    /// Brightness, contrast and sensor noise, in place on one planar [3,S,S] image of bytes: the pixels are scaled by a
+    /// brightness factor b, pulled toward (c &lt; 1) or pushed from (c &gt; 1) their mean grey by a contrast factor c (b and c
+    /// uniform in [1 − jitter, 1 + jitter], as torchvision's ColorJitter draws them), and Gaussian noise of a standard
+    /// deviation uniform in [0, noiseLevel] grey levels is added to every value; the result is rounded and clamped to
+    /// bytes. Small, dim or noisy inputs (scans, phone photos, thumbnails) are what this is for: a network fine-tuned
+    /// on clean images reads noise as texture (docs/quality.md, the shifted test copies).
+    /// </summary>
+    public static void Photometric(Span<byte> image, double jitter, double noiseLevel, Random rng)
+    {
+        double brightness = 1 + jitter * (2 * rng.NextDouble() - 1), contrast = 1 + jitter * (2 * rng.NextDouble() - 1);
+        double sigma = noiseLevel * rng.NextDouble();
+        double mean = 0;
+        foreach (byte v in image) mean += v;
+        mean = brightness * mean / Math.Max(1, image.Length);
+        // out = c·(b·x) + (1 − c)·mean(b·x) + noise: the affine part is one multiply-add per value.
+        float scale = (float)(contrast * brightness), offset = (float)((1 - contrast) * mean);
+        for (int i = 0; i < image.Length; i++)
+        {
+            float v = scale * image[i] + offset;
+            if (sigma > 0) v += (float)(sigma * Gaussian(rng));
+            image[i] = (byte)Math.Clamp(v + 0.5f, 0, 255);
+        }
+    }
+
+    /// <summary>A standard normal draw (Box–Muller; one of the pair is thrown away, which keeps the draw stateless).</summary>
+    private static double Gaussian(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
     private static void Widen(ReadOnlySpan<byte> source, Span<float> destination)
     {
         for (int i = 0; i < source.Length; i++) destination[i] = source[i];

@@ -17,10 +17,11 @@ internal sealed class ImageBatchSource : IBatchSource
     private readonly MLContext mlContext;
     private readonly ImageDataset data;
     private readonly int imageSize, batchSize, seed;
-    private readonly bool train, flip;
-    private readonly double minCropScale;
+    private readonly bool train;
+    private readonly ImageAugmentationSettings augmentation;
 
-    public ImageBatchSource(MLContext mlContext, ImageDataset data, int imageSize, int batchSize, bool train, int seed, double minCropScale, bool flip)
+    // augmentation: what training batches do to each image; evaluation batches (train false) see the centre square.
+    public ImageBatchSource(MLContext mlContext, ImageDataset data, int imageSize, int batchSize, bool train, int seed, ImageAugmentationSettings augmentation)
     {
         this.mlContext = mlContext;
         this.data = data;
@@ -28,8 +29,7 @@ internal sealed class ImageBatchSource : IBatchSource
         this.batchSize = batchSize;
         this.train = train;
         this.seed = seed;
-        this.minCropScale = minCropScale;
-        this.flip = flip;
+        this.augmentation = augmentation;
     }
 
     public long RowCount => data.Count;
@@ -104,8 +104,14 @@ internal sealed class ImageBatchSource : IBatchSource
         Parallel.For(0, n, i =>
         {
             var span = pixels.AsSpan(i * per, per);
-            if (train) ImageAugmentation.RandomResizedCrop(items[i].Image, imageSize, minCropScale, flip, new Random(items[i].Seed), span);
-            else ImageAugmentation.CenterCrop(items[i].Image, imageSize, span);
+            if (!train)
+            {
+                ImageAugmentation.CenterCrop(items[i].Image, imageSize, span);
+                return;
+            }
+            var rng = new Random(items[i].Seed);
+            ImageAugmentation.RandomResizedCrop(items[i].Image, imageSize, augmentation.MinCropScale, augmentation.Flip, rng, span);
+            if (augmentation.Photometric) ImageAugmentation.Photometric(span, augmentation.ColorJitter, augmentation.NoiseLevel, rng);
         });
         var labels = items.Select(x => (long)x.Label).ToArray();
         return new Batch([tensor(pixels, [n, 3, imageSize, imageSize])], tensor(labels));

@@ -1,3 +1,4 @@
+using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Pretrained;
 using MLNet.FineTuning.Training;
 
@@ -57,6 +58,18 @@ public sealed partial class FineTuneImageClassifier
         /// <summary>Whether training flips: <see cref="HorizontalFlip"/> when set, else the policy's.</summary>
         internal bool EffectiveHorizontalFlip => HorizontalFlip ?? Augmentation.Flips();
 
+        /// <summary>Brightness and contrast jitter for training images: each image's brightness and contrast are scaled by
+        /// factors drawn uniformly from [1 − j, 1 + j], in [0, 1). Default 0 (off).</summary>
+        public double ColorJitter { get; set; }
+
+        /// <summary>Gaussian noise for training images: each image gets noise of a standard deviation drawn uniformly from
+        /// [0, level] grey levels (of 255), in [0, 128]. Default 0 (off).</summary>
+        public double NoiseLevel { get; set; }
+
+        /// <summary>Everything training does to an image, resolved from the policy and the overrides.</summary>
+        internal ImageAugmentationSettings TrainingAugmentation =>
+            new(EffectiveCropMinScale, EffectiveHorizontalFlip, ColorJitter, NoiseLevel);
+
         /// <summary>Mixup (Zhang et al. 2018): each training batch blends with a shuffled copy of itself by λ ~ Beta(α, α),
         /// and so do the labels. α ≥ 0; 0 turns it off (typical: 0.2). Default 0.</summary>
         public double MixupAlpha { get; set; }
@@ -83,6 +96,8 @@ public sealed partial class FineTuneImageClassifier
             Check.Range(HeadDropout >= 0 && HeadDropout < 1, nameof(HeadDropout), "in [0, 1)", HeadDropout);
             if (RandomCropMinScale is double crop) Check.Range(crop > 0 && crop <= 1, nameof(RandomCropMinScale), "in (0, 1]", crop);
             Check.Range(Enum.IsDefined(Augmentation), nameof(Augmentation), "None, Light or Strong", Augmentation);
+            Check.Range(ColorJitter >= 0 && ColorJitter < 1, nameof(ColorJitter), "in [0, 1)", ColorJitter);
+            Check.Range(NoiseLevel >= 0 && NoiseLevel <= 128, nameof(NoiseLevel), "in [0, 128] grey levels", NoiseLevel);
             Check.Range(MixupAlpha >= 0, nameof(MixupAlpha), "≥ 0", MixupAlpha);
             Check.Range(CutMixAlpha >= 0, nameof(CutMixAlpha), "≥ 0", CutMixAlpha);
             Check.Range(ImageCacheMegabytes >= 0, nameof(ImageCacheMegabytes), "≥ 0", ImageCacheMegabytes);

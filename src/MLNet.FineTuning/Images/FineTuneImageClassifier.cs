@@ -125,8 +125,8 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         var backbone = o.UsePretrainedWeights ? data.Definition.CreatePretrained(o.WeightsPath) : data.Definition.CreateRandom();
         var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, data.ClassNames.Length, o.HeadDropout));
         return new TrainingRun(model, new ImageFineTunable(model, data.Definition.Preprocessing, o.FreezeBatchNormStatistics),
-            new ImageBatchSource(env.Data, data.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.EffectiveCropMinScale, o.EffectiveHorizontalFlip),
-            data.Valid == null ? null : new ImageBatchSource(env.Data, data.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, 1, false),
+            new ImageBatchSource(env.Data, data.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation),
+            data.Valid == null ? null : new ImageBatchSource(env.Data, data.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None),
             o.BalanceClasses ? ClassWeights.For(data.Train.Labels, data.ClassNames.Length) : null,
             new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames), new BatchMixing(o.MixupAlpha, o.CutMixAlpha)));
     }

@@ -102,4 +102,87 @@ public class ImageAugmentationTests
     {
         public float[] Pixels { get; set; } = [];
     }
+
+    /// <summary>A 32 × 32 planar image of bytes: a gradient, so mean and spread are known.</summary>
+    private static byte[] Gradient() => Enumerable.Range(0, 3 * 32 * 32).Select(i => (byte)(64 + (i % 32) * 4)).ToArray();
+
+    private static (double Mean, double Sd) Moments(IReadOnlyList<byte> v)
+    {
+        double mean = v.Average(x => (double)x);
+        return (mean, Math.Sqrt(v.Average(x => (x - mean) * (x - mean))));
+    }
+
+    [Fact]
+    public void Photometric_Off_LeavesThePixelsAlone()
+    {
+        var image = Gradient();
+        var copy = image.ToArray();
+
+        ImageAugmentation.Photometric(image, jitter: 0, noiseLevel: 0, new Random(1));
+
+        Assert.Equal(copy, image);
+    }
+
+    [Fact]
+    public void Photometric_Noise_AddsZeroMeanNoiseNoLargerThanTheLevel()
+    {
+        // σ is drawn in [0, 20] per image: over 50 images the residual's spread stays in that range, reaches well
+        // above zero, and the mean stays where it was (the gradient keeps clear of 0 and 255, so nothing clips).
+        var rng = new Random(3);
+        var spreads = new List<double>();
+        for (int k = 0; k < 50; k++)
+        {
+            var image = Gradient();
+            var original = image.ToArray();
+            ImageAugmentation.Photometric(image, jitter: 0, noiseLevel: 20, rng);
+            var residual = image.Select((v, i) => (byte)(v - original[i] + 128)).ToArray();
+            var (mean, sd) = Moments(residual);
+            Assert.InRange(mean, 126.5, 129.5);   // 128 ± 4 standard errors (σ ≤ 20 over 3,072 values)
+            spreads.Add(sd);
+        }
+        Assert.True(spreads.Max() <= 21, $"largest spread {spreads.Max():F1} > 20");
+        Assert.True(spreads.Max() >= 15, $"largest spread {spreads.Max():F1}: the level is not reached");
+        Assert.True(spreads.Min() <= 5, $"smallest spread {spreads.Min():F1}: σ is not drawn from [0, level]");
+    }
+
+    [Fact]
+    public void Photometric_Jitter_ScalesContrastAndBrightnessWithinTheRange()
+    {
+        // No noise: the image stays an affine map of itself, so its spread changes by b·c ∈ [0.25, 2.25] at jitter 0.5,
+        // and different draws give different maps.
+        var (mean0, sd0) = Moments(Gradient());
+        var rng = new Random(5);
+        var ratios = new List<double>();
+        for (int k = 0; k < 40; k++)
+        {
+            var image = Gradient();
+            ImageAugmentation.Photometric(image, jitter: 0.5, noiseLevel: 0, rng);
+            var (mean, sd) = Moments(image);
+            if (image.Any(v => v is 0 or 255)) continue;   // clipped: the moments no longer tell the factors
+            ratios.Add(sd / sd0);
+            Assert.InRange(mean / mean0, 0.5 - 0.02, 1.5 + 0.02);   // contrast keeps the mean; brightness scales it
+        }
+        Assert.True(ratios.Count >= 20);
+        Assert.All(ratios, r => Assert.InRange(r, 0.25 - 0.02, 2.25 + 0.02));
+        Assert.True(ratios.Max() - ratios.Min() > 0.3, "the factors do not vary between draws");
+    }
+
+    [Fact]
+    public void Batches_TrainingWithNoise_DifferFromEvaluationButReplayPerEpoch()
+    {
+        var ml = new MLContext(1);
+        var data = ImageDataset.Read(TestData.Load(ml, TestData.Fashion("train", 2, ["Bag", "Sandal", "Trouser"])), "Image", "Label",
+            cacheBudgetBytes: 1 << 20, skipUnreadable: false, "training", CancellationToken.None);
+        var noisy = new ImageBatchSource(ml, data, 32, 6, train: true, seed: 3, ImageAugmentationSettings.None with { NoiseLevel = 30 });
+        var clean = new ImageBatchSource(ml, data, 32, 6, train: true, seed: 3, ImageAugmentationSettings.None);
+
+        byte[] First(ImageBatchSource s, int epoch) { using var b = s.Batches(epoch, CancellationToken.None).First(); return b.Inputs[0].data<byte>().ToArray(); }
+
+        var a = First(noisy, 0);
+        var c = First(clean, 0);
+        Assert.Equal(a, First(noisy, 0));                       // an epoch replays exactly (resume depends on it)
+        Assert.NotEqual(a, First(noisy, 1));                    // the next epoch draws new noise
+        double meanDifference = a.Zip(c, (x, y) => Math.Abs(x - y)).Average();
+        Assert.InRange(meanDifference, 1, 30);                   // noise, not another image
+    }
 }

@@ -22,7 +22,7 @@ public class ImageBatchSourceTests
         // another order in every run, so seeded runs did not repeat and a resumed epoch replayed a different
         // shuffle than the one it was cut off in.
         var ml = new MLContext(1);
-        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, 1, false);
+        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, ImageAugmentationSettings.None);
 
         Assert.Equal(PinnedEpoch0Seed7, Order(source, 0));
         Assert.Equal(PinnedEpoch1Seed7, Order(source, 1));
@@ -36,7 +36,7 @@ public class ImageBatchSourceTests
     {
         var ml = new MLContext(1);
         var data = OneImagePerClass(ml);
-        var source = new ImageBatchSource(ml, data, 32, 3, train: false, seed: 7, 1, false);
+        var source = new ImageBatchSource(ml, data, 32, 3, train: false, seed: 7, ImageAugmentationSettings.None);
 
         Assert.Equal(data.Labels.Select(l => (long)l), Order(source, 0));
         Assert.Equal(Order(source, 0), Order(source, 5));
@@ -47,7 +47,7 @@ public class ImageBatchSourceTests
     {
         // A batch of one breaks BatchNorm in training mode; 8 rows in batches of 7 leave one row over.
         var ml = new MLContext(1);
-        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 7, train: true, seed: 7, 1, false);
+        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 7, train: true, seed: 7, ImageAugmentationSettings.None);
 
         var sizes = source.Batches(0, CancellationToken.None).Select(b => { using (b) return b.Count; }).ToArray();
 
@@ -58,7 +58,7 @@ public class ImageBatchSourceTests
     public void Batches_Training_PixelsAreRgb255OfTheRequestedSize()
     {
         var ml = new MLContext(1);
-        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, 0.35, true);
+        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, new ImageAugmentationSettings(0.35, true));
 
         using var batch = source.Batches(0, CancellationToken.None).First();
         var pixels = batch.Inputs[0];
