@@ -10,11 +10,15 @@ namespace MLNet.FineTuning.Cli.Runs;
 internal sealed class ConsoleProgress : IProgress<TrainingProgress>
 {
     readonly List<TrainingProgress> epochs = [];
+    readonly List<(long, double)> rates = [];
     public IReadOnlyList<TrainingProgress> Epochs => epochs;
+    /// <summary>The learning rate at each reported step (the report draws the schedule from it).</summary>
+    public IReadOnlyList<(long Step, double Rate)> Rates => rates;
 
     public void Report(TrainingProgress p)
     {
         if (p.IsEpochEnd) epochs.Add(p);
+        if (rates.Count == 0 || rates[^1].Item1 != p.Step) rates.Add((p.Step, p.LearningRate));
         Console.WriteLine((p.IsEpochEnd ? "  = " : "    ") + p);
     }
 }

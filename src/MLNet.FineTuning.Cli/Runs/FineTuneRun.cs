@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.FineTuning.Cli.Evaluation;
+using MLNet.FineTuning.Cli.Report;
 
 namespace MLNet.FineTuning.Cli.Runs;
 
@@ -80,7 +81,9 @@ internal static class FineTuneRun
         using var model = new TransformerChain<ITransformer>([.. fitted.Skip(1)]);
         var fineTuned = fitted.OfType<FineTunedTransformer>().Single();
         var reportClasses = fineTuned.ClassNames;
-        var fineTunedReport = ClassificationReport.From("fine-tuned", Evaluate(ml, new TransformerChain<ITransformer>([.. fitted]), evalView), reportClasses, trainSeconds);
+        // Scored once, read twice: by ML.NET's evaluator and for the report's worst-classified rows.
+        var scored = ml.Data.Cache(new TransformerChain<ITransformer>([.. fitted]).Transform(evalView), "Label", "Score", "PredictedLabel");
+        var fineTunedReport = ClassificationReport.From("fine-tuned", ml.MulticlassClassification.Evaluate(scored, labelColumnName: "Label"), reportClasses, trainSeconds);
         Console.WriteLine($"fine-tuned: micro accuracy {fineTunedReport.MicroAccuracy:P1}, macro {fineTunedReport.MacroAccuracy:P1} on the {evaluatedOn} rows; trained in {trainSeconds:F0} s");
 
         ClassificationReport? baselineReport = null;
@@ -102,12 +105,18 @@ internal static class FineTuneRun
         kind.SaveOnnx(fineTuned, output.Path);
         var metrics = new MetricsFile(evaluatedOn, evalRows?.Count ?? train.Count, reportClasses, fineTunedReport, baselineReport);
         metrics.Write(output.FilePath("metrics.json"));
-        RunRecord.Create(kind.Name, settings, options, new(train.Count, valid?.Count ?? 0, test?.Count ?? 0, classes, kind.Describe(train)),
-                         progress.Epochs, metrics, started, DateTimeOffset.Now, ml.GpuDeviceId).Write(output.FilePath("finetune.json"));
+        var record = RunRecord.Create(kind.Name, settings, options, new(train.Count, valid?.Count ?? 0, test?.Count ?? 0, classes, kind.Describe(train)),
+                                      progress.Epochs, metrics, started, DateTimeOffset.Now, ml.GpuDeviceId);
+        record.Write(output.FilePath("finetune.json"));
+        var scores = scored.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToList();
+        int shown = 0;
+        var worst = WorstExample.Pick(evalRows ?? train, scores, kind.LabelOf, reportClasses, row => kind.Example(row, $"example-{++shown}"), count: 12);
+        var counts = classes.Select(c => train.Count(r => kind.LabelOf(r) == c)).ToList();
+        RunReport.Write(RunReport.Build(record, metrics, counts, progress.Rates, worst, settings.Resume), output.Path, $"mlnet-finetune {kind.Name} report");
         // The run finished and its outputs are in place: the checkpoint (weights + optimizer state, several times the
         // model's size) is only needed to resume a stopped run.
         if (Directory.Exists(output.Checkpoint)) Directory.Delete(output.Checkpoint, recursive: true);
-        Console.WriteLine($"wrote {output.Path}: model.zip, model.onnx, metrics.json, finetune.json");
+        Console.WriteLine($"wrote {output.Path}: model.zip, model.onnx, metrics.json, finetune.json, report.html, report.md");
         return ExitCodes.Success;
     }
 

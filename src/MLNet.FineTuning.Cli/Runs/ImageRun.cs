@@ -31,6 +31,8 @@ internal sealed class ImageRun(FineTuneImageClassifier.Options options, string p
           .Append(ml.Transforms.ResizeImages("BaselineImage", 32, 32))
           .Append(ml.Transforms.ExtractPixels("Features", "BaselineImage", scaleImage: 1f / 255));
 
+    public override Report.ReportCell Example(ImageFolder.Row row, string name) => Report.Thumbnail.Of(row.ImagePath, name + ".png");
+
     public override void SaveOnnx(ITransformer fineTuned, string folder) =>
         ((FineTuneImageClassifierTransformer)fineTuned).SaveOnnx(Path.Combine(folder, "model.onnx"));
 }

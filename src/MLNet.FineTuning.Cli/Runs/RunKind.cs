@@ -27,6 +27,9 @@ internal abstract class RunKind<TRow> where TRow : class
     public abstract IEstimator<ITransformer> FineTuner(MLContext ml);
     /// <summary>The ML.NET-only baseline's feature steps, from the row columns to a <c>Features</c> vector.</summary>
     public abstract IEstimator<ITransformer> BaselineFeatures(MLContext ml);
+    /// <summary>A row as the report shows it among the worst-classified examples (a thumbnail or a snippet);
+    /// <paramref name="name"/> is a file name for a picture.</summary>
+    public abstract Report.ReportCell Example(TRow row, string name);
     /// <summary>Writes model.onnx (and for text its tokenizer files) into <paramref name="folder"/>.</summary>
     public abstract void SaveOnnx(ITransformer fineTuned, string folder);
 }

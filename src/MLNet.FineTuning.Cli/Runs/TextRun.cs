@@ -30,5 +30,11 @@ internal sealed class TextRun(LoraTextClassifier.Options options, string textCol
             ? ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text))
             : ml.Transforms.Text.FeaturizeText("Features", new Microsoft.ML.Transforms.Text.TextFeaturizingEstimator.Options(), nameof(TextRow.Text), nameof(TextRow.Text2));
 
+    public override Report.ReportCell Example(TextRow row, string name)
+    {
+        string text = row.Text2.Length == 0 ? row.Text : $"{row.Text} ‖ {row.Text2}";
+        return text.Length <= 200 ? text : text[..199] + "…";
+    }
+
     public override void SaveOnnx(ITransformer fineTuned, string folder) => ((LoraTextClassifierTransformer)fineTuned).SaveOnnx(folder);
 }

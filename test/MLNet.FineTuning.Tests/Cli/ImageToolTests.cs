@@ -35,6 +35,19 @@ public sealed class ImageToolTests(ImageToolRun run) : IClassFixture<ImageToolRu
     }
 
     [Fact]
+    public void Image_Report_HasEveryChartAndThumbnailsOfTheWorstRows()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Output, "metrics.json")));
+        var matrix = metrics.RootElement.GetProperty("fineTuned").GetProperty("confusionMatrix").EnumerateArray()
+            .Select(r => r.EnumerateArray().Select(x => x.GetInt32()).ToArray()).ToArray();
+        int wrong = 24 - Enumerable.Range(0, 3).Sum(i => matrix[i][i]);
+
+        // One thumbnail per misclassified test image, at most 12.
+        ReportChecks.AssertReport(run.Output, ["Bag", "Sneaker", "Trouser"], Math.Min(12, wrong));
+    }
+
+    [Fact]
     public void Image_MetricsFile_HasBothModels_OnTheTestRows()
     {
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());

@@ -36,6 +36,21 @@ public sealed class TextToolTests(TextToolRun run) : IClassFixture<TextToolRun>
     }
 
     [Fact]
+    public void Text_Report_HasEveryChartAndSnippetsOfTheWorstRows()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        ReportChecks.AssertReport(run.Output, ["spam", "easy_ham", "hard_ham"], expectedExamples: 0);   // texts show as snippets, not pictures
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Output, "metrics.json")));
+        var matrix = metrics.RootElement.GetProperty("fineTuned").GetProperty("confusionMatrix").EnumerateArray()
+            .Select(r => r.EnumerateArray().Select(x => x.GetInt32()).ToArray()).ToArray();
+        int wrong = matrix.Sum(r => r.Sum()) - Enumerable.Range(0, matrix.Length).Sum(i => matrix[i][i]);
+        string md = File.ReadAllText(Path.Combine(run.Output, "report.md"));
+        int shown = md[md.IndexOf("## Worst-classified examples", StringComparison.Ordinal)..md.IndexOf("## Options", StringComparison.Ordinal)]
+            .Split('\n').Count(l => l.StartsWith("| ", StringComparison.Ordinal)) - 1;   // minus the header row
+        Assert.Equal(Math.Min(12, wrong), Math.Max(0, shown));
+    }
+
+    [Fact]
     public void Predict_OnTheTestTexts_AgreesWithTheMetricsFile()
     {
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());

@@ -42,6 +42,19 @@ public class ImageAugmentationPolicyTests
         Assert.Equal(nameof(FineTuneImageClassifier.Options.RandomCropMinScale), e.ParamName);
     }
 
+    [Theory]
+    [InlineData(-0.1, 0)]
+    [InlineData(1.0, 0)]
+    [InlineData(0, -1)]
+    [InlineData(0, 129)]
+    public void Estimator_PhotometricOutOfRange_ThrowsNamingTheOption(double jitter, double noise)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new MLContext(1).MulticlassClassification.Trainers.FineTuneImageClassifier(new FineTuneImageClassifier.Options { ColorJitter = jitter, NoiseLevel = noise }));
+
+        Assert.Equal(jitter != 0 ? nameof(FineTuneImageClassifier.Options.ColorJitter) : nameof(FineTuneImageClassifier.Options.NoiseLevel), e.ParamName);
+    }
+
     [Fact]
     public void Batches_PolicyNone_TrainingSeesTheCentreCropOfEveryImage()
     {
@@ -50,8 +63,8 @@ public class ImageAugmentationPolicyTests
         var data = ImageDataset.Read(TestData.Load(ml, TestData.Fashion("train", 2, ["Bag", "Sandal", "Trouser"])), "Image", "Label",
             cacheBudgetBytes: 1 << 20, skipUnreadable: false, "training", CancellationToken.None);
         var none = ImageAugmentationPolicy.None;
-        var train = new ImageBatchSource(ml, data, 32, 6, train: true, seed: 3, none.CropMinScale(), none.Flips());
-        var eval = new ImageBatchSource(ml, data, 32, 6, train: false, seed: 3, 1, false);
+        var train = new ImageBatchSource(ml, data, 32, 6, train: true, seed: 3, new ImageAugmentationSettings(none.CropMinScale(), none.Flips()));
+        var eval = new ImageBatchSource(ml, data, 32, 6, train: false, seed: 3, ImageAugmentationSettings.None);
 
         var trained = Images(train);
         var evaluated = Images(eval);
