@@ -9,6 +9,7 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text [--quick]   (text classifier: TextBenchmark.cs)
 //   ... -- [text] --gpu 0 [--precision auto|float32|bfloat16]   (training and TorchSharp on CUDA: GpuImageBenchmark.cs, GpuTextBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text-onnx        (its ONNX Runtime side: TextOnnxBenchmark.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- scalar-lifetime  (TorchSharp's scalar race: ScalarLifetime.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -22,6 +23,7 @@ if (args.Length > 0 && args[0] == "text-onnx")
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TextOnnxBenchmark.Usage); return 0; }
     return TextOnnxBenchmark.Run(args[1..], RepoRoot(null));
 }
+if (args.Length > 0 && args[0] == "scalar-lifetime") return ScalarLifetime.Run(args[1..]);
 if (args.Length > 0 && args[0] == "text")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TextBenchmark.Usage); return 0; }

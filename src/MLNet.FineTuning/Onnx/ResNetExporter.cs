@@ -84,11 +84,15 @@ internal static class ResNetExporter
         if (bn.running_mean is null || bn.running_var is null)
             throw new NotSupportedException($"ResNet export: the BatchNorm after {name} keeps no running statistics.");
 
-        var scale = bn.running_var.to(float64).add(bn.eps).rsqrt();
+        // Explicit, kept-alive scalars (docs/scalar-lifetime.md): add(double) and add(Tensor) make temporaries that a
+        // collection during the native call can free.
+        using var eps = Training.KeptScalars.Of(bn.eps);
+        var one = Training.KeptScalars.One;
+        var scale = bn.running_var.to(float64).add(eps, one).rsqrt();
         if (bn.weight is not null) scale = scale.mul(bn.weight.to(float64));
         var bias = conv.bias is null ? zeros_like(scale) : conv.bias.to(float64);
         bias = bias.sub(bn.running_mean.to(float64)).mul(scale);
-        if (bn.bias is not null) bias = bias.add(bn.bias.to(float64));
+        if (bn.bias is not null) bias = bias.add(bn.bias.to(float64), one);
         var weight = conv.weight!.to(float64).mul(scale.view(-1, 1, 1, 1));
 
         long[] pads = [.. padding, .. padding];

@@ -64,7 +64,7 @@ internal sealed class MixedPrecision : IDisposable
         foreach (var (_, model, master) in pairs)
         {
             if (model.grad is not { } g) { master.grad = null; continue; }
-            if (master.grad is { } sum) sum.add_(g.to(float32));
+            if (master.grad is { } sum) sum.add_(g.to(float32), KeptScalars.One);
             else master.grad = g.to(float32);
         }
     }

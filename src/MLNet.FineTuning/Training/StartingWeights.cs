@@ -40,7 +40,8 @@ internal sealed class StartingWeights : IDisposable
         for (int i = 0; i < parameters.Count; i++)
         {
             var (name, p) = parameters[i];
-            p.sub_(p.sub(start[name].to(p.dtype)).mul_(headRate * rateShares[i] * strength));
+            using var pull = KeptScalars.Of(headRate * rateShares[i] * strength);
+            p.sub_(p.sub(start[name].to(p.dtype)).mul_(pull));
         }
     }
 
@@ -51,9 +52,10 @@ internal sealed class StartingWeights : IDisposable
         var names = model.InterpolatedState.ToHashSet();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
+        using var a = KeptScalars.Of(alpha);
         foreach (var (name, t) in model.Module.state_dict())
             if (names.Contains(name) && start.TryGetValue(name, out var w0))
-                t.copy_(w0.add(tuned[name].to(w0.device).to(float32).sub(w0), alpha: alpha));
+                t.copy_(w0.add(tuned[name].to(w0.device).to(float32).sub(w0), a));
     }
 
     public void Dispose()

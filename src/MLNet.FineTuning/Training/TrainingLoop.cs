@@ -145,8 +145,9 @@ internal sealed class TrainingLoop
                         var (loss, logits, labels) = Backward(model, b, mixed, weights, share, (epoch, stepInEpoch));
                         using (no_grad())
                         {
-                            lossSum.add_(loss.detach().to(float64).mul(b.Count));
-                            correctSum.add_(logits.argmax(1).eq(labels).sum());
+                            using var rows = KeptScalars.Of(b.Count);
+                            lossSum.add_(loss.detach().to(float64).mul(rows), KeptScalars.One);
+                            correctSum.add_(logits.argmax(1).eq(labels).sum(), KeptScalars.One);
                         }
                     }
                     // TorchSharp turns every double argument (AdamW's betas, epsilon and rates, our own constants) into
@@ -403,7 +404,7 @@ internal sealed class TrainingLoop
         }
         var groups = specs.Select(s => (Group: new AdamW.ParamGroup(s.Params.ToArray(), new AdamW.Options { LearningRate = s.Rate, weight_decay = s.Decay }), s.Rate))
                           .Where(g => g.Group.Parameters.Any()).ToList();
-        var optimizer = optim.AdamW(groups.Select(g => g.Group), lr: options.LearningRate, weight_decay: options.WeightDecay);
+        var optimizer = new KeptScalarAdamW(groups.Select(g => g.Group), options.LearningRate, options.WeightDecay);
         long trainableCount = groups.Sum(g => g.Group.Parameters.Sum(p => p.numel()));
         Info($"trainable parameters: {trainableCount:N0} (head {model.HeadParameters.Sum(p => p.Parameter.numel()):N0}, backbone/adapters {model.BackboneParameters.Sum(p => p.Parameter.numel()):N0}) on {device}{(mixed != null ? ", bf16 mixed precision (fp32 master weights)" : "")}");
         return (optimizer, groups.Select(g => ((optim.ILearningRateController)g.Group, g.Rate)).ToList());

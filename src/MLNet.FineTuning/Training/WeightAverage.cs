@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Training;
@@ -40,8 +41,9 @@ internal sealed class WeightAverage : IDisposable
         double d = DecayAt(decay, step);
         using var _ = no_grad();
         using var scope = NewDisposeScope();
+        using Scalar keep = KeptScalars.Of(d), blend = KeptScalars.Of(1 - d);
         foreach (var (name, t) in module.state_dict())
-            if (average.TryGetValue(name, out var a)) a.mul_(d).add_(t.detach().to(float32), alpha: 1 - d);
+            if (average.TryGetValue(name, out var a)) a.mul_(keep).add_(t.detach().to(float32), blend);
     }
 
     /// <summary>Replaces the average with saved values (resume).</summary>
