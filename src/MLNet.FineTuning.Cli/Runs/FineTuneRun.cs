@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.FineTuning.Cli.Consumption;
 using MLNet.FineTuning.Cli.Evaluation;
 using MLNet.FineTuning.Cli.Report;
 
@@ -113,10 +114,11 @@ internal static class FineTuneRun
         var worst = WorstExample.Pick(evalRows ?? train, scores, kind.LabelOf, reportClasses, row => kind.Example(row, $"example-{++shown}"), count: 12);
         var counts = classes.Select(c => train.Count(r => kind.LabelOf(r) == c)).ToList();
         RunReport.Write(RunReport.Build(record, metrics, counts, progress.Rates, worst, settings.Resume), output.Path, $"mlnet-finetune {kind.Name} report");
+        ConsumptionProject.Write(output.Path, kind.Name, reportClasses, kind.ModelInputs((evalRows ?? train)[0]));
         // The run finished and its outputs are in place: the checkpoint (weights + optimizer state, several times the
         // model's size) is only needed to resume a stopped run.
         if (Directory.Exists(output.Checkpoint)) Directory.Delete(output.Checkpoint, recursive: true);
-        Console.WriteLine($"wrote {output.Path}: model.zip, model.onnx, metrics.json, finetune.json, report.html, report.md");
+        Console.WriteLine($"wrote {output.Path}: model.zip, model.onnx, metrics.json, finetune.json, report.html, report.md, {ConsumptionProject.Folder}/");
         return ExitCodes.Success;
     }
 

@@ -33,6 +33,8 @@ internal sealed class ImageRun(FineTuneImageClassifier.Options options, string p
 
     public override Report.ReportCell Example(ImageFolder.Row row, string name) => Report.Thumbnail.Of(row.ImagePath, name + ".png");
 
+    public override IReadOnlyList<string> ModelInputs(ImageFolder.Row row) => [row.ImagePath];
+
     public override void SaveOnnx(ITransformer fineTuned, string folder) =>
         ((FineTuneImageClassifierTransformer)fineTuned).SaveOnnx(Path.Combine(folder, "model.onnx"));
 }

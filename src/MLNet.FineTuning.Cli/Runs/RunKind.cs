@@ -30,6 +30,8 @@ internal abstract class RunKind<TRow> where TRow : class
     /// <summary>A row as the report shows it among the worst-classified examples (a thumbnail or a snippet);
     /// <paramref name="name"/> is a file name for a picture.</summary>
     public abstract Report.ReportCell Example(TRow row, string name);
+    /// <summary>The row's inputs as the consumption project's ModelInput holds them: an image path, or one or two texts.</summary>
+    public abstract IReadOnlyList<string> ModelInputs(TRow row);
     /// <summary>Writes model.onnx (and for text its tokenizer files) into <paramref name="folder"/>.</summary>
     public abstract void SaveOnnx(ITransformer fineTuned, string folder);
 }

@@ -36,5 +36,7 @@ internal sealed class TextRun(LoraTextClassifier.Options options, string textCol
         return text.Length <= 200 ? text : text[..199] + "…";
     }
 
+    public override IReadOnlyList<string> ModelInputs(TextRow row) => secondTextColumn == null ? [row.Text] : [row.Text, row.Text2];
+
     public override void SaveOnnx(ITransformer fineTuned, string folder) => ((LoraTextClassifierTransformer)fineTuned).SaveOnnx(folder);
 }

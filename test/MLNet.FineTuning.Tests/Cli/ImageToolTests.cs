@@ -48,6 +48,26 @@ public sealed class ImageToolTests(ImageToolRun run) : IClassFixture<ImageToolRu
     }
 
     [Fact]
+    public void Consumption_ProjectBuilds_AndPredictsWhatPredictDoes()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        string dll = ConsumptionBuild.BuildAndGetDll(run.Output, run.Root);
+        string image = Directory.GetFiles(Path.Combine(run.Test, "Sneaker")).Order(StringComparer.Ordinal).First();
+
+        var (label, scores) = ConsumptionBuild.Predict(dll, image);
+        var predicted = Tool.Run("predict", "--model", Path.Combine(run.Output, "model.zip"), "--input", image, "--json", "--top", "3");
+
+        Assert.True(predicted.ExitCode == 0, predicted.ToString());
+        using var json = JsonDocument.Parse(predicted.Output);
+        var expected = json.RootElement.EnumerateArray().Single();
+        Assert.Equal(expected.GetProperty("label").GetString(), label);
+        foreach (var s in expected.GetProperty("scores").EnumerateObject())
+            Assert.Equal(s.Value.GetDouble(), scores[s.Name], 1e-4);   // the program prints four decimals
+        // With no argument it predicts a row of the evaluated data.
+        Assert.Contains(ConsumptionBuild.Predict(dll).Label, new[] { "Bag", "Sneaker", "Trouser" });
+    }
+
+    [Fact]
     public void Image_MetricsFile_HasBothModels_OnTheTestRows()
     {
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());

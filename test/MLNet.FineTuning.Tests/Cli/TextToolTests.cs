@@ -69,4 +69,22 @@ public sealed class TextToolTests(TextToolRun run) : IClassFixture<TextToolRun>
         Assert.Equal(metrics.RootElement.GetProperty("fineTuned").GetProperty("microAccuracy").GetDouble(), accuracy, 6);
         Assert.True(metrics.RootElement.TryGetProperty("baseline", out _));
     }
+
+    [Fact]
+    public void Consumption_ProjectBuilds_AndPredictsWhatPredictDoes()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        string dll = ConsumptionBuild.BuildAndGetDll(run.Output, run.Root);
+        string text = "Subject: cheap meds, no prescription needed. Click here to order now!";
+
+        var (label, scores) = ConsumptionBuild.Predict(dll, text);
+        var predicted = Tool.Run("predict", "--model", Path.Combine(run.Output, "model.zip"), "--input", text, "--json", "--top", "3");
+
+        Assert.True(predicted.ExitCode == 0, predicted.ToString());
+        using var json = JsonDocument.Parse(predicted.Output);
+        var expected = json.RootElement.EnumerateArray().Single();
+        Assert.Equal(expected.GetProperty("label").GetString(), label);
+        foreach (var s in expected.GetProperty("scores").EnumerateObject())
+            Assert.Equal(s.Value.GetDouble(), scores[s.Name], 1e-4);
+    }
 }
