@@ -81,7 +81,8 @@ public sealed class BertEncoder : Module<Tensor, Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var keep = attentionMask.to(dtype);
-        return keep.neg().add_(1).mul_(finfo(dtype).min)
+        using var lowest = KeptScalars.Of(finfo(dtype).min);
+        return keep.neg().add_(KeptScalars.One, KeptScalars.One).mul_(lowest)
             .view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]).MoveToOuterDisposeScope();
     }
 

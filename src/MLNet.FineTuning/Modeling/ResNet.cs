@@ -107,7 +107,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var y = bn2.forward(conv2.forward(functional.relu(bn1.forward(conv1.forward(x)))));
         var shortcut = downsample is null ? x : downsample.forward(x);
-        return functional.relu(y.add_(shortcut)).MoveToOuterDisposeScope();
+        return functional.relu(y.add_(shortcut, KeptScalars.One)).MoveToOuterDisposeScope();
     }
 }
 
@@ -143,6 +143,6 @@ public sealed class BottleneckBlock : Module<Tensor, Tensor>
         y = functional.relu(bn2.forward(conv2.forward(y)));
         y = bn3.forward(conv3.forward(y));
         var shortcut = downsample is null ? x : downsample.forward(x);
-        return functional.relu(y.add_(shortcut)).MoveToOuterDisposeScope();
+        return functional.relu(y.add_(shortcut, KeptScalars.One)).MoveToOuterDisposeScope();
     }
 }

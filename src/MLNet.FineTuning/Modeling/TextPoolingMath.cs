@@ -27,10 +27,13 @@ internal static class TextPoolingMath
             case TextPooling.Cls:
                 return hidden.select(1, 0).MoveToOuterDisposeScope();
             case TextPooling.Mean:
+            {
                 var mask = attentionMask.to(hidden.dtype);
                 var sum = hidden.mul(mask.unsqueeze(-1)).sum(1);
-                var count = mask.sum(1, keepdim: true).clamp_min(MinTokenCount);
+                using var least = KeptScalars.Of(MinTokenCount);
+                var count = mask.sum(1, keepdim: true).clamp_min(least);
                 return sum.div(count).MoveToOuterDisposeScope();
+            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown text pooling.");
         }

@@ -86,8 +86,8 @@ internal static class ResNetExporter
 
         // Explicit, kept-alive scalars (docs/scalar-lifetime.md): add(double) and add(Tensor) make temporaries that a
         // collection during the native call can free.
-        using var eps = Training.KeptScalars.Of(bn.eps);
-        var one = Training.KeptScalars.One;
+        using var eps = KeptScalars.Of(bn.eps);
+        var one = KeptScalars.One;
         var scale = bn.running_var.to(float64).add(eps, one).rsqrt();
         if (bn.weight is not null) scale = scale.mul(bn.weight.to(float64));
         var bias = conv.bias is null ? zeros_like(scale) : conv.bias.to(float64);

@@ -34,6 +34,7 @@ public sealed record ImagePreprocessing(bool Bgr, float Scale, float[] Mean, flo
         var x = Bgr ? rgb255.flip(1) : rgb255;
         var mean = tensor(Mean, device: x.device).view(1, 3, 1, 1);
         var std = tensor(Std, device: x.device).view(1, 3, 1, 1);
-        return x.mul(Scale).sub_(mean).div_(std).MoveToOuterDisposeScope();
+        using var scale = KeptScalars.Of(Scale);
+        return x.mul(scale).sub_(mean).div_(std).MoveToOuterDisposeScope();
     }
 }

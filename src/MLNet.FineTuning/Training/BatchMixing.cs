@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Training;
@@ -28,7 +29,11 @@ internal sealed record BatchMixing(double MixupAlpha, double CutMixAlpha)
         var other = x.index_select(0, index);
         bool cutMix = CutMixAlpha > 0 && (MixupAlpha <= 0 || rng.NextDouble() < 0.5);
         double lambda = Beta(rng, cutMix ? CutMixAlpha : MixupAlpha);
-        if (!cutMix) return (x.mul(lambda).add_(other.mul(1 - lambda)), labels.index_select(0, index), lambda);
+        if (!cutMix)
+        {
+            using Scalar mine = KeptScalars.Of(lambda), theirs = KeptScalars.Of(1 - lambda);
+            return (x.mul(mine).add_(other.mul(theirs), KeptScalars.One), labels.index_select(0, index), lambda);
+        }
 
         // A box of area (1 − λ) of the image, centred anywhere, clipped at the borders; λ becomes the area kept.
         int h = (int)x.shape[2], w = (int)x.shape[3];
@@ -37,9 +42,9 @@ internal sealed record BatchMixing(double MixupAlpha, double CutMixAlpha)
         int y0 = Math.Clamp(cy - bh / 2, 0, h), y1 = Math.Clamp(cy + bh / 2, 0, h);
         int x0 = Math.Clamp(cx - bw / 2, 0, w), x1 = Math.Clamp(cx + bw / 2, 0, w);
         var box = zeros(1, 1, h, w, device: x.device);
-        if (y1 > y0 && x1 > x0) box.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0).fill_(1);
+        if (y1 > y0 && x1 > x0) box.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0).fill_(KeptScalars.One);
         lambda = 1 - (double)(y1 - y0) * (x1 - x0) / (h * w);
-        return (x.mul(box.neg().add_(1)).add_(other.mul(box)), labels.index_select(0, index), lambda);
+        return (x.mul(box.neg().add_(KeptScalars.One, KeptScalars.One)).add_(other.mul(box), KeptScalars.One), labels.index_select(0, index), lambda);
     }
 
     /// <summary>A Beta(α, α) draw as G₁ / (G₁ + G₂) of two Gamma(α) draws.</summary>

@@ -283,8 +283,12 @@ internal sealed class TrainingLoop
         var logits = model.Forward(inputs).to(float32);   // the loss in fp32 whatever the compute type
         var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
         if (otherLabels is not null)
-            loss = loss.mul(lambda).add(nn.functional.cross_entropy(logits, otherLabels, weights, label_smoothing: options.LabelSmoothing).mul(1 - lambda));
-        (share == 1 ? loss : loss.mul(share)).backward();
+        {
+            using Scalar mine = KeptScalars.Of(lambda), theirs = KeptScalars.Of(1 - lambda);
+            loss = loss.mul(mine).add(nn.functional.cross_entropy(logits, otherLabels, weights, label_smoothing: options.LabelSmoothing).mul(theirs), KeptScalars.One);
+        }
+        using var part = KeptScalars.Of(share);
+        (share == 1 ? loss : loss.mul(part)).backward();
         if (mixed != null)
         {
             mixed.AddGradientsToMasters();

@@ -27,8 +27,8 @@ internal sealed class BertEmbeddings : Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var positions = arange(input_ids.shape[1], dtype: int64, device: input_ids.device).unsqueeze(0);
         // Summation order of Hugging Face (and of the exported graphs): (word + type) + position.
-        var x = word_embeddings.forward(input_ids).add_(token_type_embeddings.forward(token_type_ids))
-            .add_(position_embeddings.forward(positions));
+        var x = word_embeddings.forward(input_ids).add_(token_type_embeddings.forward(token_type_ids), KeptScalars.One)
+            .add_(position_embeddings.forward(positions), KeptScalars.One);
         return dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
     }
 }

@@ -26,7 +26,7 @@ internal sealed class BertResidualOutput : Module<Tensor, Tensor, Tensor>, IRepl
     public override Tensor forward(Tensor x, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.forward(dropout.forward(dense.forward(x)).add(residual)).MoveToOuterDisposeScope();
+        return LayerNorm.forward(dropout.forward(dense.forward(x)).add(residual, KeptScalars.One)).MoveToOuterDisposeScope();
     }
 
     public Module<Tensor, Tensor> ReplaceChild(string name, Module<Tensor, Tensor> replacement)

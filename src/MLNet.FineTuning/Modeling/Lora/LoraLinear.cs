@@ -148,7 +148,8 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         var a = LoraA(adapterName);
         var b = LoraB(adapterName);
         using var _ = no_grad();
-        return b.weight!.matmul(a.weight!).mul_(Scaling(adapterName));
+        using var scaling = KeptScalars.Of(Scaling(adapterName));
+        return b.weight!.matmul(a.weight!).mul_(scaling);
     }
 
     /// <summary>
@@ -165,7 +166,7 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var weight = base_layer.weight!;
-        var merged = weight.add(DeltaWeight(ActiveAdapter));
+        var merged = weight.add(DeltaWeight(ActiveAdapter), KeptScalars.One);
         if (!isfinite(merged).all().item<bool>())
             throw new InvalidOperationException(
                 $"Merging adapter '{ActiveAdapter}' into '{ModuleName}' gives NaN or infinite weights; the adapter seems broken. Nothing was merged.");
@@ -190,7 +191,8 @@ public sealed class LoraLinear : Module<Tensor, Tensor>
         if (Merged || ActiveAdapter is null || !configs.ContainsKey(ActiveAdapter)) return base_layer.forward(x);
         using var scope = NewDisposeScope();
         var update = lora_B[ActiveAdapter].forward(lora_A[ActiveAdapter].forward(lora_dropout[ActiveAdapter].forward(x)));
-        return base_layer.forward(x).add_(update.mul_(Scaling(ActiveAdapter))).MoveToOuterDisposeScope();
+        using var scaling = KeptScalars.Of(Scaling(ActiveAdapter));
+        return base_layer.forward(x).add_(update.mul_(scaling), KeptScalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace MLNet.FineTuning.Training;
+namespace MLNet.FineTuning;
 
 /// <summary>
 /// Scalars that per-step code hands to libtorch, created so that no garbage collection can free them during the native
