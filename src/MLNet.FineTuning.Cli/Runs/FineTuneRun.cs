@@ -71,7 +71,7 @@ internal static class FineTuneRun
         IEnumerable<ITransformer> fitted;
         try
         {
-            fitted = labelKey.Append(inputs).Append(kind.FineTuner(ml)).Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel")).Fit(trainView);
+            fitted = progress.Run(() => labelKey.Append(inputs).Append(kind.FineTuner(ml)).Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel")).Fit(trainView));
         }
         finally
         {
