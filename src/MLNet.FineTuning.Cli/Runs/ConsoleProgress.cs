@@ -35,6 +35,13 @@ internal sealed class ConsoleProgress : IProgress<TrainingProgress>
             });
     }
 
+    /// <summary>A line between the reports (above the bar on a terminal).</summary>
+    public void Note(string line)
+    {
+        if (bar == null) Console.WriteLine("  " + line);
+        else AnsiConsole.MarkupLine(Markup.Escape("  " + line));
+    }
+
     public void Report(TrainingProgress p)
     {
         if (p.IsEpochEnd) epochs.Add(p);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLNet.FineTuning.Cli.Consumption;
 using MLNet.FineTuning.Cli.Evaluation;
 using MLNet.FineTuning.Cli.Report;
@@ -28,11 +29,11 @@ internal static class FineTuneRun
         }
 
         // Data: training rows, validation rows (given, or a stratified seeded share of the training rows), test rows.
-        var train = kind.Read(ml, settings.Data, "--data");
+        var train = kind.DropUnreadable(kind.Read(ml, settings.Data, "--data"), "--data");
         IReadOnlyList<TRow>? valid = null;
-        if (settings.Valid != null) valid = kind.Read(ml, settings.Valid, "--valid");
+        if (settings.Valid != null) valid = kind.DropUnreadable(kind.Read(ml, settings.Valid, "--valid"), "--valid");
         else if (settings.ValidationFraction > 0) (train, valid) = Split(train, kind.LabelOf, settings.ValidationFraction, settings.Seed);
-        var test = settings.Test != null ? kind.Read(ml, settings.Test, "--test") : null;
+        var test = settings.Test != null ? kind.DropUnreadable(kind.Read(ml, settings.Test, "--test"), "--test") : null;
         var classes = train.Select(kind.LabelOf).Distinct().Order(StringComparer.Ordinal).ToList();
         if (classes.Count < 2)
             throw new UserError($"--data: the training rows have one class ('{classes.Single()}'); a classifier needs at least two.");
@@ -62,6 +63,14 @@ internal static class FineTuneRun
         };
         Console.CancelKeyPress += onCancel;
         options.Progress = progress;
+        // The estimators' own notes (rows read, unreadable images skipped, trainable parameters, the recipe search's
+        // choices) go to ML.NET's log, which a console program only shows when it listens.
+        ml.Log += (_, e) =>
+        {
+            if (e.Kind is ChannelMessageKind.Info or ChannelMessageKind.Warning && e.Source is nameof(FineTuneImageClassifier) or nameof(LoraTextClassifier)
+                && !e.RawMessage.StartsWith("epoch ", StringComparison.Ordinal))   // the epoch lines come through the progress reports
+                progress.Note(e.RawMessage);
+        };
         options.CancellationToken = cancel.Token;
         options.CheckpointDirectory = output.Checkpoint;
         options.ResumeFromCheckpoint = settings.Resume ? output.Checkpoint : null;

@@ -14,6 +14,23 @@ internal sealed class ImageRun(FineTuneImageClassifier.Options options, string p
     public override IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option) => ImageInput.Read(ml, data, option, pathColumn, labelColumn);
     public override string LabelOf(ImageFolder.Row row) => row.Label;
 
+    // --skip-unreadable: every split is checked here, before training, the baseline and the evaluation read it, with
+    // ML.NET's own decoder (what LoadImages uses), so a skipped file is skipped everywhere and counted once.
+    public override IReadOnlyList<ImageFolder.Row> DropUnreadable(IReadOnlyList<ImageFolder.Row> rows, string option)
+    {
+        if (!options.SkipUnreadableImages) return rows;
+        var readable = new bool[rows.Count];
+        Parallel.For(0, rows.Count, i =>
+        {
+            try { using var image = Microsoft.ML.Data.MLImage.CreateFromFile(rows[i].ImagePath); readable[i] = image.Width > 0 && image.Height > 0; }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException) { }
+        });
+        var dropped = rows.Where((_, i) => !readable[i]).Select(r => Path.GetFileName(r.ImagePath)).ToList();
+        if (dropped.Count > 0)
+            Console.WriteLine($"{option}: {dropped.Count} unreadable image(s) skipped ({string.Join(", ", dropped.Take(5))}{(dropped.Count > 5 ? ", ..." : "")})");
+        return [.. rows.Where((_, i) => readable[i])];
+    }
+
     public override string Describe(IReadOnlyList<ImageFolder.Row> rows)
     {
         var perClass = rows.GroupBy(r => r.Label).Select(g => g.Count()).ToList();

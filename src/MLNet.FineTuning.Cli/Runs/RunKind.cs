@@ -18,6 +18,9 @@ internal abstract class RunKind<TRow> where TRow : class
     /// <summary>Reads one data argument (<paramref name="option"/> names it in errors).</summary>
     public abstract IReadOnlyList<TRow> Read(MLContext ml, string data, string option);
     public abstract string LabelOf(TRow row);
+    /// <summary>The rows left after dropping those the run cannot read, when the user asked to skip them; names what it
+    /// dropped on the console. By default every row stays (and an unreadable one fails the run with its name).</summary>
+    public virtual IReadOnlyList<TRow> DropUnreadable(IReadOnlyList<TRow> rows, string option) => rows;
     /// <summary>One line about the inputs (image sizes, text lengths) for the console and finetune.json.</summary>
     public abstract string Describe(IReadOnlyList<TRow> rows);
 

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MLNet.FineTuning.Data;
 
@@ -65,9 +66,12 @@ internal sealed class ImageDataset
     {
         var imageCol = view.Schema[imageColumn];
         var labelCol = view.Schema[labelColumn];
-        using var cursor = view.GetRowCursor([imageCol, labelCol]);
+        // The text columns too: when an image cannot be read, the path it came from (LoadImages' input) names the file.
+        var textCols = view.Schema.Where(c => c.Type is TextDataViewType && c.Index != imageCol.Index && !c.IsHidden).ToList();
+        using var cursor = view.GetRowCursor([imageCol, labelCol, .. textCols]);
         var readImage = ImageColumnReader.Create(cursor, imageCol);
         var getLabel = cursor.GetGetter<uint>(labelCol);
+        var getTexts = textCols.Select(c => (c.Name, Get: cursor.GetGetter<ReadOnlyMemory<char>>(c))).ToList();
         long row = -1;
         while (cursor.MoveNext())
         {
@@ -85,9 +89,22 @@ internal sealed class ImageDataset
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 error = new InvalidDataException(
-                    $"Row {row}: image column '{imageColumn}' could not be read ({e.Message}). Fix or remove the file, or set SkipUnreadableImages = true to skip such rows.", e);
+                    $"Row {row}{SourceFile(getTexts)}: image column '{imageColumn}' could not be read ({e.Message}). Fix or remove the file, or set SkipUnreadableImages = true to skip such rows.", e);
             }
             yield return (row, (int)key - 1, decoded, error);
         }
+    }
+
+    /// <summary>" (file '…', column '…')" for the first text value of the row that is an existing file, else "".</summary>
+    private static string SourceFile(List<(string Name, ValueGetter<ReadOnlyMemory<char>> Get)> texts)
+    {
+        foreach (var (name, get) in texts)
+        {
+            ReadOnlyMemory<char> value = default;
+            get(ref value);
+            string path = value.ToString();
+            if (path.Length > 0 && path.Length < 4096 && File.Exists(path)) return $" (file '{path}', column '{name}')";
+        }
+        return "";
     }
 }

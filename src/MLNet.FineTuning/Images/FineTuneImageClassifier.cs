@@ -113,7 +113,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
         var valid = validView == null ? null
             : ImageDataset.Read(validView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "validation", o.CancellationToken);
         ch.Info(MessageSensitivity.None, $"training rows {train.Count} ({(train.Images != null ? "decoded images cached" : "streamed")}, {train.Skipped} unreadable skipped), " +
-                                          $"validation rows {valid?.Count ?? 0}, classes {classNames.Length}");
+                                          $"validation rows {valid?.Count ?? 0}{(valid is { Skipped: > 0 } v ? $" ({v.Skipped} unreadable skipped)" : "")}, classes {classNames.Length}");
         return new ImageData(train, valid, classNames, PretrainedCatalog.GetImageBackbone(o.Backbone));
     }
 

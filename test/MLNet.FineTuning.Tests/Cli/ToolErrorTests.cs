@@ -90,4 +90,19 @@ public sealed class ToolErrorTests : IDisposable
         Assert.Equal(0, help.ExitCode);
         foreach (var command in new[] { "image", "text", "predict", "train" }) Assert.Contains(command, help.Output);
     }
+
+    [Fact]
+    public void UnreadableImage_IsNamed_AndWithSkipUnreadable_SkippedAndCounted()
+    {
+        string train = Tool.ImageFolder(root, "train", 6);
+        string broken = Path.Combine(train, "Bag", "broken.png");
+        File.WriteAllBytes(broken, [.. Enumerable.Range(0, 3000).Select(i => (byte)(i * 7919 % 251))]);   // not an image
+        string[] run = ["image", "--data", train, "--image-size", "32", "--epochs", "1", "--batch-size", "8", "--no-baseline", "--validation-fraction", "0"];
+
+        AssertUserError(Tool.Run([.. run, "--output", Path.Combine(root, "refused")]), "broken.png");
+
+        var skipped = Tool.Run([.. run, "--output", Path.Combine(root, "skipped"), "--skip-unreadable"]);
+        Assert.True(skipped.ExitCode == 0, skipped.ToString());
+        Assert.Contains("--data: 1 unreadable image(s) skipped (broken.png)", skipped.Output);
+    }
 }
