@@ -60,7 +60,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = maxpool.forward(functional.relu(bn1.forward(conv1.forward(x))));
+        var y = maxpool.forward(functional.relu(KeptBatchNorm.Forward(bn1, conv1.forward(x))));
         y = layer4.forward(layer3.forward(layer2.forward(layer1.forward(y))));
         return y.mean([2, 3]).MoveToOuterDisposeScope();
     }
@@ -105,8 +105,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = bn2.forward(conv2.forward(functional.relu(bn1.forward(conv1.forward(x)))));
-        var shortcut = downsample is null ? x : downsample.forward(x);
+        var y = KeptBatchNorm.Forward(bn2, conv2.forward(functional.relu(KeptBatchNorm.Forward(bn1, conv1.forward(x)))));
+        var shortcut = downsample is null ? x : KeptBatchNorm.Projection(downsample, x);
         return functional.relu(y.add_(shortcut, KeptScalars.One)).MoveToOuterDisposeScope();
     }
 }
@@ -139,10 +139,10 @@ public sealed class BottleneckBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = functional.relu(bn1.forward(conv1.forward(x)));
-        y = functional.relu(bn2.forward(conv2.forward(y)));
-        y = bn3.forward(conv3.forward(y));
-        var shortcut = downsample is null ? x : downsample.forward(x);
+        var y = functional.relu(KeptBatchNorm.Forward(bn1, conv1.forward(x)));
+        y = functional.relu(KeptBatchNorm.Forward(bn2, conv2.forward(y)));
+        y = KeptBatchNorm.Forward(bn3, conv3.forward(y));
+        var shortcut = downsample is null ? x : KeptBatchNorm.Projection(downsample, x);
         return functional.relu(y.add_(shortcut, KeptScalars.One)).MoveToOuterDisposeScope();
     }
 }

@@ -129,16 +129,18 @@ public class FineTuneImageClassifierInputTests
     }
 
     [Fact]
-    public void Fit_CorruptImageFile_ThrowsNamingRow()
+    public void Fit_CorruptImageFile_ThrowsNamingRowAndFile()
     {
         using var dir = new TempDirectory();
         var ml = new MLContext(1);
         var rows = EightRows();
-        rows[5] = new ImageFolder.Row { Label = rows[5].Label, ImagePath = WriteGarbagePng(dir, "corrupt.png") };
+        string corrupt = WriteGarbagePng(dir, "corrupt.png");
+        rows[5] = new ImageFolder.Row { Label = rows[5].Label, ImagePath = corrupt };
 
         var e = Assert.Throws<InvalidDataException>(() => Fit(ml, TestData.Load(ml, rows)));
 
-        Assert.StartsWith("Row 5: image column 'Image' could not be read", e.Message);
+        // The path column LoadImages read names the file.
+        Assert.StartsWith($"Row 5 (file '{corrupt}', column 'ImagePath'): image column 'Image' could not be read", e.Message);
     }
 
     [Fact]
@@ -151,7 +153,8 @@ public class FineTuneImageClassifierInputTests
 
         var e = Assert.Throws<InvalidDataException>(() => Fit(ml, TestData.LoadBytes(ml, rows)));
 
-        Assert.StartsWith("Row 5: image column 'Image' could not be read", e.Message);
+        Assert.StartsWith("Row 5 (file '", e.Message);
+        Assert.Contains("): image column 'Image' could not be read", e.Message);
         Assert.Contains("300 bytes that are not an image", e.Message);
         Assert.Contains("SkipUnreadableImages", e.Message);
     }
