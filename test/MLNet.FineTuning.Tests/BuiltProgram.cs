@@ -16,6 +16,21 @@ internal static class BuiltProgram
         return dll;
     }
 
+    /// <summary>Runs a started program to its end (killed after <paramref name="limit"/>, which fails the test) and returns
+    /// its exit code and output.</summary>
+    public static (int ExitCode, string Output, string Error) Run(ProcessStartInfo start, TimeSpan limit)
+    {
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(limit))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{start.FileName} {string.Join(' ', start.ArgumentList)} did not finish in {limit.TotalMinutes:F0} minutes");
+        }
+        return (process.ExitCode, stdout, stderr.Result);
+    }
+
     /// <summary>Starts <paramref name="dll"/> with the muxer that runs this test host (otherwise the dotnet on PATH),
     /// standard output and error redirected.</summary>
     public static ProcessStartInfo StartInfo(string dll, IEnumerable<string> arguments)

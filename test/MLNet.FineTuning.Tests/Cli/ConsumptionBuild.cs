@@ -45,15 +45,8 @@ internal static class ConsumptionBuild
 
     static string Run(ProcessStartInfo start)
     {
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{start.FileName} {string.Join(' ', start.ArgumentList)} did not finish in 5 minutes");
-        }
-        Assert.True(process.ExitCode == 0, $"{string.Join(' ', start.ArgumentList)} exited with {process.ExitCode}:\n{stdout}\n{stderr.Result}");
-        return stdout;
+        var (exitCode, output, error) = BuiltProgram.Run(start, TimeSpan.FromMinutes(5));
+        Assert.True(exitCode == 0, $"{string.Join(' ', start.ArgumentList)} exited with {exitCode}:\n{output}\n{error}");
+        return output;
     }
 }

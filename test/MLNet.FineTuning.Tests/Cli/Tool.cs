@@ -15,15 +15,8 @@ internal static class Tool
 
     public static ToolResult Run(params string[] arguments)
     {
-        using var process = Process.Start(StartInfo(arguments))!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"mlnet-finetune {string.Join(' ', arguments)} did not finish in 5 minutes");
-        }
-        return new ToolResult(process.ExitCode, stdout, stderr.Result);
+        var (exitCode, output, error) = BuiltProgram.Run(StartInfo(arguments), TimeSpan.FromMinutes(5));
+        return new ToolResult(exitCode, output, error);
     }
 
     /// <summary>Starts the tool and sends it SIGINT (what Ctrl+C sends) once a line of its output contains
