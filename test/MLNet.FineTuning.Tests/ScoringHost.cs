@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace MLNet.FineTuning.Tests;
 
 /// <summary>Runs test/MLNet.FineTuning.ScoringHost (no TorchSharp, no MLNet.FineTuning) in its own process.</summary>
@@ -10,12 +8,9 @@ internal static class ScoringHost
 
     public static string Run(IEnumerable<string> arguments)
     {
-        using var process = Process.Start(BuiltProgram.StartInfo(Dll, arguments))!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the scoring host did not finish in 2 minutes");
-        Assert.True(process.ExitCode == 0, $"scoring host exit code {process.ExitCode}: {stderr.Result}");
-        return stdout;
+        var (exitCode, output, error) = BuiltProgram.Run(BuiltProgram.StartInfo(Dll, arguments), TimeSpan.FromMinutes(2));
+        Assert.True(exitCode == 0, $"scoring host exit code {exitCode}: {error}");
+        return output;
     }
 
 }
