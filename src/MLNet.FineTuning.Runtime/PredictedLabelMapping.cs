@@ -6,7 +6,7 @@ namespace MLNet.FineTuning.Runtime;
 /// <summary>
 /// Turns the one-element text vector that an ONNX <c>predicted_label</c> output becomes in ML.NET into a
 /// scalar text column. ML.NET's OnnxTransformer cannot read rank-0 outputs and no public built-in
-/// transform takes element 0 of a vector to a scalar (shared/FACTS.md), so saved models carry this one
+/// transform takes element 0 of a vector to a scalar (in Microsoft.ML 5.0.1), so saved models carry this one
 /// stateless step, found by its contract name when the model is loaded.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]

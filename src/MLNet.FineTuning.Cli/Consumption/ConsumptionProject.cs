@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -178,9 +177,7 @@ internal static partial class ConsumptionProject
         return sb.Append('"').ToString();
     }
 
-    static string Version(Type type) =>
-        type.Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
-        ?? type.Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    static string Version(Type type) => Runs.RunRecord.Version(type.Assembly);
 
     [GeneratedRegex("[A-Za-z0-9]+")] private static partial Regex Word();
 }

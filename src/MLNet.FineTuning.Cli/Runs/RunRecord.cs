@@ -90,7 +90,8 @@ internal sealed record RunRecord(
         ["training device"] = gpu is int id ? $"cuda:{id}" : "cpu",
     };
 
-    static string Version(Assembly assembly) =>
+    /// <summary>An assembly's package version (its informational version without the commit suffix).</summary>
+    internal static string Version(Assembly assembly) =>
         assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? assembly.GetName().Version?.ToString() ?? "unknown";
 }

@@ -9,7 +9,7 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// a pair, <c>[CLS] text [SEP] (pair [SEP])</c> → BERT's three int64 inputs, named as the exported ONNX model's.
 /// </summary>
 /// <remarks>
-/// Stateless, so that ML.NET can persist it by contract name (shared/FACTS.md): the vocabulary ids, the special
+/// Stateless, so that ML.NET can persist it by contract name (docs/text-saved-model.md): the vocabulary ids, the special
 /// tokens' ids and the maximum length all arrive in <see cref="CandidateIdsColumn"/> from the lookup table saved in
 /// model.zip. It re-derives each word's candidate positions from the word lengths alone (WordPieceLayout), so no
 /// text travels between the steps twice. The outputs are variable-length, unpadded: ML.NET scores one row at a time.

@@ -7,7 +7,7 @@ namespace MLNet.FineTuning.Catalog;
 /// <summary>
 /// What a fine-tuning estimator needs from the caller's ML.NET context: a log channel, the GPU settings
 /// and a context for data operations. An <see cref="MLContext"/> gives all three. ML.NET's catalogs keep
-/// their environment internal (shared/FACTS.md), so the catalog extensions read it by reflection: the
+/// their environment internal (Microsoft.ML 5.0.1), so the catalog extensions read it by reflection: the
 /// (explicitly implemented, internal) <c>IInternalCatalog.Environment</c> property of the catalog, and the public <c>GpuDeviceId</c>/<c>FallbackToCpu</c>
 /// properties of ML.NET's environment class. Both have been stable since ML.NET 1.x; a change fails loudly.
 /// </summary>

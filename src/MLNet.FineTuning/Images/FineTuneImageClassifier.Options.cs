@@ -16,7 +16,7 @@ public sealed partial class FineTuneImageClassifier
 
         /// <summary>Side of the square network input in pixels, in [32, 1024]. Default 224, the resolution the
         /// ImageNet weights were trained at (use it on a GPU). On a CPU, 64–128 trains 5–20× faster
-        /// (shared/FACTS.md: 6–7 img/s at 224 px, about 50 at 64 px on 2 cores) at some cost in accuracy.</summary>
+        /// (measured on 2 cores: 6–7 img/s at 224 px, about 50 at 64 px) at some cost in accuracy.</summary>
         public int ImageSize { get; set; } = 224;
 
         /// <summary>Backbone name from <see cref="PretrainedCatalog"/>. Default <see cref="PretrainedCatalog.ResNet18MlNet"/>
