@@ -41,11 +41,8 @@ internal static class PeftInteropKit
     /// <summary>Largest absolute logit difference accepted when the library reads back its own files (same kernels).</summary>
     public const double ReadBackTolerance = 1e-5;
 
-    /// <summary>The exported adapter: r = 8, alpha = 16 on query and value (the library's defaults for text).</summary>
-    public static LoraConfig ExportLora { get; } = new()
-    {
-        Rank = 8, Alpha = 16, TargetModules = [LoraTargetModules.Query, LoraTargetModules.Value],
-    };
+    /// <summary>The exported adapter: the text classifier's defaults (r = 8, alpha = 16, every linear layer).</summary>
+    public static LoraConfig ExportLora { get; } = new LoraTextClassifier.Options().LoraConfig;
 
     /// <summary>
     /// Texts that exercise the tokenizer: accents (stripped when lower-casing), symbols BERT splits off

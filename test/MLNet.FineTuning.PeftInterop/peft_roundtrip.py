@@ -253,7 +253,8 @@ def a_config(peft_model, expected, messages):
     note(f"PEFT read: peft_type {config.peft_type}, task_type {config.task_type}, r {config.r}, lora_alpha {config.lora_alpha}, "
          f"target_modules {targets}, modules_to_save {config.modules_to_save}; {len(modules)} LoRA modules, e.g. {modules[:2]}")
     note(f"classifier wrapper: {type(peft_model.get_base_model().classifier).__name__}")
-    # What the library wrote (expected.json's "lora"); defaults are the kit's r=8, alpha=16, query+value on 6 layers.
+    # What the library wrote (expected.json's "lora"); the fallbacks are an older kit's r=8, alpha=16,
+    # query+value on 6 layers (the kit now writes the text classifier's defaults: every linear layer, 36 modules).
     want = expected.get("lora", {})
     want_r, want_alpha = int(want.get("r", 8)), float(want.get("lora_alpha", 16))
     want_targets, want_modules = sorted(want.get("target_modules", ["query", "value"])), int(want.get("modules", 12))

@@ -91,7 +91,7 @@ internal sealed class Recipe
                         "qv" => [LoraTargetModules.Query, LoraTargetModules.Value],
                         "qkv" => [LoraTargetModules.Query, LoraTargetModules.Key, LoraTargetModules.Value],
                         "attn" => [LoraTargetModules.Query, LoraTargetModules.Key, LoraTargetModules.Value, LoraTargetModules.AttentionOutput],
-                        "all" => [LoraTargetModules.Query, LoraTargetModules.Key, LoraTargetModules.Value, LoraTargetModules.Output, LoraTargetModules.Intermediate],
+                        "all" => LoraTargetModules.AllLinear,
                         _ => throw Bad(key, value, "qv, qkv, attn or all"),
                     };
                     break;

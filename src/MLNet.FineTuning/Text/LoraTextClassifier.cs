@@ -228,11 +228,10 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
         var finalRun = !ValidationSplit.HoldsOutAutomatically(o) ? null : new FinalRunOnAllRows<Options, TrainedText>(
             x => TrainOn(ReadData(input, ch, withValidation: false), x), (double)(data.Train.Count + (data.Valid?.Count ?? 0)) / data.Train.Count);
         var search = new RecipeSearch<Options, TrainedText>(o, x => x.Clone(), x => TrainOn(data, x), finalRun, ch);
-        var allLinear = new[] { LoraTargetModules.Query, LoraTargetModules.Key, LoraTargetModules.Value, LoraTargetModules.Output, LoraTargetModules.Intermediate };
         var (kept, chosen, result, _) = search.Run((x, keepGoing) => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1, keepGoing), suggested =>
         {
             var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
-            var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(allLinear) ? LoraTargetModules.Bert : allLinear };
+            var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(LoraTargetModules.AllLinear) ? LoraTargetModules.Bert : LoraTargetModules.AllLinear };
             return (from lr in rates from t in targets
                     select new RecipeCandidate<Options>($"lr={lr:G2}, targets={string.Join("+", t)}", x =>
                     {

@@ -51,7 +51,7 @@ public class PeftInteropKitTests(ITestOutputHelper output)
         var readBack = PeftInteropKit.ReadBack(temp.Path);
         output.WriteLine($"read back: max |diff| {readBack.MaxAbsDiff:G3}, LoRA moves the logits by {readBack.LoraEffect:G3}");
         Assert.True(readBack.MaxAbsDiff <= PeftInteropKit.ReadBackTolerance, $"read back max abs diff {readBack.MaxAbsDiff:G3}");
-        Assert.Equal(2 * layers, readBack.LoraModules.Count);   // query and value in every layer
+        Assert.Equal(6 * layers, readBack.LoraModules.Count);   // every linear layer: q, k, v, attention output, FFN in and out
         Assert.True(readBack.LoraEffect > 0.01, $"the exported adapter should not be a no-op; it moves the logits by {readBack.LoraEffect:G3}");
 
         // import, fed with the export's own adapter and logits where PEFT's would be.

@@ -62,6 +62,18 @@ public class LoraInjectorTests
     }
 
     [Fact]
+    public void Apply_TextClassifierDefault_WrapsEveryLinearOfTheEncoder()
+    {
+        using var encoder = new BertEncoder(BertTestKit.Tiny);
+        var linears = encoder.named_modules().Where(m => m.module is Linear).Select(m => m.name).ToList();
+
+        var lora = LoraInjector.Apply(encoder, new LoraTextClassifier.Options().LoraConfig);
+
+        Assert.Equal(6 * BertTestKit.Tiny.NumHiddenLayers, linears.Count);
+        Assert.Equal(linears.Order(StringComparer.Ordinal), lora.Modules.Select(m => m.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Apply_AttentionOutputOnly_LeavesFeedForwardOutputPlain()
     {
         using var encoder = new BertEncoder(BertTestKit.Tiny with { NumHiddenLayers = 1 });
