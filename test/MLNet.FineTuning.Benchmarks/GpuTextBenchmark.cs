@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Training;
 using TorchSharp;
 

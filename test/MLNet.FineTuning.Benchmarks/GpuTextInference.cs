@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 using TorchSharp;
 using static TorchSharp.torch;

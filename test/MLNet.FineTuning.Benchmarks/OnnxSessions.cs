@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 
 namespace MLNet.FineTuning.Benchmarks;

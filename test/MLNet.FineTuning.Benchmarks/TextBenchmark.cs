@@ -3,6 +3,7 @@ using Microsoft.ML;
 using MLNet.FineTuning.Modeling.Lora;
 using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Training;
 using TorchSharp;
 

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 using static TorchSharp.torch;
 

@@ -4,6 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 using static TorchSharp.torch;
 using DataType = global::Onnx.TensorProto.Types.DataType;

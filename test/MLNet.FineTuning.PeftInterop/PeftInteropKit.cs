@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Modeling.Lora;
 using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 using TorchSharp;
 using static TorchSharp.torch;

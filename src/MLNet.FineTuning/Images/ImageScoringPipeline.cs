@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Transforms.Image;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Runtime.Images;
@@ -15,8 +14,7 @@ namespace MLNet.FineTuning.Images;
 /// </summary>
 internal static class ImageScoringPipeline
 {
-    public const string PixelsColumn = ImageClassifierExporter.PixelsInput;
-    private const string ResizedColumn = "__MLNetFineTuning_Resized";
+    public const string PixelsColumn = ImagePixels.PixelsColumn;
 
     public static ITransformer Build(MLContext ml, IDataView input, string imageColumn, int imageSize, byte[] onnx,
         IReadOnlyList<string> classNames, string scoreColumn, string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu)
@@ -33,17 +31,12 @@ internal static class ImageScoringPipeline
     /// </summary>
     public static (IEstimator<ITransformer> Steps, string[] Columns) Pixels(MLContext ml, DataViewSchema schema, string imageColumn, int imageSize)
     {
-        IEstimator<ITransformer> ToPixels(string image) =>
-            ml.Transforms.ResizeImages(ResizedColumn, imageSize, imageSize, image,
-                    ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center)
-                .Append(ml.Transforms.ExtractPixels(PixelsColumn, ResizedColumn));
-
         if (ImageColumns.CheckImage(schema, imageColumn) == ImageColumnKind.Decoded)
-            return (ToPixels(imageColumn), [ResizedColumn]);
+            return (ImagePixels.Steps(ml, imageColumn, imageSize), [ImagePixels.IntermediateColumn]);
         // A saved CustomMapping keeps only its contract name, not column names: the bytes go to its fixed input column.
         return (ml.Transforms.CopyColumns(DecodeImageMapping.InputColumn, imageColumn)
                 .Append(DecodeImageMapping.Estimator(ml.Transforms))
-                .Append(ToPixels(DecodeImageMapping.OutputColumn)),
-            [ResizedColumn, DecodeImageMapping.InputColumn, DecodeImageMapping.OutputColumn]);
+                .Append(ImagePixels.Steps(ml, DecodeImageMapping.OutputColumn, imageSize)),
+            [ImagePixels.IntermediateColumn, DecodeImageMapping.InputColumn, DecodeImageMapping.OutputColumn]);
     }
 }

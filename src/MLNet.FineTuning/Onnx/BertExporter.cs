@@ -1,5 +1,6 @@
 using System.Globalization;
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Runtime.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using DataType = global::Onnx.TensorProto.Types.DataType;
@@ -21,16 +22,16 @@ namespace MLNet.FineTuning.Onnx;
 internal static class BertExporter
 {
     /// <summary>Name of the int64 [batch, sequence] token id input.</summary>
-    public const string InputIdsInput = "input_ids";
+    public const string InputIdsInput = ExportedModelContract.InputIdsInput;
 
     /// <summary>Name of the int64 [batch, sequence] input: 1 for tokens, 0 for padding.</summary>
-    public const string AttentionMaskInput = "attention_mask";
+    public const string AttentionMaskInput = ExportedModelContract.AttentionMaskInput;
 
     /// <summary>Name of the int64 [batch, sequence] segment id input (zeros for one sentence).</summary>
-    public const string TokenTypeIdsInput = "token_type_ids";
+    public const string TokenTypeIdsInput = ExportedModelContract.TokenTypeIdsInput;
 
     /// <summary>The symbolic batch dimension.</summary>
-    public const string BatchDim = "batch";
+    public const string BatchDim = ExportedModelContract.BatchDim;
 
     /// <summary>The symbolic sequence dimension.</summary>
     public const string SequenceDim = "sequence";

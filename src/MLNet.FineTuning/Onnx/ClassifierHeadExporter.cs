@@ -1,5 +1,8 @@
+using System.Text.Json;
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Runtime.Onnx;
 using static TorchSharp.torch;
+using DataType = global::Onnx.TensorProto.Types.DataType;
 
 namespace MLNet.FineTuning.Onnx;
 
@@ -25,5 +28,27 @@ internal static class ClassifierHeadExporter
         string weight = writer.AddTensorInitializer("fc.weight", fc.weight!);
         string? bias = fc.bias is null ? null : writer.AddTensorInitializer("fc.bias", fc.bias);
         return writer.Gemm(features, weight, bias, transB: true, output: output);
+    }
+
+    /// <summary>
+    /// Appends what every exported classifier ends with (<see cref="ExportedModelContract"/>): probabilities (softmax),
+    /// predicted index (argmax of the logits, not of the probabilities: softmax can round two close logits to one
+    /// float) and predicted label (the class name at that index) as the graph's outputs, and the task and class names
+    /// as the model's metadata, so a service knows what the file is without the training library.
+    /// </summary>
+    public static void WriteOutputs(OnnxGraphWriter writer, string logits, IReadOnlyList<string> classNames, string task)
+    {
+        int k = classNames.Count;
+        writer.Softmax(logits, axis: 1, output: ExportedModelContract.ProbabilitiesOutput);
+        writer.ArgMax(logits, axis: 1, keepDims: false, output: ExportedModelContract.PredictedIndexOutput);
+        string names = writer.AddStringInitializer("class_names", classNames, k);
+        writer.Gather(names, ExportedModelContract.PredictedIndexOutput, axis: 0, output: ExportedModelContract.PredictedLabelOutput);
+
+        writer.AddOutput(ExportedModelContract.ProbabilitiesOutput, DataType.Float, ExportedModelContract.BatchDim, k);
+        writer.AddOutput(ExportedModelContract.PredictedIndexOutput, DataType.Int64, ExportedModelContract.BatchDim);
+        writer.AddOutput(ExportedModelContract.PredictedLabelOutput, DataType.String, ExportedModelContract.BatchDim);
+        writer.SetMetadata(ExportedModelContract.TaskKey, task);
+        writer.SetMetadata(ExportedModelContract.ClassNamesKey, JsonSerializer.Serialize(classNames));
+        writer.SetMetadata(ExportedModelContract.OpsetKey, writer.Opset.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 }

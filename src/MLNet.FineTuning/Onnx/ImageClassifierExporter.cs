@@ -1,5 +1,6 @@
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Runtime.Onnx;
 using static TorchSharp.torch;
 using DataType = global::Onnx.TensorProto.Types.DataType;
 
@@ -23,19 +24,19 @@ namespace MLNet.FineTuning.Onnx;
 internal static class ImageClassifierExporter
 {
     /// <summary>Name of the graph input.</summary>
-    public const string PixelsInput = "pixels";
+    public const string PixelsInput = ExportedModelContract.PixelsInput;
 
     /// <summary>Name of the float [batch, K] output.</summary>
-    public const string ProbabilitiesOutput = "probabilities";
+    public const string ProbabilitiesOutput = ExportedModelContract.ProbabilitiesOutput;
 
     /// <summary>Name of the int64 [batch] output.</summary>
-    public const string PredictedIndexOutput = "predicted_index";
+    public const string PredictedIndexOutput = ExportedModelContract.PredictedIndexOutput;
 
     /// <summary>Name of the string [batch] output.</summary>
-    public const string PredictedLabelOutput = "predicted_label";
+    public const string PredictedLabelOutput = ExportedModelContract.PredictedLabelOutput;
 
     /// <summary>The symbolic batch dimension of every input and output.</summary>
-    public const string BatchDim = "batch";
+    public const string BatchDim = ExportedModelContract.BatchDim;
 
     /// <summary>
     /// The smallest image side accepted: a ResNet downsamples by 32, so smaller inputs pool a single
@@ -59,17 +60,8 @@ internal static class ImageClassifierExporter
         x = Preprocess(writer, x, preprocessing);
         string features = ResNetExporter.Write(writer, backbone, x);
         string logits = ClassifierHeadExporter.Write(writer, model.Head, features, "logits");
-        int k = classNames.Count;
-
-        writer.Softmax(logits, axis: 1, output: ProbabilitiesOutput);
-        // Argmax of the logits, not of the probabilities: softmax can round two close logits to one float.
-        writer.ArgMax(logits, axis: 1, keepDims: false, output: PredictedIndexOutput);
-        string names = writer.AddStringInitializer("class_names", classNames, k);
-        writer.Gather(names, PredictedIndexOutput, axis: 0, output: PredictedLabelOutput);
-
-        writer.AddOutput(ProbabilitiesOutput, DataType.Float, BatchDim, k);
-        writer.AddOutput(PredictedIndexOutput, DataType.Int64, BatchDim);
-        writer.AddOutput(PredictedLabelOutput, DataType.String, BatchDim);
+        ClassifierHeadExporter.WriteOutputs(writer, logits, classNames, ExportedModelContract.ImageClassificationTask);
+        writer.SetMetadata(ExportedModelContract.ImageSizeKey, imageSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return writer.ToBytes();
     }
 

@@ -43,6 +43,7 @@ internal sealed class OnnxGraphWriter
     private readonly HashSet<string> values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> hintCounts = new(StringComparer.Ordinal);
     private readonly Dictionary<float, string> scalars = [];
+    private readonly List<(string Key, string Value)> metadata = [];
 
     /// <summary>Starts an empty graph.</summary>
     /// <param name="graphName">The graph's name (shown by viewers such as Netron).</param>
@@ -284,7 +285,17 @@ internal sealed class OnnxGraphWriter
         return Add(Mul(normalised, scale), bias, output);
     }
 
-    /// <summary>The finished model: a copy of the graph, opset <see cref="Opset"/>, producer <see cref="ProducerName"/>.</summary>
+    /// <summary>Sets a <c>metadata_props</c> entry of the model (what ONNX Runtime's <c>CustomMetadataMap</c> returns);
+    /// entries are written in the order they were first set, so the bytes repeat.</summary>
+    public void SetMetadata(string key, string value)
+    {
+        int i = metadata.FindIndex(e => e.Key == key);
+        if (i >= 0) metadata[i] = (key, value);
+        else metadata.Add((key, value));
+    }
+
+    /// <summary>The finished model: a copy of the graph, opset <see cref="Opset"/>, producer <see cref="ProducerName"/>,
+    /// the metadata set with <see cref="SetMetadata"/>.</summary>
     /// <exception cref="InvalidOperationException">No output was declared.</exception>
     public ModelProto ToModel()
     {
@@ -297,6 +308,7 @@ internal sealed class OnnxGraphWriter
             Graph = graph.Clone(),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
     }
 

@@ -1,4 +1,5 @@
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Runtime.Onnx;
 using static TorchSharp.torch;
 using DataType = global::Onnx.TensorProto.Types.DataType;
 
@@ -66,17 +67,7 @@ internal static class TextClassifierExporter
         string hidden = BertExporter.Write(writer, encoder, ids, mask, types, int8);
         string features = Pool(writer, hidden, mask, pooling);
         string logits = ClassifierHeadExporter.Write(writer, head, features, "logits");
-        int k = classNames.Count;
-
-        writer.Softmax(logits, axis: 1, output: ProbabilitiesOutput);
-        // Argmax of the logits, not of the probabilities: softmax can round two close logits to one float.
-        writer.ArgMax(logits, axis: 1, keepDims: false, output: PredictedIndexOutput);
-        string names = writer.AddStringInitializer("class_names", classNames, k);
-        writer.Gather(names, PredictedIndexOutput, axis: 0, output: PredictedLabelOutput);
-
-        writer.AddOutput(ProbabilitiesOutput, DataType.Float, BertExporter.BatchDim, k);
-        writer.AddOutput(PredictedIndexOutput, DataType.Int64, BertExporter.BatchDim);
-        writer.AddOutput(PredictedLabelOutput, DataType.String, BertExporter.BatchDim);
+        ClassifierHeadExporter.WriteOutputs(writer, logits, classNames, ExportedModelContract.TextClassificationTask);
         return writer.ToBytes();
     }
 

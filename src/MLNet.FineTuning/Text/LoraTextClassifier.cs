@@ -8,6 +8,7 @@ using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Modeling.Lora;
 using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 using TorchSharp;

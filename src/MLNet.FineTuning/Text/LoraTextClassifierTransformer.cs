@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Training;
 using TorchSharp.PyBridge;
 
@@ -42,7 +43,7 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
     /// Writes what a service needs to run the model without ML.NET: <c>model.onnx</c> (dynamic batch and sequence
     /// axes, opset 12), <c>vocab.txt</c> and <c>tokenizer_config.json</c> (<c>do_lower_case</c>,
     /// <c>model_max_length</c>), so any BERT WordPiece tokenizer (Hugging Face's, or
-    /// <c>MLNet.FineTuning.Text.BertTextTokenizer</c>) produces the model's inputs. Each file is written to a
+    /// <c>MLNet.FineTuning.Runtime.Text.BertTextTokenizer</c>) produces the model's inputs. Each file is written to a
     /// temporary name and moved into place.
     /// </summary>
     public void SaveOnnx(string directory) => SaveOnnx(directory, OnnxPrecision.Float32);

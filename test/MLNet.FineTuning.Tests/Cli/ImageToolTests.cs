@@ -19,10 +19,35 @@ public sealed class ImageToolRun : IDisposable
         Result = Tool.Run("image", "--data", Train, "--test", Test, "--output", Output, "--image-size", "32", "--epochs", "2", "--batch-size", "16");
     }
 
-    public void Dispose() => Directory.Delete(Root, recursive: true);
+    /// <summary>The collection of the tests that share this run (the tool's and the serving sample's).</summary>
+    public const string Collection = "image tool run";
+
+    /// <summary>samples/OnnxServing serving this run's output folder with <paramref name="options"/>; started on first
+    /// use, one per set of options, stopped with the run.</summary>
+    public Serving.ServingProcess Served(params string[] options)
+    {
+        lock (services)
+        {
+            string key = string.Join('\n', options);
+            if (!services.TryGetValue(key, out var service)) services[key] = service = new Serving.ServingProcess(Output, options);
+            return service;
+        }
+    }
+
+    private readonly Dictionary<string, Serving.ServingProcess> services = [];
+
+    public void Dispose()
+    {
+        foreach (var service in services.Values) service.Dispose();
+        Directory.Delete(Root, recursive: true);
+    }
 }
 
-public sealed class ImageToolTests(ImageToolRun run) : IClassFixture<ImageToolRun>
+[CollectionDefinition(ImageToolRun.Collection)]
+public sealed class ImageToolRunCollection : ICollectionFixture<ImageToolRun>;
+
+[Collection(ImageToolRun.Collection)]
+public sealed class ImageToolTests(ImageToolRun run)
 {
     [Fact]
     public void Image_WritesTheOutputFolder_AndLeavesNoCheckpoint()

@@ -1,3 +1,4 @@
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 
 namespace MLNet.FineTuning.Tests.Text;

@@ -1,4 +1,5 @@
 using System.Text;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 
 namespace MLNet.FineTuning.Tests.Text;

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Runtime;
 
 namespace MLNet.FineTuning.Tests.Text;
@@ -65,7 +66,7 @@ public class LoraTextClassifierSmokeTests
             // The optional int8 export: same files, a different model.onnx that still ranks the classes alike.
             classifier.SaveOnnx(Path.Combine(dir, "onnx-int8"), OnnxPrecision.Int8);
             Assert.True(File.Exists(Path.Combine(dir, "onnx-int8", "vocab.txt")));
-            var int8Batch = MLNet.FineTuning.Text.BertTextTokenizer.Create(Path.Combine(dir, "onnx-int8", "vocab.txt"), lowerCase: true)
+            var int8Batch = BertTextTokenizer.Create(Path.Combine(dir, "onnx-int8", "vocab.txt"), lowerCase: true)
                 .EncodeBatch(rows.Select(r => r.Text).ToArray(), null, 32);
             using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(dir, "onnx-int8", "model.onnx")))
             {

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 
 namespace MLNet.FineTuning.Tests.Text;

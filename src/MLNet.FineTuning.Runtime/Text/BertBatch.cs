@@ -1,4 +1,4 @@
-namespace MLNet.FineTuning.Text;
+namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// A batch of encoded texts as BERT's three int64 inputs, each a row-major [<see cref="BatchSize"/>,

@@ -1,7 +1,6 @@
 using Microsoft.ML.Tokenizers;
-using MLNet.FineTuning.Runtime.Text;
 
-namespace MLNet.FineTuning.Text;
+namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// BERT's tokenizer (basic tokenization + WordPiece) with the ids of Hugging Face's <c>BertTokenizer</c>, for

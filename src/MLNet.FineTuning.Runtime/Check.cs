@@ -2,7 +2,8 @@ namespace MLNet.FineTuning;
 
 /// <summary>
 /// Argument checks that always run (ML.NET's <c>Contracts</c> is internal, and its asserts vanish in release
-/// builds). Messages name the option and the allowed range.
+/// builds). Messages name the option and the allowed range. In the runtime package because the tokenizer is there;
+/// the namespace is the training library's, which sees it through InternalsVisibleTo, so its callers need no using.
 /// </summary>
 internal static class Check
 {

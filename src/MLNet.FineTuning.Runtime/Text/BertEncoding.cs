@@ -1,4 +1,4 @@
-namespace MLNet.FineTuning.Text;
+namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// One text (or text pair) as BERT's three int64 inputs, without padding:
