@@ -4,9 +4,9 @@ using MLNet.FineTuning.Runtime.Onnx;
 namespace OnnxServing;
 
 /// <summary>
-/// Gathers the inputs of concurrent requests into batches for one ONNX Runtime call each: the first input waits at
-/// most <see cref="ServingOptions.MaxWaitMs"/> for others, up to <see cref="ServingOptions.MaxBatch"/>. One worker
-/// runs the batches in turn (ONNX Runtime spreads each over its own threads). The queue is bounded: an input that
+/// Gathers the inputs of concurrent requests into batches for one ONNX Runtime call each: whatever is queued when the
+/// worker is free, up to <see cref="ServingOptions.MaxBatch"/>, held at most <see cref="ServingOptions.MaxWaitMs"/> more
+/// for others when that is positive. One worker runs the batches in turn (ONNX Runtime spreads each over its threads). The queue is bounded: an input that
 /// finds it full is refused at once (the caller answers 503) rather than waiting without limit.
 /// </summary>
 public sealed class PredictionBatcher<TInput> : IAsyncDisposable
@@ -46,13 +46,17 @@ public sealed class PredictionBatcher<TInput> : IAsyncDisposable
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
+            // Everything queued now goes in this batch: under load, requests that arrive while a batch runs form the
+            // next one, at no cost in latency when the service is idle.
+            while (batch.Count < maxBatch && reader.TryRead(out var item)) batch.Add(item);
+            // A positive wait holds a batch that is not full for more inputs (helps a GPU, costs timer resolution).
             var deadline = DateTime.UtcNow + maxWait;
-            while (batch.Count < maxBatch)
+            while (maxWait > TimeSpan.Zero && batch.Count < maxBatch)
             {
                 if (reader.TryRead(out var item)) { batch.Add(item); continue; }
                 var left = deadline - DateTime.UtcNow;
-                if (batch.Count > 0 && left <= TimeSpan.Zero) break;
-                using var timeout = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                if (left <= TimeSpan.Zero) break;
+                using var timeout = new CancellationTokenSource(left);
                 try
                 {
                     if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) break;   // completed: run what is here

@@ -11,7 +11,7 @@
 //
 // Options (also as configuration keys Serving:<Name>): --batching true|false, --max-batch N, --max-wait-ms X,
 // --queue-capacity N, --max-text-length N, --max-body-bytes N, --gpu ID. Concurrent requests are batched into one
-// ONNX Runtime call (at most --max-batch inputs, the first waiting at most --max-wait-ms for others).
+// ONNX Runtime call: what queued while the previous call ran, at most --max-batch inputs, held --max-wait-ms more when positive.
 using OnnxServing;
 
 var switches = new Dictionary<string, string>

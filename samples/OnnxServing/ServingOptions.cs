@@ -16,8 +16,10 @@ public sealed class ServingOptions
     /// <summary>The largest batch sent to ONNX Runtime. Default 32.</summary>
     public int MaxBatch { get; set; } = 32;
 
-    /// <summary>How long the first input of a batch waits for others, in milliseconds. Default 2.</summary>
-    public double MaxWaitMs { get; set; } = 2;
+    /// <summary>How long a batch that is not full waits for more inputs, in milliseconds. Default 0: a batch is what queued
+    /// while the previous one ran, so an idle service adds no latency (a wait of 2 ms added 14 ms at concurrency 1 on
+    /// 2 CPU cores, timer resolution included; README "Serve the model").</summary>
+    public double MaxWaitMs { get; set; }
 
     /// <summary>Inputs waiting at most; a request that finds the queue full is answered 503. Default 1,024.</summary>
     public int QueueCapacity { get; set; } = 1024;

@@ -10,6 +10,7 @@
 //   ... -- [text] --gpu 0 [--precision auto|float32|bfloat16]   (training and TorchSharp on CUDA: GpuImageBenchmark.cs, GpuTextBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text-onnx        (its ONNX Runtime side: TextOnnxBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- scalar-lifetime  (TorchSharp's scalar race: ScalarLifetime.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- serve            (samples/OnnxServing under load: ServingLoad.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -24,6 +25,11 @@ if (args.Length > 0 && args[0] == "text-onnx")
     return TextOnnxBenchmark.Run(args[1..], RepoRoot(null));
 }
 if (args.Length > 0 && args[0] == "scalar-lifetime") return ScalarLifetime.Run(args[1..]);
+if (args.Length > 0 && args[0] == "serve")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(ServingLoad.Usage); return 0; }
+    return ServingLoad.Run(args[1..], RepoRoot(null), CommandLine(args));
+}
 if (args.Length > 0 && args[0] == "text")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TextBenchmark.Usage); return 0; }

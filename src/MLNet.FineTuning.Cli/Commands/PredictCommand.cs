@@ -5,13 +5,16 @@ using Microsoft.ML.Data;
 using MLNet.FineTuning.Cli.Inputs;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Runtime;
+using MLNet.FineTuning.Runtime.Images;
+using MLNet.FineTuning.Runtime.Onnx;
 
 namespace MLNet.FineTuning.Cli.Commands;
 
 /// <summary>
-/// <c>mlnet-finetune predict</c>: loads a model.zip as a service would (ML.NET + the runtime package) and prints the
-/// label and the top-k scores of each input. The model's input columns say its kind: ImagePath for images, Text
-/// for text.
+/// <c>mlnet-finetune predict</c>: loads a model.zip as a service would (ML.NET + the runtime package), or a model.onnx
+/// with the runtime's <see cref="ExportedClassifier"/> (ONNX Runtime alone, as samples/OnnxServing does), and prints the
+/// label and the top-k scores of each input. A model.zip's input columns say its kind (ImagePath for images, Text for
+/// text); a model.onnx says it in its metadata.
 /// </summary>
 internal static class PredictCommand
 {
@@ -19,8 +22,8 @@ internal static class PredictCommand
 
     public static Command Create()
     {
-        var command = new Command("predict", "Predict with a model.zip that image or text wrote.");
-        var model = new Option<string>("--model") { Description = "The model.zip of a run.", Required = true };
+        var command = new Command("predict", "Predict with the model.zip or model.onnx that image or text wrote.");
+        var model = new Option<string>("--model") { Description = "The model.zip of a run, or its model.onnx (text: with vocab.txt and tokenizer_config.json beside it).", Required = true };
         var input = new Option<string>("--input") { Description = "Image model: an image file or a folder of images (searched recursively). " +
             "Text model: a text, or a .txt file with one text per line.", Required = true };
         var top = new Option<int>("--top") { Description = "Scores printed per input, highest first.", DefaultValueFactory = _ => 3 };
@@ -43,7 +46,8 @@ internal static class PredictCommand
     static List<Prediction> Predict(string modelPath, string input, int top)
     {
         string full = Path.GetFullPath(modelPath);
-        if (!File.Exists(full)) throw new UserError($"--model: '{full}' does not exist (expected the model.zip of a run).");
+        if (!File.Exists(full)) throw new UserError($"--model: '{full}' does not exist (expected the model.zip or model.onnx of a run).");
+        if (string.Equals(Path.GetExtension(full), ".onnx", StringComparison.OrdinalIgnoreCase)) return PredictOnnx(full, input, top);
         var ml = new MLContext().RegisterFineTuningRuntime();
         ITransformer model;
         DataViewSchema schema;
@@ -76,6 +80,54 @@ internal static class PredictCommand
         var scores = scored.GetColumn<VBuffer<float>>("Score").Select(s => s.DenseValues().ToArray()).ToList();
         return [.. names.Select((name, i) => new Prediction(name, labels[i],
             scores[i].Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(top).ToDictionary(x => classes[x.c], x => x.p)))];
+    }
+
+    static List<Prediction> PredictOnnx(string path, string input, int top)
+    {
+        ExportedClassifier classifier;
+        try
+        {
+            classifier = ExportedClassifier.Load(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            throw new UserError($"--model: {e.Message}");
+        }
+        using (classifier)
+        {
+            List<string> names;
+            ClassPrediction[] predictions;
+            if (classifier.IsImageModel)
+            {
+                names = ImageFiles(input);
+                var pixels = new ImagePixels(classifier.ImageSize);
+                var scored = new List<ClassPrediction>(names.Count);
+                foreach (var chunk in names.Chunk(64))   // one ONNX Runtime call per 64 images, memory bounded
+                {
+                    var batch = new float[chunk.Length * pixels.Length];
+                    for (int i = 0; i < chunk.Length; i++)
+                    {
+                        try
+                        {
+                            pixels.FromEncoded(File.ReadAllBytes(chunk[i])).CopyTo(batch, i * pixels.Length);
+                        }
+                        catch (InvalidDataException e)
+                        {
+                            throw new UserError($"--input: '{chunk[i]}' cannot be read: {e.Message}");
+                        }
+                    }
+                    scored.AddRange(classifier.PredictPixels(batch, chunk.Length));
+                }
+                predictions = [.. scored];
+            }
+            else
+            {
+                names = File.Exists(input) ? [.. File.ReadAllLines(input).Where(l => l.Length > 0)] : [input];
+                predictions = [.. names.Chunk(64).SelectMany(chunk => classifier.PredictTexts(chunk))];
+            }
+            return [.. names.Select((name, i) => new Prediction(name, predictions[i].Label,
+                predictions[i].Scores.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(top).ToDictionary(x => classifier.ClassNames[x.c], x => x.p)))];
+        }
     }
 
     // Score has no slot names; its order is the key order of PredictedLabel, which the chain's last step (key → text)

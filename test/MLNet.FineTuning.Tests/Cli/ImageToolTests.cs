@@ -138,6 +138,13 @@ public sealed class ImageToolTests(ImageToolRun run)
     }
 
     [Fact]
+    public void Predict_WithTheModelOnnx_SameLabelsAndScoresAsWithTheModelZip()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        PredictAnswers.AssertOnnxMatchesZip(run.Output, run.Test);
+    }
+
+    [Fact]
     public void TrainConfig_RerunsTheRecordedRun_ToTheSameOnnxBytes()
     {
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());

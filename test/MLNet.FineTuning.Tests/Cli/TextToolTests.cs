@@ -96,6 +96,15 @@ public sealed class TextToolTests(TextToolRun run)
     }
 
     [Fact]
+    public void Predict_WithTheModelOnnx_SameLabelsAndScoresAsWithTheModelZip()
+    {
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        string texts = Path.Combine(run.Root, "onnx-texts.txt");
+        File.WriteAllLines(texts, ["Subject: cheap meds, no prescription needed. Click here!", "Hi Bob, the meeting moved to 3pm.", "Re: razor and spamassassin 2.50"]);
+        PredictAnswers.AssertOnnxMatchesZip(run.Output, texts);
+    }
+
+    [Fact]
     public void Consumption_ProjectBuilds_AndPredictsWhatPredictDoes()
     {
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
