@@ -10,7 +10,7 @@
 //   GET  /model     kind, classes, input size, opset, execution provider, batching
 //
 // Options (also as configuration keys Serving:<Name>): --batching true|false, --max-batch N, --max-wait-ms X,
-// --queue-capacity N, --max-text-length N, --max-body-bytes N, --gpu ID. Concurrent requests are batched into one
+// --queue-capacity N, --max-text-length N, --max-body-bytes N, --max-image-pixels N, --gpu ID. Concurrent requests are batched into one
 // ONNX Runtime call: what queued while the previous call ran, at most --max-batch inputs, held --max-wait-ms more when positive.
 using OnnxServing;
 
@@ -18,7 +18,7 @@ var switches = new Dictionary<string, string>
 {
     ["--model"] = "Serving:Model", ["--batching"] = "Serving:Batching", ["--max-batch"] = "Serving:MaxBatch",
     ["--max-wait-ms"] = "Serving:MaxWaitMs", ["--queue-capacity"] = "Serving:QueueCapacity",
-    ["--max-text-length"] = "Serving:MaxTextLength", ["--max-body-bytes"] = "Serving:MaxBodyBytes", ["--gpu"] = "Serving:Gpu",
+    ["--max-text-length"] = "Serving:MaxTextLength", ["--max-body-bytes"] = "Serving:MaxBodyBytes", ["--max-image-pixels"] = "Serving:MaxImagePixels", ["--gpu"] = "Serving:Gpu",
 };
 string[] hostSwitches = ["--urls", "--environment", "--contentRoot", "--applicationName"];
 if (args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a.Split('=')[0])
@@ -39,6 +39,7 @@ catch (InvalidOperationException e)
 }
 if (options.Problems() is { Count: > 0 } problems) return Fail(string.Join(" ", problems));
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+MLNet.FineTuning.Runtime.Images.ImageLimits.MaxPixels = options.MaxImagePixels;
 
 ServedModel model;
 try

@@ -30,6 +30,10 @@ public sealed class ServingOptions
     /// <summary>The largest request body, in bytes; larger ones are answered 413. Default 16 MiB.</summary>
     public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>The most pixels an uploaded image may declare in its header (width × height); larger ones are answered
+    /// 400 before any decoding. Default 100 megapixels (MLNet.FineTuning.Runtime.Images' ImageLimits).</summary>
+    public long MaxImagePixels { get; set; } = MLNet.FineTuning.Runtime.Images.ImageLimits.DefaultMaxPixels;
+
     /// <summary>A CUDA device for ONNX Runtime, or none for the CPU (the CPU also when CUDA cannot start).</summary>
     public int? Gpu { get; set; }
 
@@ -42,6 +46,7 @@ public sealed class ServingOptions
         if (MaxWaitMs is < 0 or > 10_000) problems.Add($"--max-wait-ms must be in [0, 10000]; got {MaxWaitMs}.");
         if (QueueCapacity < 1) problems.Add($"--queue-capacity must be at least 1; got {QueueCapacity}.");
         if (MaxTextLength < 1) problems.Add($"--max-text-length must be at least 1; got {MaxTextLength}.");
+        if (MaxImagePixels < 1) problems.Add($"--max-image-pixels must be at least 1; got {MaxImagePixels}.");
         if (MaxBodyBytes < 1) problems.Add($"--max-body-bytes must be at least 1; got {MaxBodyBytes}.");
         return problems;
     }

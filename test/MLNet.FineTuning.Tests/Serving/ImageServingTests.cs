@@ -97,6 +97,11 @@ public sealed class ImageServingTests(ImageToolRun run)
             HttpStatusCode.BadRequest, "cannot be read");
         await ServingAnswers.AssertRefused(service, new ByteArrayContent([]) { Headers = { ContentType = new("image/png") } },
             HttpStatusCode.BadRequest, "empty");
+        await ServingAnswers.AssertRefused(service, new ByteArrayContent(Runtime.HostileImages.PngDeclaring(20_000, 20_000)) { Headers = { ContentType = new("image/png") } },
+            HttpStatusCode.BadRequest, "refused before decoding");
+        var png = File.ReadAllBytes(TestImages[0]);
+        await ServingAnswers.AssertRefused(service, new ByteArrayContent(png[..100]) { Headers = { ContentType = new("image/png") } },
+            HttpStatusCode.BadRequest, "truncated");
         var noImageField = new MultipartFormDataContent { { RawImage(TestImages[0]), "picture", "a.png" } };
         await ServingAnswers.AssertRefused(service, noImageField, HttpStatusCode.BadRequest, "'image'");
         await ServingAnswers.AssertRefused(service, new StringContent("{\"text\":\"hello\"}", System.Text.Encoding.UTF8, "application/json"),
