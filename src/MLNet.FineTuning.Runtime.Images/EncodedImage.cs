@@ -36,9 +36,11 @@ internal static class EncodedImage
     }
 
     /// <summary>Reads the header (no pixels are decoded, except a JPEG's at an eighth of its size) and refuses what
-    /// <see cref="Decode"/> must not decode.</summary>
-    private static void Check(byte[] encoded)
+    /// <see cref="Decode"/> must not decode. Training calls it on the files that ML.NET's LoadImages is about to decode.</summary>
+    /// <exception cref="InvalidDataException">As <see cref="Decode"/>.</exception>
+    internal static void Check(byte[] encoded)
     {
+        if (encoded.Length == 0) throw new InvalidDataException("no bytes: an empty image");
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data) ?? throw NotAnImage(encoded, null);
         var (width, height) = (codec.Info.Width, codec.Info.Height);

@@ -70,6 +70,10 @@ internal sealed class ImageDataset
         var textCols = view.Schema.Where(c => c.Type is TextDataViewType && c.Index != imageCol.Index && !c.IsHidden).ToList();
         using var cursor = view.GetRowCursor([imageCol, labelCol, .. textCols]);
         var readImage = ImageColumnReader.Create(cursor, imageCol);
+        // Decoded images come from ML.NET's LoadImages, which decodes whatever the file declares: check the file it reads
+        // first, as the runtime's decoder checks bytes (size declared in the header, PNG/JPEG cut off), so a 20,000 ×
+        // 20,000 PNG of 400 KB is refused before it takes gigabytes. Encoded columns are checked by their decoder.
+        bool checkFiles = ImageColumns.KindOf(imageCol.Type) == ImageColumnKind.Decoded;
         var getLabel = cursor.GetGetter<uint>(labelCol);
         var getTexts = textCols.Select(c => (c.Name, Get: cursor.GetGetter<ReadOnlyMemory<char>>(c))).ToList();
         long row = -1;
@@ -84,6 +88,7 @@ internal sealed class ImageDataset
             DecodedImage? decoded = null;
             try
             {
+                if (checkFiles && SourcePath(getTexts) is { } source) Runtime.Images.EncodedImage.Check(File.ReadAllBytes(source.Path));
                 decoded = readImage();
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -96,15 +101,19 @@ internal sealed class ImageDataset
     }
 
     /// <summary>" (file '…', column '…')" for the first text value of the row that is an existing file, else "".</summary>
-    private static string SourceFile(List<(string Name, ValueGetter<ReadOnlyMemory<char>> Get)> texts)
+    private static string SourceFile(List<(string Name, ValueGetter<ReadOnlyMemory<char>> Get)> texts) =>
+        SourcePath(texts) is { } source ? $" (file '{source.Path}', column '{source.Column}')" : "";
+
+    /// <summary>The first text value of the row that is an existing file (LoadImages' input), and its column.</summary>
+    private static (string Path, string Column)? SourcePath(List<(string Name, ValueGetter<ReadOnlyMemory<char>> Get)> texts)
     {
         foreach (var (name, get) in texts)
         {
             ReadOnlyMemory<char> value = default;
             get(ref value);
             string path = value.ToString();
-            if (path.Length > 0 && path.Length < 4096 && File.Exists(path)) return $" (file '{path}', column '{name}')";
+            if (path.Length > 0 && path.Length < 4096 && File.Exists(path)) return (path, name);
         }
-        return "";
+        return null;
     }
 }

@@ -144,6 +144,37 @@ public class FineTuneImageClassifierInputTests
     }
 
     [Fact]
+    public void Fit_TruncatedPngFile_ThrowsNamingTheFile_BeforeLoadImagesFillsItIn()
+    {
+        using var dir = new TempDirectory();
+        var ml = new MLContext(1);
+        var rows = EightRows();
+        string truncated = dir.File("truncated.png");
+        File.WriteAllBytes(truncated, File.ReadAllBytes(rows[2].ImagePath)[..100]);
+        rows[2] = new ImageFolder.Row { Label = rows[2].Label, ImagePath = truncated };
+
+        var e = Assert.Throws<InvalidDataException>(() => Fit(ml, TestData.Load(ml, rows)));
+
+        Assert.StartsWith($"Row 2 (file '{truncated}', column 'ImagePath'): image column 'Image' could not be read (a truncated Png", e.Message);
+    }
+
+    [Fact]
+    public void Fit_PngFileDeclaring20000By20000_IsRefusedByItsHeader()
+    {
+        using var dir = new TempDirectory();
+        var ml = new MLContext(1);
+        var rows = EightRows();
+        string bomb = dir.File("bomb.png");
+        File.WriteAllBytes(bomb, Runtime.HostileImages.PngDeclaring(20_000, 20_000));
+        rows[4] = new ImageFolder.Row { Label = rows[4].Label, ImagePath = bomb };
+
+        var e = Assert.Throws<InvalidDataException>(() => Fit(ml, TestData.Load(ml, rows)));
+
+        Assert.StartsWith($"Row 4 (file '{bomb}', column 'ImagePath')", e.Message);
+        Assert.Contains("refused before decoding", e.Message);
+    }
+
+    [Fact]
     public void Fit_CorruptImageBytes_ThrowsNamingRowColumnAndWhatTheBytesAre()
     {
         using var dir = new TempDirectory();
