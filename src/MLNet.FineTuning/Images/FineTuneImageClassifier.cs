@@ -133,6 +133,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
 
     private (Classifier Model, Options Options, TrainingResult Result) Train(ImageData data, Options o, IChannel ch)
     {
+        using var generator = GlobalGenerator.Exclusive(ch);   // from seeding to the last step: one training at a time
         var run = Build(data, o, ch);
         try
         {
@@ -148,6 +149,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
 
     private LearningRateRange? RangeTest(ImageData data, Options o, IChannel ch, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
     {
+        using var generator = GlobalGenerator.Exclusive(ch);   // from seeding to the last step: one training at a time
         var run = Build(data, o, ch);
         using var model = run.Model;
         using var weights = run.ClassWeights;

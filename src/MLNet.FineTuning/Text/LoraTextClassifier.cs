@@ -193,6 +193,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
 
     private (TrainingRun Run, Options Options, TrainingResult Result) Train(TextData data, Options o, IChannel ch)
     {
+        using var generator = GlobalGenerator.Exclusive(ch);   // from seeding to the last step: one training at a time
         var run = Build(data, o, ch);
         try
         {
@@ -208,6 +209,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
 
     private LearningRateRange? RangeTest(TextData data, Options o, IChannel ch, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
     {
+        using var generator = GlobalGenerator.Exclusive(ch);   // from seeding to the last step: one training at a time
         var run = Build(data, o, ch);
         using var model = run.Model;
         using var weights = run.ClassWeights;
