@@ -38,7 +38,8 @@ internal static class ExitCodes
     static Exception? IsUsers(Exception e)
     {
         for (var x = e; x != null; x = x.InnerException)
-            if (x is UserError or ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException)
+            if (x is UserError or ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
+                  or Training.TrainingDivergedException)   // names the step and the rate to lower
                 return x;
         return null;
     }

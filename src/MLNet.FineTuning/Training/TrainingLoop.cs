@@ -105,7 +105,8 @@ internal sealed class TrainingLoop
             // Applies the accumulated gradients: one optimizer step, then the step's bookkeeping and report.
             void FinishStep()
             {
-                Update(optimizer, mixed, trainable, AfterStep);
+                Update(optimizer, mixed, trainable, AfterStep,
+                    norm => throw Diverged("gradient norm", norm, state.GlobalStep + 1, epoch, groups[0].Group.LearningRate));
                 average?.Update(model.Module, state.GlobalStep + 1);
                 inStep = 0;
                 state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
@@ -143,6 +144,10 @@ internal sealed class TrainingLoop
                         // the gradient of one batch of k·B rows.
                         double share = accumulate == 1 ? 1 : (double)b.Count / ((long)accumulate * options.BatchSize);
                         var (loss, logits, labels) = Backward(model, b, mixed, weights, share, (epoch, stepInEpoch));
+                        // Read back every batch (gradient clipping reads the norm back every step anyway): a NaN or
+                        // infinite loss stops the run here, before the step that would spread it into the weights.
+                        double lossValue = loss.item<float>();
+                        if (!double.IsFinite(lossValue)) throw Diverged("loss", lossValue, state.GlobalStep + 1, epoch, groups[0].Group.LearningRate);
                         using (no_grad())
                         {
                             using var rows = KeptScalars.Of(b.Count);
@@ -297,11 +302,26 @@ internal sealed class TrainingLoop
         return (loss, logits, labels);
     }
 
+    /// <summary>The error for a loss or gradient norm that is not finite, with what to change.</summary>
+    private TrainingDivergedException Diverged(string quantity, double value, long step, int epoch, double learningRate) =>
+        new(quantity, value, step, epoch + 1, options.Epochs, learningRate,
+            $"Lower LearningRate (now {options.LearningRate:G3}){(options.GradientClipNorm > 0 ? "" : ", set GradientClipNorm (e.g. 1)")}" +
+            $"{(options.WarmupFraction < 0.05 ? ", or raise WarmupFraction" : "")}; with bf16 Precision, Float32 is the safer choice.");
+
     /// <summary>Clips the accumulated gradients, takes one optimizer step (then <paramref name="afterStep"/>, on the
-    /// tensors the optimizer owns) and clears them.</summary>
-    private void Update(optim.Optimizer optimizer, MixedPrecision? mixed, Parameter[] trainable, Action? afterStep = null)
+    /// tensors the optimizer owns) and clears them. A gradient norm that is not finite goes to <paramref name="notFinite"/>
+    /// (which throws) before the step, so the weights stay as they were.</summary>
+    private void Update(optim.Optimizer optimizer, MixedPrecision? mixed, Parameter[] trainable, Action? afterStep = null, Action<double>? notFinite = null)
     {
-        if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
+        if (options.GradientClipNorm > 0)
+        {
+            double norm = nn.utils.clip_grad_norm_(trainable, options.GradientClipNorm);
+            if (!double.IsFinite(norm) && notFinite != null)
+            {
+                optimizer.zero_grad();
+                notFinite(norm);
+            }
+        }
         optimizer.step();
         afterStep?.Invoke();
         mixed?.MastersToModel();
