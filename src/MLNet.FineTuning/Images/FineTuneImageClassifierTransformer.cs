@@ -47,9 +47,10 @@ public sealed class FineTuneImageClassifierTransformer : FineTunedTransformer
     public void SaveWeights(string directory)
     {
         Directory.CreateDirectory(directory);
-        model.save_safetensors(Path.Combine(directory, "model.safetensors"));
-        File.WriteAllText(Path.Combine(directory, "checkpoint.json"),
-            FineTuneImageClassifier.CheckpointMetadata(options, ClassNames).ToJsonString(new() { WriteIndented = true }));
+        // Each file whole or not at all (a temporary name, flushed, then renamed), as every other file the library writes.
+        AtomicFile.Write(Path.Combine(directory, "model.safetensors"), "weights", temp => model.save_safetensors(temp));
+        AtomicFile.Write(Path.Combine(directory, "checkpoint.json"),
+            System.Text.Encoding.UTF8.GetBytes(FineTuneImageClassifier.CheckpointMetadata(options, ClassNames).ToJsonString(new() { WriteIndented = true })), "checkpoint metadata");
     }
 
     /// <summary>

@@ -47,6 +47,38 @@ internal static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// The same guarantee for a file that another writer produces (TorchSharp's <c>save_safetensors</c>):
+    /// <paramref name="write"/> writes the temporary path it is given, which is flushed to disk and renamed over
+    /// <paramref name="path"/>.
+    /// </summary>
+    public static void Write(string path, string what, Action<string> write)
+    {
+        string full = Path.GetFullPath(path);
+        string folder = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Cannot write the {what} to '{full}': folder '{folder}' does not exist.");
+        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            write(temp);
+            FlushToDisk(temp);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Forces a written file's data to the disk (fsync), so that a rename after it never names an empty file.</summary>
+    public static void FlushToDisk(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        stream.Flush(flushToDisk: true);
+    }
+
     private static void TryDelete(string file)
     {
         try

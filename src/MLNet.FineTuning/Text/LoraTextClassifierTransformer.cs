@@ -100,9 +100,10 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
     public void SaveWeights(string directory)
     {
         Directory.CreateDirectory(directory);
-        model.save_safetensors(Path.Combine(directory, "model.safetensors"));
-        File.WriteAllText(Path.Combine(directory, "checkpoint.json"),
-            LoraTextClassifier.CheckpointMetadata(options, ClassNames).ToJsonString(new() { WriteIndented = true }));
+        // Each file whole or not at all (a temporary name, flushed, then renamed), as every other file the library writes.
+        AtomicFile.Write(Path.Combine(directory, "model.safetensors"), "weights", temp => model.save_safetensors(temp));
+        AtomicFile.Write(Path.Combine(directory, "checkpoint.json"),
+            System.Text.Encoding.UTF8.GetBytes(LoraTextClassifier.CheckpointMetadata(options, ClassNames).ToJsonString(new() { WriteIndented = true })), "checkpoint metadata");
     }
 
     /// <inheritdoc/>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MLNet.FineTuning.Onnx;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -25,6 +26,7 @@ internal static class Checkpoint
         IReadOnlyDictionary<string, Tensor>? average = null)
     {
         directory = Path.GetFullPath(directory);
+        Recover(directory);
         string tmp = directory + ".tmp-" + Environment.ProcessId, old = directory + ".old-" + Environment.ProcessId;
         try
         {
@@ -42,6 +44,9 @@ internal static class Checkpoint
                 ["metadata"] = metadata.DeepClone(),
             };
             File.WriteAllText(Path.Combine(tmp, StateFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            // On the disk before the swap: otherwise a power cut could leave the new name on files not yet written.
+            foreach (var file in Directory.GetFiles(tmp)) AtomicFile.FlushToDisk(file);
+            // A kill between these two moves leaves the previous checkpoint as <directory>.old-<pid>; Recover puts it back.
             if (Directory.Exists(directory)) Directory.Move(directory, old);
             Directory.Move(tmp, directory);
             if (Directory.Exists(old)) Directory.Delete(old, true);
@@ -73,8 +78,30 @@ internal static class Checkpoint
     public static void LoadOptimizer(string directory, optim.Optimizer optimizer) =>
         ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(Path.Combine(directory, OptimizerFile));
 
+    /// <summary>
+    /// Undoes an interrupted <see cref="Save"/>: when <paramref name="directory"/> holds no checkpoint but a sibling
+    /// <c>&lt;directory&gt;.old-&lt;pid&gt;</c> does (the process was killed between moving the previous checkpoint aside
+    /// and moving the new one in), the newest such sibling becomes the checkpoint again. Half-written
+    /// <c>.tmp-&lt;pid&gt;</c> siblings are never used.
+    /// </summary>
+    public static void Recover(string directory)
+    {
+        directory = Path.GetFullPath(directory);
+        if (File.Exists(Path.Combine(directory, StateFile))) return;
+        string? parent = Path.GetDirectoryName(directory);
+        if (parent == null || !Directory.Exists(parent)) return;
+        var previous = Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*")
+            .Where(d => File.Exists(Path.Combine(d, StateFile)))
+            .OrderByDescending(d => File.GetLastWriteTimeUtc(Path.Combine(d, StateFile)))
+            .FirstOrDefault();
+        if (previous == null) return;
+        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);   // empty or partial: not a checkpoint
+        Directory.Move(previous, directory);
+    }
+
     private static JsonObject ReadJson(string directory)
     {
+        Recover(directory);
         string path = Path.Combine(directory, StateFile);
         if (!File.Exists(path))
             throw new FileNotFoundException($"'{directory}' is not a MLNet.FineTuning checkpoint: {StateFile} is missing.", path);

@@ -142,6 +142,36 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void Resume_AfterAKillBetweenTheCheckpointSwapsMoves_FindsThePreviousCheckpoint()
+    {
+        using var dir = new TempDirectory();
+        var uninterrupted = new TinyFineTunable(1);
+        Run(Options(epochs: 3), uninterrupted, new SyntheticBatches(32, 8));
+        using var cts = new CancellationTokenSource();
+        var cancelled = Options(epochs: 3);
+        cancelled.CheckpointDirectory = dir.File("ckpt");
+        cancelled.CancellationToken = cts.Token;
+        cancelled.Progress = new ProgressLog(r => { if (r.Step == 6) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => Run(cancelled, new TinyFineTunable(1), new SyntheticBatches(32, 8)));
+
+        // What a SIGKILL during the next save's swap leaves: the checkpoint moved aside as .old-<pid>, a half-written
+        // .tmp-<pid>, and no folder (or an empty one) under the checkpoint's name.
+        string ckpt = cancelled.CheckpointDirectory!;
+        Directory.Move(ckpt, ckpt + ".old-4242");
+        Directory.CreateDirectory(ckpt + ".tmp-4242");
+        File.WriteAllText(Path.Combine(ckpt + ".tmp-4242", "model.safetensors"), "half");
+        Directory.CreateDirectory(ckpt);
+
+        var resumedOptions = Options(epochs: 3);
+        resumedOptions.ResumeFromCheckpoint = ckpt;
+        var resumed = new TinyFineTunable(1);
+        Run(resumedOptions, resumed, new SyntheticBatches(32, 8));
+
+        Assert.Equal(uninterrupted.Weights(), resumed.Weights());
+        Assert.False(Directory.Exists(ckpt + ".old-4242"));
+    }
+
+    [Fact]
     public void Run_FreezeBackboneEpochs_BackboneUnchangedWhileFrozen()
     {
         var model = new TinyFineTunable(1);
