@@ -73,7 +73,9 @@ internal static class FineTuneRun
         };
         options.CancellationToken = cancel.Token;
         options.CheckpointDirectory = output.Checkpoint;
-        options.ResumeFromCheckpoint = settings.Resume ? output.Checkpoint : null;
+        options.ResumeFromCheckpoint = output.CanResume ? output.Checkpoint : null;
+        if (settings.Resume && !output.CanResume)
+            progress.Note("--resume: no checkpoint yet (the run stopped before its first epoch ended); starting from the first epoch");
         if (valid != null) options.ValidationSet = labelKey.Append(inputs).Fit(trainView).Transform(ml.Data.LoadFromEnumerable(valid));
 
         var watch = Stopwatch.StartNew();
@@ -122,7 +124,7 @@ internal static class FineTuneRun
         int shown = 0;
         var worst = WorstExample.Pick(evalRows ?? train, scores, kind.LabelOf, reportClasses, row => kind.Example(row, $"example-{++shown}"), count: 12);
         var counts = classes.Select(c => train.Count(r => kind.LabelOf(r) == c)).ToList();
-        RunReport.Write(RunReport.Build(record, metrics, counts, progress.Rates, worst, settings.Resume), output.Path, $"mlnet-finetune {kind.Name} report");
+        RunReport.Write(RunReport.Build(record, metrics, counts, progress.Rates, worst, output.CanResume), output.Path, $"mlnet-finetune {kind.Name} report");
         ConsumptionProject.Write(output.Path, kind.Name, reportClasses, kind.ModelInputs((evalRows ?? train)[0]));
         // The run finished and its outputs are in place: the checkpoint (weights + optimizer state, several times the
         // model's size) is only needed to resume a stopped run.

@@ -17,8 +17,12 @@ internal sealed class OutputFolder
         bool hasFiles = Directory.Exists(folder.Path) && Directory.EnumerateFileSystemEntries(folder.Path).Any();
         if (resume)
         {
-            if (!Directory.Exists(folder.Checkpoint) || !Directory.EnumerateFiles(folder.Checkpoint).Any())
-                throw new UserError($"--resume: '{folder.Checkpoint}' holds no checkpoint to continue from; run without --resume to start.");
+            // A kill in the middle of a checkpoint's swap leaves the previous checkpoint aside: put it back first.
+            Training.Checkpoint.Recover(folder.Checkpoint);
+            folder.CanResume = File.Exists(System.IO.Path.Combine(folder.Checkpoint, Training.Checkpoint.StateFile));
+            if (!folder.CanResume && File.Exists(folder.FilePath("model.zip")))
+                throw new UserError($"--resume: the run in '{folder.Path}' finished (model.zip is there); nothing to continue. Pass --force to train again.");
+            // Otherwise the run stopped (Ctrl+C, a kill, a crash) before its first checkpoint: it starts from the beginning.
         }
         else if (hasFiles && !force)
         {
@@ -34,4 +38,8 @@ internal sealed class OutputFolder
     }
 
     public string FilePath(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>With --resume: whether a checkpoint is there to continue from (false: the stopped run had not finished its
+    /// first epoch, and this one starts from the beginning).</summary>
+    public bool CanResume { get; private set; }
 }

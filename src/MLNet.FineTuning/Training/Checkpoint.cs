@@ -87,9 +87,12 @@ internal static class Checkpoint
     public static void Recover(string directory)
     {
         directory = Path.GetFullPath(directory);
-        if (File.Exists(Path.Combine(directory, StateFile))) return;
         string? parent = Path.GetDirectoryName(directory);
         if (parent == null || !Directory.Exists(parent)) return;
+        // Temporary folders of processes that were killed while writing: never a checkpoint, only disk space.
+        foreach (var stale in Directory.GetDirectories(parent, Path.GetFileName(directory) + ".tmp-*"))
+            if (!stale.EndsWith(".tmp-" + Environment.ProcessId, StringComparison.Ordinal)) TryDelete(stale);
+        if (File.Exists(Path.Combine(directory, StateFile))) return;
         var previous = Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*")
             .Where(d => File.Exists(Path.Combine(d, StateFile)))
             .OrderByDescending(d => File.GetLastWriteTimeUtc(Path.Combine(d, StateFile)))
@@ -97,6 +100,18 @@ internal static class Checkpoint
         if (previous == null) return;
         if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);   // empty or partial: not a checkpoint
         Directory.Move(previous, directory);
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next save: it is never read.
+        }
     }
 
     private static JsonObject ReadJson(string directory)

@@ -29,4 +29,34 @@ public sealed class StopAndResumeTests : IDisposable
         Assert.Contains("= epoch 3/3", resumed.Output);
         Assert.True(File.Exists(Path.Combine(output, "model.onnx")));
     }
+
+    [Fact]
+    public void KillMinus9_AtSeveralPoints_LeavesACheckpoint_ThatResumeFinishes()
+    {
+        string output = Path.Combine(root, "killed");
+        string[] command = ["image", "--data", Tool.ImageFolder(Path.Combine(root, "killed-data"), "train", 8), "--output", output,
+                            "--image-size", "32", "--epochs", "4", "--batch-size", "4", "--no-baseline"];
+        // SIGKILL runs no handler: whatever the tool was doing (a training step, the epoch's checkpoint swap, the
+        // report) stops mid-way. Each kill comes a little later after an epoch ends; each resume starts from what the
+        // kill left, and the last run goes to the end.
+        var killedAt = new List<string>();
+        foreach (var (after, ms) in new[] { ("= epoch 1/4", 0), ("= epoch 2/4", 40), ("= epoch 3/4", 150) })
+        {
+            var killed = Tool.RunAndSignal("-KILL", after, TimeSpan.FromMilliseconds(ms), killedAt.Count == 0 ? command : [.. command, "--resume"]);
+            Assert.True(killed.ExitCode != 0, killed.ToString());
+            killedAt.Add($"{after} + {ms} ms");
+            // No file under a final name is half-written: the checkpoint that is there loads (the next resume reads it).
+            Assert.False(File.Exists(Path.Combine(output, "model.zip")), $"killed at {killedAt[^1]}: a killed run writes no model");
+        }
+
+        var resumed = Tool.Run([.. command, "--resume"]);
+
+        Assert.True(resumed.ExitCode == 0, $"after kills at {string.Join(", ", killedAt)}: {resumed}");
+        Assert.Contains("= epoch 4/4", resumed.Output);
+        Assert.DoesNotContain("= epoch 1/4", resumed.Output);
+        foreach (var file in new[] { "model.zip", "model.onnx", "metrics.json", "finetune.json" })
+            Assert.True(new FileInfo(Path.Combine(output, file)) is { Exists: true, Length: > 0 }, file);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(output, "model.onnx"));
+        Assert.Single(session.InputMetadata);
+    }
 }

@@ -21,7 +21,12 @@ internal static class Tool
 
     /// <summary>Starts the tool and sends it SIGINT (what Ctrl+C sends) once a line of its output contains
     /// <paramref name="interruptAfter"/>; returns what it did.</summary>
-    public static ToolResult RunAndInterrupt(string interruptAfter, params string[] arguments)
+    public static ToolResult RunAndInterrupt(string interruptAfter, params string[] arguments) =>
+        RunAndSignal("-INT", interruptAfter, TimeSpan.Zero, arguments);
+
+    /// <summary>Starts the tool and sends it <paramref name="signal"/> (kill's option: -INT, -KILL) <paramref name="delay"/>
+    /// after a line of its output contains <paramref name="after"/>; returns what it did.</summary>
+    public static ToolResult RunAndSignal(string signal, string after, TimeSpan delay, params string[] arguments)
     {
         using var process = Process.Start(StartInfo(arguments))!;
         var stderr = process.StandardError.ReadToEndAsync();
@@ -30,15 +35,16 @@ internal static class Tool
         while (process.StandardOutput.ReadLine() is string line)
         {
             stdout.AppendLine(line);
-            if (!sent && line.Contains(interruptAfter, StringComparison.Ordinal))
+            if (!sent && line.Contains(after, StringComparison.Ordinal))
             {
-                using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                if (delay > TimeSpan.Zero) Thread.Sleep(delay);   // the tool goes on writing to the pipe meanwhile
+                using var kill = Process.Start("kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                 kill.WaitForExit();
                 sent = true;
             }
         }
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), "mlnet-finetune did not stop");
-        Assert.True(sent, $"the output never contained '{interruptAfter}':\n{stdout}");
+        Assert.True(sent, $"the output never contained '{after}':\n{stdout}\nstderr:\n{stderr.Result}");
         return new ToolResult(process.ExitCode, stdout.ToString(), stderr.Result);
     }
 
