@@ -128,7 +128,8 @@ internal static partial class ConsumptionProject
                 });
 
                 /// <summary>Predicts one input. A PredictionEngine serves one thread at a time, hence the lock; a service
-                /// that scores in parallel uses ML.NET's PredictionEnginePool or one engine per thread.</summary>
+                /// that scores in parallel uses ML.NET's PredictionEnginePool or one engine per thread, and never disposes an engine
+                /// while the model is in use: PredictionEngine.Dispose disposes the model's ONNX session too.</summary>
                 public static ModelOutput Predict(ModelInput input)
                 {
                     lock (Engine) return Engine.Value.Predict(input);
