@@ -94,7 +94,7 @@ internal sealed class TrainingLoop
             bool frozen = epoch < options.FreezeBackboneEpochs;
             model.SetTrainingMode(frozen);
             if (options.GradualUnfreezing && !frozen) FreezeBelow(model, model.LayerCount - 1 - (epoch - options.FreezeBackboneEpochs));
-            manual_seed(options.Seed * 1_000_003L + epoch);   // dropout draws replay exactly on resume
+            manual_seed(options.Seed * 1_000_003L + epoch);
             int skip = epoch == state.Epoch ? state.StepInEpoch : 0, stepInEpoch = 0;
             long windowSamples = 0, epochSamples = 0;
             double epochLoss = 0, epochCorrect = 0;
@@ -133,6 +133,9 @@ internal sealed class TrainingLoop
                     using var b = batch;
                     if (stepInEpoch < skip) { stepInEpoch++; continue; }
                     ct.ThrowIfCancellationRequested();
+                    // TorchSharp's generator (dropout, LoRA dropout) seeded per batch from (seed, epoch, batch): a run resumed
+                    // in the middle of an epoch skips batches without drawing, and still draws what the uninterrupted run drew.
+                    manual_seed(Seeds.Stable(options.Seed, epoch, 0x6e0000 + stepInEpoch));
                     if (inStep == 0)
                     {
                         double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);

@@ -12,29 +12,36 @@ public class FineTuneImageClassifierLearningTests(ThreeClassModel fixture, ITest
         var metrics = fixture.Ml.MulticlassClassification.Evaluate(fixture.Model.Transform(fixture.Test));
         output.WriteLine($"micro accuracy {metrics.MicroAccuracy:F3}, log-loss {metrics.LogLoss:F3}");
 
-        // Chance is 1/3. This run reaches 0.96; seeds 1-6 of the same budget gave 0.74-0.96. To reach 0.6 a
+        // Chance is 1/3. This run reaches 0.72; seeds 1-6 of the same budget gave 0.65-0.96 (2026-12-05, dropout seeded per batch). To reach 0.6 a
         // classifier that guesses would need 72 of 120 right: binomial tail probability below 1e-9.
         Assert.True(metrics.MicroAccuracy >= 0.6, $"micro accuracy {metrics.MicroAccuracy:F3}");
     }
 
     [Fact]
-    public void Fit_Pretrained_BeatsRandomInitialisation()
+    public void Fit_PretrainedFeatures_BeatRandomFeatures_WithTheBackboneFrozen()
     {
+        // What transfer learning rests on, measured where training noise cannot hide it: the backbone frozen for the
+        // whole run (a linear probe on its features), the same budget otherwise. A full fine-tune of a random network on
+        // these 36 images is too noisy to compare with: over seeds 1-6 it reached 0.33-0.98 accuracy (log-loss
+        // 0.08-6.0), depending mostly on the head's dropout draws. Probes, seeds 1-3 (2026-12-05): pretrained 0.975-0.992
+        // accuracy, log-loss 0.08-0.10; random 0.57-0.73, log-loss 0.78-1.06 (ln 3 = 1.10 is a uniform guess).
         var ml = fixture.Ml;
-        using var scratch = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(ThreeClassModel.Options(usePretrainedWeights: false)).Fit(fixture.Train);
+        ITransformer Probe(bool pretrained)
+        {
+            var options = ThreeClassModel.Options(usePretrainedWeights: pretrained);
+            options.FreezeBackboneEpochs = options.Epochs;
+            return ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(fixture.Train);
+        }
+        using var pretrainedProbe = (FineTuneImageClassifierTransformer)Probe(pretrained: true);
+        using var randomProbe = (FineTuneImageClassifierTransformer)Probe(pretrained: false);
 
-        var pretrained = ml.MulticlassClassification.Evaluate(fixture.Model.Transform(fixture.Test));
-        var random = ml.MulticlassClassification.Evaluate(scratch.Transform(fixture.Test));
-        output.WriteLine($"pretrained: accuracy {pretrained.MicroAccuracy:F3}, log-loss {pretrained.LogLoss:F3}; " +
-                         $"random initialisation: accuracy {random.MicroAccuracy:F3}, log-loss {random.LogLoss:F3}");
+        var pretrained = ml.MulticlassClassification.Evaluate(pretrainedProbe.Transform(fixture.Test));
+        var random = ml.MulticlassClassification.Evaluate(randomProbe.Transform(fixture.Test));
+        output.WriteLine($"pretrained features: accuracy {pretrained.MicroAccuracy:F3}, log-loss {pretrained.LogLoss:F3}; " +
+                         $"random features: accuracy {random.MicroAccuracy:F3}, log-loss {random.LogLoss:F3}");
 
-        // Held-out log-loss is the robust signal. Seeds 1-6 of this budget: pretrained 0.23-0.68, random
-        // initialisation 1.03-1.07 (ln 3 = 1.10: near-uniform probabilities, nothing learnt that carries over
-        // to new images); the 0.25 margin holds between any two of those runs. Accuracy separates most runs
-        // too (0.74-0.96 against 0.33-0.48), but a random network sometimes sorts these three unlike classes
-        // by luck (0.67 in one run with disturbed draws), so it only has to come second.
-        Assert.True(pretrained.LogLoss + 0.25 <= random.LogLoss, $"log-loss pretrained {pretrained.LogLoss:F3}, random {random.LogLoss:F3}");
-        Assert.True(pretrained.MicroAccuracy > random.MicroAccuracy,
+        Assert.True(pretrained.LogLoss + 0.4 <= random.LogLoss, $"log-loss pretrained {pretrained.LogLoss:F3}, random {random.LogLoss:F3}");
+        Assert.True(pretrained.MicroAccuracy >= random.MicroAccuracy + 0.15,
             $"accuracy pretrained {pretrained.MicroAccuracy:F3}, random {random.MicroAccuracy:F3}");
     }
 
@@ -58,7 +65,7 @@ public class FineTuneImageClassifierLearningTests(ThreeClassModel fixture, ITest
     {
         // Mixup and CutMix, the moving average, L2-SP and weight interpolation chosen on a held-out fifth, together, with
         // the shared budget: the model scored here is the ONNX export, so the averaged, interpolated weights must be
-        // the ones that reach it, and must still have learnt (this run: 0.79, α 0.8 chosen; the fixture's plain run 0.96).
+        // the ones that reach it, and must still have learnt (this run: 0.70, α 0.4 chosen; the fixture's plain run 0.72).
         var options = ThreeClassModel.Options(usePretrainedWeights: true);
         options.MixupAlpha = 0.2;
         options.CutMixAlpha = 0.2;

@@ -100,6 +100,36 @@ public class FineTuningOptionsTests
         Assert.Equal(Scores(ml, uninterrupted, data), Scores(ml, resumed, data));
     }
 
+    [Theory]
+    [InlineData(2)]   // in the middle of epoch 1
+    [InlineData(4)]   // in the middle of epoch 2
+    public void Fit_CancelledInTheMiddleOfAnEpoch_ResumeMatchesUninterruptedRunExactly(int cancelAfterStep)
+    {
+        // Head dropout 0.5, crops and flips: every source of randomness a step has. 12 images in batches of 4: 3 steps an epoch.
+        FineTuneImageClassifier.Options Options() => new()
+        {
+            Backbone = "resnet18", UsePretrainedWeights = false, ImageSize = 32, BatchSize = 4, Epochs = 2, Seed = 3,
+            HeadDropout = 0.5, RandomCropMinScale = 0.35, HorizontalFlip = true, LogEveryNSteps = 1,
+        };
+        var ml = new MLContext(1);
+        var data = Images(ml, perClass: 6);
+        using var dir = new TempDirectory();
+        using var uninterrupted = new FineTuneImageClassifier(ml, Options()).Fit(data);
+
+        using var cts = new CancellationTokenSource();
+        var cancelled = Options();
+        cancelled.CheckpointDirectory = dir.File("checkpoint");
+        cancelled.CancellationToken = cts.Token;
+        cancelled.Progress = new ProgressLog(r => { if (!r.IsEpochEnd && r.Step == cancelAfterStep) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => new FineTuneImageClassifier(ml, cancelled).Fit(data));
+
+        var resume = Options();
+        resume.ResumeFromCheckpoint = cancelled.CheckpointDirectory;
+        using var resumed = new FineTuneImageClassifier(ml, resume).Fit(data);
+
+        Assert.Equal(Scores(ml, uninterrupted, data), Scores(ml, resumed, data));
+    }
+
     [Fact]
     public void Fit_SameSeedTwice_IdenticalScores_OtherSeedDiffers()
     {
