@@ -4,43 +4,12 @@ namespace MLNet.FineTuning.Tests.Cli;
 
 /// <summary>One `mlnet-finetune image` run on a tiny Fashion-MNIST folder (3 classes, 16 training and 8 test images
 /// each, 32 px, 2 epochs), shared by the tests below.</summary>
-public sealed class ImageToolRun : IDisposable
+public sealed class ImageToolRun() : ToolRun("image",
+    root => (Tool.ImageFolder(root, "train", 16), Tool.ImageFolder(root, "test", 8)),
+    ["--image-size", "32", "--epochs", "2", "--batch-size", "16"])
 {
-    public string Root { get; } = Directory.CreateTempSubdirectory("mlnet-finetune-image-").FullName;
-    public string Train { get; }
-    public string Test { get; }
-    public string Output => Path.Combine(Root, "out");
-    public ToolResult Result { get; }
-
-    public ImageToolRun()
-    {
-        Train = Tool.ImageFolder(Root, "train", 16);
-        Test = Tool.ImageFolder(Root, "test", 8);
-        Result = Tool.Run("image", "--data", Train, "--test", Test, "--output", Output, "--image-size", "32", "--epochs", "2", "--batch-size", "16");
-    }
-
     /// <summary>The collection of the tests that share this run (the tool's and the serving sample's).</summary>
     public const string Collection = "image tool run";
-
-    /// <summary>samples/OnnxServing serving this run's output folder with <paramref name="options"/>; started on first
-    /// use, one per set of options, stopped with the run.</summary>
-    public Serving.ServingProcess Served(params string[] options)
-    {
-        lock (services)
-        {
-            string key = string.Join('\n', options);
-            if (!services.TryGetValue(key, out var service)) services[key] = service = new Serving.ServingProcess(Output, options);
-            return service;
-        }
-    }
-
-    private readonly Dictionary<string, Serving.ServingProcess> services = [];
-
-    public void Dispose()
-    {
-        foreach (var service in services.Values) service.Dispose();
-        Directory.Delete(Root, recursive: true);
-    }
 }
 
 [CollectionDefinition(ImageToolRun.Collection)]

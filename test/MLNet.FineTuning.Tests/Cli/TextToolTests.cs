@@ -4,44 +4,12 @@ namespace MLNet.FineTuning.Tests.Cli;
 
 /// <summary>One `mlnet-finetune text` run on a tiny SpamAssassin table (3 classes, 12 training and 6 test e-mails each,
 /// 32 tokens, 2 epochs), shared by the tests below.</summary>
-public sealed class TextToolRun : IDisposable
+public sealed class TextToolRun() : ToolRun("text",
+    root => (Tool.TextTable(root, "train", 12), Tool.TextTable(root, "test", 6)),
+    ["--text-column", "message", "--label-column", "category", "--max-length", "32", "--epochs", "2", "--batch-size", "8"])
 {
-    public string Root { get; } = Directory.CreateTempSubdirectory("mlnet-finetune-text-").FullName;
-    public string Train { get; }
-    public string Test { get; }
-    public string Output => Path.Combine(Root, "out");
-    public ToolResult Result { get; }
-
-    public TextToolRun()
-    {
-        Train = Tool.TextTable(Root, "train", 12);
-        Test = Tool.TextTable(Root, "test", 6);
-        Result = Tool.Run("text", "--data", Train, "--test", Test, "--text-column", "message", "--label-column", "category",
-                          "--output", Output, "--max-length", "32", "--epochs", "2", "--batch-size", "8");
-    }
-
     /// <summary>The collection of the tests that share this run (the tool's and the serving sample's).</summary>
     public const string Collection = "text tool run";
-
-    /// <summary>samples/OnnxServing serving this run's output folder with <paramref name="options"/>; started on first
-    /// use, one per set of options, stopped with the run.</summary>
-    public Serving.ServingProcess Served(params string[] options)
-    {
-        lock (services)
-        {
-            string key = string.Join('\n', options);
-            if (!services.TryGetValue(key, out var service)) services[key] = service = new Serving.ServingProcess(Output, options);
-            return service;
-        }
-    }
-
-    private readonly Dictionary<string, Serving.ServingProcess> services = [];
-
-    public void Dispose()
-    {
-        foreach (var service in services.Values) service.Dispose();
-        Directory.Delete(Root, recursive: true);
-    }
 }
 
 [CollectionDefinition(TextToolRun.Collection)]

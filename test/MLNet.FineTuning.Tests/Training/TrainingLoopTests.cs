@@ -114,23 +114,29 @@ public class TrainingLoopTests
         Assert.Equal(1, state["GlobalStep"]!.GetValue<long>());
     }
 
-    [Fact]
-    public void Run_ResumedFromCancelCheckpoint_EndsWithTheWeightsOfAnUninterruptedRun()
+    /// <summary>A 3-epoch run to the end, and the same run cancelled at step 6 (the middle of epoch 2) with its checkpoint.</summary>
+    private static (TinyFineTunable Uninterrupted, string Checkpoint) UninterruptedAndCancelledAtStep6(TempDirectory dir)
     {
-        using var dir = new TempDirectory();
         var uninterrupted = new TinyFineTunable(1);
         Run(Options(epochs: 3), uninterrupted, new SyntheticBatches(32, 8));
-
         using var cts = new CancellationTokenSource();
         var cancelled = Options(epochs: 3);
         cancelled.CheckpointDirectory = dir.File("ckpt");
         cancelled.CancellationToken = cts.Token;
-        cancelled.Progress = new ProgressLog(r => { if (r.Step == 6) cts.Cancel(); });   // in the middle of epoch 2
+        cancelled.Progress = new ProgressLog(r => { if (r.Step == 6) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => Run(cancelled, new TinyFineTunable(1), new SyntheticBatches(32, 8)));
+        return (uninterrupted, cancelled.CheckpointDirectory);
+    }
+
+    [Fact]
+    public void Run_ResumedFromCancelCheckpoint_EndsWithTheWeightsOfAnUninterruptedRun()
+    {
+        using var dir = new TempDirectory();
+        var (uninterrupted, checkpoint) = UninterruptedAndCancelledAtStep6(dir);
 
         var resumedLog = new ProgressLog();
         var resumedOptions = Options(epochs: 3);
-        resumedOptions.ResumeFromCheckpoint = cancelled.CheckpointDirectory;
+        resumedOptions.ResumeFromCheckpoint = checkpoint;
         resumedOptions.Progress = resumedLog;
         var resumed = new TinyFineTunable(1);
         var result = Run(resumedOptions, resumed, new SyntheticBatches(32, 8));
@@ -145,18 +151,10 @@ public class TrainingLoopTests
     public void Resume_AfterAKillBetweenTheCheckpointSwapsMoves_FindsThePreviousCheckpoint()
     {
         using var dir = new TempDirectory();
-        var uninterrupted = new TinyFineTunable(1);
-        Run(Options(epochs: 3), uninterrupted, new SyntheticBatches(32, 8));
-        using var cts = new CancellationTokenSource();
-        var cancelled = Options(epochs: 3);
-        cancelled.CheckpointDirectory = dir.File("ckpt");
-        cancelled.CancellationToken = cts.Token;
-        cancelled.Progress = new ProgressLog(r => { if (r.Step == 6) cts.Cancel(); });
-        Assert.ThrowsAny<OperationCanceledException>(() => Run(cancelled, new TinyFineTunable(1), new SyntheticBatches(32, 8)));
+        var (uninterrupted, ckpt) = UninterruptedAndCancelledAtStep6(dir);
 
         // What a SIGKILL during the next save's swap leaves: the checkpoint moved aside as .old-<pid>, a half-written
         // .tmp-<pid>, and no folder (or an empty one) under the checkpoint's name.
-        string ckpt = cancelled.CheckpointDirectory!;
         Directory.Move(ckpt, ckpt + ".old-4242");
         Directory.CreateDirectory(ckpt + ".tmp-4242");
         File.WriteAllText(Path.Combine(ckpt + ".tmp-4242", "model.safetensors"), "half");
