@@ -19,11 +19,11 @@ internal sealed record TrainingState(int Epoch, int StepInEpoch, long GlobalStep
 internal static class Checkpoint
 {
     public const string ModelFile = "model.safetensors", BestFile = "best.safetensors", AverageFile = "average.safetensors",
-                        OptimizerFile = "optimizer.bin", StateFile = "checkpoint.json";
+                        OptimizerFile = "optimizer.bin", StateFile = "checkpoint.json", GeneratorFile = "generator.bin";
 
     public static void Save(string directory, nn.Module model, optim.Optimizer optimizer, TrainingState state,
         IReadOnlyDictionary<string, Tensor>? best, JsonObject metadata, IReadOnlyDictionary<string, Tensor>? weights = null,
-        IReadOnlyDictionary<string, Tensor>? average = null)
+        IReadOnlyDictionary<string, Tensor>? average = null, Tensor? generator = null)
     {
         directory = Path.GetFullPath(directory);
         Recover(directory);
@@ -37,6 +37,8 @@ internal static class Checkpoint
             if (best != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, BestFile), best.ToDictionary());
             if (average != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, AverageFile), average.ToDictionary());
             ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(tmp, OptimizerFile));
+            // TorchSharp's CPU generator (dropout) as the last step left it, for a resume in the middle of an epoch.
+            if (generator is not null) File.WriteAllBytes(Path.Combine(tmp, GeneratorFile), generator.data<byte>().ToArray());
             var json = new JsonObject
             {
                 ["format"] = "MLNet.FineTuning.Checkpoint/1",
@@ -73,6 +75,15 @@ internal static class Checkpoint
         average = File.Exists(averagePath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(averagePath) : null;
         return json["state"].Deserialize<TrainingState>()
             ?? throw new InvalidDataException($"{Path.Combine(directory, StateFile)} has no training state.");
+    }
+
+    /// <summary>The generator state a checkpoint written in the middle of an epoch holds (a uint8 tensor for
+    /// <c>set_rng_state</c>), or null.</summary>
+    public static Tensor? LoadGeneratorState(string directory)
+    {
+        Recover(directory);
+        string path = Path.Combine(directory, GeneratorFile);
+        return File.Exists(path) ? tensor(File.ReadAllBytes(path), dtype: ScalarType.Byte) : null;
     }
 
     public static void LoadOptimizer(string directory, optim.Optimizer optimizer) =>

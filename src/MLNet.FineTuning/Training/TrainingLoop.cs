@@ -57,6 +57,7 @@ internal sealed class TrainingLoop
         Dictionary<string, Tensor>? best = null, savedAverage = null;
         using var start = UsesStartingWeights ? StartingWeights.Capture(model) : null;   // before a checkpoint replaces them
         // Weights first, in fp32, so that bf16 masters start from the checkpoint's exact values.
+        using var resumedGenerator = options.ResumeFromCheckpoint is string from ? Checkpoint.LoadGeneratorState(from) : null;
         if (options.ResumeFromCheckpoint is string resume) state = Checkpoint.LoadWeights(resume, model.Module, out best, out savedAverage);
         using var average = options.WeightAverageDecay > 0 ? WeightAverage.Start(model.Module, options.WeightAverageDecay) : null;
         if (average != null && savedAverage != null) average.Load(savedAverage);
@@ -88,13 +89,18 @@ internal sealed class TrainingLoop
         using var correctSum = zeros(1, dtype: int64, device: device);
         var runStart = Stopwatch.StartNew();
         long stepsThisRun = 0;
+        Tensor? generatorAfterStep = null;
+        using var __ = Disposer(() => generatorAfterStep?.Dispose());
 
         for (int epoch = state.Epoch; epoch < options.Epochs && !stoppedEarly; epoch++)
         {
             bool frozen = epoch < options.FreezeBackboneEpochs;
             model.SetTrainingMode(frozen);
             if (options.GradualUnfreezing && !frozen) FreezeBelow(model, model.LayerCount - 1 - (epoch - options.FreezeBackboneEpochs));
-            manual_seed(options.Seed * 1_000_003L + epoch);
+            manual_seed(options.Seed * 1_000_003L + epoch);   // dropout draws replay exactly from an epoch's start
+            // Resumed in the middle of this epoch: the batches skipped below draw nothing, so the generator goes on from
+            // where the interrupted run's last step left it (saved in the checkpoint), as an uninterrupted run's would.
+            if (epoch == state.Epoch && state.StepInEpoch > 0 && resumedGenerator is not null) set_rng_state(resumedGenerator);
             int skip = epoch == state.Epoch ? state.StepInEpoch : 0, stepInEpoch = 0;
             long windowSamples = 0, epochSamples = 0;
             double epochLoss = 0, epochCorrect = 0;
@@ -107,6 +113,9 @@ internal sealed class TrainingLoop
             {
                 Update(optimizer, mixed, trainable, AfterStep,
                     norm => throw Diverged("gradient norm", norm, state.GlobalStep + 1, epoch, groups[0].Group.LearningRate));
+                // The generator as this step leaves it (a 5 KB copy): what a checkpoint written before the next step records.
+                generatorAfterStep?.Dispose();
+                generatorAfterStep = get_rng_state();
                 average?.Update(model.Module, state.GlobalStep + 1);
                 inStep = 0;
                 state = state with { GlobalStep = state.GlobalStep + 1, StepInEpoch = stepInEpoch };
@@ -133,9 +142,6 @@ internal sealed class TrainingLoop
                     using var b = batch;
                     if (stepInEpoch < skip) { stepInEpoch++; continue; }
                     ct.ThrowIfCancellationRequested();
-                    // TorchSharp's generator (dropout, LoRA dropout) seeded per batch from (seed, epoch, batch): a run resumed
-                    // in the middle of an epoch skips batches without drawing, and still draws what the uninterrupted run drew.
-                    manual_seed(Seeds.Stable(options.Seed, epoch, 0x6e0000 + stepInEpoch));
                     if (inStep == 0)
                     {
                         double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
@@ -174,7 +180,8 @@ internal sealed class TrainingLoop
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 // The last finished step: gradients of batches after it are lost, so a resume takes them again.
-                SaveCheckpoint(model, mixed, optimizer, state with { Epoch = epoch }, best, average, "cancelled");
+                // No step finished in this run yet: the generator as the resumed checkpoint left it is still the one to keep.
+                SaveCheckpoint(model, mixed, optimizer, state with { Epoch = epoch }, best, average, "cancelled", generatorAfterStep ?? resumedGenerator);
                 throw;
             }
             double epochSeconds = epochWatch.Elapsed.TotalSeconds;   // training only, before validation
@@ -443,14 +450,21 @@ internal sealed class TrainingLoop
         options.LayerwiseLearningRateDecay == 1 ? 1 : Math.Pow(options.LayerwiseLearningRateDecay, model.LayerCount - 1 - model.LayerOf(backboneParameterName));
 
     private void SaveCheckpoint(IFineTunable model, MixedPrecision? mixed, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best,
-                                WeightAverage? average, string why)
+                                WeightAverage? average, string why, Tensor? generator = null)
     {
         if (options.CheckpointDirectory is not string dir) return;
         // Under bf16 the checkpoint holds the fp32 masters, so resuming loses nothing to rounding.
         var weights = mixed?.FullPrecisionState();
-        try { Checkpoint.Save(dir, model.Module, optimizer, state, best, checkpointMetadata(), weights, average?.State); }
+        try { Checkpoint.Save(dir, model.Module, optimizer, state, best, checkpointMetadata(), weights, average?.State, generator); }
         finally { DisposeAll(weights); }
         Info($"checkpoint ({why}) saved to '{dir}'");
+    }
+
+    private static IDisposable Disposer(Action dispose) => new ActionDisposable(dispose);
+
+    private sealed class ActionDisposable(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
     }
 
     private static (double Loss, double Correct) Drain(Tensor lossSum, Tensor correctSum)
