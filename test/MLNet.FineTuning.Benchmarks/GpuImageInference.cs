@@ -18,7 +18,7 @@ internal sealed record GpuImageInferenceResult(double? TorchFloat32, double? Tor
 internal static class GpuImageInference
 {
     /// <summary>Most images ONNX Runtime's CPU provider scores (whole batches): 311 img/s on 16 cores at 224 px
-    /// (shared/FACTS.md), so a pass takes under 2 s.</summary>
+    /// (measured with eng/gpu/device-checks.sh), so a pass takes under 2 s.</summary>
     public const int OnnxImageLimit = 512;
 
     public static GpuImageInferenceResult Run(BenchmarkData data, FineTuneImageClassifierTransformer model,

@@ -89,7 +89,7 @@ internal static class InferenceBenchmark
     }
 
     /// <summary>Scores the data view through the fitted transformer and reads every Score: ML.NET's OnnxTransformer
-    /// runs one row at a time (shared/FACTS.md), after LoadImages, ResizeImages and ExtractPixels.</summary>
+    /// runs one row at a time (one ONNX Runtime call per row), after LoadImages, ResizeImages and ExtractPixels.</summary>
     private static double TransformThroughput(MLContext ml, BenchmarkData data, FineTuneImageClassifierTransformer model)
     {
         static int ReadScores(IDataView scored)

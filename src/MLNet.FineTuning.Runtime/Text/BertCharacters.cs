@@ -37,7 +37,7 @@ internal static class BertCharacters
     /// <summary>
     /// Split into a token of its own: every Unicode "P*" character, and all non-alphanumeric printable ASCII
     /// (33–47, 58–64, 91–96, 123–126). The ASCII rule is why <c>$ + &lt; = &gt; ^ ` | ~</c>, which Unicode
-    /// calls symbols (S*), are split too; Microsoft.ML.Tokenizers' own pre-tokenizer drops them (FACTS.md).
+    /// calls symbols (S*), are split too; Microsoft.ML.Tokenizers' own pre-tokenizer drops them (BertBasicPreTokenizerTests).
     /// </summary>
     public static bool IsPunctuation(Rune r)
     {

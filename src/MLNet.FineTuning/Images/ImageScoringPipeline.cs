@@ -7,7 +7,8 @@ namespace MLNet.FineTuning.Images;
 
 /// <summary>
 /// The fitted image classifier expressed as public ML.NET components, so that <c>mlContext.Model.Save</c>/<c>Load</c>
-/// round-trips it without this library (ML.NET keeps its persistence API internal: shared/FACTS.md):
+/// round-trips it without this library (ML.NET keeps its persistence API internal, so a third party's transformer reaches a model.zip only as public
+/// components and registered CustomMappings):
 /// [encoded bytes only: CopyColumns → the runtime-images package's <see cref="DecodeImageMapping"/>] →
 /// ResizeImages (centre square, the evaluation geometry) → ExtractPixels (planar RGB 0..255) → the shared
 /// <see cref="OnnxScoringChain"/> (ONNX model, Score, PredictedLabel key).

@@ -16,7 +16,7 @@ public sealed record BertConfig
 
     /// <summary>
     /// MiniLM-L6 (all-MiniLM-L6-v2 shape): 6 layers, hidden 384, 12 heads, FFN 1536, erf-GELU, eps 1e-12,
-    /// 512 positions, BERT-uncased vocabulary (shared/FACTS.md, checked against the ONNX graph's constants).
+    /// 512 positions, BERT-uncased vocabulary (checked against the ONNX graph's constants).
     /// </summary>
     public static BertConfig MiniLmL6 { get; } = new()
     {

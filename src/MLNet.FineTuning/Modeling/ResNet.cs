@@ -12,7 +12,7 @@ namespace MLNet.FineTuning.Modeling;
 /// </summary>
 /// <remarks>
 /// Block counts are free: torchvision's ResNet-18 is [2,2,2,2], but the ImageNet ResNet-18 that ML.NET's
-/// featurizer ships has [2,2,2,3] (shared/FACTS.md), and dropping its third layer4 block changes features
+/// featurizer ships has [2,2,2,3] (counted in its ONNX graph's layer4 convolutions), and dropping its third layer4 block changes features
 /// a lot. Stride sits on the 3×3 convolution of a bottleneck (torchvision's "v1.5").
 /// Shape only: loading weights is the job of <c>Pretrained.PretrainedCatalog</c>.
 /// </remarks>

@@ -19,7 +19,7 @@ namespace MLNet.FineTuning.Onnx;
 /// <item><term><c>predicted_label</c></term><description>string [batch]: the class name at that index.</description></item>
 /// </list>
 /// The batch axis is symbolic so that services can batch, although ML.NET's <c>OnnxTransformer</c> feeds one
-/// row at a time (shared/FACTS.md).
+/// row at a time (one ONNX Runtime call per row).
 /// </remarks>
 internal static class ImageClassifierExporter
 {

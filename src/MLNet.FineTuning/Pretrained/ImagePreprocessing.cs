@@ -20,7 +20,7 @@ public sealed record ImagePreprocessing(bool Bgr, float Scale, float[] Mean, flo
 
     /// <summary>
     /// The ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18 (CNTK): BGR, 0..255, minus the channel
-    /// means of its mean image (B 103.06, G 115.90, R 123.15, shared/FACTS.md), no division. The package's
+    /// means of its mean image (B 103.06, G 115.90, R 123.15, averaged from ResNetPreprocess.onnx's mean image), no division. The package's
     /// ResNetPreprocess.onnx subtracts a per-pixel 224×224 mean image; its channel means are used instead
     /// so that any <c>ImageSize</c> works.
     /// </summary>

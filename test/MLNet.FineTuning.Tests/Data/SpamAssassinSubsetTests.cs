@@ -8,7 +8,7 @@ namespace MLNet.FineTuning.Tests.Data;
 
 /// <summary>
 /// The committed SpamAssassin subset (samples/data/spam-assassin) as a user loads it: ML.NET's TSV reader
-/// must give back every row, with texts intact, in the counts of the reference split (FACTS.md).
+/// must give back every row, with texts intact, in the counts of the reference split (samples/data/README.md).
 /// </summary>
 public class SpamAssassinSubsetTests
 {
@@ -60,7 +60,7 @@ public class SpamAssassinSubsetTests
     [Fact]
     public void Ids_BothSplits_FollowTheHashSplitRuleAndAreUnique()
     {
-        // Test iff the first 8 bytes of SHA-256(Id), big-endian, mod 5 == 0 (FACTS.md).
+        // Test iff the first 8 bytes of SHA-256(Id), big-endian, mod 5 == 0 (samples/data/README.md).
         static bool IsTest(string id) => BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(id))) % 5 == 0;
         var train = Load("train").Select(m => m.Id).ToArray();
         var test = Load("test").Select(m => m.Id).ToArray();

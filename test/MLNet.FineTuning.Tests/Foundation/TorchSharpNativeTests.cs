@@ -6,7 +6,7 @@ namespace MLNet.FineTuning.Tests.Foundation;
 /// <summary>
 /// The native libtorch that the build lays out loads in the test host and does real gradient work.
 /// On Debian 12 this passes only because eng/MLNet.FineTuning.targets weakened LibTorchSharp's
-/// GLIBCXX_3.4.32 need (shared/FACTS.md).
+/// GLIBCXX_3.4.32 need (Debian 12's libstdc++ stops at 3.4.30; README "TorchSharp on Debian 12").
 /// </summary>
 public class TorchSharpNativeTests
 {

@@ -8,8 +8,13 @@ namespace MLNet.FineTuning.Tests.Training;
 /// Two Fits on two threads at once, with the same seed, give exactly the scores of one Fit alone: they would otherwise
 /// interleave their draws from TorchSharp's one process-wide generator (weight initialisation, dropout).
 /// </summary>
+[Collection(Alone)]
 public class ConcurrentFitTests
 {
+    /// <summary>Run with no other test beside it: other tests draw from TorchSharp's generator outside any Fit (module
+    /// initialisation, the training loop's own tests), and the gate orders Fits only.</summary>
+    public const string Alone = "Concurrent Fits, alone";
+
     private static float[] FitAndScore(int seed)
     {
         var ml = new MLContext(1);
@@ -39,3 +44,6 @@ public class ConcurrentFitTests
         Assert.Equal(alone, results[1]);
     }
 }
+
+[CollectionDefinition(ConcurrentFitTests.Alone, DisableParallelization = true)]
+public sealed class ConcurrentFitCollection;
