@@ -161,18 +161,8 @@ public sealed class ExportedClassifier : IDisposable
     {
         try
         {
-            if (gpuDeviceId is int id)
-            {
-                try
-                {
-                    return (new InferenceSession(file, SessionOptions.MakeSessionOptionWithCudaProvider(id)), "CUDA");
-                }
-                catch (Exception e) when (fallbackToCpu && e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
-                {
-                    // ML.NET's FallbackToCpu convention: the CPU provider takes over; ExecutionProvider says so.
-                }
-            }
-            return (new InferenceSession(file), "CPU");
+            var (session, onCuda) = OnnxSessions.Open(o => o is null ? new InferenceSession(file) : new InferenceSession(file, o), gpuDeviceId, fallbackToCpu);
+            return (session, onCuda ? "CUDA" : "CPU");
         }
         catch (OnnxRuntimeException e) when (e.Message.Contains("protobuf", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("Load model", StringComparison.OrdinalIgnoreCase))
         {

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Onnx;
 
 namespace MLNet.FineTuning.Images;
 
@@ -63,19 +64,6 @@ internal sealed class OnnxImageScorer : IDisposable
 
     public void Dispose() => session.Dispose();
 
-    private static InferenceSession Create(byte[] onnx, int? gpuDeviceId, bool fallbackToCpu)
-    {
-        if (gpuDeviceId is int id)
-        {
-            try
-            {
-                return new InferenceSession(onnx, SessionOptions.MakeSessionOptionWithCudaProvider(id));
-            }
-            catch (Exception e) when (fallbackToCpu && e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
-            {
-                // ML.NET's convention: with FallbackToCpu the CPU provider takes over.
-            }
-        }
-        return new InferenceSession(onnx);
-    }
+    private static InferenceSession Create(byte[] onnx, int? gpuDeviceId, bool fallbackToCpu) =>
+        OnnxSessions.Open(o => o is null ? new InferenceSession(onnx) : new InferenceSession(onnx, o), gpuDeviceId, fallbackToCpu).Session;
 }

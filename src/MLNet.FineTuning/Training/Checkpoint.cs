@@ -78,10 +78,9 @@ internal static class Checkpoint
     }
 
     /// <summary>The generator state a checkpoint written in the middle of an epoch holds (a uint8 tensor for
-    /// <c>set_rng_state</c>), or null.</summary>
+    /// <c>set_rng_state</c>), or null. Call after <see cref="LoadWeights"/>, which recovers an interrupted save.</summary>
     public static Tensor? LoadGeneratorState(string directory)
     {
-        Recover(directory);
         string path = Path.Combine(directory, GeneratorFile);
         return File.Exists(path) ? tensor(File.ReadAllBytes(path), dtype: ScalarType.Byte) : null;
     }

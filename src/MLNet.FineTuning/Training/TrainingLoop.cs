@@ -57,8 +57,8 @@ internal sealed class TrainingLoop
         Dictionary<string, Tensor>? best = null, savedAverage = null;
         using var start = UsesStartingWeights ? StartingWeights.Capture(model) : null;   // before a checkpoint replaces them
         // Weights first, in fp32, so that bf16 masters start from the checkpoint's exact values.
-        using var resumedGenerator = options.ResumeFromCheckpoint is string from ? Checkpoint.LoadGeneratorState(from) : null;
         if (options.ResumeFromCheckpoint is string resume) state = Checkpoint.LoadWeights(resume, model.Module, out best, out savedAverage);
+        using var resumedGenerator = options.ResumeFromCheckpoint is string from ? Checkpoint.LoadGeneratorState(from) : null;
         using var average = options.WeightAverageDecay > 0 ? WeightAverage.Start(model.Module, options.WeightAverageDecay) : null;
         if (average != null && savedAverage != null) average.Load(savedAverage);
         DisposeAll(savedAverage);
