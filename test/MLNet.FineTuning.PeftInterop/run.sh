@@ -10,7 +10,7 @@
 # + PEFT check the library's adapter and save one of their own) → import (the library reads PEFT's adapter and
 # recomputes PEFT's logits). Each step runs even if an earlier one failed where it can; the exit code is 0 only when
 # all three passed. Environment: PYTHON (default python3); anything TorchSharp needs to find libtorch (on the GPU
-# machine shared/gpu/on-device.sh sets LD_LIBRARY_PATH) must already be set.
+# machine eng/gpu/device-checks.sh sets LD_LIBRARY_PATH) must already be set.
 set -uo pipefail
 if [ $# -lt 2 ] || [ $# -gt 3 ] || { [ $# -eq 3 ] && [ "$3" != "--small-base" ]; }; then
   echo "usage: bash run.sh <app-dir> <work-dir> [--small-base]" >&2
