@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using Microsoft.ML;
 using MLNet.FineTuning.Data;
+using MLNet.FineTuning.Testing;
 
 namespace MLNet.FineTuning.Benchmarks;
 
@@ -37,7 +37,8 @@ internal static class ServingLoad
         foreach (bool batching in new[] { true, false })
         {
             string[] options = batching ? ["--batching", "true", "--max-batch", maxBatch.ToString(CultureInfo.InvariantCulture), "--max-wait-ms", maxWait] : ["--batching", "false"];
-            using var service = Service.Start(dll, model, options);
+            using var service = new LocalService(address => ServiceStart(dll, ["--model", model, "--urls", address.ToString(), .. options]),
+                line => Console.Error.WriteLine($"  [service] {line}"));
             foreach (int c in concurrency)
             {
                 Load(service.Client, bodies, c, TimeSpan.FromSeconds(2));   // warm-up: sessions, JIT, thread pool
@@ -102,6 +103,13 @@ internal static class ServingLoad
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"{dll} is not built (the benchmark project builds it through a ProjectReference).");
     }
 
+    static ProcessStartInfo ServiceStart(string dll, string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])[dll, .. arguments]) start.ArgumentList.Add(a);
+        return start;
+    }
+
     static string LoadAverage()
     {
         try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
@@ -110,47 +118,6 @@ internal static class ServingLoad
 
     static string? Value(string[] args, string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     static int Int(string[] args, string name, int fallback) => Value(args, name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-
-    /// <summary>The service in its own process on a free port of 127.0.0.1; killed on disposal.</summary>
-    sealed class Service : IDisposable
-    {
-        private readonly Process process;
-        public HttpClient Client { get; }
-
-        private Service(Process process, HttpClient client) { this.process = process; Client = client; }
-
-        public static Service Start(string dll, string model, string[] options)
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in (string[])[dll, "--model", model, "--urls", $"http://127.0.0.1:{port}", .. options]) start.ArgumentList.Add(a);
-            var process = Process.Start(start)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Console.Error.WriteLine($"  [service] {line}"); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(1) };
-            for (var deadline = DateTime.UtcNow.AddMinutes(1); ; Thread.Sleep(100))
-            {
-                if (process.HasExited) throw new InvalidOperationException($"OnnxServing exited with {process.ExitCode}");
-                try { if (client.GetAsync("/health").Result.IsSuccessStatusCode) break; }
-                catch (AggregateException e) when (e.InnerException is HttpRequestException) { }
-                if (DateTime.UtcNow > deadline) throw new TimeoutException("OnnxServing did not answer /health within a minute");
-            }
-            return new Service(process, client);
-        }
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
-            process.Dispose();
-        }
-    }
 
     sealed class TempFolder : IDisposable
     {
