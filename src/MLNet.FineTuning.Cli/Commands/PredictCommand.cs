@@ -18,7 +18,12 @@ namespace MLNet.FineTuning.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
-    sealed record Prediction(string Input, string Label, IReadOnlyDictionary<string, float> Scores);
+    sealed record Prediction(string Input, string Label, IReadOnlyDictionary<string, float> Scores)
+    {
+        /// <summary>The <paramref name="top"/> highest of a class-ordered score vector, by class name.</summary>
+        public static Prediction Of(string input, string label, IEnumerable<float> scores, IReadOnlyList<string> classes, int top) =>
+            new(input, label, scores.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(top).ToDictionary(x => classes[x.c], x => x.p));
+    }
 
     public static Command Create()
     {
@@ -70,7 +75,7 @@ internal static class PredictCommand
         }
         else if (schema.GetColumnOrNull(nameof(TextRow.Text)) != null)
         {
-            names = File.Exists(input) ? [.. File.ReadAllLines(input).Where(l => l.Length > 0)] : [input];
+            names = TextInputs(input);
             rows = ml.Data.LoadFromEnumerable(names.Select(t => new TextRow { Text = t }));
         }
         else throw new UserError($"--model: '{full}' reads neither an ImagePath nor a Text column; it was not written by mlnet-finetune.");
@@ -78,8 +83,7 @@ internal static class PredictCommand
         var scored = model.Transform(rows);
         var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
         var scores = scored.GetColumn<VBuffer<float>>("Score").Select(s => s.DenseValues().ToArray()).ToList();
-        return [.. names.Select((name, i) => new Prediction(name, labels[i],
-            scores[i].Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(top).ToDictionary(x => classes[x.c], x => x.p)))];
+        return [.. names.Select((name, i) => Prediction.Of(name, labels[i], scores[i], classes, top))];
     }
 
     static List<Prediction> PredictOnnx(string path, string input, int top)
@@ -122,11 +126,10 @@ internal static class PredictCommand
             }
             else
             {
-                names = File.Exists(input) ? [.. File.ReadAllLines(input).Where(l => l.Length > 0)] : [input];
+                names = TextInputs(input);
                 predictions = [.. names.Chunk(64).SelectMany(chunk => classifier.PredictTexts(chunk))];
             }
-            return [.. names.Select((name, i) => new Prediction(name, predictions[i].Label,
-                predictions[i].Scores.Select((p, c) => (p, c)).OrderByDescending(x => x.p).Take(top).ToDictionary(x => classifier.ClassNames[x.c], x => x.p)))];
+            return [.. names.Select((name, i) => Prediction.Of(name, predictions[i].Label, predictions[i].Scores, classifier.ClassNames, top))];
         }
     }
 
@@ -150,6 +153,9 @@ internal static class PredictCommand
 
     // The same extensions as an image-folder training set.
     static IReadOnlySet<string> ImageExtensions => ImageFolder.Extensions;
+
+    // A file holds one text per non-empty line; anything else is the text itself.
+    static List<string> TextInputs(string input) => File.Exists(input) ? [.. File.ReadAllLines(input).Where(l => l.Length > 0)] : [input];
 
     static List<string> ImageFiles(string input)
     {
