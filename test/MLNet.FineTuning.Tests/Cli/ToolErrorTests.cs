@@ -22,6 +22,25 @@ public sealed class ToolErrorTests : IDisposable
         AssertUserError(Tool.Run("image", "--data", missing, "--output", Path.Combine(root, "out")), missing);
     }
 
+    // The tool is built with the repository's TorchBackend (cpu by default): --gpu on a build whose libtorch has no CUDA
+    // must stop before anything is read or written, never train on the CPU in its place. A CUDA build on a machine with
+    // a GPU must train there instead, and say so in the run record.
+    [Fact]
+    public void Gpu_WithoutCudaBackend_StopsBeforeTraining()
+    {
+        string output = Path.Combine(root, "out");
+        var result = Tool.Run("image", "--data", Tool.ImageFolder(root, "train", 2), "--epochs", "1", "--image-size", "32", "--no-baseline",
+                              "--gpu", "0", "--output", output);
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("\"cuda:0\"", File.ReadAllText(Path.Combine(output, "finetune.json")));
+            return;
+        }
+        AssertUserError(result, "--gpu 0", "no CUDA device", "README");
+        Assert.False(File.Exists(Path.Combine(output, "model.zip")));
+    }
+
     [Fact]
     public void OutputFolderWithFiles_IsRefusedWithoutForce()
     {
