@@ -12,7 +12,7 @@ namespace MLNet.FineTuning.Cli.Report;
 internal static class RunReport
 {
     public static ReportDocument Build(RunRecord run, MetricsFile metrics, IReadOnlyList<int> classCounts,
-                                       IReadOnlyList<(long Step, double Rate)> rates, IReadOnlyList<WorstExample> worst, bool resumed)
+                                       IReadOnlyList<(long Step, double Rate)> rates, IReadOnlyList<WorstExample> worst, string? resumeNote)
     {
         var doc = new ReportDocument().Heading($"mlnet-finetune {run.Command}: {run.Finished:yyyy-MM-dd HH:mm}", 1);
         var f = metrics.FineTuned;
@@ -42,8 +42,7 @@ internal static class RunReport
                           [e.Epoch.ToString(CultureInfo.InvariantCulture), Number(e.TrainLoss, "0.0000"), Percent(e.TrainAccuracy),
                            e.ValidationLoss is double vl ? Number(vl, "0.0000") : "", e.ValidationAccuracy is double va ? Percent(va) : "",
                            Number(e.LearningRate, "0.00e0"), Number(e.SamplesPerSecond, "0")]));
-            if (resumed)
-                doc.Paragraph("This run was resumed from a checkpoint: the curves show the epochs trained after the resume only.");
+            if (resumeNote != null) doc.Paragraph(resumeNote);
         }
 
         doc.Heading("Per class")

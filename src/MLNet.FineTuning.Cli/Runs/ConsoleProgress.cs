@@ -12,14 +12,26 @@ namespace MLNet.FineTuning.Cli.Runs;
 /// </summary>
 internal sealed class ConsoleProgress : IProgress<TrainingProgress>
 {
-    readonly List<TrainingProgress> epochs = [];
-    readonly List<(long, double)> rates = [];
+    readonly ProgressHistory history;
+    readonly string? historyFile;
     readonly bool live = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && AnsiConsole.Profile.Capabilities.Ansi;
     ProgressTask? bar;
 
-    public IReadOnlyList<TrainingProgress> Epochs => epochs;
+    /// <param name="historyFile">Where the reports so far are kept at each epoch end; with <paramref name="resumed"/>, the
+    /// stopped run's reports are read from it first, so that <see cref="Epochs"/> and <see cref="Rates"/> cover the
+    /// whole run.</param>
+    public ConsoleProgress(string? historyFile = null, bool resumed = false)
+    {
+        this.historyFile = historyFile;
+        history = resumed && historyFile != null ? ProgressHistory.Load(historyFile) : ProgressHistory.Empty();
+        ResumedWithHistory = resumed && history.Epochs.Count > 0;
+    }
+
+    public IReadOnlyList<TrainingProgress> Epochs => history.Epochs;
     /// <summary>The learning rate at each reported step (the report draws the schedule from it).</summary>
-    public IReadOnlyList<(long Step, double Rate)> Rates => rates;
+    public IReadOnlyList<(long Step, double Rate)> Rates => [.. history.Rates.Select(r => (r.Step, r.Rate))];
+    /// <summary>Whether the stopped run's epochs were read back (the curves cover the whole run).</summary>
+    public bool ResumedWithHistory { get; }
 
     /// <summary>Runs <paramref name="training"/> under the live bar on a terminal, as it is otherwise.</summary>
     public T Run<T>(Func<T> training)
@@ -44,8 +56,8 @@ internal sealed class ConsoleProgress : IProgress<TrainingProgress>
 
     public void Report(TrainingProgress p)
     {
-        if (p.IsEpochEnd) epochs.Add(p);
-        if (rates.Count == 0 || rates[^1].Item1 != p.Step) rates.Add((p.Step, p.LearningRate));
+        history.Add(p);
+        if (p.IsEpochEnd && historyFile != null) history.Save(historyFile);
         if (bar == null)
         {
             Console.WriteLine((p.IsEpochEnd ? "  = " : "    ") + p);

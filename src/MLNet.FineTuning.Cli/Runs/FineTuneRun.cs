@@ -52,7 +52,7 @@ internal static class FineTuneRun
         var labelKey = ml.Transforms.Conversion.MapValueToKey("Label");
         var inputs = kind.Inputs(ml);
         var options = kind.Options;
-        var progress = new ConsoleProgress();
+        var progress = new ConsoleProgress(output.ProgressFile, output.CanResume);
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -124,14 +124,20 @@ internal static class FineTuneRun
         int shown = 0;
         var worst = WorstExample.Pick(evalRows ?? train, scores, kind.LabelOf, reportClasses, row => kind.Example(row, $"example-{++shown}"), count: 12);
         var counts = classes.Select(c => train.Count(r => kind.LabelOf(r) == c)).ToList();
-        RunReport.Write(RunReport.Build(record, metrics, counts, progress.Rates, worst, output.CanResume), output.Path, $"mlnet-finetune {kind.Name} report");
+        RunReport.Write(RunReport.Build(record, metrics, counts, progress.Rates, worst, ResumeNote(output, progress)), output.Path, $"mlnet-finetune {kind.Name} report");
         ConsumptionProject.Write(output.Path, kind.Name, reportClasses, kind.ModelInputs((evalRows ?? train)[0]));
         // The run finished and its outputs are in place: the checkpoint (weights + optimizer state, several times the
         // model's size) is only needed to resume a stopped run.
         if (Directory.Exists(output.Checkpoint)) Directory.Delete(output.Checkpoint, recursive: true);
+        File.Delete(output.ProgressFile);
         Console.WriteLine($"wrote {output.Path}: model.zip, model.onnx, metrics.json, finetune.json, report.html, report.md, {ConsumptionProject.Folder}/");
         return ExitCodes.Success;
     }
+
+    static string? ResumeNote(OutputFolder output, ConsoleProgress progress) =>
+        !output.CanResume ? null
+        : progress.ResumedWithHistory ? "This run was stopped and resumed from its checkpoint; the curves cover the whole run, the epochs before the resume included."
+        : "This run was resumed from a checkpoint whose earlier epochs were not recorded: the curves show the epochs trained after the resume only.";
 
     static MulticlassClassificationMetrics Evaluate(MLContext ml, ITransformer model, IDataView rows) =>
         ml.MulticlassClassification.Evaluate(model.Transform(rows), labelColumnName: "Label");

@@ -7,6 +7,8 @@ internal sealed class OutputFolder
     public string Path { get; }
     /// <summary>Where the training loop writes its checkpoints (each epoch end, and on Ctrl+C).</summary>
     public string Checkpoint => System.IO.Path.Combine(Path, "checkpoint");
+    /// <summary>The epoch reports so far, beside the checkpoint (<see cref="ProgressHistory"/>); removed with it when the run ends.</summary>
+    public string ProgressFile => System.IO.Path.Combine(Path, "checkpoint-progress.json");
 
     OutputFolder(string path) => Path = path;
 
@@ -34,6 +36,7 @@ internal sealed class OutputFolder
             Directory.Delete(folder.Checkpoint, recursive: true);   // starting over: an old checkpoint must not be mistaken for this run's
         }
         Directory.CreateDirectory(folder.Path);
+        if (!resume) File.Delete(folder.ProgressFile);
         return folder;
     }
 

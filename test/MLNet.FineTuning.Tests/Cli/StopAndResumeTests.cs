@@ -28,6 +28,11 @@ public sealed class StopAndResumeTests : IDisposable
         Assert.DoesNotContain("= epoch 1/3", resumed.Output);   // it went on from the checkpoint
         Assert.Contains("= epoch 3/3", resumed.Output);
         Assert.True(File.Exists(Path.Combine(output, "model.onnx")));
+        // The record and the report cover the whole run: epoch 1 came from the stopped run.
+        using var record = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "finetune.json")));
+        Assert.Equal([1, 2, 3], record.RootElement.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("epoch").GetInt32()));
+        Assert.Contains("the curves cover the whole run", File.ReadAllText(Path.Combine(output, "report.md")));
+        Assert.False(File.Exists(Path.Combine(output, "checkpoint-progress.json")), "the progress kept for --resume is removed with the checkpoint");
     }
 
     [Fact]
