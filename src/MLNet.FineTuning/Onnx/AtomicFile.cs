@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace MLNet.FineTuning.Onnx;
 
 /// <summary>Writes a whole file or nothing: a reader (or a crash) never sees half of it.</summary>
@@ -29,7 +31,7 @@ internal static class AtomicFile
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"Cannot write the {what} to '{full}': folder '{folder}' does not exist.");
 
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string temp = TemporaryPath(full);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -58,7 +60,7 @@ internal static class AtomicFile
         string folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"Cannot write the {what} to '{full}': folder '{folder}' does not exist.");
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string temp = TemporaryPath(full);
         try
         {
             write(temp);
@@ -69,6 +71,42 @@ internal static class AtomicFile
         {
             TryDelete(temp);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A new temporary name beside <paramref name="full"/>: <c>.&lt;name&gt;.&lt;pid&gt;-&lt;guid&gt;.tmp</c>. A process killed
+    /// while writing leaves its temporary file behind (possibly hundreds of megabytes); the next write of the same file
+    /// deletes those whose process is gone, and never one that a live process may still be writing.
+    /// </summary>
+    static string TemporaryPath(string full)
+    {
+        string folder = Path.GetDirectoryName(full)!, name = Path.GetFileName(full);
+        foreach (var stale in Directory.EnumerateFiles(folder, $".{name}.*.tmp"))
+        {
+            string middle = Path.GetFileName(stale)[(name.Length + 2)..^4];
+            int dash = middle.IndexOf('-');
+            if (dash > 0 && int.TryParse(middle[..dash], out int pid) && ProcessIsGone(pid)) TryDelete(stale);
+        }
+        return Path.Combine(folder, $".{name}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
+    }
+
+    /// <summary>Whether no process with this id runs now (the owner of a temporary file or folder was killed).</summary>
+    public static bool ProcessIsGone(int pid)
+    {
+        if (pid == Environment.ProcessId) return false;
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
         }
     }
 

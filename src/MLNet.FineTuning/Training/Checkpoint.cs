@@ -102,7 +102,13 @@ internal static class Checkpoint
         // Temporary folders of processes that were killed while writing: never a checkpoint, only disk space.
         foreach (var stale in Directory.GetDirectories(parent, Path.GetFileName(directory) + ".tmp-*"))
             if (!stale.EndsWith(".tmp-" + Environment.ProcessId, StringComparison.Ordinal)) TryDelete(stale);
-        if (File.Exists(Path.Combine(directory, StateFile))) return;
+        if (File.Exists(Path.Combine(directory, StateFile)))
+        {
+            // A kill after the new checkpoint moved in and before the previous one was deleted leaves that one aside.
+            foreach (var old in Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*"))
+                if (int.TryParse(old.AsSpan(old.LastIndexOf('-') + 1), out int pid) && AtomicFile.ProcessIsGone(pid)) TryDelete(old);
+            return;
+        }
         var previous = Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*")
             .Where(d => File.Exists(Path.Combine(d, StateFile)))
             .OrderByDescending(d => File.GetLastWriteTimeUtc(Path.Combine(d, StateFile)))
