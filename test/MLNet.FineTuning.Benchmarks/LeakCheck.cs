@@ -32,9 +32,20 @@ internal sealed record LeakResult(int Steps, int FromStep, MemoryReading Baselin
 /// </summary>
 internal static class LeakCheck
 {
-    public static LeakResult Run(MLContext ml, BenchmarkData data, int steps, int imageSize, int batchSize, TrainingPrecision precision)
+    /// <summary>The image classifier: <paramref name="steps"/> steps of batch <paramref name="batchSize"/> at <paramref name="imageSize"/> px.</summary>
+    public static LeakResult Run(MLContext ml, BenchmarkData data, int steps, int imageSize, int batchSize, TrainingPrecision precision) =>
+        Run(steps, FitBenchmark.ImagesPerStep(data.Count, batchSize).Length, (progress, epochs, stop) =>
+        {
+            var options = FitBenchmark.FitOptions(imageSize, batchSize, progress, precision);
+            options.Epochs = epochs;
+            options.CancellationToken = stop;
+            ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(data.View).Dispose();
+        });
+
+    /// <summary>Any Fit: <paramref name="fit"/> trains for the epochs it is given, reporting every step to the progress
+    /// it is given and stopping when the token is cancelled (after the last counted step).</summary>
+    public static LeakResult Run(int steps, int stepsPerEpoch, Action<IProgress<TrainingProgress>, int, CancellationToken> fit)
     {
-        int stepsPerEpoch = FitBenchmark.ImagesPerStep(data.Count, batchSize).Length;
         int fromStep = Math.Max(2, steps / 10);
         int runningFromStep = Math.Min(steps - 1, 2 * fromStep);
         MemoryReading baseline = default, runningFrom = default, endRunning = default, endCleaned = default;
@@ -62,13 +73,10 @@ internal static class LeakCheck
             }
             trace.Add(ProcessMemory.Read().Resident);
         });
-        var options = FitBenchmark.FitOptions(imageSize, batchSize, log, precision);
-        options.Epochs = (steps + stepsPerEpoch - 1) / stepsPerEpoch;
-        options.CancellationToken = stop.Token;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(data.View).Dispose();
+            fit(log, (steps + stepsPerEpoch - 1) / stepsPerEpoch, stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {

@@ -11,6 +11,7 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text-onnx        (its ONNX Runtime side: TextOnnxBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- scalar-lifetime  (TorchSharp's scalar race: ScalarLifetime.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- serve            (samples/OnnxServing under load: ServingLoad.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- leak             (resident memory over 2,000 steps of each estimator: LongRunMemory.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -29,6 +30,11 @@ if (args.Length > 0 && args[0] == "serve")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(ServingLoad.Usage); return 0; }
     return ServingLoad.Run(args[1..], RepoRoot(null), CommandLine(args));
+}
+if (args.Length > 0 && args[0] == "leak")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(LongRunMemory.Usage); return 0; }
+    return LongRunMemory.Run(args[1..], RepoRoot(null), CommandLine(args));
 }
 if (args.Length > 0 && args[0] == "text")
 {
