@@ -20,8 +20,18 @@ public static class SavedRounds
     public const int BytesLength = 32 << 20;
 
     /// <summary>A small network with a few megabytes of weights (about the size of a LoRA adapter or a small head).</summary>
-    public static nn.Module<Tensor, Tensor> Model() =>
-        nn.Sequential(("0", nn.Linear(512, 1024)), ("1", nn.ReLU()), ("2", nn.Linear(1024, 512)));
+    public static nn.Module<Tensor, Tensor> Model() => new TwoLayers();
+
+    /// <summary>Two linear layers whose weights start at zero: making one draws nothing from TorchSharp's global
+    /// generator, which seeded tests on other threads of the test process depend on (nn.Linear's initialisation draws).</summary>
+    sealed class TwoLayers : nn.Module<Tensor, Tensor>
+    {
+        readonly TorchSharp.Modules.Parameter w1 = new(zeros(1024, 512)), b1 = new(zeros(1024)), w2 = new(zeros(512, 1024)), b2 = new(zeros(512));
+
+        public TwoLayers() : base(nameof(TwoLayers)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x) => nn.functional.linear(nn.functional.relu(nn.functional.linear(x, w1, b1)), w2, b2);
+    }
 
     public static void Fill(nn.Module model, long round)
     {

@@ -25,6 +25,7 @@ internal static class StateDictLoader
         if (!pickle && !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException(
                 $"'{path}': weights must be a .safetensors file or a PyTorch state_dict pickle (.pt, .pth, .bin).", nameof(path));
+        if (!pickle) SafetensorsHeader.Check(path);   // what the file declares, before the reader allocates it
         try
         {
             return pickle ? FromPickle(PyTorchUnpickler.UnpickleStateDict(path), path) : Safetensors.LoadStateDict(path);

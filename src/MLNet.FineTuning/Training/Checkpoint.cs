@@ -68,13 +68,20 @@ internal static class Checkpoint
     public static TrainingState LoadWeights(string directory, nn.Module model, out Dictionary<string, Tensor>? best, out Dictionary<string, Tensor>? average)
     {
         var json = ReadJson(directory);
-        model.load_safetensors(Path.Combine(directory, ModelFile), strict: true);
+        // A checkpoint to resume from may come from elsewhere: each file's header is checked before it is read.
+        model.load_safetensors(Checked(Path.Combine(directory, ModelFile)), strict: true);
         string bestPath = Path.Combine(directory, BestFile);
-        best = File.Exists(bestPath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(bestPath) : null;
+        best = File.Exists(bestPath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(Checked(bestPath)) : null;
         string averagePath = Path.Combine(directory, AverageFile);
-        average = File.Exists(averagePath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(averagePath) : null;
+        average = File.Exists(averagePath) ? TorchSharp.PyBridge.Safetensors.LoadStateDict(Checked(averagePath)) : null;
         return json["state"].Deserialize<TrainingState>()
             ?? throw new InvalidDataException($"{Path.Combine(directory, StateFile)} has no training state.");
+    }
+
+    static string Checked(string path)
+    {
+        Pretrained.SafetensorsHeader.Check(path);
+        return path;
     }
 
     /// <summary>The generator state a checkpoint written in the middle of an epoch holds (a uint8 tensor for
