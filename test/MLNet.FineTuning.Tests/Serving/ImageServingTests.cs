@@ -33,6 +33,26 @@ public sealed class ImageServingTests(ImageToolRun run)
     }
 
     [Fact]
+    public async Task Predict_MutatedImageFiles_AnswerAScoreOrA400_AndTheServiceLivesOn()
+    {
+        // 150 mutants (bit flips, cuts, overwritten runs) of a PNG, a JPEG and a WebP, as raw bodies: each is scored or
+        // refused with a 400 that says why; never a 500, a hang or a dead service.
+        var service = run.Served();
+        var statuses = new Dictionary<HttpStatusCode, int>();
+        foreach (var (name, bytes) in Runtime.MutatedImages.Make(150, seed: 13))
+        {
+            var content = new ByteArrayContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("image/png") } };
+            using var response = await service.Client.PostAsync("/predict", content);
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"{name}: {(int)response.StatusCode} {body}\n{service.Log}");
+            if (response.StatusCode == HttpStatusCode.BadRequest) Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString()), name);
+            statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
+        }
+        Assert.True(statuses.GetValueOrDefault(HttpStatusCode.OK) > 10 && statuses.GetValueOrDefault(HttpStatusCode.BadRequest) > 10, string.Join(", ", statuses));
+        Assert.True((await service.Client.GetAsync("/health")).IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task Predict_MultipartWithTwoImages_AnswersAListInTheirOrder()
     {
         var images = TestImages.Take(2).ToList();
