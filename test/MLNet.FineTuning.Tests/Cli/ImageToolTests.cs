@@ -127,4 +127,32 @@ public sealed class ImageToolTests(ImageToolRun run)
         Assert.Equal(32, record.RootElement.GetProperty("options").GetProperty("ImageSize").GetInt32());
         Assert.Equal(2, record.RootElement.GetProperty("epochs").GetArrayLength());
     }
+
+    [Theory]
+    [InlineData("model.zip", 0.5)]
+    [InlineData("model.zip", 0.99)]
+    [InlineData("model.onnx", 0.1)]
+    [InlineData("model.onnx", 0.5)]
+    [InlineData("model.onnx", 0.99)]
+    public void Predict_TruncatedModelFile_ExitsWithOneLineNamingIt(string file, double keep)
+    {
+        // A model cut off in a copy or an upload: refused with a message, never a stack trace or a wrong answer.
+        string folder = Directory.CreateTempSubdirectory("mlnet-truncated-model-").FullName;
+        try
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(run.Output, file));
+            string cut = Path.Combine(folder, file);
+            File.WriteAllBytes(cut, bytes[..(int)(bytes.Length * keep)]);
+
+            var result = Tool.Run("predict", "--model", cut, "--input", Directory.GetFiles(run.Test, "*.png", SearchOption.AllDirectories)[0]);
+
+            Assert.True(result.ExitCode == 1, result.ToString());
+            Assert.Contains(cut, result.Error);
+            Assert.DoesNotContain("   at ", result.Output + result.Error);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
