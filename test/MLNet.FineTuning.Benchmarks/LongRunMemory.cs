@@ -1,6 +1,6 @@
-using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning.Training;
+using static MLNet.FineTuning.Benchmarks.CommandArgs;
 
 namespace MLNet.FineTuning.Benchmarks;
 
@@ -16,7 +16,7 @@ internal static class LongRunMemory
 
     public static int Run(string[] args, string repoRoot, string command)
     {
-        int steps = Value(args, "--steps") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : 2000;
+        int steps = Int(args, "--steps", 2000);
         var kinds = (Value(args, "--kinds") ?? "image,text").Split(',');
         Console.WriteLine($"Long-run memory, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {steps} steps each");
         Console.WriteLine($"  {command}");
@@ -54,6 +54,4 @@ internal static class LongRunMemory
         return $"| {what} | {r.Steps} | {r.RunningFrom.Resident:F0} → {r.EndRunning.Resident:F0} MiB (from step {r.RunningFromStep}) | {r.RunningGrowthPer100Steps:+0.0;-0.0} MiB | " +
                $"{r.HeldGrowthPer100Steps:+0.0;-0.0} MiB ({r.Baseline.Resident:F0} → {r.EndCleaned.Resident:F0}) | {r.ManagedGrowthPer100Steps:+0.0;-0.0} MiB |";
     }
-
-    static string? Value(string[] args, string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }

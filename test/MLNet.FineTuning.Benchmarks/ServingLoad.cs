@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using Microsoft.ML;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Testing;
+using static MLNet.FineTuning.Benchmarks.CommandArgs;
 
 namespace MLNet.FineTuning.Benchmarks;
 
@@ -116,8 +117,6 @@ internal static class ServingLoad
         catch (IOException) { return "?"; }
     }
 
-    static string? Value(string[] args, string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    static int Int(string[] args, string name, int fallback) => Value(args, name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
     sealed class TempFolder : IDisposable
     {
