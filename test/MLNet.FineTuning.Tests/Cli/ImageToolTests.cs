@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MLNet.FineTuning.Tests.Pretrained;
 
 namespace MLNet.FineTuning.Tests.Cli;
 
@@ -137,22 +138,15 @@ public sealed class ImageToolTests(ImageToolRun run)
     public void Predict_TruncatedModelFile_ExitsWithOneLineNamingIt(string file, double keep)
     {
         // A model cut off in a copy or an upload: refused with a message, never a stack trace or a wrong answer.
-        string folder = Directory.CreateTempSubdirectory("mlnet-truncated-model-").FullName;
-        try
-        {
-            var bytes = File.ReadAllBytes(Path.Combine(run.Output, file));
-            string cut = Path.Combine(folder, file);
-            File.WriteAllBytes(cut, bytes[..(int)(bytes.Length * keep)]);
+        using var folder = new TempDirectory();
+        var bytes = File.ReadAllBytes(Path.Combine(run.Output, file));
+        string cut = folder.File(file);
+        File.WriteAllBytes(cut, bytes[..(int)(bytes.Length * keep)]);
 
-            var result = Tool.Run("predict", "--model", cut, "--input", Directory.GetFiles(run.Test, "*.png", SearchOption.AllDirectories)[0]);
+        var result = Tool.Run("predict", "--model", cut, "--input", Directory.GetFiles(run.Test, "*.png", SearchOption.AllDirectories)[0]);
 
-            Assert.True(result.ExitCode == 1, result.ToString());
-            Assert.Contains(cut, result.Error);
-            Assert.DoesNotContain("   at ", result.Output + result.Error);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains(cut, result.Error);
+        Assert.DoesNotContain("   at ", result.Output + result.Error);
     }
 }

@@ -10,13 +10,13 @@ namespace MLNet.FineTuning.Tests.Pretrained;
 /// </summary>
 public sealed class HostileWeightFilesTests : IDisposable
 {
-    readonly string folder = Directory.CreateTempSubdirectory("mlnet-hostile-weights-").FullName;
+    readonly TempDirectory folder = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => folder.Dispose();
 
     string Safetensors(string name, ulong headerLength, string header, int dataBytes = 16)
     {
-        string path = Path.Combine(folder, name + ".safetensors");
+        string path = folder.File(name + ".safetensors");
         using var file = File.Create(path);
         file.Write(BitConverter.GetBytes(headerLength));
         file.Write(Encoding.UTF8.GetBytes(header));
@@ -71,8 +71,8 @@ public sealed class HostileWeightFilesTests : IDisposable
     {
         // The format torch.save writes (a zip with archive/data.pkl): the pickle calls os.system to create a file. In
         // Python, torch.load(weights_only=False) would run it; here nothing may run, and the file is refused.
-        string marker = Path.Combine(folder, "pwned");
-        string path = Path.Combine(folder, "evil-zip.pt");
+        string marker = folder.File("pwned");
+        string path = folder.File("evil-zip.pt");
         byte[] command = Encoding.ASCII.GetBytes($"touch {marker}");
         byte[] pickle = [0x80, 0x02, .. "cos\nsystem\n"u8, (byte)'X', .. BitConverter.GetBytes(command.Length), .. command, 0x85, 0x52, 0x2e];
         using (var zip = new System.IO.Compression.ZipArchive(File.Create(path), System.IO.Compression.ZipArchiveMode.Create))
@@ -91,7 +91,7 @@ public sealed class HostileWeightFilesTests : IDisposable
     public void PickleThatCallsAFunction_IsRefused()
     {
         // protocol 2: GLOBAL os.system, the argument 'echo pwned', REDUCE, STOP: what a malicious .pt file does in Python.
-        string path = Path.Combine(folder, "evil.pt");
+        string path = folder.File("evil.pt");
         File.WriteAllBytes(path, [0x80, 0x02, .. "cos\nsystem\n"u8, .. "X\x0a\x00\x00\x00echo pwned"u8, 0x85, 0x52, 0x2e]);
         var e = Assert.Throws<InvalidDataException>(() => StateDictLoader.Read(path));
         Assert.Contains(path, e.Message);

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Runtime.Images;
+using MLNet.FineTuning.Tests.Pretrained;
 
 namespace MLNet.FineTuning.Tests.Runtime;
 
@@ -10,12 +11,8 @@ namespace MLNet.FineTuning.Tests.Runtime;
 /// that says what is wrong; nothing else is thrown and the process survives (SkiaSharp decodes natively in this
 /// process: a crash would end the test run). The training reader and the runtime agree on which files are readable.
 /// </summary>
-public sealed class ImageFuzzTests : IDisposable
+public sealed class ImageFuzzTests
 {
-    readonly string folder = Directory.CreateTempSubdirectory("mlnet-image-fuzz-").FullName;
-
-    public void Dispose() => Directory.Delete(folder, recursive: true);
-
     [Fact]
     public void RuntimePreprocessing_ThousandsOfMutatedFiles_ReadOrRefusedByName()
     {
@@ -49,12 +46,13 @@ public sealed class ImageFuzzTests : IDisposable
     [Fact]
     public void TrainingReader_SkipsExactlyTheFilesTheRuntimeRefuses()
     {
+        using var folder = new TempDirectory();
         var pixels = new ImagePixels(32);
         var rows = new List<ImageFolder.Row>();
         int refusedByRuntime = 0;
         foreach (var (name, bytes) in MutatedImages.Make(300, seed: 12))
         {
-            string path = Path.Combine(folder, name + ".img");
+            string path = folder.File(name + ".img");
             File.WriteAllBytes(path, bytes);
             rows.Add(new ImageFolder.Row { Label = rows.Count % 2 == 0 ? "a" : "b", ImagePath = path });
             try { pixels.FromEncoded(bytes); }

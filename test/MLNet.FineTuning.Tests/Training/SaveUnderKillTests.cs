@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MLNet.FineTuning.CrashHost;
+using MLNet.FineTuning.Tests.Pretrained;
 
 namespace MLNet.FineTuning.Tests.Training;
 
@@ -12,9 +13,9 @@ namespace MLNet.FineTuning.Tests.Training;
 /// </summary>
 public sealed class SaveUnderKillTests : IDisposable
 {
-    readonly string folder = Directory.CreateTempSubdirectory("mlnet-save-under-kill-").FullName;
+    readonly TempDirectory temp = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => temp.Dispose();
 
     [Fact]
     public void KilledAtRandomPointsOfItsSaves_EveryFileStaysWholeAndLoads()
@@ -27,7 +28,7 @@ public sealed class SaveUnderKillTests : IDisposable
             long firstRound = 1 + kill * 1000L;   // each run's rounds are its own, so a file left by an earlier run shows
             var (reported, ranFor) = RunAndKill(firstRound, random);
 
-            long checkpoint = SavedRounds.LoadCheckpoint(folder), bytes = SavedRounds.LoadBytes(folder), weights = SavedRounds.LoadWeights(folder);
+            long checkpoint = SavedRounds.LoadCheckpoint(temp.Path), bytes = SavedRounds.LoadBytes(temp.Path), weights = SavedRounds.LoadWeights(temp.Path);
             // Reported in place means on disk under its name: the file holds that round, or the next one if the kill
             // came after the rename and before the report. Never an earlier run's round once this run reported.
             AssertRound(SavedRounds.CheckpointFolder, checkpoint, reported, firstRound);
@@ -37,9 +38,9 @@ public sealed class SaveUnderKillTests : IDisposable
             // What a kill leaves aside (a temporary file or folder, the previous checkpoint) is removed by the next
             // run's saves: never more than this kill's own.
             foreach (var pattern in new[] { $".{SavedRounds.BytesFile}.*.tmp", $".{SavedRounds.WeightsFile}.*.tmp" })
-                Assert.True(Directory.GetFiles(folder, pattern).Length <= 1, $"{pattern}: {string.Join(", ", Directory.GetFiles(folder, pattern))}");
+                Assert.True(Directory.GetFiles(temp.Path, pattern).Length <= 1, $"{pattern}: {string.Join(", ", Directory.GetFiles(temp.Path, pattern))}");
             foreach (var pattern in new[] { $"{SavedRounds.CheckpointFolder}.tmp-*", $"{SavedRounds.CheckpointFolder}.old-*" })
-                Assert.True(Directory.GetDirectories(folder, pattern).Length <= 1, $"{pattern}: {string.Join(", ", Directory.GetDirectories(folder, pattern))}");
+                Assert.True(Directory.GetDirectories(temp.Path, pattern).Length <= 1, $"{pattern}: {string.Join(", ", Directory.GetDirectories(temp.Path, pattern))}");
         }
         // The kills must have landed in different places: several runs stopped between files of one round, so not
         // every file holds the same round every time.
@@ -58,7 +59,7 @@ public sealed class SaveUnderKillTests : IDisposable
     (Dictionary<string, long> Reported, int RanFor) RunAndKill(long firstRound, Random random)
     {
         var start = BuiltProgram.StartInfo(BuiltProgram.Dll(Path.Combine("test", "MLNet.FineTuning.CrashHost"), "MLNet.FineTuning.CrashHost.dll"),
-                                           [folder, firstRound.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                                           [temp.Path, firstRound.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         using var process = Process.Start(start)!;
         var reported = new Dictionary<string, long>();
         var ready = new ManualResetEventSlim();
