@@ -42,6 +42,7 @@ internal sealed class TrainingLoop
         this.log = log;
         this.checkpointMetadata = checkpointMetadata;
         this.mixing = mixing is { IsOn: true } ? mixing : null;
+        if (device.type == DeviceType.CPU) NativeHeap.TuneForTraining(log);
     }
 
     private bool UsesStartingWeights => options.PretrainedWeightDecay > 0 || options.WeightInterpolation < 1 || options.ChooseWeightInterpolation;
@@ -91,6 +92,7 @@ internal sealed class TrainingLoop
         long stepsThisRun = 0;
         Tensor? generatorAfterStep = null;
         using var __ = Disposer(() => generatorAfterStep?.Dispose());
+        using var ___ = Disposer(NativeHeap.Release);   // the blocks kept for the next step go back once training ends
 
         for (int epoch = state.Epoch; epoch < options.Epochs && !stoppedEarly; epoch++)
         {
