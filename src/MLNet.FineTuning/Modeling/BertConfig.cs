@@ -88,6 +88,16 @@ public sealed record BertConfig
         return problems;
     }
 
+    /// <summary>The encoder's parameter count for these sizes (a double: a hostile config's sizes overflow a long),
+    /// without the optional pooler; what its weight file must hold at the least.</summary>
+    public double ParameterCount()
+    {
+        double h = HiddenSize, ffn = IntermediateSize;
+        double embeddings = ((double)VocabSize + MaxPositionEmbeddings + TypeVocabSize) * h + 2 * h;
+        double layer = 4 * (h * h + h) + 2 * h + (h * ffn + ffn) + (ffn * h + h) + 2 * h;
+        return embeddings + NumHiddenLayers * layer;
+    }
+
     /// <summary>Throws if <see cref="Problems"/> finds any.</summary>
     /// <exception cref="ArgumentException">The message lists every problem by field name.</exception>
     public void Validate()

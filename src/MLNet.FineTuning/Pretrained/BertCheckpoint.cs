@@ -71,8 +71,13 @@ public sealed class BertCheckpoint
         if (missing.Count > 0)
             throw new InvalidDataException($"The BERT checkpoint folder '{folder}' lacks {string.Join(", ", missing)}.");
 
+        BertFolderLimits.CheckSmallJson(configPath);
         var config = BertConfig.FromJsonFile(configPath);
         bool lowerCase = ReadLowerCase(Path.Combine(folder, "tokenizer_config.json"));
+        // Before anything is allocated for the network: a config.json that the weights cannot fill, or a vocabulary
+        // that the word embedding cannot index, is a mismatched or hostile folder.
+        BertFolderLimits.CheckWeightsCanFill(config, configPath, weightsPath!);
+        BertFolderLimits.CheckVocabulary(config, vocabPath);
         var encoder = new BertEncoder(config, addPoolingLayer);
         try
         {
@@ -108,6 +113,7 @@ public sealed class BertCheckpoint
     {
         // Hugging Face's BertTokenizer defaults do_lower_case to true; so do we when the file or field is absent.
         if (!File.Exists(path)) return true;
+        BertFolderLimits.CheckSmallJson(path);
         try
         {
             var value = (JsonNode.Parse(File.ReadAllText(path)) as JsonObject)?["do_lower_case"];
