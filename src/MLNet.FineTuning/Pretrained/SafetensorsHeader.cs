@@ -39,6 +39,9 @@ internal static class SafetensorsHeader
         file.ReadExactly(header);
         long dataBytes = length - 8 - (long)headerLength;
 
+        // The format's header is UTF-8 JSON; the JSON reader leaves invalid UTF-8 inside strings to the first read of
+        // a name (an InvalidOperationException there), so it is checked here, as are strings escaped to lone surrogates.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Bad(path, $"its header is not UTF-8 text");
         JsonDocument json;
         try
         {
@@ -51,8 +54,15 @@ internal static class SafetensorsHeader
         using (json)
         {
             if (json.RootElement.ValueKind != JsonValueKind.Object) throw Bad(path, $"its header is not a JSON object of tensors");
-            foreach (var tensor in json.RootElement.EnumerateObject())
-                if (tensor.Name != "__metadata__") CheckTensor(path, tensor, dataBytes);
+            try
+            {
+                foreach (var tensor in json.RootElement.EnumerateObject())
+                    if (tensor.Name != "__metadata__") CheckTensor(path, tensor, dataBytes);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw Bad(path, $"its header holds a string that is not valid text ({e.Message})");
+            }
         }
     }
 

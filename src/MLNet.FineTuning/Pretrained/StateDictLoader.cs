@@ -30,7 +30,9 @@ internal static class StateDictLoader
         {
             return pickle ? FromPickle(PyTorchUnpickler.UnpickleStateDict(path), path) : Safetensors.LoadStateDict(path);
         }
-        catch (Exception e) when (e is not InvalidDataException and not OutOfMemoryException)
+        // Whatever the readers throw (System.IO.Compression's InvalidDataException for a broken zip among them) becomes
+        // one error that names the file; refusals of our own already do.
+        catch (Exception e) when (e is not OutOfMemoryException && !(e is InvalidDataException && e.Message.Contains(path, StringComparison.Ordinal)))
         {
             throw new InvalidDataException($"'{path}' could not be read as a {(pickle ? "PyTorch pickle" : "safetensors")} state_dict: {e.Message}", e);
         }
