@@ -106,9 +106,10 @@ internal static class Checkpoint
         directory = Path.GetFullPath(directory);
         string? parent = Path.GetDirectoryName(directory);
         if (parent == null || !Directory.Exists(parent)) return;
-        // Temporary folders of processes that were killed while writing: never a checkpoint, only disk space.
+        // Temporary folders of processes that were killed while writing: never a checkpoint, only disk space. One whose
+        // process still runs is that process's save in progress (AtomicFile's rule for temporary files).
         foreach (var stale in Directory.GetDirectories(parent, Path.GetFileName(directory) + ".tmp-*"))
-            if (!stale.EndsWith(".tmp-" + Environment.ProcessId, StringComparison.Ordinal)) TryDelete(stale);
+            if (int.TryParse(stale.AsSpan(stale.LastIndexOf('-') + 1), out int pid) && AtomicFile.ProcessIsGone(pid)) TryDelete(stale);
         if (File.Exists(Path.Combine(directory, StateFile)))
         {
             // A kill after the new checkpoint moved in and before the previous one was deleted leaves that one aside.

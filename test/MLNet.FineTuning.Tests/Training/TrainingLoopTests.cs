@@ -155,9 +155,10 @@ public class TrainingLoopTests
 
         // What a SIGKILL during the next save's swap leaves: the checkpoint moved aside as .old-<pid>, a half-written
         // .tmp-<pid>, and no folder (or an empty one) under the checkpoint's name.
-        Directory.Move(ckpt, ckpt + ".old-4242");
-        Directory.CreateDirectory(ckpt + ".tmp-4242");
-        File.WriteAllText(Path.Combine(ckpt + ".tmp-4242", "model.safetensors"), "half");
+        // The pid is past Linux's largest (2²²): that process is gone.
+        Directory.Move(ckpt, ckpt + ".old-2000000000");
+        Directory.CreateDirectory(ckpt + ".tmp-2000000000");
+        File.WriteAllText(Path.Combine(ckpt + ".tmp-2000000000", "model.safetensors"), "half");
         Directory.CreateDirectory(ckpt);
 
         var resumedOptions = Options(epochs: 3);
@@ -166,7 +167,28 @@ public class TrainingLoopTests
         Run(resumedOptions, resumed, new SyntheticBatches(32, 8));
 
         Assert.Equal(uninterrupted.Weights(), resumed.Weights());
-        Assert.False(Directory.Exists(ckpt + ".old-4242"));
+        Assert.False(Directory.Exists(ckpt + ".old-2000000000"));
+        Assert.False(Directory.Exists(ckpt + ".tmp-2000000000"));
+    }
+
+    [Fact]
+    public void Recover_TemporaryFolderOfALiveProcess_IsLeftToIt()
+    {
+        // Another process still writing its save (its .tmp-<pid>) is not a leftover: only a dead writer's folder is.
+        using var dir = new TempDirectory();
+        string ckpt = dir.File("checkpoint");
+        using var live = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            Directory.CreateDirectory(ckpt + ".tmp-" + live.Id);
+            Directory.CreateDirectory(ckpt + ".tmp-2000000000");
+
+            Checkpoint.Recover(ckpt);
+
+            Assert.True(Directory.Exists(ckpt + ".tmp-" + live.Id));
+            Assert.False(Directory.Exists(ckpt + ".tmp-2000000000"));
+        }
+        finally { live.Kill(); }
     }
 
     [Fact]
