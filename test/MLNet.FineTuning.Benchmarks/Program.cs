@@ -12,6 +12,7 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- scalar-lifetime  (TorchSharp's scalar race: ScalarLifetime.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- serve            (samples/OnnxServing under load: ServingLoad.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- leak             (resident memory over 2,000 steps of each estimator: LongRunMemory.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- cpu-peer         (Fit against Debian's PyTorch on the same CPU, interleaved: CpuPeer.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -35,6 +36,11 @@ if (args.Length > 0 && args[0] == "leak")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(LongRunMemory.Usage); return 0; }
     return LongRunMemory.Run(args[1..], RepoRoot(null), CommandLine(args));
+}
+if (args.Length > 0 && args[0] == "cpu-peer")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(CpuPeer.Usage); return 0; }
+    return CpuPeer.Run(args[1..], RepoRoot(null), CommandLine(args));
 }
 if (args.Length > 0 && args[0] == "text")
 {

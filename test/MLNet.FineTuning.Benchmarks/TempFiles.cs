@@ -17,6 +17,9 @@ internal sealed class TempFiles : IDisposable
 
     private TempFiles(string folder) => this.folder = folder;
 
+    /// <summary>The folder, for the run's own temporary files too (deleted with it).</summary>
+    public string Folder => folder;
+
     /// <summary>Points <paramref name="ml"/>'s temporary files at a new folder.</summary>
     public static TempFiles For(MLContext ml)
     {

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using MLNet.FineTuning.Pretrained;
+using static MLNet.FineTuning.Benchmarks.CommandArgs;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Benchmarks;
+
+/// <summary>
+/// `-- cpu-peer` (issue 10): <c>FineTuneImageClassifier.Fit</c> against PyTorch on the same CPU, interleaved in one run
+/// so that the machine's load hits both alike: one epoch of ResNet-18 on the same images, size, batch and thread count,
+/// repeated, medians compared. The peer is <c>eng/cpu-peer/resnet18_steps.py</c> under Debian's python3-torch, run twice
+/// per round: with glibc's allocator defaults (what a PyTorch user gets) and with the thresholds this library sets for
+/// its own CPU training (<c>Training/NativeHeap.cs</c>), so that the ratio says what is ours and what is the allocator.
+/// The plain TorchSharp loop runs beside them (same process as Fit, so with the library's thresholds).
+/// </summary>
+internal static class CpuPeer
+{
+    public const string Usage = "cpu-peer [--images 1280] [--image-size 64] [--batch-size 32] [--repeats 3] [--python /usr/bin/python3]\n" +
+                                "  needs Debian's PyTorch: apt-get install python3-torch python3-torchvision";
+
+    private static readonly Dictionary<string, string> TunedAllocator = new()
+    {
+        ["MALLOC_MMAP_THRESHOLD_"] = (1 << 30).ToString(CultureInfo.InvariantCulture),
+        ["MALLOC_TRIM_THRESHOLD_"] = (1 << 30).ToString(CultureInfo.InvariantCulture),
+    };
+
+    public static int Run(string[] args, string repoRoot, string command)
+    {
+        int images = Int(args, "--images", 1280), size = Int(args, "--image-size", 64), batch = Int(args, "--batch-size", 32), repeats = Int(args, "--repeats", 3);
+        string python = Value(args, "--python") ?? "/usr/bin/python3";
+        string script = Path.Combine(repoRoot, "eng", "cpu-peer", "resnet18_steps.py");
+        var check = Peer(python, ["-c", "import torch, torchvision; print(torch.__version__)"], null);
+        if (check.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"{python} cannot import torch and torchvision ({check.Error.Trim()}). Install Debian's: apt-get install python3-torch python3-torchvision");
+            return 2;
+        }
+        int threads = get_num_threads();
+        Console.WriteLine($"CPU peer, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, torch threads {threads} on both sides, PyTorch {check.Output.Trim()}");
+        Console.WriteLine($"  {command}");
+        Console.WriteLine($"  ResNet-18, {size} px, batch {batch}, {images} images, one epoch per run, the first 2 steps of each run not timed, {repeats} rounds");
+
+        var ml = new MLContext(seed: 1);
+        using var tempFiles = TempFiles.For(ml);
+        var data = BenchmarkData.Load(ml, Path.Combine(repoRoot, "samples", "data", "fashion-mnist", "train"), images, size);
+        string pixels = Path.Combine(tempFiles.Folder, "peer-pixels.f32"), labels = Path.Combine(tempFiles.Folder, "peer-labels.i64");
+        using (var f = File.Create(pixels))
+            foreach (var p in data.Pixels) f.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.AsSpan()));
+        File.WriteAllBytes(labels, data.Labels.SelectMany(l => BitConverter.GetBytes((long)l)).ToArray());
+        string[] peerArgs = [script, "--pixels", pixels, "--labels", labels, "--size", $"{size}", "--classes", $"{data.ClassNames.Length}",
+                             "--batch", $"{batch}", "--threads", $"{threads}"];
+
+        var o = new BenchmarkOptions { ImageSize = size, BatchSize = batch, Images = images };
+        var plainBatches = data.Tensors(batch, train: true, PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).Preprocessing);
+        FitBenchmark.RunFit(ml, data, o, 4 * batch);   // warm-up (and the library's allocator setting, process-wide from here)
+        var fit = new List<double>();
+        var plain = new List<double>();
+        var peerDefault = new List<double>();
+        var peerTuned = new List<double>();
+        for (int r = 0; r < repeats; r++)
+        {
+            fit.Add(FitBenchmark.RunFit(ml, data, o, data.Count, skipFirst: 2).TrainImagesPerSecond);
+            plain.Add(FitBenchmark.RunPlain(data, plainBatches, skipFirst: 2).ImagesPerSecond);
+            peerDefault.Add(PeerImagesPerSecond(python, peerArgs, null));
+            peerTuned.Add(PeerImagesPerSecond(python, peerArgs, TunedAllocator));
+            Console.WriteLine($"  round {r + 1}: Fit {fit[^1],6:F1}  plain TorchSharp {plain[^1],6:F1}  PyTorch {peerDefault[^1],6:F1} (glibc defaults)  " +
+                              $"{peerTuned[^1],6:F1} (library's thresholds)  img/s");
+        }
+        foreach (var b in plainBatches) { b.Images.Dispose(); b.Labels.Dispose(); }
+        double mFit = Median(fit), mPlain = Median(plain), mDefault = Median(peerDefault), mTuned = Median(peerTuned);
+        Console.WriteLine("\n| figure (median of the rounds) | img/s | Fit / it |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| Fit, training phase | {mFit:F1} | |");
+        Console.WriteLine($"| plain TorchSharp loop (pre-built tensors) | {mPlain:F1} | {mFit / mPlain:F2} |");
+        Console.WriteLine($"| PyTorch, glibc's allocator defaults | {mDefault:F1} | **{mFit / mDefault:F2}** |");
+        Console.WriteLine($"| PyTorch, MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ = 1 GiB (the library's setting) | {mTuned:F1} | **{mFit / mTuned:F2}** |");
+        return 0;
+    }
+
+    private static double PeerImagesPerSecond(string python, string[] args, Dictionary<string, string>? environment)
+    {
+        var run = Peer(python, args, environment);
+        if (run.ExitCode != 0) throw new InvalidOperationException($"the PyTorch peer failed (exit {run.ExitCode}): {run.Error}");
+        var line = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
+        return JsonNode.Parse(line)!["images_per_second"]!.GetValue<double>();
+    }
+
+    private static (int ExitCode, string Output, string Error) Peer(string python, string[] args, Dictionary<string, string>? environment)
+    {
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? []) start.Environment[k] = v;
+        try
+        {
+            using var p = Process.Start(start)!;
+            var error = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, output, error.Result);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (127, "", e.Message);
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
