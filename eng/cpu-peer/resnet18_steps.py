@@ -46,16 +46,29 @@ for start in range(0, len(labels), args.batch):
     index = order[start:start + args.batch]
     x = (pixels[index] - mean) / std
     loss = torch.nn.functional.cross_entropy(model(x), labels[index])
+    forward = time.perf_counter()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    backward = time.perf_counter()
     optimizer.step()
     loss.item()
-    steps.append((time.perf_counter() - began, len(index)))
+    end = time.perf_counter()
+    steps.append((end - began, len(index), forward - began, backward - forward, end - backward))
 
 timed = steps[args.skip:]
+full = [s for s in timed if s[1] == args.batch]
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+
+
 print(json.dumps({
-    "images_per_second": sum(n for _, n in timed) / sum(s for s, _ in timed),
+    "images_per_second": sum(s[1] for s in timed) / sum(s[0] for s in timed),
+    "median_phase_seconds": {"forward": median([s[2] for s in full]), "backward": median([s[3] for s in full]),
+                             "optimizer": median([s[4] for s in full])},
     "torch": torch.__version__,
     "threads": torch.get_num_threads(),
-    "step_seconds": [round(s, 4) for s, _ in steps],
+    "step_seconds": [round(s[0], 4) for s in steps],
 }))

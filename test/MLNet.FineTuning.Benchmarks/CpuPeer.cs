@@ -60,12 +60,17 @@ internal static class CpuPeer
         var plain = new List<double>();
         var peerDefault = new List<double>();
         var peerTuned = new List<double>();
+        var plainPhases = new List<(double Forward, double Backward, double Optimizer)>();
+        var peerPhases = new List<(double Forward, double Backward, double Optimizer)>();
         for (int r = 0; r < repeats; r++)
         {
             fit.Add(FitBenchmark.RunFit(ml, data, o, data.Count, skipFirst: 2).TrainImagesPerSecond);
-            plain.Add(FitBenchmark.RunPlain(data, plainBatches, skipFirst: 2).ImagesPerSecond);
-            peerDefault.Add(PeerImagesPerSecond(python, peerArgs, null));
-            peerTuned.Add(PeerImagesPerSecond(python, peerArgs, TunedAllocator));
+            plain.Add(FitBenchmark.RunPlain(data, plainBatches, skipFirst: 2,
+                done: p => plainPhases.AddRange(p.Phases.Skip(2).Where((_, i) => (i + 2) * batch + batch <= data.Count))).ImagesPerSecond);
+            peerDefault.Add(PeerImagesPerSecond(python, peerArgs, null).ImagesPerSecond);
+            var tuned = PeerImagesPerSecond(python, peerArgs, TunedAllocator);
+            peerTuned.Add(tuned.ImagesPerSecond);
+            peerPhases.Add(tuned.Phases);
             Console.WriteLine($"  round {r + 1}: Fit {fit[^1],6:F1}  plain TorchSharp {plain[^1],6:F1}  PyTorch {peerDefault[^1],6:F1} (glibc defaults)  " +
                               $"{peerTuned[^1],6:F1} (library's thresholds)  img/s");
         }
@@ -77,15 +82,23 @@ internal static class CpuPeer
         Console.WriteLine($"| plain TorchSharp loop (pre-built tensors) | {mPlain:F1} | {mFit / mPlain:F2} |");
         Console.WriteLine($"| PyTorch, glibc's allocator defaults | {mDefault:F1} | **{mFit / mDefault:F2}** |");
         Console.WriteLine($"| PyTorch, MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ = 1 GiB (the library's setting) | {mTuned:F1} | **{mFit / mTuned:F2}** |");
+        // Where a step's time goes, both with the raised thresholds: the plain loop's steps against the peer's medians.
+        Console.WriteLine($"\n| median seconds of a full step of {batch} | forward + loss | backward | optimizer |");
+        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine($"| plain TorchSharp loop | {Median(plainPhases.Select(p => p.Forward)):F3} | {Median(plainPhases.Select(p => p.Backward)):F3} | {Median(plainPhases.Select(p => p.Optimizer)):F3} |");
+        Console.WriteLine($"| PyTorch (library's thresholds; median of the rounds' medians) | {Median(peerPhases.Select(p => p.Forward)):F3} | {Median(peerPhases.Select(p => p.Backward)):F3} | {Median(peerPhases.Select(p => p.Optimizer)):F3} |");
         return 0;
     }
 
-    private static double PeerImagesPerSecond(string python, string[] args, Dictionary<string, string>? environment)
+    private static (double ImagesPerSecond, (double Forward, double Backward, double Optimizer) Phases) PeerImagesPerSecond(
+        string python, string[] args, Dictionary<string, string>? environment)
     {
         var run = Peer(python, args, environment);
         if (run.ExitCode != 0) throw new InvalidOperationException($"the PyTorch peer failed (exit {run.ExitCode}): {run.Error}");
-        var line = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
-        return JsonNode.Parse(line)!["images_per_second"]!.GetValue<double>();
+        var json = JsonNode.Parse(run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1])!;
+        var phases = json["median_phase_seconds"]!;
+        return (json["images_per_second"]!.GetValue<double>(),
+            (phases["forward"]!.GetValue<double>(), phases["backward"]!.GetValue<double>(), phases["optimizer"]!.GetValue<double>()));
     }
 
     private static (int ExitCode, string Output, string Error) Peer(string python, string[] args, Dictionary<string, string>? environment)
@@ -107,7 +120,7 @@ internal static class CpuPeer
         }
     }
 
-    private static double Median(List<double> values)
+    private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;

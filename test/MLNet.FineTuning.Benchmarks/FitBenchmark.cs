@@ -50,12 +50,13 @@ internal static class FitBenchmark
     /// Returns images per second of the loop alone (model loading excluded; the first <paramref name="skipFirst"/> steps
     /// too) and the seconds of each step. On CUDA the batches are on the device already and each step is synchronised.</summary>
     public static (double ImagesPerSecond, double[] StepSeconds) RunPlain(BenchmarkData data, IReadOnlyList<(Tensor Images, Tensor Labels)> batches,
-        int maxSteps = int.MaxValue, GpuSetup? gpu = null, int skipFirst = 0)
+        int maxSteps = int.MaxValue, GpuSetup? gpu = null, int skipFirst = 0, Action<PlainLoop>? done = null)
     {
         using var plain = new PlainLoop(data.ClassNames.Length, gpu);
         var taken = batches.Take(maxSteps).ToArray();
         var steps = taken.Select(b => plain.Step(b.Images, b.Labels)).ToArray();
         int skip = Math.Min(skipFirst, steps.Length - 1);
+        done?.Invoke(plain);
         return (taken.Skip(skip).Sum(b => b.Images.shape[0]) / steps.Skip(skip).Sum(), steps);
     }
 

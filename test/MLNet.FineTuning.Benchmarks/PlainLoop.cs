@@ -52,17 +52,25 @@ internal sealed class PlainLoop : IDisposable
         model.train();
     }
 
+    /// <summary>Seconds of each step's forward (with the loss), backward and optimizer step, in step order (on the CPU,
+    /// where the operations run synchronously; the CPU peer compares them with PyTorch's).</summary>
+    public List<(double Forward, double Backward, double Optimizer)> Phases { get; } = [];
+
     /// <summary>One training step; returns its seconds.</summary>
     public double Step(Tensor images, Tensor labels)
     {
         clock.Restart();
         using var scope = NewDisposeScope();
         var loss = nn.functional.cross_entropy(model.forward(images), labels);
+        double forward = clock.Elapsed.TotalSeconds;
         optimizer.zero_grad();
         loss.backward();
+        double backward = clock.Elapsed.TotalSeconds;
         optimizer.step();
         gpu?.Synchronize();
-        return clock.Elapsed.TotalSeconds;
+        double total = clock.Elapsed.TotalSeconds;
+        Phases.Add((forward, backward - forward, total - backward));
+        return total;
     }
 
     public void Dispose()
