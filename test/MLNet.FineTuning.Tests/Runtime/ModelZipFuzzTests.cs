@@ -1,0 +1,50 @@
+using Microsoft.ML;
+using MLNet.FineTuning.Runtime;
+using MLNet.FineTuning.Tests.Images;
+using MLNet.FineTuning.Tests.Pretrained;
+
+namespace MLNet.FineTuning.Tests.Runtime;
+
+/// <summary>
+/// Seeded mutants (<see cref="ByteMutations"/>) of a saved model.zip through ML.NET's own loader, as a service and
+/// `mlnet-finetune predict` load it (with the runtime package registered). ML.NET's exceptions are not ours to name, so
+/// the contract tested is the one the tool relies on: every mutant loads or fails with one of the three exception types
+/// that `predict` turns into a one-line error naming the file (InvalidDataException, InvalidOperationException,
+/// FormatException; Cli/Commands/PredictCommand.cs).
+/// </summary>
+[Collection(ThreeClassModelCollection.Name)]
+public class ModelZipFuzzTests(ThreeClassModel fixture)
+{
+    [Fact]
+    public void MlNetModelLoad_MutatedModelZip_LoadsOrFailsWithAnExceptionTheToolNames()
+    {
+        using var dir = new TempDirectory();
+        new MLContext(1).Model.Save(fixture.Model, fixture.Train.Schema, dir.File("model.zip"));
+        var original = File.ReadAllBytes(dir.File("model.zip"));
+        string path = dir.File("mutant.zip");
+        var random = new Random(31);
+        int loaded = 0, refused = 0;
+        var unexpected = new List<string>();
+        for (int i = 0; i < 40; i++)
+        {
+            var (how, bytes) = ByteMutations.Mutate(original, random);
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                var model = new MLContext(1).RegisterFineTuningRuntime().Model.Load(path, out _);
+                (model as IDisposable)?.Dispose();
+                loaded++;
+            }
+            catch (Exception e) when (e is InvalidDataException or InvalidOperationException or FormatException)
+            {
+                refused++;
+            }
+            catch (Exception e)
+            {
+                unexpected.Add($"{i} {how}: {e.GetType().FullName}: {e.Message}");
+            }
+        }
+        Assert.True(unexpected.Count == 0, $"{unexpected.Count} of 40 mutants failed in a way the tool does not name:\n{string.Join("\n", unexpected)}");
+        Assert.True(loaded > 2 && refused > 10, $"loaded {loaded}, refused {refused}: the mutants must exercise both outcomes");
+    }
+}
