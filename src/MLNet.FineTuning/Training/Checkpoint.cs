@@ -109,12 +109,12 @@ internal static class Checkpoint
         // Temporary folders of processes that were killed while writing: never a checkpoint, only disk space. One whose
         // process still runs is that process's save in progress (AtomicFile's rule for temporary files).
         foreach (var stale in Directory.GetDirectories(parent, Path.GetFileName(directory) + ".tmp-*"))
-            if (int.TryParse(stale.AsSpan(stale.LastIndexOf('-') + 1), out int pid) && AtomicFile.ProcessIsGone(pid)) TryDelete(stale);
+            if (WriterIsGone(stale)) TryDelete(stale);
         if (File.Exists(Path.Combine(directory, StateFile)))
         {
             // A kill after the new checkpoint moved in and before the previous one was deleted leaves that one aside.
             foreach (var old in Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*"))
-                if (int.TryParse(old.AsSpan(old.LastIndexOf('-') + 1), out int pid) && AtomicFile.ProcessIsGone(pid)) TryDelete(old);
+                if (WriterIsGone(old)) TryDelete(old);
             return;
         }
         var previous = Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*")
@@ -125,6 +125,10 @@ internal static class Checkpoint
         if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);   // empty or partial: not a checkpoint
         Directory.Move(previous, directory);
     }
+
+    /// <summary>Whether the process named by a <c>.tmp-&lt;pid&gt;</c> or <c>.old-&lt;pid&gt;</c> folder's suffix no longer runs.</summary>
+    private static bool WriterIsGone(string folder) =>
+        int.TryParse(folder.AsSpan(folder.LastIndexOf('-') + 1), out int pid) && AtomicFile.ProcessIsGone(pid);
 
     private static void TryDelete(string folder)
     {
