@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 
 namespace MLNet.FineTuning.Benchmarks;
 
@@ -62,15 +61,7 @@ internal static class ProcessMemory
     /// blocks from mmap (returned on free) into the arenas (kept), so RSS grows without a leak (TorchSharp
     /// issue #1466). Returns false where there is no glibc.
     /// </summary>
-    public static bool TrimNativeHeap()
-    {
-        if (!OperatingSystem.IsLinux()) return false;
-        try { return malloc_trim(0) >= 0; }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
-    }
-
-    [DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int malloc_trim(nuint pad);
+    public static bool TrimNativeHeap() => MLNet.FineTuning.Training.NativeHeap.Trim();
 
     private static double Kilobytes(string line) =>
         double.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture);

@@ -62,9 +62,16 @@ internal static class NativeHeap
     /// <summary>Gives the heap's free memory back to the system after training (when <see cref="TuneForTraining"/> kept it).</summary>
     public static void Release()
     {
-        if (tuned != true) return;
-        try { malloc_trim(0); }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        if (tuned == true) Trim();
+    }
+
+    /// <summary>glibc's <c>malloc_trim(0)</c>: the free pages of every arena go back to the system (also what the memory
+    /// benchmarks call before they read resident memory). False where there is no glibc.</summary>
+    public static bool Trim()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try { return malloc_trim(0) >= 0; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
     }
 
     // "libc.so.6" is glibc's own name: musl and others fail to load it and are left alone.
