@@ -32,4 +32,35 @@ internal static class ByteMutations
                 return ($"repeat-{from}-{size}", [.. bytes[..(from + size)], .. bytes[from..]]);
         }
     }
+
+    /// <summary>Writes <paramref name="count"/> seeded mutants of <paramref name="original"/> to <paramref name="path"/> one
+    /// after the other and reads each with <paramref name="read"/>; counts the reads and the failures that
+    /// <paramref name="isRefusal"/> accepts, and fails the test (listing them) on any other exception.</summary>
+    public static (int Read, int Refused) FuzzFile(byte[] original, string path, int count, int seed, Action<string> read,
+        Func<Exception, bool> isRefusal)
+    {
+        var random = new Random(seed);
+        int readCount = 0, refused = 0;
+        var unexpected = new List<string>();
+        for (int i = 0; i < count; i++)
+        {
+            var (how, bytes) = Mutate(original, random);
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                read(path);
+                readCount++;
+            }
+            catch (Exception e) when (isRefusal(e))
+            {
+                refused++;
+            }
+            catch (Exception e)
+            {
+                unexpected.Add($"{i} {how}: {e.GetType().FullName}: {e.Message}");
+            }
+        }
+        Xunit.Assert.True(unexpected.Count == 0, $"{unexpected.Count} of {count} mutants were neither read nor refused as expected:\n{string.Join("\n", unexpected.Take(15))}");
+        return (readCount, refused);
+    }
 }

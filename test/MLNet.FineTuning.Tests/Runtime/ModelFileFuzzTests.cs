@@ -58,32 +58,8 @@ public class ModelFileFuzzTests
         Assert.True(read > 5 && refused > 5, $"read {read}, refused {refused}: the mutants must exercise both outcomes");
     }
 
-    /// <summary>Writes each mutant to <paramref name="path"/> and reads it; counts reads and named refusals, fails on anything else.</summary>
-    private static (int Read, int Refused) Fuzz(byte[] original, string path, int count, int seed, Action<string> readFile)
-    {
-        var random = new Random(seed);
-        int read = 0, refused = 0;
-        var unexpected = new List<string>();
-        for (int i = 0; i < count; i++)
-        {
-            var (how, bytes) = ByteMutations.Mutate(original, random);
-            File.WriteAllBytes(path, bytes);
-            try
-            {
-                readFile(path);
-                read++;
-            }
-            catch (InvalidDataException e)
-            {
-                if (!e.Message.Contains(Path.GetFileName(path))) unexpected.Add($"{i} {how}: the refusal does not name the file: {e.Message}");
-                refused++;
-            }
-            catch (Exception e)
-            {
-                unexpected.Add($"{i} {how}: {e.GetType().Name}: {e.Message}");
-            }
-        }
-        Assert.True(unexpected.Count == 0, $"{unexpected.Count} of {count} mutants were not read or refused by name:\n{string.Join("\n", unexpected.Take(15))}");
-        return (read, refused);
-    }
+    /// <summary><see cref="ByteMutations.FuzzFile"/> where the only refusal is an InvalidDataException naming the file.</summary>
+    private static (int Read, int Refused) Fuzz(byte[] original, string path, int count, int seed, Action<string> readFile) =>
+        ByteMutations.FuzzFile(original, path, count, seed, readFile,
+            e => e is InvalidDataException && e.Message.Contains(Path.GetFileName(path)));
 }
