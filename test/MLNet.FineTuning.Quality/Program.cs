@@ -11,6 +11,8 @@
 //     --results FILE           JSON lines, appended; runs already in it are skipped (default artifacts/quality/<profile>-<device>.jsonl)
 //     --shard i/n              run every n-th job starting at i (0-based): n processes share one machine
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- report --results a.jsonl[,b.jsonl] [--out docs/quality.md]
+//   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- range [--kind ...] [--datasets ...] [--recipes ...] [--seeds 1] [--out FILE.tsv]
+//                            the automatic recipe's learning-rate range test alone: suggestion per data set, curves to FILE
 //
 // The suite's data: eng/prepare-data.sh suite-images suite-text (fashion-mnist and spam-assassin are committed).
 using System.Globalization;
@@ -19,11 +21,12 @@ using MLNet.FineTuning.Training;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool help = args.Length == 0 || args.Contains("-h") || args.Contains("--help");   // "run --help" must not start a run
-if (help || args[0] is not ("run" or "report"))
+if (help || args[0] is not ("run" or "report" or "range"))
 {
     Console.WriteLine("usage: quality run [--profile cpu|gpu] [--kind image|text|all] [--datasets a,b] [--recipes \"baseline;defaults;crop=1,flip=0\"]\n" +
                       "                   [--seeds 1,2,3] [--gpu ID] [--precision auto|float32|bfloat16] [--results FILE] [--shard i/n]\n" +
                       "       quality report --results FILE[,FILE...] [--out docs/quality.md]\n" +
+                      "       quality range [--kind image|text|all] [--datasets a,b] [--recipes \"defaults\"] [--seeds 1] [--out FILE.tsv]\n" +
                       $"recipe keys: {Recipe.SharedKeys}; images: {Recipe.ImageKeys}; text: {Recipe.TextKeys}");
     return help ? 0 : 2;
 }
@@ -55,6 +58,27 @@ try
         throw new ArgumentException("--gpu: TorchSharp sees no CUDA device (is the CUDA backend referenced?).");
     var runner = new SuiteRunner(repo, profile, gpu, precision);
     string resultsPath = Arg("--results") ?? Path.Combine(repo, "artifacts", "quality", $"{profile.Name}-{runner.Device.Replace(":", "")}.jsonl");
+    if (args[0] == "range")
+    {
+        // The automatic recipe's range test alone, on each data set: its suggestion beside the rates the suite chose.
+        string curves = Arg("--out") ?? Path.Combine(repo, "artifacts", "quality", "range-curves.tsv");
+        Directory.CreateDirectory(Path.GetDirectoryName(curves)!);
+        using var writer = new StreamWriter(curves, append: true);
+        foreach (var seed in seeds)
+        foreach (var d in dataSets)
+        foreach (var r in recipes)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var range = runner.RangeTest(d, r, seed);
+            Console.WriteLine($"  {d.Name,-18} seed {seed}  {r.Name,-20} {range.Points.Count} steps in {watch.Elapsed.TotalSeconds:F0} s: " +
+                              $"suggested {range.SuggestedLearningRate:G2}, lowest loss at {range.MinimumLossLearningRate:G2}" +
+                              (range.StoppedAtDivergence ? " (stopped at divergence)" : ""));
+            foreach (var p in range.Points)
+                writer.WriteLine($"{d.Name}\t{r.Name}\t{seed}\t{p.LearningRate:G4}\t{p.Loss:G5}\t{p.SmoothedLoss:G5}");
+        }
+        Console.WriteLine($"curves -> {curves}");
+        return 0;
+    }
     var done = RunResult.Read(resultsPath).Select(r => r.Key).ToHashSet();
 
     // Seeds outermost: after one pass every recipe has a first figure on every data set.

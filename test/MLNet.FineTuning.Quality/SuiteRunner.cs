@@ -52,12 +52,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         }
         else
         {
-            var o = new FineTuneImageClassifier.Options
-            {
-                LabelColumnName = "Label", ImageColumnName = "Image", Seed = seed, Precision = precision,
-                Epochs = profile.ImageEpochs, ImageSize = size, BatchSize = profile.ImageBatchSize, LogEveryNSteps = 1000,
-            };
-            recipe.Apply(o);
+            var o = ImageOptions(d, recipe, seed);
             epochs = o.Epochs;
             trainer = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(o);
         }
@@ -82,18 +77,76 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         }
         else
         {
-            var o = new LoraTextClassifier.Options
-            {
-                LabelColumnName = "Label", TextColumnName = "Text", Seed = seed, Precision = precision,
-                Epochs = profile.TextEpochs, BatchSize = profile.TextBatchSize, LogEveryNSteps = 1000,
-            };
-            recipe.Apply(o);
+            var o = TextOptions(recipe, seed);
             epochs = o.Epochs;
             length = o.MaxSequenceLength;
             trainer = ml.MulticlassClassification.Trainers.LoraTextClassifier(o);
         }
         return FitAndScore(ml, ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer), train, test, shifted, d, recipe, seed,
             trainRows.Count, testRows.Count, trainRows.Select(r => r.Label).Distinct().Count(), epochs, length);
+    }
+
+    private FineTuneImageClassifier.Options ImageOptions(SuiteDataSet d, Recipe recipe, int seed)
+    {
+        var o = new FineTuneImageClassifier.Options
+        {
+            LabelColumnName = "Label", ImageColumnName = "Image", Seed = seed, Precision = precision,
+            Epochs = profile.ImageEpochs, ImageSize = profile.ImageSizeFor(d), BatchSize = profile.ImageBatchSize, LogEveryNSteps = 1000,
+        };
+        recipe.Apply(o);
+        return o;
+    }
+
+    private LoraTextClassifier.Options TextOptions(Recipe recipe, int seed)
+    {
+        var o = new LoraTextClassifier.Options
+        {
+            LabelColumnName = "Label", TextColumnName = "Text", Seed = seed, Precision = precision,
+            Epochs = profile.TextEpochs, BatchSize = profile.TextBatchSize, LogEveryNSteps = 1000,
+        };
+        recipe.Apply(o);
+        return o;
+    }
+
+    /// <summary>The learning-rate range test of the automatic recipe, on the rows its search trains on (four fifths of
+    /// the profile's training rows) with as many steps (two passes, 30 to 100): what the search would be told.</summary>
+    public LearningRateRange RangeTest(SuiteDataSet d, Recipe recipe, int seed)
+    {
+        var ml = new MLContext(seed);
+        if (gpu is int id) { ml.GpuDeviceId = id; ml.FallbackToCpu = true; }
+        string folder = SuiteData.Locate(repoRoot, d);
+        var mapLabel = ml.Transforms.Conversion.MapValueToKey("Label");
+        if (d.Kind == DataKind.Image)
+        {
+            var rows = SuiteData.Images(folder, "train", profile.TrainRows);
+            var o = ImageOptions(d, recipe, seed);
+            var data = mapLabel.Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))
+                .Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(SearchRows(rows, seed)));
+            return ml.MulticlassClassification.Trainers.FineTuneImageClassifier(o).FindLearningRate(data, Steps(rows.Count, o.BatchSize));
+        }
+        else
+        {
+            var rows = SuiteData.Texts(ml, folder, "train", profile.TrainRows);
+            var o = TextOptions(recipe, seed);
+            var data = mapLabel.Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(SearchRows(rows, seed)));
+            return ml.MulticlassClassification.Trainers.LoraTextClassifier(o).FindLearningRate(data, Steps(rows.Count, o.BatchSize));
+        }
+    }
+
+    /// <summary>The share of rows the automatic recipe holds out for validation (ValidationSplit.AutomaticFraction).</summary>
+    private const double SearchHoldOut = 0.2;
+
+    /// <summary>A seeded four fifths of the rows, as the automatic recipe's own validation split leaves for training.</summary>
+    private static List<T> SearchRows<T>(IReadOnlyList<T> rows, int seed)
+    {
+        var random = new Random(seed);
+        return rows.OrderBy(_ => random.Next()).Take((int)Math.Round(rows.Count * (1 - SearchHoldOut))).ToList();
+    }
+
+    private static int Steps(int rows, int batchSize)
+    {
+        long searchRows = (long)Math.Round(rows * (1 - SearchHoldOut));
+        return (int)Math.Clamp(2 * ((searchRows + batchSize - 1) / batchSize), 30, 100);
     }
 
     /// <summary>What the run chose itself: the automatic recipe's kept recipe ("recipe (n runs)") and the weight

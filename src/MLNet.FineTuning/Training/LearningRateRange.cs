@@ -8,6 +8,9 @@ public sealed record LearningRatePoint(double LearningRate, double Loss, double 
 /// The per-step loss is noisy, so the curve is smoothed by an exponential moving average run forwards and then
 /// backwards (bias-corrected, β = 0.9 each way): a one-way average, as fastai's <c>lr_find</c> uses (β = 0.98), lags
 /// the loss by about β / (1 − β) steps, which over 100 steps spanning 7 decades moves the curve by decades of rate.
+/// The backward pass would carry the blown-up losses of the largest rates (tens of times the starting loss) back over
+/// the fall before them, so the curve is first cut where it diverges (a running median of 5 steps passes twice its
+/// lowest value so far) and only the part before the cut is smoothed for the suggestion.
 /// The suggestion is the rate where the smoothed loss falls fastest against log(rate): large enough to learn quickly,
 /// still well below the rates where training diverges.
 /// </summary>
@@ -74,17 +77,37 @@ public sealed class LearningRateRange
         return losses.Count > 10 && s[^1] > DivergenceFactor * s.Min();
     }
 
+    /// <summary>How many leading steps come before the divergence: the first step (past the fifth) at which the median
+    /// of the 5 steps around it is no longer finite or exceeds twice the lowest such median so far; all of them if none.
+    /// A median, so that one noisy batch neither cuts the curve nor hides a blow-up.</summary>
+    internal static int BeforeDivergence(IReadOnlyList<double> losses)
+    {
+        double lowest = double.PositiveInfinity;
+        for (int i = 0; i < losses.Count; i++)
+        {
+            var window = Enumerable.Range(Math.Max(0, i - 2), Math.Min(losses.Count, i + 3) - Math.Max(0, i - 2))
+                .Select(j => double.IsFinite(losses[j]) ? losses[j] : double.PositiveInfinity).Order().ToArray();
+            double median = window[window.Length / 2];
+            lowest = Math.Min(lowest, median);
+            if (i > 5 && (!double.IsFinite(median) || median > 2 * lowest)) return i;
+        }
+        return losses.Count;
+    }
+
     internal static LearningRateRange From(IReadOnlyList<double> rates, IReadOnlyList<double> losses)
     {
-        var s = Smooth(losses);
+        // Smoothed separately before and after the cut, so that neither part leaks into the other; the suggestion and
+        // the minimum come from the part before it.
+        int cut = BeforeDivergence(losses);
+        var s = Smooth(losses.Take(cut).ToArray()).Concat(cut < losses.Count ? Smooth(losses.Skip(cut).ToArray()) : []).ToArray();
         var points = rates.Select((r, i) => new LearningRatePoint(r, losses[i], s[i])).ToArray();
-        int lowest = Enumerable.Range(0, s.Length).Where(i => double.IsFinite(s[i])).DefaultIfEmpty(0).MinBy(i => s[i]);
+        int lowest = Enumerable.Range(0, cut).Where(i => double.IsFinite(s[i])).DefaultIfEmpty(0).MinBy(i => s[i]);
         // Steepest fall: the most negative central difference of the smoothed loss over log(rate), up to the
         // minimum (past it the loss only rises). No fall at all: a tenth of the minimum's rate (fastai's older rule
         // of thumb), never below the first rate tried.
         double suggested = Math.Max(rates[0], rates[lowest] / 10);
         double steepest = 0;
-        for (int i = 1; i < Math.Min(lowest + 1, s.Length - 1); i++)
+        for (int i = 1; i < Math.Min(lowest + 1, cut - 1); i++)
         {
             double slope = (s[i + 1] - s[i - 1]) / (Math.Log(rates[i + 1]) - Math.Log(rates[i - 1]));
             if (slope < steepest) (steepest, suggested) = (slope, rates[i]);

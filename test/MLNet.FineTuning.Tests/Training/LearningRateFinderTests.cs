@@ -27,6 +27,30 @@ public class LearningRateFinderTests
     }
 
     [Fact]
+    public void From_FallRightBeforeABlowUp_SuggestsTheFallNotTheFlatStart()
+    {
+        // What the suite's curves look like (docs/quality.md, "The range test"): flat for decades, a fall by a factor of
+        // 5 within half a decade around 3e-3, then losses of 10–40× the start with batch-to-batch spikes. The blow-up
+        // must not be smoothed back over the fall (it was: the suggestions landed at the first rate tried).
+        var rates = Rates(100, 1e-7, 1);
+        var rng = new Random(11);
+        var losses = rates.Select(r =>
+        {
+            double x = Math.Log10(r);
+            double fall = 1.1 - 0.9 * (1 + Math.Tanh(4 * (x + 2.5))) / 2;
+            double blowUp = x > -1.7 ? Math.Pow(10, 1.5 * (x + 1.7)) * (1 + 3 * rng.NextDouble()) : 0;
+            return fall * (1 + 0.4 * (rng.NextDouble() - 0.5)) + blowUp;
+        }).ToArray();
+
+        var range = LearningRateRange.From(rates, losses);
+
+        Assert.InRange(Math.Log10(range.SuggestedLearningRate), -3.2, -2.2);
+        Assert.InRange(range.MinimumLossLearningRate, range.SuggestedLearningRate, 0.05);
+        Assert.Equal(100, range.Points.Count);
+        Assert.All(range.Points, p => Assert.True(double.IsFinite(p.SmoothedLoss)));
+    }
+
+    [Fact]
     public void Diverged_LossRisingFarAboveItsMinimum_StopsTheTest()
     {
         var flat = Enumerable.Repeat(1.0, 30).ToList();
