@@ -84,6 +84,8 @@ step bench-text 100 "$app/MLNet.FineTuning.Benchmarks" text "${gpu[@]}" "${bench
 # (its images come from the Fashion-MNIST folders made in step 1, so the committed PNGs need not travel)
 mkdir -p /tmp/bench-repo/samples/data && ln -sfn /tmp/fm /tmp/bench-repo/samples/data/fashion-mnist && touch /tmp/bench-repo/MLNet.FineTuning.sln
 step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}" --repo /tmp/bench-repo
+# the AdamW step alone: TorchSharp's per-parameter loop against FlatAdamW (kernel launches; docs/benchmarks.md)
+step bench-optimizer 40 "$app/MLNet.FineTuning.Benchmarks" optimizer "${gpu[@]}"
 
 # 6. The text recipe with a longer window, if time is left
 step text-256 150 "$app/TextClassification" "${gpu[@]}" "${txt256[@]}" --out /tmp/text-out-256

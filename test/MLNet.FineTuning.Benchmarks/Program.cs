@@ -10,6 +10,7 @@
 //   ... -- [text] --gpu 0 [--precision auto|float32|bfloat16]   (training and TorchSharp on CUDA: GpuImageBenchmark.cs, GpuTextBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text-onnx        (its ONNX Runtime side: TextOnnxBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- scalar-lifetime  (TorchSharp's scalar race: ScalarLifetime.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- optimizer [--gpu 0] (the AdamW step alone, TorchSharp's against FlatAdamW: OptimizerStep.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- serve            (samples/OnnxServing under load: ServingLoad.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- leak             (resident memory over 2,000 steps of each estimator: LongRunMemory.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- cpu-peer         (Fit against Debian's PyTorch on the same CPU, interleaved: CpuPeer.cs)
@@ -27,6 +28,11 @@ if (args.Length > 0 && args[0] == "text-onnx")
     return TextOnnxBenchmark.Run(args[1..], RepoRoot(null));
 }
 if (args.Length > 0 && args[0] == "scalar-lifetime") return ScalarLifetime.Run(args[1..]);
+if (args.Length > 0 && args[0] == "optimizer")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(OptimizerStep.Usage); return 0; }
+    return OptimizerStep.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "serve")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(ServingLoad.Usage); return 0; }

@@ -8,7 +8,7 @@ namespace MLNet.FineTuning.Benchmarks;
 /// <summary>
 /// `-- scalar-lifetime [--seconds N]`: shows TorchSharp's scalar race and that the kept scalars avoid it. A thread
 /// allocates without pause (as the batch producer does) while the main thread runs AdamW steps over 64 small
-/// parameters: TorchSharp's AdamW, then KeptScalarAdamW; each runs until it fails or N seconds pass
+/// parameters: TorchSharp's AdamW, then the library's FlatAdamW; each runs until it fails or N seconds pass
 /// (docs/scalar-lifetime.md).
 /// </summary>
 internal static class ScalarLifetime
@@ -18,7 +18,7 @@ internal static class ScalarLifetime
         int seconds = args.Length >= 2 && args[0] == "--seconds" ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20;
         Console.WriteLine($"AdamW steps over 64 parameters of 4 values while another thread allocates 4 KiB arrays without pause; at most {seconds} s each");
         Try("TorchSharp's AdamW", groups => optim.AdamW(groups, lr: 1e-3, weight_decay: 0.01), seconds);
-        Try("KeptScalarAdamW   ", groups => new KeptScalarAdamW(groups, 1e-3, 0.01), seconds);
+        Try("FlatAdamW         ", groups => new FlatAdamW(groups, 1e-3, 0.01), seconds);
         return 0;
     }
 
