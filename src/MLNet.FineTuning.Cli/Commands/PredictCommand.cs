@@ -48,6 +48,14 @@ internal static class PredictCommand
         return command;
     }
 
+    /// <summary>What went wrong under the reflection wrappers: ML.NET builds a model.zip's transformers by reflection, so
+    /// a damaged entry deep inside arrives as a TargetInvocationException around the reader's own exception.</summary>
+    static Exception Cause(Exception e)
+    {
+        while (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) e = inner;
+        return e;
+    }
+
     static List<Prediction> Predict(string modelPath, string input, int top)
     {
         string full = Path.GetFullPath(modelPath);
@@ -60,9 +68,9 @@ internal static class PredictCommand
         {
             model = ml.Model.Load(full, out schema);
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException)
+        catch (Exception e) when (Cause(e) is InvalidOperationException or FormatException or InvalidDataException)
         {
-            throw new UserError($"--model: '{full}' is not an ML.NET model that mlnet-finetune wrote ({e.Message}).");
+            throw new UserError($"--model: '{full}' is not an ML.NET model that mlnet-finetune wrote ({Cause(e).Message}).");
         }
         var classes = ClassNames(model, schema, full);
 

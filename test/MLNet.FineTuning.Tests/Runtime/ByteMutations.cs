@@ -57,7 +57,9 @@ internal static class ByteMutations
             }
             catch (Exception e)
             {
-                unexpected.Add($"{i} {how}: {e.GetType().FullName}: {e.Message}");
+                var inner = e.InnerException;
+                while (inner?.InnerException is { } deeper) inner = deeper;   // the cause under reflection's wrappers
+                unexpected.Add($"{i} {how}: {e.GetType().FullName}: {e.Message}" + (inner is null ? "" : $" <- {inner.GetType().FullName}: {inner.Message}"));
             }
         }
         Xunit.Assert.True(unexpected.Count == 0, $"{unexpected.Count} of {count} mutants were neither read nor refused as expected:\n{string.Join("\n", unexpected.Take(15))}");
