@@ -86,6 +86,8 @@ mkdir -p /tmp/bench-repo/samples/data && ln -sfn /tmp/fm /tmp/bench-repo/samples
 step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}" --repo /tmp/bench-repo
 # the AdamW step alone: TorchSharp's per-parameter loop against FlatAdamW (kernel launches; docs/benchmarks.md)
 step bench-optimizer 40 "$app/MLNet.FineTuning.Benchmarks" optimizer "${gpu[@]}"
+# channels-last: right (each strided conv shape, whole network) and faster on cuDNN? (wrong on the CPU: docs/benchmarks.md)
+step bench-channels-last 60 "$app/MLNet.FineTuning.Benchmarks" channels-last "${gpu[@]}" --image-size 128 --batch-size 128
 
 # 6. The text recipe with a longer window, if time is left
 step text-256 150 "$app/TextClassification" "${gpu[@]}" "${txt256[@]}" --out /tmp/text-out-256
