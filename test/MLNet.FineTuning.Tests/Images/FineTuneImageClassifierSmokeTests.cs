@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MLNet.FineTuning.Tests.Images;
 
@@ -15,7 +16,19 @@ public class FineTuneImageClassifierSmokeTests
         });
         using var model = est.Fit(train);
         var scored = model.Transform(train);
-        var metrics = ml.MulticlassClassification.Evaluate(scored);
-        Assert.InRange(metrics.MicroAccuracy, 0, 1);
+
+        // Every row scored: a probability per class that sums to 1, and the predicted label is the most probable
+        // class's, one of the two trained on.
+        var scores = scored.GetColumn<float[]>("Score").ToArray();
+        var predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
+        Assert.Equal(16, scores.Length);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            Assert.Equal(2, scores[i].Length);
+            Assert.All(scores[i], p => Assert.InRange(p, 0f, 1f));
+            Assert.Equal(1f, scores[i].Sum(), 4);
+            Assert.Equal((uint)Array.IndexOf(scores[i], scores[i].Max()) + 1, predicted[i]);   // keys count from 1
+        }
+        Assert.Equal(["Bag", "Trouser"], model.ClassNames.Order());
     }
 }
