@@ -1,0 +1,70 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Tests.Modeling;
+using MLNet.FineTuning.Tests.Pretrained;
+
+namespace MLNet.FineTuning.Tests.Text;
+
+/// <summary>Fit on a local Hugging Face BERT folder (<c>Encoder = "bert-folder"</c>): a tiny random BERT written as
+/// config.json, vocab.txt and model.safetensors, with two topics whose words the folder's own vocabulary holds.</summary>
+public class BertFolderFitTests
+{
+    private sealed class Row
+    {
+        public string Label { get; set; } = "";
+        public string Text { get; set; } = "";
+    }
+
+    private static readonly string[] SportWords = ["goal", "match", "team", "cup", "coach", "referee", "striker", "penalty"];
+    private static readonly string[] FoodWords = ["sauce", "bread", "garlic", "soup", "pasta", "basil", "cheese", "oven"];
+
+    private sealed class Prediction
+    {
+        public float[] Score { get; set; } = [];
+        public uint PredictedLabel { get; set; }
+    }
+
+    [Fact]
+    public void Fit_OnABertFolder_LearnsAndScoresThroughTheExportedModel_RowByRowAsInBatches()
+    {
+        using var dir = new TempDirectory();
+        using (var source = BertTestKit.Randomised(new BertEncoder(BertTestKit.Tiny), seed: 5))
+            BertTestKit.WriteFolder(dir.Path, BertTestKit.Tiny, source.state_dict(), "model.safetensors");
+        // The folder's vocabulary: BERT's special tokens, the topics' words, then fillers up to the config's 100.
+        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. SportWords, .. FoodWords];
+        File.WriteAllLines(dir.File("vocab.txt"), [.. vocabulary, .. Enumerable.Range(0, BertTestKit.Tiny.VocabSize - vocabulary.Length).Select(i => $"filler{i}")]);
+        var random = new Random(3);
+        string Sentence(string[] words) => string.Join(" ", Enumerable.Range(0, 5).Select(_ => words[random.Next(words.Length)]));
+        var rows = Enumerable.Range(0, 12).SelectMany(_ => new[] { new Row { Label = "sport", Text = Sentence(SportWords) }, new Row { Label = "food", Text = Sentence(FoodWords) } }).ToArray();
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(rows);
+
+        var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.LoraTextClassifier(new LoraTextClassifier.Options
+        {
+            Encoder = PretrainedCatalog.BertFolder, EncoderPath = dir.Path, MaxSequenceLength = 16, Epochs = 8, BatchSize = 8,
+        })).Fit(data);
+
+        // Scored by the exported ONNX model with the folder's tokenizer: the topics are told apart.
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data));
+        Assert.True(metrics.MicroAccuracy >= 0.9, $"training accuracy {metrics.MicroAccuracy}");
+        // A PredictionEngine (one row at a time, as a service scores) gives the batch's scores and labels.
+        var batch = model.Transform(data);
+        var scores = batch.GetColumn<float[]>("Score").ToArray();
+        var labels = batch.GetColumn<uint>("PredictedLabel").ToArray();
+        using var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(model);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var one = engine.Predict(rows[i]);
+            Assert.Equal(labels[i], one.PredictedLabel);
+            Assert.Equal(scores[i].Length, one.Score.Length);
+            for (int k = 0; k < one.Score.Length; k++) Assert.Equal(scores[i][k], one.Score[k], 5);
+        }
+        using var saved = new TempDirectory();
+        model.LastTransformer.SaveWeights(saved.Path);
+        var metadata = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(saved.File("checkpoint.json")))!;
+        Assert.Equal(PretrainedCatalog.BertFolder, (string)metadata["encoder"]!);
+        Assert.Equal(dir.Path, (string)metadata["encoderPath"]!);
+    }
+}
