@@ -21,7 +21,7 @@ internal static class CpuPeer
     public const string Usage = "cpu-peer [--images 1280] [--image-size 64] [--batch-size 32] [--repeats 3] [--python /usr/bin/python3]\n" +
                                 "  needs Debian's PyTorch: apt-get install python3-torch python3-torchvision";
 
-    private static readonly Dictionary<string, string> TunedAllocator = new()
+    internal static readonly Dictionary<string, string> TunedAllocator = new()
     {
         ["MALLOC_MMAP_THRESHOLD_"] = (1 << 30).ToString(CultureInfo.InvariantCulture),
         ["MALLOC_TRIM_THRESHOLD_"] = (1 << 30).ToString(CultureInfo.InvariantCulture),
@@ -90,7 +90,7 @@ internal static class CpuPeer
         return 0;
     }
 
-    private static (double ImagesPerSecond, (double Forward, double Backward, double Optimizer) Phases) PeerImagesPerSecond(
+    internal static (double ImagesPerSecond, (double Forward, double Backward, double Optimizer) Phases) PeerImagesPerSecond(
         string python, string[] args, Dictionary<string, string>? environment)
     {
         var run = Peer(python, args, environment);
@@ -101,7 +101,7 @@ internal static class CpuPeer
             (phases["forward"]!.GetValue<double>(), phases["backward"]!.GetValue<double>(), phases["optimizer"]!.GetValue<double>()));
     }
 
-    private static (int ExitCode, string Output, string Error) Peer(string python, string[] args, Dictionary<string, string>? environment)
+    internal static (int ExitCode, string Output, string Error) Peer(string python, string[] args, Dictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -120,7 +120,7 @@ internal static class CpuPeer
         }
     }
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;

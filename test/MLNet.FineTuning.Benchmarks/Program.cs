@@ -15,6 +15,7 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- serve            (samples/OnnxServing under load: ServingLoad.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- leak             (resident memory over 2,000 steps of each estimator: LongRunMemory.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- cpu-peer         (Fit against Debian's PyTorch on the same CPU, interleaved: CpuPeer.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- cpu-peer-text    (the same for LoRA on MiniLM-L6: CpuPeerText.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -53,6 +54,11 @@ if (args.Length > 0 && args[0] == "cpu-peer")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(CpuPeer.Usage); return 0; }
     return CpuPeer.Run(args[1..], RepoRoot(null), CommandLine(args));
+}
+if (args.Length > 0 && args[0] == "cpu-peer-text")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(CpuPeerText.Usage); return 0; }
+    return CpuPeerText.Run(args[1..], RepoRoot(null), CommandLine(args));
 }
 if (args.Length > 0 && args[0] == "text")
 {
