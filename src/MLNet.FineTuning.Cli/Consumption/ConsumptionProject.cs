@@ -162,7 +162,7 @@ internal static partial class ConsumptionProject
     }
 
     static void Save(string folder, string file, string text) =>
-        Onnx.AtomicFile.Write(Path.Combine(folder, file), Encoding.UTF8.GetBytes(text), "consumption project");
+        AtomicFile.Write(Path.Combine(folder, file), Encoding.UTF8.GetBytes(text), "consumption project");
 
     /// <summary>A C# string literal (verbatim-free, escaped), safe for any class name or text.</summary>
     static string Literal(string s)

@@ -15,7 +15,7 @@ internal sealed record MetricsFile(
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,   // log-loss can be infinite
     };
 
-    public void Write(string path) => Onnx.AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, Json), "metrics file");
+    public void Write(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, Json), "metrics file");
 
     public static MetricsFile Read(string path) =>
         JsonSerializer.Deserialize<MetricsFile>(File.ReadAllBytes(path), Json) ?? throw new InvalidDataException($"'{path}' is not a metrics file.");

@@ -80,9 +80,9 @@ internal static class RunReport
         });
         var pictureFolder = Path.Combine(folder, MarkdownRenderer.PictureFolder);
         Directory.CreateDirectory(pictureFolder);
-        foreach (var p in pictures) Onnx.AtomicFile.Write(Path.Combine(pictureFolder, p.FileName), p.Png, "report picture");
-        Onnx.AtomicFile.Write(Path.Combine(folder, "report.md"), System.Text.Encoding.UTF8.GetBytes(MarkdownRenderer.Render(doc)), "report");
-        Onnx.AtomicFile.Write(Path.Combine(folder, "report.html"), System.Text.Encoding.UTF8.GetBytes(HtmlRenderer.Render(doc, title)), "report");
+        foreach (var p in pictures) AtomicFile.Write(Path.Combine(pictureFolder, p.FileName), p.Png, "report picture");
+        AtomicFile.Write(Path.Combine(folder, "report.md"), System.Text.Encoding.UTF8.GetBytes(MarkdownRenderer.Render(doc)), "report");
+        AtomicFile.Write(Path.Combine(folder, "report.html"), System.Text.Encoding.UTF8.GetBytes(HtmlRenderer.Render(doc, title)), "report");
     }
 
     static string Percent(double v) => double.IsFinite(v) ? (100 * v).ToString("0.0", CultureInfo.InvariantCulture) + " %" : "–";

@@ -113,7 +113,7 @@ internal static class FineTuneRun
         // Outputs, each written to a temporary name and renamed into place.
         var zip = new MemoryStream();
         ml.Model.Save(model, trainView.Schema, zip);
-        Onnx.AtomicFile.Write(output.FilePath("model.zip"), zip.GetBuffer().AsSpan(0, (int)zip.Length), "ML.NET model");
+        AtomicFile.Write(output.FilePath("model.zip"), zip.GetBuffer().AsSpan(0, (int)zip.Length), "ML.NET model");
         kind.SaveOnnx(fineTuned, output.Path);
         var metrics = new MetricsFile(evaluatedOn, evalRows?.Count ?? train.Count, reportClasses, fineTunedReport, baselineReport);
         metrics.Write(output.FilePath("metrics.json"));

@@ -29,7 +29,7 @@ internal sealed record ProgressHistory(List<TrainingProgress> Epochs, List<Progr
     }
 
     public void Save(string path) =>
-        Onnx.AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this), "training progress");
+        AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this), "training progress");
 
     /// <summary>A report from the resumed run replaces what the stopped run had recorded from that point on (a run
     /// stopped in the middle of an epoch ends that epoch again after the resume).</summary>

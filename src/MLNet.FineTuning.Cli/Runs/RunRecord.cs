@@ -32,7 +32,7 @@ internal sealed record RunRecord(
             PackageVersions(), MachineOf(gpu), started, finished, metrics.EvaluatedOn, metrics.FineTuned.MicroAccuracy, metrics.FineTuned.MacroAccuracy,
             metrics.Baseline?.MicroAccuracy, metrics.Baseline?.MacroAccuracy);
 
-    public void Write(string path) => Onnx.AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, MetricsFile.Json), "run record");
+    public void Write(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, MetricsFile.Json), "run record");
 
     public static RunRecord Read(string path)
     {

@@ -11,7 +11,7 @@ public static class FineTuningCatalog
     {
         Check.NotNull(trainers, nameof(trainers));
         Check.NotNull(options, nameof(options));
-        return new FineTuneImageClassifier(Catalog.HostEnvironment.FromCatalog(trainers, options.Seed), options);
+        return new FineTuneImageClassifier(HostEnvironment.FromCatalog(trainers, options.Seed), options);
     }
 
     /// <summary>Fine-tunes a pretrained CNN with the common settings; everything else keeps its default.</summary>
@@ -38,7 +38,7 @@ public static class FineTuningCatalog
     {
         Check.NotNull(trainers, nameof(trainers));
         Check.NotNull(options, nameof(options));
-        return new LoraTextClassifier(Catalog.HostEnvironment.FromCatalog(trainers, options.Seed), options);
+        return new LoraTextClassifier(HostEnvironment.FromCatalog(trainers, options.Seed), options);
     }
 
     /// <summary>LoRA fine-tuning with the common settings; everything else keeps its default.</summary>

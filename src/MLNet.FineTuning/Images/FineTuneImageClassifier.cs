@@ -4,7 +4,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using TorchSharp;
-using MLNet.FineTuning.Catalog;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Images;
 using MLNet.FineTuning.Modeling;

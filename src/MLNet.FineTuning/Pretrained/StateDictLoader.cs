@@ -57,7 +57,7 @@ internal static class StateDictLoader
 
     /// <summary>
     /// The same check and copy into a chosen set of named tensors rather than a whole network's state_dict:
-    /// the parts one file fills, such as LoRA adapters and a head (<c>Modeling.Lora.LoraAdapterFile</c>).
+    /// the parts one file fills, such as LoRA adapters and a head (<c>LoraAdapterFile</c>).
     /// </summary>
     /// <param name="target">The tensors to fill, by the names the source uses; copied into in place.</param>
     /// <param name="source">Tensors keyed by the target's names.</param>

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using MLNet.FineTuning.Catalog;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Modeling.Lora;

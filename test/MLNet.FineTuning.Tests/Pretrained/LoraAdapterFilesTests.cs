@@ -1,11 +1,13 @@
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Modeling.Lora;
-using MLNet.FineTuning.Tests.Pretrained;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Tests.Modeling;
+using MLNet.FineTuning.Tests.Modeling.Lora;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace MLNet.FineTuning.Tests.Modeling.Lora;
+namespace MLNet.FineTuning.Tests.Pretrained;
 
 public class LoraAdapterFilesTests
 {

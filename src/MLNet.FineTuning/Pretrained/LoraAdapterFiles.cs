@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MLNet.FineTuning.Onnx;
-using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Modeling.Lora;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace MLNet.FineTuning.Modeling.Lora;
+namespace MLNet.FineTuning.Pretrained;
 
 /// <summary>
 /// Reads and writes a LoRA adapter in PEFT's folder layout, so that <c>PeftModel.from_pretrained(

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace MLNet.FineTuning.Onnx;
+namespace MLNet.FineTuning;
 
 /// <summary>Writes a whole file or nothing: a reader (or a crash) never sees half of it.</summary>
 internal static class AtomicFile

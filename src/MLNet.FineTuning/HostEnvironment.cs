@@ -2,7 +2,7 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 
-namespace MLNet.FineTuning.Catalog;
+namespace MLNet.FineTuning;
 
 /// <summary>
 /// What a fine-tuning estimator needs from the caller's ML.NET context: a log channel, the GPU settings

@@ -1,7 +1,8 @@
-using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Modeling.Lora;
 using static TorchSharp.torch;
 
-namespace MLNet.FineTuning.Modeling.Lora;
+namespace MLNet.FineTuning.Pretrained;
 
 /// <summary>
 /// A PEFT LoRA adapter read from a folder (<see cref="LoraAdapterFiles.Load"/>): its config, its A/B matrices and
