@@ -10,12 +10,12 @@ at 0.3 of it, decay 0.01 on matrices only). Random weights and random token ids,
 Prints one JSON line: sequences per second over the steps after the first `--skip`, and the median phase times.
 """
 import argparse
-import json
 import math
-import time
 
 import torch
 from torch import nn
+
+from peer_steps import StepClock, report
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--texts", type=int, required=True)
@@ -107,35 +107,8 @@ ids = torch.randint(1000, VOCAB, (args.texts, args.length))
 mask = torch.ones(args.texts, args.length, dtype=torch.long)
 labels = torch.randint(0, args.classes, (args.texts,))
 
-steps = []
+clock = StepClock()
 for start in range(0, args.texts, args.batch):
-    began = time.perf_counter()
     index = slice(start, start + args.batch)
-    loss = nn.functional.cross_entropy(model(ids[index], mask[index]), labels[index])
-    forward = time.perf_counter()
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    backward = time.perf_counter()
-    optimizer.step()
-    loss.item()
-    end = time.perf_counter()
-    steps.append((end - began, len(labels[index]), forward - began, backward - forward, end - backward))
-
-timed = steps[args.skip:]
-full = [s for s in timed if s[1] == args.batch]
-
-
-def median(values):
-    values = sorted(values)
-    return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
-
-
-print(json.dumps({
-    "images_per_second": sum(s[1] for s in timed) / sum(s[0] for s in timed),
-    "median_phase_seconds": {"forward": median([s[2] for s in full]), "backward": median([s[3] for s in full]),
-                             "optimizer": median([s[4] for s in full])},
-    "torch": torch.__version__,
-    "threads": torch.get_num_threads(),
-    "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
-    "step_seconds": [round(s[0], 4) for s in steps],
-}))
+    clock.run(len(labels[index]), lambda: nn.functional.cross_entropy(model(ids[index], mask[index]), labels[index]), optimizer)
+report(clock, args.skip, args.batch, trainable=sum(p.numel() for p in model.parameters() if p.requires_grad))

@@ -8,12 +8,12 @@ images per second over the steps after the first `--skip`, and each step's secon
 Run by the benchmark with Debian's python3-torch (1.13) and python3-torchvision; weights are random (speed only).
 """
 import argparse
-import json
-import time
 
 import numpy as np
 import torch
 import torchvision
+
+from peer_steps import StepClock, report
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--pixels", required=True)
@@ -40,35 +40,8 @@ no_decay = [p for p in model.parameters() if p.dim() <= 1]
 optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
 
 order = torch.randperm(len(labels))
-steps = []
+clock = StepClock()
 for start in range(0, len(labels), args.batch):
-    began = time.perf_counter()
     index = order[start:start + args.batch]
-    x = (pixels[index] - mean) / std
-    loss = torch.nn.functional.cross_entropy(model(x), labels[index])
-    forward = time.perf_counter()
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    backward = time.perf_counter()
-    optimizer.step()
-    loss.item()
-    end = time.perf_counter()
-    steps.append((end - began, len(index), forward - began, backward - forward, end - backward))
-
-timed = steps[args.skip:]
-full = [s for s in timed if s[1] == args.batch]
-
-
-def median(values):
-    values = sorted(values)
-    return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
-
-
-print(json.dumps({
-    "images_per_second": sum(s[1] for s in timed) / sum(s[0] for s in timed),
-    "median_phase_seconds": {"forward": median([s[2] for s in full]), "backward": median([s[3] for s in full]),
-                             "optimizer": median([s[4] for s in full])},
-    "torch": torch.__version__,
-    "threads": torch.get_num_threads(),
-    "step_seconds": [round(s[0], 4) for s in steps],
-}))
+    clock.run(len(index), lambda: torch.nn.functional.cross_entropy(model((pixels[index] - mean) / std), labels[index]), optimizer)
+report(clock, args.skip, args.batch)
