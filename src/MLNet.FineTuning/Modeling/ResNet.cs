@@ -81,7 +81,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
 }
 
 /// <summary>Two 3×3 convolutions with an identity (or 1×1 projection) shortcut.</summary>
-public sealed class BasicBlock : Module<Tensor, Tensor>
+internal sealed class BasicBlock : Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1, conv2;
     private readonly BatchNorm2d bn1, bn2;
@@ -112,7 +112,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 }
 
 /// <summary>1×1 reduce, 3×3 (strided), 1×1 expand ×4, with an identity (or projection) shortcut.</summary>
-public sealed class BottleneckBlock : Module<Tensor, Tensor>
+internal sealed class BottleneckBlock : Module<Tensor, Tensor>
 {
     internal const int Expansion = 4;
     private readonly Conv2d conv1, conv2, conv3;
