@@ -6,7 +6,7 @@ namespace MLNet.FineTuning.Modeling.Lora;
 /// B [out, r] trained and W, b frozen. Defaults are those of PEFT's <c>LoraConfig</c>
 /// (<c>src/peft/tuners/lora/config.py</c>); each property names the PEFT field it is saved as.
 /// </summary>
-public sealed record LoraConfig
+internal sealed record LoraConfig
 {
     private readonly IReadOnlyList<string> targetModules = LoraTargetModules.Bert;
 

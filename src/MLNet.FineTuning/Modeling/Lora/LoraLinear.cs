@@ -18,7 +18,7 @@ namespace MLNet.FineTuning.Modeling.Lora;
 /// plain linear layer; <see cref="Unmerge"/> takes it out again. Freezing is the caller's decision
 /// (<see cref="LoraInjector"/> makes it in one place); this module only computes.
 /// </remarks>
-public sealed class LoraLinear : Module<Tensor, Tensor>
+internal sealed class LoraLinear : Module<Tensor, Tensor>
 {
     // Registration order is PEFT's: base_layer, lora_dropout, lora_A, lora_B.
     private readonly Linear base_layer;
