@@ -25,10 +25,10 @@ else
 fi
 if [ -n "${SMOKE:-}" ]; then
   gpu=(); train=2000; img=(--epochs 1 --image-size 32 --batch-size 32); txt=(--train-rows 64 --epochs 1 --batch-size 16 --max-length 64)
-  txt256=("${txt[@]}"); bench=(--quick)
+  txt256=("${txt[@]}"); bench=(--quick); cl=(--image-size 32 --batch-size 8 --steps 2)
 else
   gpu=(--gpu 0); train=60000; img=(--epochs 5 --image-size 128 --batch-size 128); txt=(--full --batch-size 32)
-  txt256=(--full --batch-size 32 --max-length 256 --epochs 5); bench=()
+  txt256=(--full --batch-size 32 --max-length 256 --epochs 5); bench=(); cl=(--image-size 128 --batch-size 128)
 fi
 site=$(python3 -c "import site; print(site.getsitepackages()[0])")
 export LD_LIBRARY_PATH="$site/torch/lib:$(ls -d "$site"/nvidia/*/lib 2>/dev/null | tr '\n' ':')/usr/local/cuda/lib64:/usr/local/cuda-13.0/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
@@ -87,7 +87,7 @@ step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}
 # the AdamW step alone: TorchSharp's per-parameter loop against FlatAdamW (kernel launches; docs/benchmarks.md)
 step bench-optimizer 40 "$app/MLNet.FineTuning.Benchmarks" optimizer "${gpu[@]}"
 # channels-last: right (each strided conv shape, whole network) and faster on cuDNN? (wrong on the CPU: docs/benchmarks.md)
-step bench-channels-last 60 "$app/MLNet.FineTuning.Benchmarks" channels-last "${gpu[@]}" --image-size 128 --batch-size 128
+step bench-channels-last 60 "$app/MLNet.FineTuning.Benchmarks" channels-last "${gpu[@]}" "${cl[@]}"
 
 # 6. The text recipe with a longer window, if time is left
 step text-256 150 "$app/TextClassification" "${gpu[@]}" "${txt256[@]}" --out /tmp/text-out-256
