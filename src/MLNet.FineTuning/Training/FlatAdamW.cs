@@ -9,9 +9,9 @@ namespace MLNet.FineTuning.Training;
 /// AdamW over flat buffers: the parameters, their gradients and both moment estimates of a parameter group live as
 /// views in four buffers of the group's total size, so that one step is a handful of operations over whole buffers
 /// instead of a dozen per parameter. TorchSharp's optimizers run that per-parameter loop from C#, one native call per
-/// operation (62 parameters of ResNet-18 made its AdamW step 8× PyTorch's on a CPU, docs/benchmarks.md), and on a GPU
-/// each call is a kernel launch; PyTorch's <c>foreach</c>/<c>fused</c> AdamW and apex's flat master buffer avoid the
-/// same cost. The arithmetic is TorchSharp's AdamW, element for element and in the same order; the state objects are
+/// operation: for LoRA's many small adapters that overhead is the whole step (7.6× faster flat on a CPU; ResNet-18's
+/// large tensors, bound by memory traffic, 1.05×; docs/benchmarks.md, "The AdamW step alone"), and on a GPU each call
+/// is a kernel launch; PyTorch's <c>foreach</c>/<c>fused</c> AdamW and apex's flat master buffer avoid the same cost. The arithmetic is TorchSharp's AdamW, element for element and in the same order; the state objects are
 /// its own (the moments are views into the buffers), so checkpoints keep their format.
 /// </summary>
 /// <remarks>
