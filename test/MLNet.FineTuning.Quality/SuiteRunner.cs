@@ -133,21 +133,17 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         }
     }
 
-    /// <summary>The share of rows the automatic recipe holds out for validation (ValidationSplit.AutomaticFraction).</summary>
-    private const double SearchHoldOut = 0.2;
-
     /// <summary>A seeded four fifths of the rows, as the automatic recipe's own validation split leaves for training.</summary>
     private static List<T> SearchRows<T>(IReadOnlyList<T> rows, int seed)
     {
         var random = new Random(seed);
-        return rows.OrderBy(_ => random.Next()).Take((int)Math.Round(rows.Count * (1 - SearchHoldOut))).ToList();
+        return rows.OrderBy(_ => random.Next()).Take(SearchRowCount(rows.Count)).ToList();
     }
 
-    private static int Steps(int rows, int batchSize)
-    {
-        long searchRows = (long)Math.Round(rows * (1 - SearchHoldOut));
-        return (int)Math.Clamp(2 * ((searchRows + batchSize - 1) / batchSize), 30, 100);
-    }
+    private static int SearchRowCount(int rows) => (int)Math.Round(rows * (1 - ValidationSplit.AutomaticFraction));
+
+    /// <summary>The automatic recipe's own step count for its range test on the search's rows.</summary>
+    private static int Steps(int rows, int batchSize) => RecipeCandidates.RangeTestSteps(SearchRowCount(rows), batchSize);
 
     /// <summary>What the run chose itself: the automatic recipe's kept recipe ("recipe (n runs)") and the weight
     /// interpolation's α when it was applied.</summary>
