@@ -1,16 +1,9 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
-using TorchSharp;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Images;
-using MLNet.FineTuning.Modeling;
-using MLNet.FineTuning.Onnx;
-using MLNet.FineTuning.Pretrained;
 using MLNet.FineTuning.Training;
-using static TorchSharp.torch;
 
 namespace MLNet.FineTuning;
 
@@ -51,22 +44,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     public FineTuneImageClassifierTransformer Fit(IDataView input)
     {
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
-        var data = ReadData(input, ch, withValidation: true);
-        var (model, o, result) = options.TimeBudget is TimeSpan budget ? Search(input, data, ch, budget) : Train(data, options, ch);
-        try
-        {
-            model.to(CPU);
-            model.eval();
-            var onnx = ImageClassifierExporter.Export(model, data.Definition.Preprocessing, o.ImageSize, data.ClassNames);
-            var scoring = ImageScoringPipeline.Build(env.Data, input, o.ImageColumnName, o.ImageSize, onnx, data.ClassNames,
-                o.ScoreColumnName, o.PredictedLabelColumnName, env.GpuDeviceId, env.FallbackToCpu);
-            return new FineTuneImageClassifierTransformer(scoring, onnx, model, data.Definition, o.Clone(), data.ClassNames, result, env.GpuDeviceId, env.FallbackToCpu);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return new ImageFineTuning(env, options, ch).Fit(input);
     }
 
     /// <summary>
@@ -82,107 +60,8 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     /// <param name="maxLearningRate">Last rate, &gt; <paramref name="minLearningRate"/>. Default 1.</param>
     public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
     {
-        LearningRateRange.CheckArguments(steps, minLearningRate, maxLearningRate);
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
-        return RangeTest(ReadData(input, ch, withValidation: false), options, ch, steps, minLearningRate, maxLearningRate)!;
-    }
-
-    /// <summary>The rows, read once (decoded images cached while they fit), and what every model built on them shares.</summary>
-    private sealed record ImageData(ImageDataset Train, ImageDataset? Valid, string[] ClassNames, ImageBackboneDefinition Definition);
-
-    /// <summary>A model ready to train (the caller disposes it), its batch sources and the loop.</summary>
-    private sealed record TrainingRun(Classifier Model, ImageFineTunable Tunable, ImageBatchSource Train, ImageBatchSource? Valid,
-                                      Tensor? ClassWeights, TrainingLoop Loop);
-
-    private ImageData ReadData(IDataView input, IChannel ch, bool withValidation)
-    {
-        Check.NotNull(input, nameof(input));
-        var o = options;
-        ImageColumns.CheckImage(input.Schema, o.ImageColumnName);
-        var classNames = LabelColumn.Read(input.Schema, o.LabelColumnName);
-        var (trainView, validView) = withValidation ? ValidationSplit.Apply(env.Data, o, input) : (input, (IDataView?)null);
-        if (validView != null)
-        {
-            ImageColumns.CheckImage(validView.Schema, o.ImageColumnName);
-            LabelColumn.CheckKey(validView.Schema, o.LabelColumnName);
-        }
-        long budget = (long)o.ImageCacheMegabytes << 20;
-        var train = ImageDataset.Read(trainView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "training", o.CancellationToken);
-        LabelColumn.RequireTwoClassesPresent(train.Labels, classNames, o.LabelColumnName);
-        var valid = validView == null ? null
-            : ImageDataset.Read(validView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "validation", o.CancellationToken);
-        ch.Info(MessageSensitivity.None, $"training rows {train.Count} ({(train.Images != null ? "decoded images cached" : "streamed")}, {train.Skipped} unreadable skipped), " +
-                                          $"validation rows {valid?.Count ?? 0}{(valid is { Skipped: > 0 } v ? $" ({v.Skipped} unreadable skipped)" : "")}, classes {classNames.Length}");
-        return new ImageData(train, valid, classNames, PretrainedCatalog.GetImageBackbone(o.Backbone));
-    }
-
-    /// <summary>The pretrained backbone and a new head, seeded, with batch sources for <paramref name="o"/>'s settings.</summary>
-    private TrainingRun Build(ImageData data, Options o, IChannel ch)
-    {
-        var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
-        manual_seed(o.Seed);
-        var backbone = o.UsePretrainedWeights ? data.Definition.CreatePretrained(o.WeightsPath) : data.Definition.CreateRandom();
-        var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, data.ClassNames.Length, o.HeadDropout));
-        return new TrainingRun(model, new ImageFineTunable(model, data.Definition.Preprocessing, o.FreezeBatchNormStatistics),
-            new ImageBatchSource(env.Data, data.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation),
-            data.Valid == null ? null : new ImageBatchSource(env.Data, data.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None),
-            o.BalanceClasses ? ClassWeights.For(data.Train.Labels, data.ClassNames.Length) : null,
-            new TrainingLoop(o, device, ch, () => CheckpointMetadata(o, data.ClassNames), new BatchMixing(o.MixupAlpha, o.CutMixAlpha)));
-    }
-
-    private (Classifier Model, Options Options, TrainingResult Result) Train(ImageData data, Options o, IChannel ch)
-    {
-        using var generator = GlobalGenerator.Exclusive(ch);   // from seeding to the last step: one training at a time
-        var run = Build(data, o, ch);
-        try
-        {
-            using var weights = run.ClassWeights;
-            return (run.Model, o, run.Loop.Run(run.Tunable, run.Train, run.Valid, weights));
-        }
-        catch
-        {
-            run.Model.Dispose();
-            throw;
-        }
-    }
-
-    private LearningRateRange? RangeTest(ImageData data, Options o, IChannel ch, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
-    {
-        using var generator = GlobalGenerator.Exclusive(ch);   // from seeding to the last step: one training at a time
-        var run = Build(data, o, ch);
-        using var model = run.Model;
-        using var weights = run.ClassWeights;
-        return run.Loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights, keepGoing);
-    }
-
-    /// <summary>The automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>) over what the quality suite showed
-    /// matters for images: the learning rate (the range test's suggestion or the options'), the backbone's share of it
-    /// and the augmentation policy. The options as given come first, so ties keep them. When the search held out its own
-    /// validation rows, the kept recipe trains again on all of <paramref name="input"/> (read again: the search's cache
-    /// holds the split).</summary>
-    private (Classifier Model, Options Options, TrainingResult Result) Search(IDataView input, ImageData data, IChannel ch, TimeSpan budget)
-    {
-        var o = options;
-        var finalRun = !ValidationSplit.HoldsOutAutomatically(o) ? null : new FinalRunOnAllRows<Options, Classifier>(x =>
-        {
-            var (m, _, r) = Train(ReadData(input, ch, withValidation: false), x, ch);
-            return (m, r);
-        }, (double)(data.Train.Count + (data.Valid?.Count ?? 0)) / data.Train.Count);
-        var search = new RecipeSearch<Options, Classifier>(o, x => x.Clone(), x => { var (m, _, r) = Train(data, x, ch); return (m, r); }, finalRun, ch);
-        var (model, chosen, result, _) = search.Run((x, keepGoing) => RangeTest(data, x, ch, RecipeCandidates.RangeTestSteps(data.Train.Count, x.BatchSize), 1e-7, 1, keepGoing), suggested =>
-        {
-            var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggested) }.Distinct();
-            var factors = new[] { o.BackboneLearningRateFactor, o.BackboneLearningRateFactor == 1 ? 0.3 : 1 };
-            var policies = new[] { o.Augmentation, o.Augmentation == ImageAugmentationPolicy.None ? ImageAugmentationPolicy.Light : ImageAugmentationPolicy.None };
-            return (from lr in rates from bb in factors from aug in policies
-                    select new RecipeCandidate<Options>($"lr={lr:G2}, bb={bb:G2}, aug={aug}", x =>
-                    {
-                        x.LearningRate = lr;
-                        x.BackboneLearningRateFactor = bb;
-                        x.Augmentation = aug;
-                    })).ToList();
-        }, (data.Train.Count + o.BatchSize - 1) / o.BatchSize, budget);
-        return (model, chosen, result);
+        return new ImageFineTuning(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
     }
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>

@@ -1,0 +1,179 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MLNet.FineTuning.Data;
+using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Modeling.Lora;
+using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Runtime.Text;
+using MLNet.FineTuning.Training;
+using static TorchSharp.torch;
+using Options = MLNet.FineTuning.LoraTextClassifier.Options;
+
+namespace MLNet.FineTuning.Text;
+
+/// <summary>The tokenized rows, read once, and what every model built on them shares. The encoder loaded to get the
+/// vocabulary serves the first model; later ones load the pretrained weights again.</summary>
+internal sealed class TextRows(TextDataset train, TextDataset? valid, string[] classNames, TextEncoderDefinition definition,
+                               BertTextTokenizer tokenizer, byte[] vocabulary, bool lowerCase, BertEncoder firstEncoder) : IFineTuningRows
+{
+    private BertEncoder? unused = firstEncoder;
+    public TextDataset Train => train;
+    public TextDataset? Valid => valid;
+    public string[] ClassNames => classNames;
+    public int[] TrainLabels => train.Labels;
+    public int ValidCount => valid?.Count ?? 0;
+    public TextEncoderDefinition Definition => definition;
+    public BertTextTokenizer Tokenizer => tokenizer;
+    public byte[] Vocabulary => vocabulary;
+    public bool LowerCase => lowerCase;
+
+    public BertEncoder NewEncoder(string? path)
+    {
+        var encoder = unused ?? definition.CreatePretrained(path).Encoder;
+        unused = null;
+        return encoder;
+    }
+}
+
+/// <summary>A trained text classifier, its LoRA adapters (null with full fine-tuning) and how many numbers they train;
+/// disposing it frees the weights.</summary>
+internal sealed record TextModel(TextClassifier Classifier, LoraInjector? Lora, long AdapterParameters) : IDisposable
+{
+    public void Dispose() => Classifier.Dispose();
+}
+
+/// <summary><see cref="LoraTextClassifier"/>'s hooks into the shared Fit outline: text columns tokenized once, the
+/// pretrained encoder with LoRA adapters and a new head, and what the quality suite showed matters for LoRA.</summary>
+internal sealed class TextFineTuning(HostEnvironment env, Options options, IChannel log)
+    : FineTuningOutline<Options, TextRows, TextModel, LoraTextClassifierTransformer>(env, options, log)
+{
+    protected override TextRows Read(IDataView input, bool withValidation)
+    {
+        var o = Options;
+        CheckText(input.Schema, o.TextColumnName);
+        if (o.SecondTextColumnName != null) CheckText(input.Schema, o.SecondTextColumnName);
+        var classNames = LabelColumn.Read(input.Schema, o.LabelColumnName);
+        var (trainView, validView) = withValidation ? ValidationSplit.Apply(Env.Data, o, input) : (input, (IDataView?)null);
+
+        var definition = PretrainedCatalog.GetTextEncoder(o.Encoder);
+        var checkpoint = definition.CreatePretrained(o.EncoderPath);
+        try
+        {
+            if (o.MaxSequenceLength > checkpoint.Config.MaxPositionEmbeddings)
+                throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
+                    $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({checkpoint.Config.MaxPositionEmbeddings}).");
+            byte[] vocabulary;
+            using (var stream = checkpoint.OpenVocabulary())
+            using (var copy = new MemoryStream())
+            {
+                stream.CopyTo(copy);
+                vocabulary = copy.ToArray();
+            }
+            var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
+            var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken);
+            LabelColumn.RequireTwoClassesPresent(train.Labels, classNames, o.LabelColumnName);
+            var valid = validView == null ? null
+                : TextDataset.Read(validView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "validation", o.CancellationToken);
+            Log.Info(MessageSensitivity.None, $"encoder {definition.Name} ({checkpoint.Config.NumHiddenLayers} layers, hidden {checkpoint.Config.HiddenSize}), " +
+                $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, classes {classNames.Length}, " +
+                $"mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
+            return new TextRows(train, valid, classNames, definition, tokenizer, vocabulary, checkpoint.LowerCase, checkpoint.Encoder);
+        }
+        catch
+        {
+            checkpoint.Encoder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The pretrained encoder, LoRA adapters (unless <c>FullFineTune</c>) and a new head.</summary>
+    protected override ModelToTrain<TextModel> Build(TextRows rows, Options o)
+    {
+        var encoder = rows.NewEncoder(o.EncoderPath);
+        TextClassifier? model = null;
+        try
+        {
+            manual_seed(o.Seed);
+            var head = new ClassifierHead(encoder.Config.HiddenSize, rows.ClassNames.Length, o.HeadDropout);
+            model = new TextClassifier(encoder, o.Pooling, head);
+            var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
+            var tunable = new TextFineTunable(model, lora);   // marks the adapters, and only them, trainable
+            return new ModelToTrain<TextModel>(new TextModel(model, lora, lora?.TrainableParameterCount ?? 0), tunable,
+                new TextBatchSource(rows.Train, o.BatchSize, train: true, o.Seed, rows.Tokenizer.PadId),
+                rows.Valid == null ? null : new TextBatchSource(rows.Valid, o.BatchSize, train: false, o.Seed, rows.Tokenizer.PadId));
+        }
+        catch
+        {
+            if (model != null) model.Dispose(); else encoder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The learning rate (the range test's suggestion or the options') and which layers get adapters: what the
+    /// quality suite showed matters for LoRA.</summary>
+    protected override IReadOnlyList<RecipeCandidate<Options>> Candidates(double suggestedRate)
+    {
+        var o = Options;
+        var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggestedRate) }.Distinct();
+        var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(LoraTargetModules.AllLinear) ? LoraTargetModules.Bert : LoraTargetModules.AllLinear };
+        return (from lr in rates from t in targets
+                select new RecipeCandidate<Options>($"lr={lr:G2}, targets={string.Join("+", t)}", x =>
+                {
+                    x.LearningRate = lr;
+                    x.TargetModules = t;
+                })).ToList();
+    }
+
+    protected override Options Copy(Options o) => o.Clone();
+
+    protected override JsonObject CheckpointMetadata(Options o, TextRows rows) => LoraTextClassifier.CheckpointMetadata(o, rows.ClassNames);
+
+    /// <summary>Keeps the adapter in PEFT's layout, merges it into the base, exports one graph.</summary>
+    protected override LoraTextClassifierTransformer Finish(IDataView input, TextRows rows, TextModel trained, Options o, TrainingResult result)
+    {
+        var (model, lora) = (trained.Classifier, trained.Lora);
+        var adapter = lora == null ? null : AdapterBytes(lora, model.Head, rows.Definition.Name == PretrainedCatalog.MiniLmL6
+            ? "sentence-transformers/all-MiniLM-L6-v2" : o.EncoderPath ?? rows.Definition.Name);
+        if (lora != null)
+        {
+            lora.MergeAll();
+            lora.Remove(merge: true);
+        }
+        var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head, rows.ClassNames);
+        var scoring = TextScoringPipeline.Build(Env.Data, input, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer.Vocabulary,
+            rows.LowerCase, o.MaxSequenceLength, onnx, rows.ClassNames, o.ScoreColumnName, o.PredictedLabelColumnName,
+            Env.GpuDeviceId, Env.FallbackToCpu);
+        return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, result, rows.Vocabulary,
+            rows.LowerCase, adapter, trained.AdapterParameters);
+    }
+
+    private static void CheckText(DataViewSchema schema, string column)
+    {
+        var col = schema.GetColumnOrNull(column) ?? throw new ArgumentOutOfRangeException(
+            nameof(column), $"Text column '{column}' not found. Columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
+        if (col.Type is not TextDataViewType)
+            throw new ArgumentException($"Text column '{column}' has type {col.Type}; expected text (string).");
+    }
+
+    private static Dictionary<string, byte[]> AdapterBytes(LoraInjector lora, ClassifierHead head, string baseModel)
+    {
+        string tmp = Path.Combine(Path.GetTempPath(), "mlnet-finetuning-adapter-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var headTensors = new Dictionary<string, Tensor>
+            {
+                [LoraAdapterFiles.HeadModuleName + ".weight"] = head.Fc.weight!,
+                [LoraAdapterFiles.HeadModuleName + ".bias"] = head.Fc.bias!,
+            };
+            LoraAdapterFiles.Save(tmp, lora, baseModel, headTensors);
+            return Directory.GetFiles(tmp).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        }
+    }
+}

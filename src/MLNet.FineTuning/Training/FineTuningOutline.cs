@@ -1,0 +1,151 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Training;
+
+/// <summary>The rows one call of an estimator reads once: what the outline counts and weights classes by.</summary>
+internal interface IFineTuningRows
+{
+    /// <summary>0-based class of each training row.</summary>
+    int[] TrainLabels { get; }
+    /// <summary>Validation rows (0 without validation).</summary>
+    int ValidCount { get; }
+    /// <summary>The K class names, in the head's order.</summary>
+    string[] ClassNames { get; }
+}
+
+/// <summary>A fresh model and what feeds it: what a modality builds for one training run.</summary>
+/// <param name="Model">What the caller keeps after training (the network, and for LoRA its adapters); disposing it frees the weights.</param>
+/// <param name="Tunable">The network as the loop sees it.</param>
+/// <param name="Train">The training batches (shuffled and augmented per epoch).</param>
+/// <param name="Valid">The validation batches, or null without validation.</param>
+internal sealed record ModelToTrain<TModel>(TModel Model, IFineTunable Tunable, IBatchSource Train, IBatchSource? Valid);
+
+/// <summary>
+/// The outline every fine-tuning estimator's <c>Fit</c> follows, written once: read and check the rows (once per call),
+/// then one training run with the options, or the automatic recipe (<see cref="FineTuningOptions.TimeBudget"/>: range
+/// test, successive halving, final run) when a budget is set; then the modality turns the trained model into the fitted
+/// transformer (export, scoring chain). Every run builds a fresh model from the pretrained weights under the process's
+/// generator gate, so a seed means the same draws however the run was reached. A modality supplies the hooks: how to
+/// read, what to build, what the automatic recipe may try, how to finish.
+/// </summary>
+/// <typeparam name="TOptions">The estimator's options.</typeparam>
+/// <typeparam name="TRows">The rows read once per call.</typeparam>
+/// <typeparam name="TModel">A trained model as the modality keeps it.</typeparam>
+/// <typeparam name="TTransformer">What <see cref="Fit"/> returns.</typeparam>
+internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>(HostEnvironment env, TOptions options, IChannel log)
+    where TOptions : FineTuningOptions
+    where TRows : IFineTuningRows
+    where TModel : IDisposable
+{
+    protected HostEnvironment Env => env;
+    protected TOptions Options => options;
+    protected IChannel Log => log;
+
+    /// <summary>Checks the input's columns and reads its rows; with <paramref name="withValidation"/>, split as the
+    /// options say (<see cref="ValidationSplit"/>).</summary>
+    protected abstract TRows Read(IDataView input, bool withValidation);
+
+    /// <summary>A fresh model for <paramref name="o"/>'s settings (pretrained weights, new head, seeded with
+    /// <c>o.Seed</c> before its first random draw) and its batch sources. Disposes what it made when it throws.</summary>
+    protected abstract ModelToTrain<TModel> Build(TRows rows, TOptions o);
+
+    /// <summary>What the automatic recipe tries, given the range test's suggested rate; the options as given first.</summary>
+    protected abstract IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate);
+
+    /// <summary>A copy of the options that a run may change.</summary>
+    protected abstract TOptions Copy(TOptions o);
+
+    /// <summary>What a checkpoint records besides the weights, so that a resume can refuse a different model.</summary>
+    protected abstract JsonObject CheckpointMetadata(TOptions o, TRows rows);
+
+    /// <summary>Mixup/CutMix for the modalities that have them.</summary>
+    protected virtual BatchMixing? Mixing(TOptions o) => null;
+
+    /// <summary>The fitted transformer from the trained model (exported, with its scoring chain). Owns
+    /// <paramref name="model"/> when it returns; the outline disposes it when this throws.</summary>
+    protected abstract TTransformer Finish(IDataView input, TRows rows, TModel model, TOptions o, TrainingResult result);
+
+    /// <summary>Reads, trains (or runs the automatic recipe) and finishes.</summary>
+    public TTransformer Fit(IDataView input)
+    {
+        Check.NotNull(input, nameof(input));
+        var rows = Read(input, withValidation: true);
+        var (model, o, result) = options.TimeBudget is TimeSpan budget ? Search(input, rows, budget) : Train(rows, options);
+        try
+        {
+            return Finish(input, rows, model, o, result);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The learning-rate range test on a fresh model that is thrown away afterwards.</summary>
+    public LearningRateRange FindLearningRate(IDataView input, int steps, double minRate, double maxRate)
+    {
+        LearningRateRange.CheckArguments(steps, minRate, maxRate);
+        Check.NotNull(input, nameof(input));
+        return RangeTest(Read(input, withValidation: false), options, steps, minRate, maxRate)!;
+    }
+
+    /// <summary>A fresh model and the loop that trains it for <paramref name="o"/>, with the class weights it asks for.</summary>
+    private (ModelToTrain<TModel> Run, TrainingLoop Loop, Tensor? ClassWeights) Prepare(TRows rows, TOptions o)
+    {
+        var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
+        var run = Build(rows, o);
+        var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), Mixing(o));
+        return (run, loop, o.BalanceClasses ? ClassWeights.For(rows.TrainLabels, rows.ClassNames.Length) : null);
+    }
+
+    private (TModel Model, TOptions Options, TrainingResult Result) Train(TRows rows, TOptions o)
+    {
+        using var generator = GlobalGenerator.Exclusive(log);   // from seeding to the last step: one training at a time
+        var (run, loop, classWeights) = Prepare(rows, o);
+        try
+        {
+            using var weights = classWeights;
+            return (run.Model, o, loop.Run(run.Tunable, run.Train, run.Valid, weights));
+        }
+        catch
+        {
+            run.Model.Dispose();
+            throw;
+        }
+    }
+
+    private LearningRateRange? RangeTest(TRows rows, TOptions o, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
+    {
+        using var generator = GlobalGenerator.Exclusive(log);
+        var (run, loop, classWeights) = Prepare(rows, o);
+        using var model = run.Model;
+        using var weights = classWeights;
+        return loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights, keepGoing);
+    }
+
+    /// <summary>The automatic recipe over the modality's <see cref="Candidates"/>. When the search held out its own
+    /// validation rows, the kept recipe trains again on all of <paramref name="input"/> (read again: the rows read for
+    /// the search hold the split).</summary>
+    private (TModel Model, TOptions Options, TrainingResult Result) Search(IDataView input, TRows rows, TimeSpan budget)
+    {
+        int trainCount = rows.TrainLabels.Length;
+        var finalRun = !ValidationSplit.HoldsOutAutomatically(options) ? null : new FinalRunOnAllRows<TOptions, TModel>(x =>
+        {
+            var (model, _, result) = Train(Read(input, withValidation: false), x);
+            return (model, result);
+        }, (double)(trainCount + rows.ValidCount) / trainCount);
+        var search = new RecipeSearch<TOptions, TModel>(options, Copy, x =>
+        {
+            var (model, _, result) = Train(rows, x);
+            return (model, result);
+        }, finalRun, log);
+        var (kept, chosen, keptResult, _) = search.Run(
+            (x, keepGoing) => RangeTest(rows, x, RecipeCandidates.RangeTestSteps(trainCount, x.BatchSize), 1e-7, 1, keepGoing),
+            Candidates, (trainCount + options.BatchSize - 1) / options.BatchSize, budget);
+        return (kept, chosen, keptResult);
+    }
+}
