@@ -33,11 +33,9 @@ internal sealed class ImageFineTunable : IFineTunable
     public IReadOnlyList<string> InterpolatedState =>
         model.Backbone.state_dict().Keys.Select(k => "backbone." + k).ToArray();
 
-    // ResNet's stem (conv1, bn1) and its four stages: backbone.layerN.* is group N, anything else the stem.
-    public int LayerCount => 5;
-    public int LayerOf(string backboneParameterName) =>
-        backboneParameterName.StartsWith("backbone.layer", StringComparison.Ordinal) && backboneParameterName.Length > 14
-            && char.IsDigit(backboneParameterName[14]) ? Math.Min(4, backboneParameterName[14] - '0') : 0;
+    // The backbone's own groups (BackboneParameters' names carry the "backbone." prefix).
+    public int LayerCount => model.Backbone.LayerCount;
+    public int LayerOf(string backboneParameterName) => model.Backbone.LayerOf(backboneParameterName["backbone.".Length..]);
 
     public void SetTrainingMode(bool backboneFrozen)
     {

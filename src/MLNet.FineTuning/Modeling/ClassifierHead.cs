@@ -33,11 +33,11 @@ public sealed class ClassifierHead : Module<Tensor, Tensor>
 /// </summary>
 public sealed class Classifier : Module<Tensor, Tensor>
 {
-    private readonly Module<Tensor, Tensor> backbone;
+    private readonly ImageBackbone backbone;
     private readonly ClassifierHead head;
 
     /// <summary>Joins a backbone and a head.</summary>
-    public Classifier(Module<Tensor, Tensor> backbone, ClassifierHead head) : base(nameof(Classifier))
+    public Classifier(ImageBackbone backbone, ClassifierHead head) : base(nameof(Classifier))
     {
         this.backbone = backbone;
         this.head = head;
@@ -45,7 +45,7 @@ public sealed class Classifier : Module<Tensor, Tensor>
     }
 
     /// <summary>The feature extractor.</summary>
-    public Module<Tensor, Tensor> Backbone => backbone;
+    public ImageBackbone Backbone => backbone;
 
     /// <summary>The classification head.</summary>
     public ClassifierHead Head => head;

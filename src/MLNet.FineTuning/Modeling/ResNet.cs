@@ -16,7 +16,7 @@ namespace MLNet.FineTuning.Modeling;
 /// a lot. Stride sits on the 3×3 convolution of a bottleneck (torchvision's "v1.5").
 /// Shape only: loading weights is the job of <c>Pretrained.PretrainedCatalog</c>.
 /// </remarks>
-public sealed class ResNet : Module<Tensor, Tensor>
+public sealed class ResNet : ImageBackbone
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -50,7 +50,20 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public IReadOnlyList<int> Blocks { get; }
 
     /// <summary>Length of the pooled feature vector (512 for BasicBlock nets, 2048 for Bottleneck nets).</summary>
-    public int FeatureCount { get; }
+    public override int FeatureCount { get; }
+
+    /// <summary>The stem (conv1, bn1) is group 0 and <c>layerN.*</c> group N: five groups.</summary>
+    public override int LayerCount => 5;
+
+    /// <inheritdoc/>
+    public override int LayerOf(string parameterName) =>
+        parameterName.StartsWith("layer", StringComparison.Ordinal) && parameterName.Length > 5 && char.IsDigit(parameterName[5])
+            ? Math.Min(4, parameterName[5] - '0') : 0;
+
+    /// <inheritdoc/>
+    public override string Shape => $"ResNet({(Bottleneck ? "bottleneck" : "basic")}, [{string.Join(",", Blocks)}])";
+
+    internal override bool IsReferenceClassifierKey(string key) => key is "fc.weight" or "fc.bias";
 
     internal Conv2d Conv1 => conv1;
     internal BatchNorm2d Bn1 => bn1;

@@ -8,7 +8,7 @@ namespace MLNet.FineTuning.Onnx;
 
 /// <summary>
 /// Writes a fine-tuned image classifier as ONE ONNX graph that goes from ML.NET's pixels to a label:
-/// preprocessing, ResNet backbone, head, softmax, argmax and the class-name lookup.
+/// preprocessing, backbone (each kind by its own exporter), head, softmax, argmax and the class-name lookup.
 /// </summary>
 /// <remarks>
 /// <list type="table">
@@ -38,27 +38,21 @@ internal static class ImageClassifierExporter
     /// <summary>The symbolic batch dimension of every input and output.</summary>
     public const string BatchDim = ExportedModelContract.BatchDim;
 
-    /// <summary>
-    /// The smallest image side accepted: a ResNet downsamples by 32, so smaller inputs pool a single
-    /// border-dominated pixel in layer4.
-    /// </summary>
-    public const int MinImageSize = 32;
-
     /// <summary>Writes the model to ONNX bytes. Reads weights only: the model's training mode and weights are unchanged.</summary>
-    /// <param name="model">A classifier whose backbone is a <see cref="ResNet"/>.</param>
+    /// <param name="model">A classifier whose backbone has an exporter (<see cref="WriteBackbone"/>).</param>
     /// <param name="preprocessing">The normalisation the backbone was trained with.</param>
-    /// <param name="imageSize">Side S of the square input, ≥ <see cref="MinImageSize"/>.</param>
+    /// <param name="imageSize">Side S of the square input, ≥ the backbone's <see cref="ImageBackbone.MinImageSize"/>.</param>
     /// <param name="classNames">K names, in the order of the head's outputs.</param>
     /// <exception cref="ArgumentException">Sizes disagree (the message gives both numbers).</exception>
-    /// <exception cref="NotSupportedException">The backbone is not a <see cref="ResNet"/>.</exception>
+    /// <exception cref="NotSupportedException">The backbone has no exporter.</exception>
     public static byte[] Export(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames)
     {
-        var backbone = Check(model, preprocessing, imageSize, classNames);
+        Check(model, preprocessing, imageSize, classNames);
         using var scope = NewDisposeScope();
         var writer = new OnnxGraphWriter("image_classifier");
         string x = writer.AddInput(PixelsInput, DataType.Float, BatchDim, 3, imageSize, imageSize);
         x = Preprocess(writer, x, preprocessing);
-        string features = ResNetExporter.Write(writer, backbone, x);
+        string features = WriteBackbone(writer, model.Backbone, x);
         string logits = ClassifierHeadExporter.Write(writer, model.Head, features, "logits");
         ClassifierHeadExporter.WriteOutputs(writer, logits, classNames, ExportedModelContract.ImageClassificationTask);
         writer.SetMetadata(ExportedModelContract.ImageSizeKey, imageSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -78,6 +72,14 @@ internal static class ImageClassifierExporter
         AtomicFile.Write(path, bytes, "ONNX model");
     }
 
+    /// <summary>The one place a backbone's type picks its exporter (a new backbone adds its line here).</summary>
+    private static string WriteBackbone(OnnxGraphWriter writer, ImageBackbone backbone, string x) => backbone switch
+    {
+        ResNet resNet => ResNetExporter.Write(writer, resNet, x),
+        EfficientNet efficientNet => EfficientNetExporter.Write(writer, efficientNet, x),
+        _ => throw new NotSupportedException($"ONNX export: backbone {backbone.GetType().Name} has no exporter."),
+    };
+
     private static string Preprocess(OnnxGraphWriter writer, string x, ImagePreprocessing p)
     {
         // Kept as separate ops, not folded into conv1: conv1 zero-pads the *normalised* image, so a mean
@@ -90,17 +92,14 @@ internal static class ImageClassifierExporter
         return x;
     }
 
-    private static ResNet Check(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames)
+    private static void Check(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
         ArgumentNullException.ThrowIfNull(classNames);
-        if (model.Backbone is not ResNet backbone)
-            throw new NotSupportedException($"ONNX export: backbone {model.Backbone.GetType().Name} is not supported; only ResNet is.");
-        if (imageSize < MinImageSize)
-            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, $"ONNX export: the image size must be at least {MinImageSize}.");
-        if (backbone.Conv1.in_channels != 3)
-            throw new ArgumentException($"ONNX export: the backbone takes {backbone.Conv1.in_channels} channels; the pixels input has 3 (RGB).", nameof(model));
+        var backbone = model.Backbone;
+        if (imageSize < backbone.MinImageSize)
+            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, $"ONNX export: the image size must be at least {backbone.MinImageSize}.");
         if (preprocessing.Mean.Length != 3 || preprocessing.Std.Length != 3)
             throw new ArgumentException($"ONNX export: preprocessing has {preprocessing.Mean.Length} means and {preprocessing.Std.Length} stds; 3 channels need 3 of each.", nameof(preprocessing));
         if (preprocessing.Std.Any(s => s == 0f || !float.IsFinite(s)))
@@ -112,6 +111,5 @@ internal static class ImageClassifierExporter
             throw new ArgumentException($"ONNX export: {classNames.Count} class names given; the head has {fc.out_features} outputs.", nameof(classNames));
         if (classNames.Any(n => n is null))
             throw new ArgumentException("ONNX export: class names must not be null.", nameof(classNames));
-        return backbone;
     }
 }

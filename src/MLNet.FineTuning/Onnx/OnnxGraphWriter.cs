@@ -165,6 +165,9 @@ internal sealed class OnnxGraphWriter
     /// <summary>max(x, 0).</summary>
     public string Relu(string x, string? output = null) => Node("Relu", [x], output);
 
+    /// <summary>1 / (1 + e^−x), elementwise.</summary>
+    public string Sigmoid(string x, string? output = null) => Node("Sigmoid", [x], output);
+
     /// <summary>The error function (for exact GELU: 0.5·x·(1 + erf(x/√2))).</summary>
     public string Erf(string x, string? output = null) => Node("Erf", [x], output);
 

@@ -7,7 +7,8 @@ namespace MLNet.FineTuning.Onnx;
 
 /// <summary>
 /// Writes a <see cref="ResNet"/> (mirrors Modeling/ResNet.cs) as inference ops: every BatchNorm is folded
-/// into the convolution before it, so the graph is Conv, Relu, MaxPool, Add, GlobalAveragePool, Flatten.
+/// into the convolution before it (<see cref="ConvBatchNormFold"/>), so the graph is Conv, Relu, MaxPool, Add,
+/// GlobalAveragePool, Flatten.
 /// </summary>
 /// <remarks>
 /// Folding drops a third of the nodes and one full pass over every activation map; ONNX Runtime would
@@ -28,7 +29,7 @@ internal static class ResNetExporter
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var y = writer.Relu(ConvBn(writer, input, model.Conv1, model.Bn1, "conv1"));
+        var y = writer.Relu(ConvBatchNormFold.Write(writer, input, model.Conv1, model.Bn1, "conv1"));
         // The stem pool of ResNet.cs: MaxPool2d(kernel 3, stride 2, padding 1).
         y = writer.MaxPool(y, [3, 3], [2, 2], [1, 1, 1, 1]);
         int stage = 1;
@@ -58,7 +59,7 @@ internal static class ResNetExporter
         string y = x;
         for (int i = 0; i < path.Length; i++)
         {
-            y = ConvBn(writer, y, path[i].Conv, path[i].Norm, $"{prefix}.conv{i + 1}");
+            y = ConvBatchNormFold.Write(writer, y, path[i].Conv, path[i].Norm, $"{prefix}.conv{i + 1}");
             if (i < path.Length - 1) y = writer.Relu(y);
         }
         string shortcut = x;
@@ -67,36 +68,8 @@ internal static class ResNetExporter
             var parts = downsample.children().ToArray();
             if (parts is not [Conv2d conv, BatchNorm2d norm])
                 throw new NotSupportedException($"ResNet export: {prefix}.downsample is not (Conv2d, BatchNorm2d).");
-            shortcut = ConvBn(writer, x, conv, norm, $"{prefix}.downsample.0");
+            shortcut = ConvBatchNormFold.Write(writer, x, conv, norm, $"{prefix}.downsample.0");
         }
         return writer.Relu(writer.Add(y, shortcut));
-    }
-
-    /// <summary>
-    /// conv then eval-mode batchnorm as one Conv: with s = γ / √(var + ε), W' = W·s (per output channel)
-    /// and b' = (b − mean)·s + β. Computed in float64 so the fold itself adds no rounding beyond the final cast.
-    /// </summary>
-    private static string ConvBn(OnnxGraphWriter writer, string x, Conv2d conv, BatchNorm2d bn, string name)
-    {
-        // Same/Valid padding leaves padding null; ResNet.cs always gives explicit sizes.
-        if (conv.padding is not { } padding || conv.padding_mode != PaddingModes.Zeros)
-            throw new NotSupportedException($"ResNet export: {name} uses {conv.padding_type?.ToString() ?? conv.padding_mode.ToString()} padding; only explicit zero padding is written.");
-        if (bn.running_mean is null || bn.running_var is null)
-            throw new NotSupportedException($"ResNet export: the BatchNorm after {name} keeps no running statistics.");
-
-        // Explicit, kept-alive scalars (docs/scalar-lifetime.md): add(double) and add(Tensor) make temporaries that a
-        // collection during the native call can free.
-        using var eps = KeptScalars.Of(bn.eps);
-        var one = KeptScalars.One;
-        var scale = bn.running_var.to(float64).add(eps, one).rsqrt();
-        if (bn.weight is not null) scale = scale.mul(bn.weight.to(float64));
-        var bias = conv.bias is null ? zeros_like(scale) : conv.bias.to(float64);
-        bias = bias.sub(bn.running_mean.to(float64)).mul(scale);
-        if (bn.bias is not null) bias = bias.add(bn.bias.to(float64), one);
-        var weight = conv.weight!.to(float64).mul(scale.view(-1, 1, 1, 1));
-
-        long[] pads = [.. padding, .. padding];
-        return writer.Conv(x, writer.AddTensorInitializer($"{name}.weight", weight),
-            writer.AddTensorInitializer($"{name}.bias", bias), conv.stride, pads, conv.dilation, conv.groups);
     }
 }

@@ -26,7 +26,20 @@ public static class PretrainedCatalog
             "torchvision/timm ResNet-34; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
         new("resnet50", ImagePreprocessing.ImageNet, () => new ResNet(true, [3, 4, 6, 3]), WeightSource.TorchvisionFile,
             "torchvision/timm ResNet-50; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
+        // torchvision's EfficientNet table: width and depth multipliers; B5-B7 train with BatchNorm eps 1e-3, momentum 0.01.
+        EfficientNetB("efficientnet_b0", 1.0, 1.0),
+        EfficientNetB("efficientnet_b1", 1.0, 1.1),
+        EfficientNetB("efficientnet_b2", 1.1, 1.2),
+        EfficientNetB("efficientnet_b3", 1.2, 1.4),
+        EfficientNetB("efficientnet_b4", 1.4, 1.8),
+        EfficientNetB("efficientnet_b5", 1.6, 2.2, 1e-3, 0.01),
+        EfficientNetB("efficientnet_b6", 1.8, 2.6, 1e-3, 0.01),
+        EfficientNetB("efficientnet_b7", 2.0, 3.1, 1e-3, 0.01),
     ];
+
+    private static ImageBackboneDefinition EfficientNetB(string name, double width, double depth, double eps = 1e-5, double momentum = 0.1) =>
+        new(name, ImagePreprocessing.ImageNet, () => new EfficientNet(width, depth, eps, momentum), WeightSource.TorchvisionFile,
+            $"torchvision EfficientNet-{name[^2..].ToUpperInvariant()}; weights from a local .safetensors or PyTorch state_dict file (WeightsPath).");
 
     /// <summary>
     /// The default text encoder: MiniLM-L6 (all-MiniLM-L6-v2 shape, 22.6M parameters, BERT-uncased vocabulary),
@@ -82,9 +95,9 @@ public enum WeightSource
 /// <summary>One entry of <see cref="PretrainedCatalog"/>.</summary>
 public sealed class ImageBackboneDefinition
 {
-    private readonly Func<ResNet> createShape;
+    private readonly Func<ImageBackbone> createShape;
 
-    internal ImageBackboneDefinition(string name, ImagePreprocessing preprocessing, Func<ResNet> createShape,
+    internal ImageBackboneDefinition(string name, ImagePreprocessing preprocessing, Func<ImageBackbone> createShape,
         WeightSource source, string description)
     {
         Name = name;
@@ -107,7 +120,7 @@ public sealed class ImageBackboneDefinition
     public string Description { get; }
 
     /// <summary>The network shape with random initialisation (no weights loaded).</summary>
-    public ResNet CreateRandom() => createShape();
+    public ImageBackbone CreateRandom() => createShape();
 
     /// <summary>
     /// The network with its pretrained weights. <paramref name="weightsPath"/> overrides the default
@@ -115,21 +128,21 @@ public sealed class ImageBackboneDefinition
     /// </summary>
     /// <exception cref="FileNotFoundException">The weights file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file's tensors do not match the network (the message lists them).</exception>
-    public ResNet CreatePretrained(string? weightsPath = null)
+    public ImageBackbone CreatePretrained(string? weightsPath = null)
     {
         var model = createShape();
         try
         {
             switch (Source)
             {
-                case WeightSource.MlNetResNet18Onnx:
-                    ResNetWeightLoader.LoadMlNetOnnx(model, weightsPath ?? ResNetWeightLoader.DefaultMlNetResNet18Path);
+                case WeightSource.MlNetResNet18Onnx when model is ResNet resNet:
+                    ImageWeightLoader.LoadMlNetOnnx(resNet, weightsPath ?? ImageWeightLoader.DefaultMlNetResNet18Path);
                     break;
                 case WeightSource.TorchvisionFile:
                     if (string.IsNullOrEmpty(weightsPath))
                         throw new ArgumentException(
                             $"Backbone '{Name}' needs a weights file: set WeightsPath to a .safetensors or PyTorch state_dict file with torchvision key names.");
-                    ResNetWeightLoader.LoadTorchvision(model, weightsPath);
+                    ImageWeightLoader.LoadTorchvision(model, weightsPath);
                     break;
                 default:
                     throw new NotSupportedException($"Backbone '{Name}' has weight source {Source}, which is not an image source.");

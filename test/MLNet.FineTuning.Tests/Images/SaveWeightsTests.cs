@@ -12,8 +12,10 @@ namespace MLNet.FineTuning.Tests.Images;
 
 public class SaveWeightsTests
 {
-    [Fact]
-    public void SaveWeights_RebuiltFromItsOwnMetadata_ScoresAsTheFittedModel()
+    [Theory]
+    [InlineData(PretrainedCatalog.ResNet18MlNet, true)]
+    [InlineData("efficientnet_b0", false)]   // no EfficientNet weights ship: from random initialisation
+    public void SaveWeights_RebuiltFromItsOwnMetadata_ScoresAsTheFittedModel(string backboneName, bool pretrained)
     {
         // What SaveWeights promises a PyTorch or TorchSharp user: checkpoint.json says which network to build, and
         // model.safetensors fills it so that it scores as the fitted model (its ONNX scoring chain) does.
@@ -23,6 +25,7 @@ public class SaveWeightsTests
         using var model = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(new FineTuneImageClassifier.Options
         {
             LabelColumnName = "Label", ImageColumnName = "Image", ImageSize = 32, BatchSize = 4, Epochs = 1,
+            Backbone = backboneName, UsePretrainedWeights = pretrained,
         }).Fit(data);
         using var folder = new TempDirectory();
 
@@ -30,6 +33,7 @@ public class SaveWeightsTests
 
         var metadata = JsonNode.Parse(File.ReadAllText(folder.File("checkpoint.json")))!;
         var definition = PretrainedCatalog.GetImageBackbone((string)metadata["backbone"]!);
+        Assert.Equal(backboneName, definition.Name);
         var classNames = metadata["classNames"]!.AsArray().Select(n => (string)n!).ToArray();
         Assert.Equal(model.ClassNames, classNames);
         var backbone = definition.CreateRandom();

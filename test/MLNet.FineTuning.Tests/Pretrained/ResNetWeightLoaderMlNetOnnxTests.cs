@@ -9,16 +9,16 @@ using static TorchSharp.torch;
 namespace MLNet.FineTuning.Tests.Pretrained;
 
 /// <summary>The CNTK ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18, mapped onto the TorchSharp ResNet.</summary>
-public class ResNetWeightLoaderMlNetOnnxTests(ITestOutputHelper output)
+public class ImageWeightLoaderMlNetOnnxTests(ITestOutputHelper output)
 {
-    private static string OnnxPath => ResNetWeightLoader.DefaultMlNetResNet18Path;
+    private static string OnnxPath => ImageWeightLoader.DefaultMlNetResNet18Path;
 
     [Fact]
     public void LoadMlNetOnnx_ResNet18_FeaturesMatchOnnxRuntime()
     {
         using var scope = NewDisposeScope();
         using var model = new ResNet(false, [2, 2, 2, 3]);
-        ResNetWeightLoader.LoadMlNetOnnx(model, OnnxPath);
+        ImageWeightLoader.LoadMlNetOnnx(model, OnnxPath);
         model.eval();
         // Realistic input magnitudes: random 0..255 pixels through the net's own normalisation.
         var generator = new torch.Generator(7);
@@ -48,7 +48,7 @@ public class ResNetWeightLoaderMlNetOnnxTests(ITestOutputHelper output)
         using var model = new ResNet(false, [2, 2, 2, 3]);
         string path = Path.Combine(Path.GetTempPath(), "no-such-folder", "ResNet18.onnx");
 
-        var e = Assert.Throws<FileNotFoundException>(() => ResNetWeightLoader.LoadMlNetOnnx(model, path));
+        var e = Assert.Throws<FileNotFoundException>(() => ImageWeightLoader.LoadMlNetOnnx(model, path));
 
         Assert.Equal(path, e.FileName);
         Assert.Contains(path, e.Message);
@@ -64,7 +64,7 @@ public class ResNetWeightLoaderMlNetOnnxTests(ITestOutputHelper output)
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         using var model = new ResNet(false, [2, 2, 2, 3]);
 
-        var e = Assert.Throws<InvalidDataException>(() => ResNetWeightLoader.LoadMlNetOnnx(model, path));
+        var e = Assert.Throws<InvalidDataException>(() => ImageWeightLoader.LoadMlNetOnnx(model, path));
 
         Assert.Contains(path, e.Message);
     }
@@ -76,7 +76,7 @@ public class ResNetWeightLoaderMlNetOnnxTests(ITestOutputHelper output)
         using var model = new ResNet(false, [2, 2, 2, 2]);
         using var before = model.state_dict()["conv1.weight"].clone();
 
-        var e = Assert.Throws<InvalidDataException>(() => ResNetWeightLoader.LoadMlNetOnnx(model, OnnxPath));
+        var e = Assert.Throws<InvalidDataException>(() => ImageWeightLoader.LoadMlNetOnnx(model, OnnxPath));
 
         Assert.Contains("unmapped nodes", e.Message);
         // The third layer4 block: 2 conv weights + 2 × 4 BatchNorm tensors.

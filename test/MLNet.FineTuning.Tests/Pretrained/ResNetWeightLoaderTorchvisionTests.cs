@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace MLNet.FineTuning.Tests.Pretrained;
 
 /// <summary>torchvision/timm state_dicts (.safetensors and PyTorch pickles) written by PyBridge and read back.</summary>
-public class ResNetWeightLoaderTorchvisionTests
+public class ImageWeightLoaderTorchvisionTests
 {
     [Theory]
     [InlineData("resnet18.safetensors")]
@@ -19,7 +19,7 @@ public class ResNetWeightLoaderTorchvisionTests
         string path = Save(dir.File(fileName), StateDictWithClassifier(source, 512));
         using var loaded = new ResNet(false, [2, 2, 2, 2]);
 
-        ResNetWeightLoader.LoadTorchvision(loaded, path);
+        ImageWeightLoader.LoadTorchvision(loaded, path);
 
         AssertSameState(source, loaded);
     }
@@ -34,7 +34,7 @@ public class ResNetWeightLoaderTorchvisionTests
         string path = Save(dir.File(fileName), StateDictWithClassifier(source, 2048));
         using var loaded = new ResNet(true, [1, 1, 1, 1]);
 
-        ResNetWeightLoader.LoadTorchvision(loaded, path);
+        ImageWeightLoader.LoadTorchvision(loaded, path);
 
         AssertSameState(source, loaded);
     }
@@ -48,7 +48,7 @@ public class ResNetWeightLoaderTorchvisionTests
         string path = Save(dir.File("old-format.safetensors"), tensors);
         using var loaded = Randomised(new ResNet(false, [1, 1, 1, 1]), seed: 4);
 
-        ResNetWeightLoader.LoadTorchvision(loaded, path);
+        ImageWeightLoader.LoadTorchvision(loaded, path);
 
         var state = loaded.state_dict();
         Assert.All(tensors, kv => Assert.True(Same(kv.Value, state[kv.Key]), kv.Key));
@@ -67,7 +67,7 @@ public class ResNetWeightLoaderTorchvisionTests
         using var model = new ResNet(false, [1, 1, 1, 1]);
         using var before = model.state_dict()["conv1.weight"].clone();
 
-        var e = Assert.Throws<InvalidDataException>(() => ResNetWeightLoader.LoadTorchvision(model, path));
+        var e = Assert.Throws<InvalidDataException>(() => ImageWeightLoader.LoadTorchvision(model, path));
 
         Assert.Contains("missing (2)", e.Message);
         Assert.Contains("bn1.bias", e.Message);
@@ -86,7 +86,7 @@ public class ResNetWeightLoaderTorchvisionTests
         string path = Save(dir.File("extra.pt"), tensors);
         using var model = new ResNet(false, [1, 1, 1, 1]);
 
-        var e = Assert.Throws<InvalidDataException>(() => ResNetWeightLoader.LoadTorchvision(model, path));
+        var e = Assert.Throws<InvalidDataException>(() => ImageWeightLoader.LoadTorchvision(model, path));
 
         Assert.Contains("unexpected (2)", e.Message);
         Assert.Contains("layer1.1.conv1.weight", e.Message);
@@ -105,7 +105,7 @@ public class ResNetWeightLoaderTorchvisionTests
         string path = Save(dir.File("shapes.safetensors"), tensors);
         using var model = new ResNet(false, [1, 1, 1, 1]);
 
-        var e = Assert.Throws<InvalidDataException>(() => ResNetWeightLoader.LoadTorchvision(model, path));
+        var e = Assert.Throws<InvalidDataException>(() => ImageWeightLoader.LoadTorchvision(model, path));
 
         Assert.Contains("wrong shape (2)", e.Message);
         Assert.Contains("conv1.weight (file [64,3,3,3], network [64,3,7,7])", e.Message);
@@ -118,7 +118,7 @@ public class ResNetWeightLoaderTorchvisionTests
         using var model = new ResNet(false, [1, 1, 1, 1]);
         string path = Path.Combine(Path.GetTempPath(), "no-such-folder", "resnet18.safetensors");
 
-        var e = Assert.Throws<FileNotFoundException>(() => ResNetWeightLoader.LoadTorchvision(model, path));
+        var e = Assert.Throws<FileNotFoundException>(() => ImageWeightLoader.LoadTorchvision(model, path));
 
         Assert.Equal(path, e.FileName);
         Assert.Contains(path, e.Message);
@@ -134,7 +134,7 @@ public class ResNetWeightLoaderTorchvisionTests
         File.WriteAllBytes(path, [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 37 + 11))]);
         using var model = new ResNet(false, [1, 1, 1, 1]);
 
-        var e = Assert.Throws<InvalidDataException>(() => ResNetWeightLoader.LoadTorchvision(model, path));
+        var e = Assert.Throws<InvalidDataException>(() => ImageWeightLoader.LoadTorchvision(model, path));
 
         Assert.Contains(path, e.Message);
     }

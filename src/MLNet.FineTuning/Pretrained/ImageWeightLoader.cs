@@ -4,18 +4,15 @@ using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Pretrained;
 
-/// <summary>Loads pretrained weights into a <see cref="ResNet"/>: the one weight loader for image backbones.</summary>
+/// <summary>Loads pretrained weights into an <see cref="ImageBackbone"/>: the one weight loader for image backbones.</summary>
 /// <remarks>
 /// Every source is first turned into tensors under the network's state_dict keys, then checked as a whole
 /// and only then copied, so a file that does not fit leaves the network untouched.
 /// </remarks>
-internal static class ResNetWeightLoader
+internal static class ImageWeightLoader
 {
     /// <summary>The NuGet package that ships the default ResNet-18 weights.</summary>
     public const string MlNetResNet18Package = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
-
-    // The torchvision/timm classifier: the fine-tuned network gets a new head, so these are dropped.
-    private static readonly HashSet<string> ClassifierKeys = ["fc.weight", "fc.bias"];
 
     /// <summary>Where Microsoft.ML.DnnImageFeaturizer.ResNet18's build props lay the ONNX file out.</summary>
     public static string DefaultMlNetResNet18Path =>
@@ -37,11 +34,12 @@ internal static class ResNetWeightLoader
         Assign(model, MlNetResNetOnnxMap.ToStateDict(onnx, model, onnxPath), onnxPath);
     }
 
-    /// <summary>Loads torchvision/timm state_dict keys from .safetensors or a PyTorch pickle; ignores the classifier (fc.*).</summary>
+    /// <summary>Loads the reference implementation's state_dict keys (torchvision/timm) from .safetensors or a PyTorch
+    /// pickle; ignores its ImageNet classifier (<see cref="ImageBackbone.IsReferenceClassifierKey"/>).</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="ArgumentException">The extension is not .safetensors, .pt, .pth or .bin.</exception>
     /// <exception cref="InvalidDataException">Unreadable file, or keys/shapes that do not fit the network (all listed).</exception>
-    public static void LoadTorchvision(ResNet model, string path)
+    public static void LoadTorchvision(ImageBackbone model, string path)
     {
         using var scope = NewDisposeScope();
         Assign(model, StateDictLoader.Read(path), path);
@@ -49,11 +47,10 @@ internal static class ResNetWeightLoader
 
     /// <summary>
     /// Checks and copies <paramref name="source"/> (see <see cref="StateDictLoader.Assign"/>): num_batches_tracked
-    /// may be absent (it is then reset to 0), and the classifier (fc.*) is dropped.
+    /// may be absent (it is then reset to 0), and the reference classifier (fc.* for a ResNet) is dropped.
     /// </summary>
-    internal static void Assign(ResNet model, IReadOnlyDictionary<string, Tensor> source, string origin) =>
-        StateDictLoader.Assign(model, source, origin,
-            $"ResNet({(model.Bottleneck ? "bottleneck" : "basic")}, [{string.Join(",", model.Blocks)}])",
-            ignored: ClassifierKeys.Contains,
+    internal static void Assign(ImageBackbone model, IReadOnlyDictionary<string, Tensor> source, string origin) =>
+        StateDictLoader.Assign(model, source, origin, model.Shape,
+            ignored: model.IsReferenceClassifierKey,
             mayBeAbsent: key => key.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
 }
