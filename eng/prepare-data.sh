@@ -103,6 +103,8 @@ for w in "${what[@]}"; do
         fonts-sil-gentiumplus fonts-oxygen fonts-play fonts-averia-gwf fonts-fanwood fonts-goudybookletter fonts-sil-doulos \
         fonts-dustin fonts-humor-sans fonts-blankenburg fonts-cabin fonts-bebas-neue fonts-agave fonts-go fonts-anonymous-pro
       "${prep[@]}" suite-images glyphs /usr/share/fonts "$out/glyphs"
+      # glyph-weights: the same fonts, a regression target (the font's weight class); samples/data/README.md.
+      "${prep[@]}" suite-glyph-weights /usr/share/fonts "$out/glyph-weights"
       # emoji: Google (Apache-2.0) and Twitter (CC-BY-4.0) images only; Apple's are not licensed for
       # commercial use and Facebook's have no clear licence (the packages' README says so).
       for v in google twitter; do

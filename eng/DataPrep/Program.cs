@@ -3,6 +3,7 @@
 //   DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]
 //   DataPrep suite-debian-packages|suite-fortunes-topics|suite-fortunes-language|suite-first-names ... (SuiteTextSets.cs)
 //   DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors, e.g. google,twitter]
+//   DataPrep suite-glyph-weights <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, glyph -> font weight class)
 return args.FirstOrDefault() switch
 {
     "fashion-mnist" when args.Length >= 3 => FashionMnist.Run(args),
@@ -12,6 +13,7 @@ return args.FirstOrDefault() switch
     "suite-fortunes-language" when args.Length >= 3 => SuiteTextSets.FortunesLanguage(args),
     "suite-first-names" when args.Length >= 4 => SuiteTextSets.FirstNames(args),
     "suite-images" when args.Length >= 4 => SuiteImages.Run(args),
+    "suite-glyph-weights" when args.Length >= 3 => SuiteGlyphWeights.Run(args),
     _ => Usage(),
 };
 
@@ -21,5 +23,6 @@ static int Usage()
     Console.Error.WriteLine("       DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]");
     Console.Error.WriteLine("       DataPrep suite-debian-packages <Packages> <out-root> | suite-fortunes-topics <out> <file>... | suite-fortunes-language <out> <lang>=<file>... | suite-first-names <female.txt> <male.txt> <out>");
     Console.Error.WriteLine("       DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors]");
+    Console.Error.WriteLine("       DataPrep suite-glyph-weights <font-tree> <out-folder>");
     return 2;
 }

@@ -24,10 +24,7 @@ internal static class SuiteGlyphs
 
     public static void Write(string src, string dst, Action<string, string> count)
     {
-        var files = Directory.EnumerateFiles(src, "*", SearchOption.AllDirectories)
-            .Where(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".otf", StringComparison.OrdinalIgnoreCase))
-            .Where(f => !Path.GetFileName(f).StartsWith("Noto", StringComparison.Ordinal) || NotoLatin.Any(p => Path.GetFileName(f).StartsWith(p, StringComparison.Ordinal)))
-            .Order(StringComparer.Ordinal).ToList();
+        var files = FontFiles(src);
         var seenBytes = new HashSet<string>();
         var usedIds = new HashSet<string>();
         int used = 0, testFonts = 0;
@@ -39,7 +36,7 @@ internal static class SuiteGlyphs
             if (!seenBytes.Add(digest)) { skipped.Add($"{file} (same bytes as an earlier file)"); continue; }
             using var typeface = SKTypeface.FromFile(file);
             if (typeface == null) { skipped.Add($"{file} (not loadable)"); continue; }
-            if (NotText.Any(n => typeface.FamilyName.Contains(n, StringComparison.OrdinalIgnoreCase))) { skipped.Add($"{file} (symbol/math family {typeface.FamilyName})"); continue; }
+            if (!IsTextFamily(typeface)) { skipped.Add($"{file} (symbol/math family {typeface.FamilyName})"); continue; }
             if (!typeface.ContainsGlyphs(new string(Characters.Select(c => c.Char).ToArray()))) { skipped.Add($"{file} (lacks some of the 62 characters)"); continue; }
 
             var images = Characters.Select(c => Render(typeface, c.Char)).ToList();
@@ -64,8 +61,17 @@ internal static class SuiteGlyphs
         foreach (var s in skipped) Console.WriteLine($"  skipped {s}");
     }
 
+    /// <summary>The .ttf/.otf files under <paramref name="src"/> in ordinal order, of fonts-noto-core only its Latin text families.</summary>
+    internal static List<string> FontFiles(string src) => Directory.EnumerateFiles(src, "*", SearchOption.AllDirectories)
+        .Where(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".otf", StringComparison.OrdinalIgnoreCase))
+        .Where(f => !Path.GetFileName(f).StartsWith("Noto", StringComparison.Ordinal) || NotoLatin.Any(p => Path.GetFileName(f).StartsWith(p, StringComparison.Ordinal)))
+        .Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Whether the family writes text (not pictures or math alphabets).</summary>
+    internal static bool IsTextFamily(SKTypeface typeface) => !NotText.Any(n => typeface.FamilyName.Contains(n, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>One character, black on white, as an 8-bit grayscale bitmap; null when it leaves no ink.</summary>
-    private static SKBitmap? Render(SKTypeface typeface, char c)
+    internal static SKBitmap? Render(SKTypeface typeface, char c)
     {
         using var font = new SKFont(typeface, TextSize) { Edging = SKFontEdging.Antialias, Subpixel = true };
         using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };

@@ -66,7 +66,7 @@ internal sealed class BenchmarkData
             ImageAugmentation.CenterCrop(decoded[i], imageSize, pixels[i]);
         });
         for (int i = distinct; i < decoded.Length; i++) pixels[i] = pixels[i % distinct];
-        return new BenchmarkData(view, classNames, decoded, dataset.Labels, pixels, imageSize, distinct);
+        return new BenchmarkData(view, classNames, decoded, dataset.ClassIndices, pixels, imageSize, distinct);
     }
 
     /// <summary>Batches in view order (the training loop's rule: a last batch of one is dropped when training).</summary>

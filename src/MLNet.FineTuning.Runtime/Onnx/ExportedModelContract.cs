@@ -29,10 +29,13 @@ public static class ExportedModelContract
     /// <summary>Output: string [batch], the class name at <see cref="PredictedIndexOutput"/>.</summary>
     public const string PredictedLabelOutput = "predicted_label";
 
+    /// <summary>Regression models' output: float [batch, 1], the predicted target in the training labels' unit.</summary>
+    public const string ScoreOutput = "score";
+
     /// <summary>The symbolic batch dimension of every input and output.</summary>
     public const string BatchDim = "batch";
 
-    /// <summary>Metadata key: <see cref="ImageClassificationTask"/> or <see cref="TextClassificationTask"/>.</summary>
+    /// <summary>Metadata key: <see cref="ImageClassificationTask"/>, <see cref="TextClassificationTask"/> or <see cref="ImageRegressionTask"/>.</summary>
     public const string TaskKey = "mlnet_finetuning.task";
 
     /// <summary>Metadata key: the K class names as a JSON array of strings, in the order of <see cref="ProbabilitiesOutput"/>.</summary>
@@ -50,4 +53,7 @@ public static class ExportedModelContract
 
     /// <summary>Value of <see cref="TaskKey"/> for text classifiers.</summary>
     public const string TextClassificationTask = "text_classification";
+
+    /// <summary>Value of <see cref="TaskKey"/> for image regressors (output <see cref="ScoreOutput"/>, no class names).</summary>
+    public const string ImageRegressionTask = "image_regression";
 }

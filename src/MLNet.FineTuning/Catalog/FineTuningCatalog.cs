@@ -2,7 +2,8 @@ using Microsoft.ML;
 
 namespace MLNet.FineTuning;
 
-/// <summary>Catalog entry points: <c>mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(...)</c>.</summary>
+/// <summary>Catalog entry points: <c>mlContext.MulticlassClassification.Trainers.FineTuneImageClassifier(...)</c>,
+/// <c>mlContext.Regression.Trainers.FineTuneImageRegressor(...)</c>.</summary>
 public static class FineTuningCatalog
 {
     /// <summary>Fine-tunes a pretrained CNN; see <see cref="FineTuneImageClassifier.Options"/> for every setting.</summary>
@@ -59,4 +60,13 @@ public static class FineTuningCatalog
             LabelColumnName = labelColumnName, TextColumnName = textColumnName, Rank = loraRank, Epochs = epochs,
             BatchSize = batchSize, LearningRate = learningRate, MaxSequenceLength = maxSequenceLength,
         });
+
+    /// <summary>Fine-tunes a pretrained CNN to predict a number; see <see cref="FineTuneImageRegressor.Options"/> for every setting.</summary>
+    public static FineTuneImageRegressor FineTuneImageRegressor(
+        this RegressionCatalog.RegressionTrainers trainers, FineTuneImageRegressor.Options options)
+    {
+        Check.NotNull(trainers, nameof(trainers));
+        Check.NotNull(options, nameof(options));
+        return new FineTuneImageRegressor(HostEnvironment.FromCatalog(trainers, options.Seed), options);
+    }
 }

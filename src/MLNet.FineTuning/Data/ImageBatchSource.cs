@@ -67,7 +67,7 @@ internal sealed class ImageBatchSource : IBatchSource
     private IEnumerable<Batch> Produce(int epoch, CancellationToken cancellation)
     {
         var rng = new Random(Seeds.Stable(seed, epoch, 0x5eed));
-        var pending = new List<(DecodedImage Image, int Label, int Seed)>(batchSize);
+        var pending = new List<(DecodedImage Image, float Label, int Seed)>(batchSize);
         foreach (var (image, label) in Examples(epoch, rng))
         {
             cancellation.ThrowIfCancellationRequested();
@@ -82,7 +82,7 @@ internal sealed class ImageBatchSource : IBatchSource
         if (pending.Count > 1 || (pending.Count == 1 && !train)) yield return MakeBatch(pending);
     }
 
-    private IEnumerable<(DecodedImage Image, int Label)> Examples(int epoch, Random rng)
+    private IEnumerable<(DecodedImage Image, float Label)> Examples(int epoch, Random rng)
     {
         if (data.Images is { } cached)
         {
@@ -93,11 +93,11 @@ internal sealed class ImageBatchSource : IBatchSource
         }
         // Over the cache budget: stream and decode again, shuffled by ML.NET's pool shuffle when training.
         var view = train ? mlContext.Data.ShuffleRows(data.View, seed: Seeds.Stable(seed, epoch, 0), shufflePoolSize: 1000) : data.View;
-        foreach (var (_, label, image, _) in ImageDataset.Rows(view, data.ImageColumn, data.LabelColumn))
+        foreach (var (_, label, image, _) in ImageDataset.Rows(view, data.ImageColumn, data.LabelColumn, data.Kind))
             if (image != null) yield return (image, label);
     }
 
-    private Batch MakeBatch(List<(DecodedImage Image, int Label, int Seed)> items)
+    private Batch MakeBatch(List<(DecodedImage Image, float Label, int Seed)> items)
     {
         int n = items.Count, per = 3 * imageSize * imageSize;
         var pixels = new byte[n * per];   // uint8 0..255: the network's preprocessing widens them on the device
@@ -113,7 +113,6 @@ internal sealed class ImageBatchSource : IBatchSource
             ImageAugmentation.RandomResizedCrop(items[i].Image, imageSize, augmentation.MinCropScale, augmentation.Flip, rng, span);
             if (augmentation.Photometric) ImageAugmentation.Photometric(span, augmentation.ColorJitter, augmentation.NoiseLevel, rng);
         });
-        var labels = items.Select(x => (long)x.Label).ToArray();
-        return new Batch([tensor(pixels, [n, 3, imageSize, imageSize])], tensor(labels));
+        return new Batch([tensor(pixels, [n, 3, imageSize, imageSize])], LabelReader.ToTensor(items.Select(x => x.Label).ToArray(), data.Kind));
     }
 }

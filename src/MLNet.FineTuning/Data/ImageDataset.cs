@@ -4,17 +4,18 @@ using Microsoft.ML.Data;
 namespace MLNet.FineTuning.Data;
 
 /// <summary>
-/// The rows of an image IDataView read once: 0-based labels, and the decoded images when they fit the
+/// The rows of an image IDataView read once: labels (0-based classes or target values, <see cref="LabelKind"/>), and the decoded images when they fit the
 /// cache budget (otherwise every epoch streams and decodes them again). Reading once also gives the row
 /// count and the class counts before any training starts, so bad data fails fast.
 /// </summary>
 internal sealed class ImageDataset
 {
-    private ImageDataset(IDataView view, string imageColumn, string labelColumn, int[] labels, DecodedImage[]? images, int skipped)
+    private ImageDataset(IDataView view, string imageColumn, string labelColumn, LabelKind kind, float[] labels, DecodedImage[]? images, int skipped)
     {
         View = view;
         ImageColumn = imageColumn;
         LabelColumn = labelColumn;
+        Kind = kind;
         Labels = labels;
         Images = images;
         Skipped = skipped;
@@ -23,7 +24,12 @@ internal sealed class ImageDataset
     public IDataView View { get; }
     public string ImageColumn { get; }
     public string LabelColumn { get; }
-    public int[] Labels { get; }
+    public LabelKind Kind { get; }
+    /// <summary>Per row: the 0-based class index (<see cref="LabelKind.Class"/>) or the target value.</summary>
+    public float[] Labels { get; }
+    /// <summary>The labels as class indices (classification only).</summary>
+    public int[] ClassIndices => Kind == LabelKind.Class ? Labels.Select(l => (int)l).ToArray()
+        : throw new InvalidOperationException("Regression targets have no class indices.");
     /// <summary>Decoded images in row order, or null when they did not fit the cache budget.</summary>
     public DecodedImage[]? Images { get; }
     /// <summary>Rows skipped because their image could not be read (only with skipUnreadable).</summary>
@@ -31,14 +37,14 @@ internal sealed class ImageDataset
     public int Count => Labels.Length;
 
     public static ImageDataset Read(IDataView view, string imageColumn, string labelColumn, long cacheBudgetBytes,
-        bool skipUnreadable, string role, CancellationToken cancellation)
+        bool skipUnreadable, string role, CancellationToken cancellation, LabelKind kind = LabelKind.Class)
     {
-        var labels = new List<int>();
+        var labels = new List<float>();
         var images = new List<DecodedImage>();
         long bytes = 0;
         bool caching = true;
         int skipped = 0;
-        foreach (var (row, label, image, error) in Rows(view, imageColumn, labelColumn))
+        foreach (var (row, label, image, error) in Rows(view, imageColumn, labelColumn, kind))
         {
             cancellation.ThrowIfCancellationRequested();
             if (error != null)
@@ -57,12 +63,13 @@ internal sealed class ImageDataset
         }
         if (labels.Count == 0)
             throw new ArgumentException($"The {role} data has no rows{(skipped > 0 ? $" with a readable image ({skipped} skipped)" : "")}.");
-        return new ImageDataset(view, imageColumn, labelColumn, labels.ToArray(), caching ? images.ToArray() : null, skipped);
+        return new ImageDataset(view, imageColumn, labelColumn, kind, labels.ToArray(), caching ? images.ToArray() : null, skipped);
     }
 
-    /// <summary>Streams (row, 0-based label, decoded image or the error that names the row); the image column holds
-    /// decoded images or encoded bytes (<see cref="ImageColumnKind"/>).</summary>
-    public static IEnumerable<(long Row, int Label, DecodedImage? Image, Exception? Error)> Rows(IDataView view, string imageColumn, string labelColumn)
+    /// <summary>Streams (row, label as <see cref="LabelReader"/> reads it, decoded image or the error that names the row);
+    /// the image column holds decoded images or encoded bytes (<see cref="ImageColumnKind"/>).</summary>
+    public static IEnumerable<(long Row, float Label, DecodedImage? Image, Exception? Error)> Rows(IDataView view, string imageColumn, string labelColumn,
+        LabelKind kind)
     {
         var imageCol = view.Schema[imageColumn];
         var labelCol = view.Schema[labelColumn];
@@ -74,16 +81,13 @@ internal sealed class ImageDataset
         // first, as the runtime's decoder checks bytes (size declared in the header, PNG/JPEG cut off), so a 20,000 ×
         // 20,000 PNG of 400 KB is refused before it takes gigabytes. Encoded columns are checked by their decoder.
         bool checkFiles = ImageColumns.KindOf(imageCol.Type) == ImageColumnKind.Decoded;
-        var getLabel = cursor.GetGetter<uint>(labelCol);
+        var getLabel = LabelReader.Create(cursor, labelCol, kind);
         var getTexts = textCols.Select(c => (c.Name, Get: cursor.GetGetter<ReadOnlyMemory<char>>(c))).ToList();
         long row = -1;
         while (cursor.MoveNext())
         {
             row++;
-            uint key = 0;
-            getLabel(ref key);
-            if (key == 0)
-                throw new InvalidDataException($"Row {row}: label column '{labelColumn}' is missing (key 0: a value the key mapping does not know).");
+            float label = getLabel(row);
             Exception? error = null;
             DecodedImage? decoded = null;
             try
@@ -96,7 +100,7 @@ internal sealed class ImageDataset
                 error = new InvalidDataException(
                     $"Row {row}{SourceFile(getTexts)}: image column '{imageColumn}' could not be read ({e.Message}). Fix or remove the file, or set SkipUnreadableImages = true to skip such rows.", e);
             }
-            yield return (row, (int)key - 1, decoded, error);
+            yield return (row, label, decoded, error);
         }
     }
 

@@ -73,7 +73,7 @@ internal sealed class TextBatchSource : IBatchSource
             e.TokenTypeIds.CopyTo(types, i * s);
             Array.Fill(mask, 1L, i * s, e.InputIds.Length);
         }
-        var labels = rows.Select(r => (long)data.Labels[r]).ToArray();
-        return new Batch([tensor(ids, [n, s]), tensor(mask, [n, s]), tensor(types, [n, s])], tensor(labels));
+        return new Batch([tensor(ids, [n, s]), tensor(mask, [n, s]), tensor(types, [n, s])],
+            LabelReader.ToTensor(rows.Select(r => data.Labels[r]).ToArray(), data.Kind));
     }
 }

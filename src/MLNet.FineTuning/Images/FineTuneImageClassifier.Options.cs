@@ -1,111 +1,13 @@
-using MLNet.FineTuning.Data;
-using MLNet.FineTuning.Pretrained;
 using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning;
 
 public sealed partial class FineTuneImageClassifier
 {
-    /// <summary>Options of <see cref="FineTuneImageClassifier"/>. Shared training options (epochs, rates,
-    /// schedule, validation, early stopping, checkpoints) are documented on <see cref="FineTuningOptions"/>.</summary>
-    public sealed class Options : FineTuningOptions
+    /// <summary>Options of <see cref="FineTuneImageClassifier"/>: the image options (<see cref="ImageFineTuningOptions"/>) and
+    /// the shared training options (<see cref="FineTuningOptions"/>); the label is a key.</summary>
+    public sealed class Options : ImageFineTuningOptions
     {
-        /// <summary>Image column: decoded images (<c>MLImage</c>, from <c>LoadImages</c>) or encoded image bytes
-        /// (<c>VBuffer&lt;byte&gt;</c>, from <c>LoadRawImageBytes</c>), which this library decodes. Default "Image".</summary>
-        public string ImageColumnName { get; set; } = ColumnNames.Image;
-
-        /// <summary>Side of the square network input in pixels, in [32, 1024]. Default 224, the resolution the
-        /// ImageNet weights were trained at (use it on a GPU). On a CPU, 64–128 trains 5–20× faster
-        /// (measured on 2 cores: 6–7 img/s at 224 px, about 50 at 64 px) at some cost in accuracy.</summary>
-        public int ImageSize { get; set; } = 224;
-
-        /// <summary>Backbone name from <see cref="PretrainedCatalog"/>. Default <see cref="PretrainedCatalog.ResNet18MlNet"/>
-        /// (ImageNet ResNet-18 shipped by Microsoft.ML.DnnImageFeaturizer.ResNet18; no download).</summary>
-        public string Backbone { get; set; } = PretrainedCatalog.ResNet18MlNet;
-
-        /// <summary>Weights file for the backbone: required for torchvision-layout backbones (.safetensors or a
-        /// PyTorch state_dict), optional for the default (overrides the packaged ONNX file's location).</summary>
-        public string? WeightsPath { get; set; }
-
-        /// <summary>Start from the pretrained weights (true, the point of fine-tuning) or from random
-        /// initialisation (false; for comparisons). Default true.</summary>
-        public bool UsePretrainedWeights { get; set; } = true;
-
-        /// <summary>Dropout before the new classification head, in [0, 1). Default 0.2.</summary>
-        public double HeadDropout { get; set; } = 0.2;
-
-        /// <summary>Keep BatchNorm running statistics at their pretrained values for the whole run (helps with
-        /// batches of fewer than ~16 images). Default false.</summary>
-        public bool FreezeBatchNormStatistics { get; set; }
-
-        /// <summary>How much the training images are distorted (<see cref="ImageAugmentationPolicy"/>). Default
-        /// <see cref="ImageAugmentationPolicy.None"/>: on the quality suite (docs/quality.md; 1,000 rows, 5 epochs) every
-        /// augmentation tried lost accuracy: flips and crops down to 35 % of the area lost 10–55 points on glyphs and
-        /// digits, and crops of 75–100 % still lost 0.5–3.6 points on four of five data sets.</summary>
-        public ImageAugmentationPolicy Augmentation { get; set; } = ImageAugmentationPolicy.None;
-
-        /// <summary>Smallest area fraction of the random resized crop used for training augmentation, in (0, 1]; 1 turns
-        /// cropping off. Default null: the <see cref="Augmentation"/> policy's (None 1, Light 0.75, Strong 0.35).</summary>
-        public double? RandomCropMinScale { get; set; }
-
-        /// <summary>Random horizontal flips during training. Default null: the <see cref="Augmentation"/> policy's (only
-        /// Strong flips).</summary>
-        public bool? HorizontalFlip { get; set; }
-
-        /// <summary>The crop scale training uses: <see cref="RandomCropMinScale"/> when set, else the policy's.</summary>
-        internal double EffectiveCropMinScale => RandomCropMinScale ?? Augmentation.CropMinScale();
-
-        /// <summary>Whether training flips: <see cref="HorizontalFlip"/> when set, else the policy's.</summary>
-        internal bool EffectiveHorizontalFlip => HorizontalFlip ?? Augmentation.Flips();
-
-        /// <summary>Brightness and contrast jitter for training images: each image's brightness and contrast are scaled by
-        /// factors drawn uniformly from [1 − j, 1 + j], in [0, 1). Default 0 (off). Turn it on with <see cref="NoiseLevel"/>
-        /// when the images to score may be dimmer or noisier than the training images (phone photos, scans): on the quality
-        /// suite (docs/quality.md) 0.2 with a noise level of 10 cost 0.4 points on clean test images and gained 11 on
-        /// degraded copies.</summary>
-        public double ColorJitter { get; set; }
-
-        /// <summary>Gaussian noise for training images: each image gets noise of a standard deviation drawn uniformly from
-        /// [0, level] grey levels (of 255), in [0, 128]. Default 0 (off); see <see cref="ColorJitter"/> for when to use it.</summary>
-        public double NoiseLevel { get; set; }
-
-        /// <summary>Everything training does to an image, resolved from the policy and the overrides.</summary>
-        internal ImageAugmentationSettings TrainingAugmentation =>
-            new(EffectiveCropMinScale, EffectiveHorizontalFlip, ColorJitter, NoiseLevel);
-
-        /// <summary>Mixup (Zhang et al. 2018): each training batch blends with a shuffled copy of itself by λ ~ Beta(α, α),
-        /// and so do the labels. α ≥ 0; 0 turns it off (typical: 0.2). Default 0.</summary>
-        public double MixupAlpha { get; set; }
-
-        /// <summary>CutMix (Yun et al. 2019): a box of a shuffled copy's image is pasted into each training image, the
-        /// labels weighted by area, with the kept share ~ Beta(α, α). α ≥ 0; 0 turns it off (typical: 1). With Mixup on
-        /// too, each batch takes one of the two at random. Default 0.</summary>
-        public double CutMixAlpha { get; set; }
-
-        /// <summary>Skip rows whose image cannot be read (and count them in the log) instead of failing. Default
-        /// false: an unreadable image is an error that names its row.</summary>
-        public bool SkipUnreadableImages { get; set; }
-
-        /// <summary>Decoded images are kept in memory while they fit this budget (MiB); beyond it every epoch
-        /// streams and decodes them again from the IDataView. Default 2048.</summary>
-        public int ImageCacheMegabytes { get; set; } = 2048;
-
         internal Options Clone() => (Options)MemberwiseClone();
-
-        internal override void Validate()
-        {
-            base.Validate();
-            Check.Range(ImageSize >= 32 && ImageSize <= 1024, nameof(ImageSize), "in [32, 1024]", ImageSize);
-            Check.Range(HeadDropout >= 0 && HeadDropout < 1, nameof(HeadDropout), "in [0, 1)", HeadDropout);
-            if (RandomCropMinScale is double crop) Check.Range(crop > 0 && crop <= 1, nameof(RandomCropMinScale), "in (0, 1]", crop);
-            Check.Range(Enum.IsDefined(Augmentation), nameof(Augmentation), "None, Light or Strong", Augmentation);
-            Check.Range(ColorJitter >= 0 && ColorJitter < 1, nameof(ColorJitter), "in [0, 1)", ColorJitter);
-            Check.Range(NoiseLevel >= 0 && NoiseLevel <= 128, nameof(NoiseLevel), "in [0, 128] grey levels", NoiseLevel);
-            Check.Range(MixupAlpha >= 0, nameof(MixupAlpha), "≥ 0", MixupAlpha);
-            Check.Range(CutMixAlpha >= 0, nameof(CutMixAlpha), "≥ 0", CutMixAlpha);
-            Check.Range(ImageCacheMegabytes >= 0, nameof(ImageCacheMegabytes), "≥ 0", ImageCacheMegabytes);
-            if (string.IsNullOrWhiteSpace(ImageColumnName)) throw new ArgumentException("ImageColumnName must name a column.");
-            PretrainedCatalog.GetImageBackbone(Backbone);
-        }
     }
 }

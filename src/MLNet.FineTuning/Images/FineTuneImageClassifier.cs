@@ -44,7 +44,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     public FineTuneImageClassifierTransformer Fit(IDataView input)
     {
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
-        return new ImageFineTuning(env, options, ch).Fit(input);
+        return new ImageClassification(env, options, ch).Fit(input);
     }
 
     /// <summary>
@@ -61,7 +61,7 @@ public sealed partial class FineTuneImageClassifier : IEstimator<FineTuneImageCl
     public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
     {
         using var ch = env.Log.Start(nameof(FineTuneImageClassifier));
-        return new ImageFineTuning(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
+        return new ImageClassification(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
     }
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>

@@ -4,7 +4,7 @@ namespace MLNet.FineTuning;
 /// How much <see cref="FineTuneImageClassifier"/> distorts the training images (evaluation and scoring always see the
 /// centre square, resized). An augmentation that can change the label is not safe by default: a flip turns a 'b' into
 /// a 'd' and an arrow to the right into one to the left, and a tight crop can cut a small object or a glyph away.
-/// <see cref="FineTuneImageClassifier.Options.RandomCropMinScale"/> and <see cref="FineTuneImageClassifier.Options.HorizontalFlip"/>,
+/// <see cref="ImageFineTuningOptions.RandomCropMinScale"/> and <see cref="ImageFineTuningOptions.HorizontalFlip"/>,
 /// when set, override the policy's values; docs/quality.md has the measurements behind each policy.
 /// </summary>
 public enum ImageAugmentationPolicy

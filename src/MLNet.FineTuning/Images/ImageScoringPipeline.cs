@@ -26,6 +26,15 @@ internal static class ImageScoringPipeline
             scoreColumn, predictedLabelColumn, gpuDeviceId, fallbackToCpu, columns);
     }
 
+    /// <summary>The same input steps before a regressor's chain (<see cref="OnnxScoringChain.FitRegression"/>): <c>Score</c> a float.</summary>
+    public static ITransformer BuildRegression(MLContext ml, IDataView input, string imageColumn, int imageSize, byte[] onnx,
+        string scoreColumn, int? gpuDeviceId, bool fallbackToCpu)
+    {
+        var (steps, columns) = Pixels(ml, input.Schema, imageColumn, imageSize);
+        return OnnxScoringChain.FitRegression(ml, input, steps, [PixelsColumn],
+            new Dictionary<string, int[]> { [PixelsColumn] = [1, 3, imageSize, imageSize] }, onnx, scoreColumn, gpuDeviceId, fallbackToCpu, columns);
+    }
+
     /// <summary>
     /// Image or encoded image bytes (whichever <paramref name="schema"/>'s column holds) → <c>pixels</c> float
     /// [3·S·S], planar RGB 0..255: the centre square resized to S×S. Also returns the intermediate columns.

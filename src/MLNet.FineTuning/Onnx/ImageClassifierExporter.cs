@@ -45,22 +45,26 @@ internal static class ImageClassifierExporter
     /// <param name="classNames">K names, in the order of the head's outputs.</param>
     /// <exception cref="ArgumentException">Sizes disagree (the message gives both numbers).</exception>
     /// <exception cref="NotSupportedException">The backbone has no exporter.</exception>
-    public static byte[] Export(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames)
+    public static byte[] Export(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames) =>
+        Export(model, preprocessing, imageSize, new ClassificationOutputs(classNames, ExportedModelContract.ImageClassificationTask));
+
+    /// <summary>The same graph with the task's outputs (<see cref="ModelOutputs"/>): a regression's <c>score</c>, say.</summary>
+    internal static byte[] Export(Classifier model, ImagePreprocessing preprocessing, int imageSize, ModelOutputs outputs)
     {
-        Check(model, preprocessing, imageSize, classNames);
+        Check(model, preprocessing, imageSize, outputs);
         using var scope = NewDisposeScope();
-        var writer = new OnnxGraphWriter("image_classifier");
+        var writer = new OnnxGraphWriter(outputs is ClassificationOutputs ? "image_classifier" : "image_regressor");
         string x = writer.AddInput(PixelsInput, DataType.Float, BatchDim, 3, imageSize, imageSize);
         x = Preprocess(writer, x, preprocessing);
         string features = WriteBackbone(writer, model.Backbone, x);
         string logits = ClassifierHeadExporter.Write(writer, model.Head, features, "logits");
-        ClassifierHeadExporter.WriteOutputs(writer, logits, classNames, ExportedModelContract.ImageClassificationTask);
+        outputs.Write(writer, logits);
         writer.SetMetadata(ExportedModelContract.ImageSizeKey, imageSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return writer.ToBytes();
     }
 
     /// <summary>
-    /// <see cref="Export"/>, then writes the bytes to <paramref name="path"/> atomically: into a temporary
+    /// <see cref="Export(Classifier, ImagePreprocessing, int, IReadOnlyList{string})"/>, then writes the bytes to <paramref name="path"/> atomically: into a temporary
     /// file in the same folder, then moved over the target, so a reader never sees half a model.
     /// </summary>
     /// <exception cref="IOException">The file could not be written (the message names the path); nothing is left behind.</exception>
@@ -92,11 +96,11 @@ internal static class ImageClassifierExporter
         return x;
     }
 
-    private static void Check(Classifier model, ImagePreprocessing preprocessing, int imageSize, IReadOnlyList<string> classNames)
+    private static void Check(Classifier model, ImagePreprocessing preprocessing, int imageSize, ModelOutputs outputs)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
-        ArgumentNullException.ThrowIfNull(classNames);
+        outputs.Check();
         var backbone = model.Backbone;
         if (imageSize < backbone.MinImageSize)
             throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, $"ONNX export: the image size must be at least {backbone.MinImageSize}.");
@@ -107,9 +111,9 @@ internal static class ImageClassifierExporter
         var fc = model.Head.Fc;
         if (fc.in_features != backbone.FeatureCount)
             throw new ArgumentException($"ONNX export: the head takes {fc.in_features} features; the backbone gives {backbone.FeatureCount}.", nameof(model));
-        if (classNames.Count != fc.out_features)
-            throw new ArgumentException($"ONNX export: {classNames.Count} class names given; the head has {fc.out_features} outputs.", nameof(classNames));
-        if (classNames.Any(n => n is null))
-            throw new ArgumentException("ONNX export: class names must not be null.", nameof(classNames));
+        if (outputs is ClassificationOutputs { ClassNames: var classNames } && classNames.Count != fc.out_features)
+            throw new ArgumentException($"ONNX export: {classNames.Count} class names given; the head has {fc.out_features} outputs.", "classNames");
+        if (outputs.HeadOutputs != fc.out_features)
+            throw new ArgumentException($"ONNX export: the {outputs.Task} outputs need a head of {outputs.HeadOutputs}; it has {fc.out_features}.", nameof(model));
     }
 }

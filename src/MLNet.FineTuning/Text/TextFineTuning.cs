@@ -23,7 +23,8 @@ internal sealed class TextRows(TextDataset train, TextDataset? valid, string[] c
     public TextDataset Train => train;
     public TextDataset? Valid => valid;
     public string[] ClassNames => classNames;
-    public int[] TrainLabels => train.Labels;
+    public int TrainCount => train.Count;
+    public int[] TrainClasses => train.ClassIndices;
     public int ValidCount => valid?.Count ?? 0;
     public TextEncoderDefinition Definition => definition;
     public BertTextTokenizer Tokenizer => tokenizer;
@@ -74,7 +75,7 @@ internal sealed class TextFineTuning(HostEnvironment env, Options options, IChan
             }
             var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
             var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken);
-            LabelColumn.RequireTwoClassesPresent(train.Labels, classNames, o.LabelColumnName);
+            LabelColumn.RequireTwoClassesPresent(train.ClassIndices, classNames, o.LabelColumnName);
             var valid = validView == null ? null
                 : TextDataset.Read(validView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "validation", o.CancellationToken);
             Log.Info(MessageSensitivity.None, $"encoder {definition.Name} ({checkpoint.Config.NumHiddenLayers} layers, hidden {checkpoint.Config.HiddenSize}), " +

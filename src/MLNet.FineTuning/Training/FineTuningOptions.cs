@@ -144,4 +144,13 @@ public abstract class FineTuningOptions
             throw new ArgumentException("TimeBudget and ResumeFromCheckpoint cannot be combined: the automatic recipe trains several models from the pretrained weights.", nameof(TimeBudget));
         if (string.IsNullOrWhiteSpace(LabelColumnName)) throw new ArgumentException("LabelColumnName must name a column.");
     }
+
+    /// <summary>What a regression estimator refuses: the options that only mean something for classes.</summary>
+    internal void ValidateRegression()
+    {
+        if (LabelSmoothing != 0) throw new ArgumentException("LabelSmoothing is for classification; a regression takes 0.", nameof(LabelSmoothing));
+        if (BalanceClasses) throw new ArgumentException("BalanceClasses is for classification; a regression has no classes.", nameof(BalanceClasses));
+        if (EarlyStoppingMetric != EarlyStoppingMetric.Loss)
+            throw new ArgumentException("A regression has no accuracy: EarlyStoppingMetric must be Loss (the regressors' default).", nameof(EarlyStoppingMetric));
+    }
 }

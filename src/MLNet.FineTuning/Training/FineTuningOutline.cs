@@ -8,11 +8,13 @@ namespace MLNet.FineTuning.Training;
 /// <summary>The rows one call of an estimator reads once: what the outline counts and weights classes by.</summary>
 internal interface IFineTuningRows
 {
-    /// <summary>0-based class of each training row.</summary>
-    int[] TrainLabels { get; }
+    /// <summary>Training rows.</summary>
+    int TrainCount { get; }
     /// <summary>Validation rows (0 without validation).</summary>
     int ValidCount { get; }
-    /// <summary>The K class names, in the head's order.</summary>
+    /// <summary>0-based class of each training row (classification only: what <c>BalanceClasses</c> weights by).</summary>
+    int[] TrainClasses { get; }
+    /// <summary>The K class names, in the head's order (none for a regression).</summary>
     string[] ClassNames { get; }
 }
 
@@ -64,6 +66,9 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     /// <summary>Mixup/CutMix for the modalities that have them.</summary>
     protected virtual BatchMixing? Mixing(TOptions o) => null;
 
+    /// <summary>How the outputs are scored against the labels: single-label classification unless the estimator says otherwise.</summary>
+    protected virtual TrainingTask Task(TOptions o, TRows rows) => new ClassificationTask(o.LabelSmoothing);
+
     /// <summary>The fitted transformer from the trained model (exported, with its scoring chain). Owns
     /// <paramref name="model"/> when it returns; the outline disposes it when this throws.</summary>
     protected abstract TTransformer Finish(IDataView input, TRows rows, TModel model, TOptions o, TrainingResult result);
@@ -98,8 +103,8 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     {
         var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
         var run = Build(rows, o);
-        var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), Mixing(o));
-        return (run, loop, o.BalanceClasses ? ClassWeights.For(rows.TrainLabels, rows.ClassNames.Length) : null);
+        var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), Mixing(o), Task(o, rows));
+        return (run, loop, o.BalanceClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null);
     }
 
     private (TModel Model, TOptions Options, TrainingResult Result) Train(TRows rows, TOptions o)
@@ -132,7 +137,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     /// the search hold the split).</summary>
     private (TModel Model, TOptions Options, TrainingResult Result) Search(IDataView input, TRows rows, TimeSpan budget)
     {
-        int trainCount = rows.TrainLabels.Length;
+        int trainCount = rows.TrainCount;
         var finalRun = !ValidationSplit.HoldsOutAutomatically(options) ? null : new FinalRunOnAllRows<TOptions, TModel>(x =>
         {
             var (model, _, result) = Train(Read(input, withValidation: false), x);

@@ -31,17 +31,21 @@ internal sealed class TrainingLoop
     private readonly IChannel? log;
     private readonly Func<JsonObject> checkpointMetadata;
     private readonly BatchMixing? mixing;
+    private readonly TrainingTask task;
 
     /// <summary>A loop for <paramref name="options"/> on <paramref name="device"/>; <paramref name="checkpointMetadata"/> is
     /// what the estimator writes into checkpoints; <paramref name="mixing"/> is Mixup/CutMix of the training batches
-    /// (images only; null or off for none).</summary>
-    public TrainingLoop(FineTuningOptions options, Device device, IChannel? log, Func<JsonObject> checkpointMetadata, BatchMixing? mixing = null)
+    /// (images only; null or off for none); <paramref name="task"/> scores the outputs (default: classification with the
+    /// options' label smoothing).</summary>
+    public TrainingLoop(FineTuningOptions options, Device device, IChannel? log, Func<JsonObject> checkpointMetadata, BatchMixing? mixing = null,
+                        TrainingTask? task = null)
     {
         this.options = options;
         this.device = device;
         this.log = log;
         this.checkpointMetadata = checkpointMetadata;
         this.mixing = mixing is { IsOn: true } ? mixing : null;
+        this.task = task ?? new ClassificationTask(options.LabelSmoothing);
         if (device.type == DeviceType.CPU) NativeHeap.TuneForTraining(log);
     }
 
@@ -128,7 +132,7 @@ internal sealed class TrainingLoop
                 Report(new TrainingProgress
                 {
                     Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
-                    TrainLoss = l / windowSamples, TrainAccuracy = c / windowSamples, LearningRate = groups[0].Group.LearningRate,
+                    TrainLoss = l / windowSamples, TrainAccuracy = task.Accuracy(c, windowSamples), LearningRate = groups[0].Group.LearningRate,
                     SamplesPerSecond = windowSamples / window.Elapsed.TotalSeconds, BackboneFrozen = frozen,
                     EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep),
                 });
@@ -163,7 +167,7 @@ internal sealed class TrainingLoop
                         {
                             using var rows = KeptScalars.Of(b.Count);
                             lossSum.add_(loss.detach().to(float64).mul(rows), KeptScalars.One);
-                            correctSum.add_(logits.argmax(1).eq(labels).sum(), KeptScalars.One);
+                            if (task.Hits(logits, labels) is { } hits) correctSum.add_(hits, KeptScalars.One);
                         }
                     }
                     // TorchSharp turns every double argument (AdamW's betas, epsilon and rates, our own constants) into
@@ -197,7 +201,7 @@ internal sealed class TrainingLoop
             var progress = new TrainingProgress
             {
                 Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
-                TrainLoss = epochLoss / Math.Max(1, epochSamples), TrainAccuracy = epochCorrect / Math.Max(1, epochSamples),
+                TrainLoss = epochLoss / Math.Max(1, epochSamples), TrainAccuracy = task.Accuracy(epochCorrect, epochSamples),
                 LearningRate = groups[0].Group.LearningRate, SamplesPerSecond = epochSamples / Math.Max(1e-9, epochSeconds),
                 EstimatedTimeLeft = Eta(runStart.Elapsed, stepsThisRun, totalSteps - state.GlobalStep), BackboneFrozen = frozen,
                 IsEpochEnd = true, ValidationLoss = vLoss, ValidationAccuracy = vAcc,
@@ -298,11 +302,11 @@ internal sealed class TrainingLoop
         if (mixing != null && mixAt is var (epoch, index))
             (inputs[0], otherLabels, lambda) = mixing.Mix(inputs[0], labels, options.Seed, epoch, index);
         var logits = model.Forward(inputs).to(float32);   // the loss in fp32 whatever the compute type
-        var loss = nn.functional.cross_entropy(logits, labels, weights, label_smoothing: options.LabelSmoothing);
+        var loss = task.TrainingLoss(logits, labels, weights);
         if (otherLabels is not null)
         {
             using Scalar mine = KeptScalars.Of(lambda), theirs = KeptScalars.Of(1 - lambda);
-            loss = loss.mul(mine).add(nn.functional.cross_entropy(logits, otherLabels, weights, label_smoothing: options.LabelSmoothing).mul(theirs), KeptScalars.One);
+            loss = loss.mul(mine).add(task.TrainingLoss(logits, otherLabels, weights).mul(theirs), KeptScalars.One);
         }
         using var part = KeptScalars.Of(share);
         (share == 1 ? loss : loss.mul(part)).backward();
@@ -407,11 +411,11 @@ internal sealed class TrainingLoop
             using var scope = NewDisposeScope();
             var logits = model.Forward(b.Inputs.Select(t => t.to(device)).ToArray()).to(float32);
             var labels = b.Labels.to(device);
-            loss += nn.functional.cross_entropy(logits, labels, weights, reduction: nn.Reduction.Sum).item<float>();
-            correct += logits.argmax(1).eq(labels).sum().item<long>();
+            loss += task.EvaluationLoss(logits, labels, weights).item<float>();
+            if (task.Hits(logits, labels) is { } hits) correct += hits.item<long>();
             n += b.Count;
         }
-        return (loss / Math.Max(1, n), correct / Math.Max(1, n));
+        return (loss / Math.Max(1, n), task.Accuracy(correct, n));
     }
 
     private (optim.Optimizer, List<(optim.ILearningRateController Group, double BaseRate)>) CreateOptimizer(IFineTunable model, MixedPrecision? mixed)

@@ -17,8 +17,8 @@ public class ImageColumnReaderTests
         foreach (var (ext, w, h) in new[] { (".png", 23, 17), (".jpg", 40, 31), (".webp", 19, 26) })
             rows.Add(new ImageFolder.Row { Label = "Bag", ImagePath = WriteColourImage(dir.File("colour" + ext), w, h) });
 
-        var fromFiles = ImageDataset.Rows(TestData.Load(ml, rows), "Image", "Label").ToArray();
-        var fromBytes = ImageDataset.Rows(TestData.LoadBytes(ml, rows), "Image", "Label").ToArray();
+        var fromFiles = ImageDataset.Rows(TestData.Load(ml, rows), "Image", "Label", LabelKind.Class).ToArray();
+        var fromBytes = ImageDataset.Rows(TestData.LoadBytes(ml, rows), "Image", "Label", LabelKind.Class).ToArray();
 
         Assert.Equal(rows.Count, fromBytes.Length);
         for (int i = 0; i < rows.Count; i++)

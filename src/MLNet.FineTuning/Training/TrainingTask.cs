@@ -1,0 +1,80 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.FineTuning.Training;
+
+/// <summary>
+/// What a task asks of the training loop: how the network's outputs [n, K] are scored against a batch's labels, and
+/// whether they can be counted right or wrong. Everything else in the loop (optimizer, schedule, mixing, early stopping,
+/// checkpoints) is the same for every task, so a task is these few lines, not another loop.
+/// </summary>
+internal abstract class TrainingTask
+{
+    /// <summary>The loss that trains: the batch mean of <paramref name="outputs"/> (fp32) against <paramref name="labels"/>
+    /// (on the device), with what the task adds in training only (label smoothing).</summary>
+    public abstract Tensor TrainingLoss(Tensor outputs, Tensor labels, Tensor? classWeights);
+
+    /// <summary>The loss that validates: the sum over the batch's rows, without training-only terms.</summary>
+    public abstract Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights);
+
+    /// <summary>Rows the outputs get right, an int64 scalar on the device; null for a task without accuracy.</summary>
+    public abstract Tensor? Hits(Tensor outputs, Tensor labels);
+
+    /// <summary>Whether outputs can be right or wrong (accuracy is reported, and can be the early-stopping metric).</summary>
+    public abstract bool HasAccuracy { get; }
+
+    /// <summary>Hits per row, or NaN for a task without accuracy.</summary>
+    public double Accuracy(double hits, long rows) => HasAccuracy ? hits / Math.Max(1, rows) : double.NaN;
+}
+
+/// <summary>Single-label classification: cross-entropy over K logits against int64 class indices; a hit is the argmax.</summary>
+internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
+{
+    public override Tensor TrainingLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
+        nn.functional.cross_entropy(outputs, labels, classWeights, label_smoothing: labelSmoothing);
+
+    public override Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
+        nn.functional.cross_entropy(outputs, labels, classWeights, reduction: nn.Reduction.Sum);
+
+    public override Tensor Hits(Tensor outputs, Tensor labels) => outputs.argmax(1).eq(labels).sum();
+
+    public override bool HasAccuracy => true;
+}
+
+/// <summary>
+/// Regression on one output: mean squared error against the target standardised by <see cref="TargetScaling"/>, so the
+/// loss starts near 1 whatever the target's unit (1 is predicting the mean) and the learning rates chosen for
+/// classification carry over. The export undoes the scaling. No accuracy.
+/// </summary>
+internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
+{
+    // Kept for the task's lifetime: the scalars of a per-step operation must outlive the native call (docs/scalar-lifetime.md).
+    private readonly Scalar inverseSpread = (1 / scaling.Spread).ToScalar(), shift = (-scaling.Mean / scaling.Spread).ToScalar();
+
+    private Tensor Standardised(Tensor labels) => labels.mul(inverseSpread).add(shift, KeptScalars.One);
+
+    public override Tensor TrainingLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
+        nn.functional.mse_loss(outputs.view(-1), Standardised(labels));
+
+    public override Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
+        nn.functional.mse_loss(outputs.view(-1), Standardised(labels), nn.Reduction.Sum);
+
+    public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
+
+    public override bool HasAccuracy => false;
+}
+
+/// <summary>The training rows' target mean and spread (population standard deviation): the network learns
+/// (target − Mean) / Spread, and the exported graph answers Mean + Spread × output.</summary>
+internal sealed record TargetScaling(double Mean, double Spread)
+{
+    /// <summary>From the training targets; refuses targets that do not vary (nothing to learn), naming the column.</summary>
+    public static TargetScaling Of(IReadOnlyList<float> targets, string column)
+    {
+        double mean = targets.Average(t => (double)t);
+        double spread = Math.Sqrt(targets.Average(t => (t - mean) * (t - mean)));
+        if (!(spread > 1e-12 * Math.Max(1, Math.Abs(mean))))
+            throw new ArgumentException($"Label column '{column}' holds the same value ({mean:G6}) on every training row; a regression needs targets that vary.");
+        return new TargetScaling(mean, spread);
+    }
+}
