@@ -77,6 +77,8 @@ for w in "${what[@]}"; do
       lang+=("zh=/usr/share/games/fortunes/chinese")   # prose; tang300/song100 are classical poems
       prep=(dotnet run --project "$root/eng/DataPrep" -c Release --)
       "${prep[@]}" suite-debian-packages "$tmp/Packages" "$out"
+      # package-sizes: the same index, a regression target (log10 of Installed-Size); samples/data/README.md.
+      "${prep[@]}" suite-package-sizes "$tmp/Packages" "$out/package-sizes"
       "${prep[@]}" suite-fortunes-topics "$out/fortunes-topics" $(ff fortunes) $(ff fortunes-min)
       "${prep[@]}" suite-fortunes-language "$out/fortunes-language" "${lang[@]}"
       "${prep[@]}" suite-first-names "$tmp/female/package/data/names.txt" "$tmp/male/package/data/names.txt" "$out/first-names"

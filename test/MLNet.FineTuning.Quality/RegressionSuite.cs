@@ -7,14 +7,22 @@ using Microsoft.ML.Data;
 namespace MLNet.FineTuning.Quality;
 
 /// <summary>
-/// The regression task measured on real data (issue 12): glyph-weights (eng/prepare-data.sh suite-images; DataPrep
-/// suite-glyph-weights), ten glyphs of each of 582 Debian text fonts labelled with the weight class their font file
-/// declares (100 thin … 900 black), split by family. Per seed: ML.NET's classic baseline (SDCA regression on the raw
-/// pixels, as the classification suite's image baseline) and <see cref="FineTuneImageRegressor"/> on its defaults with
-/// the CPU's choices (image size, epochs); R², RMSE and MAE on the test fonts, one JSON line per run.
+/// The regression tasks measured on real data (issue 12), samples/data/README.md for both sets:
+/// <list type="bullet">
+/// <item>images, glyph-weights (DataPrep suite-glyph-weights): ten glyphs of each of 582 Debian text fonts labelled with
+/// the weight class their font file declares (100 thin … 900 black), split by family. Baseline: SDCA regression on the
+/// raw pixels (the classification suite's image baseline); ours: <see cref="FineTuneImageRegressor"/> on its defaults
+/// with the CPU's choices (image size, epochs).</item>
+/// <item>text, package-sizes (DataPrep suite-package-sizes): a Debian package's short description → log10 of its
+/// installed size in KiB, split by source package. Baseline: FeaturizeText + SDCA regression; ours:
+/// <see cref="LoraTextRegressor"/> on its defaults.</item>
+/// </list>
+/// R², RMSE and MAE on the test rows per seed, one JSON line per run.
 ///
-///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--seeds 1,2,3] [--image-size 32]
-///       [--epochs 5] [--train-cap N] [--results FILE]
+///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--kind image|text|all] [--seeds 1,2,3]
+///       [--image-size 32] [--epochs 5] [--train-cap N] [--text-lr R] [--text-epochs N] [--results FILE]
+///   (--text-lr/--text-epochs: a text recipe beside the defaults, without the baseline; --text-data: another folder of
+///   data/suite/text with Target/Text TSVs, e.g. package-sizes-6000 from suite-package-sizes --train-cap 6000)
 /// </summary>
 internal static class RegressionSuite
 {
@@ -26,15 +34,63 @@ internal static class RegressionSuite
 
     public static int Run(string repo, Func<string, string?> arg)
     {
+        string kind = arg("--kind") ?? "all";
+        string results = arg("--results") ?? Path.Combine(repo, "artifacts", "quality", "regression-cpu.jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(results)!);
+        var seeds = (arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToList();
+        if (kind is "image" or "all") Images(repo, arg, seeds, results);
+        if (kind is "text" or "all")
+            Texts(repo, arg("--text-data") ?? "package-sizes", seeds, results, arg("--text-lr") is string lr ? double.Parse(lr, CultureInfo.InvariantCulture) : null,
+                  arg("--text-epochs") is string e ? int.Parse(e) : null);
+        return 0;
+    }
+
+    private sealed class TextRow
+    {
+        public string Text { get; set; } = "";
+        public float Target { get; set; }
+    }
+
+    private static void Texts(string repo, string name, List<int> seeds, string results, double? learningRate, int? epochs)
+    {
+        string folder = Path.Combine(repo, "data", "suite", "text", name);
+        if (!File.Exists(Path.Combine(folder, "train.tsv")))
+            throw new FileNotFoundException($"'{folder}' has no train.tsv: run eng/prepare-data.sh suite-text first.");
+        TextRow[] Read(string split) => File.ReadLines(Path.Combine(folder, split + ".tsv")).Skip(1).Select(l => l.Split('\t', 2))
+            .Select(f => new TextRow { Target = float.Parse(f[0], CultureInfo.InvariantCulture), Text = f[1] }).ToArray();
+        var train = Read("train");
+        var test = Read("test");
+        Console.WriteLine($"{name}: {train.Length} train, {test.Length} test texts; train target mean {train.Average(r => r.Target):F2}");
+        foreach (int seed in seeds)
+        {
+            var ml = new MLContext(seed);
+            var trainView = ml.Data.LoadFromEnumerable(train);
+            var testView = ml.Data.LoadFromEnumerable(test);
+            if (learningRate == null && epochs == null) Report(results, name, "baseline", seed, 0, 0, train.Length, () =>
+            {
+                var model = ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text))
+                    .Append(ml.Regression.Trainers.Sdca(nameof(TextRow.Target), "Features")).Fit(trainView);
+                return ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target));
+            });
+            var options = new LoraTextRegressor.Options { LabelColumnName = nameof(TextRow.Target), Seed = seed };
+            if (learningRate is double lr) options.LearningRate = lr;
+            if (epochs is int e) options.Epochs = e;
+            string recipe = learningRate == null && epochs == null ? "defaults" : $"lr={options.LearningRate:G2},epochs={options.Epochs}";
+            Report(results, name, recipe, seed, 0, options.Epochs, train.Length, () =>
+            {
+                using var model = ml.Regression.Trainers.LoraTextRegressor(options).Fit(trainView);
+                return ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target));
+            });
+        }
+    }
+
+    private static void Images(string repo, Func<string, string?> arg, List<int> seeds, string results)
+    {
         string folder = Path.Combine(repo, "data", "suite", "images", "glyph-weights");
         if (!File.Exists(Path.Combine(folder, "train.tsv")))
             throw new FileNotFoundException($"'{folder}' has no train.tsv: run eng/prepare-data.sh suite-images first.");
-        var seeds = (arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToList();
         int imageSize = int.Parse(arg("--image-size") ?? "32"), epochs = int.Parse(arg("--epochs") ?? "5");
         int? cap = arg("--train-cap") is string c ? int.Parse(c) : null;
-        string results = arg("--results") ?? Path.Combine(repo, "artifacts", "quality", "regression-cpu.jsonl");
-        Directory.CreateDirectory(Path.GetDirectoryName(results)!);
-
         var train = Read(folder, "train", cap);
         var test = Read(folder, "test", null);
         Console.WriteLine($"glyph-weights: {train.Length} train, {test.Length} test images; train weights mean {train.Average(r => r.Weight):F0}, " +
@@ -44,7 +100,7 @@ internal static class RegressionSuite
             var ml = new MLContext(seed);
             var trainView = Load(ml, train);
             var testView = Load(ml, test);
-            Report(results, "baseline", seed, imageSize, epochs, train.Length, () =>
+            Report(results, "glyph-weights", "baseline", seed, imageSize, epochs, train.Length, () =>
             {
                 var pipeline = ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image")
                     .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
@@ -52,7 +108,7 @@ internal static class RegressionSuite
                 var model = pipeline.Fit(trainView);
                 return ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight));
             });
-            Report(results, "defaults", seed, imageSize, epochs, train.Length, () =>
+            Report(results, "glyph-weights", "defaults", seed, imageSize, epochs, train.Length, () =>
             {
                 using var model = ml.Regression.Trainers.FineTuneImageRegressor(new FineTuneImageRegressor.Options
                 {
@@ -61,18 +117,17 @@ internal static class RegressionSuite
                 return ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight));
             });
         }
-        return 0;
     }
 
-    private static void Report(string results, string recipe, int seed, int imageSize, int epochs, int trainRows, Func<RegressionMetrics> run)
+    private static void Report(string results, string dataset, string recipe, int seed, int imageSize, int epochs, int trainRows, Func<RegressionMetrics> run)
     {
         var watch = Stopwatch.StartNew();
         var m = run();
         double seconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"  {recipe,-9} seed {seed}: R² {m.RSquared:F3}, RMSE {m.RootMeanSquaredError:F1}, MAE {m.MeanAbsoluteError:F1} in {seconds:F0} s");
+        Console.WriteLine($"  {dataset} {recipe,-9} seed {seed}: R² {m.RSquared:F3}, RMSE {m.RootMeanSquaredError:F1}, MAE {m.MeanAbsoluteError:F1} in {seconds:F0} s");
         File.AppendAllLines(results, [JsonSerializer.Serialize(new
         {
-            dataset = "glyph-weights", recipe, seed, imageSize, epochs, trainRows, rSquared = m.RSquared,
+            dataset, recipe, seed, imageSize, epochs, trainRows, rSquared = m.RSquared,
             rmse = m.RootMeanSquaredError, mae = m.MeanAbsoluteError, seconds = Math.Round(seconds, 1),
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         })]);

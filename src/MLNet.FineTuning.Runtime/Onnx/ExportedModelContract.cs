@@ -35,7 +35,7 @@ public static class ExportedModelContract
     /// <summary>The symbolic batch dimension of every input and output.</summary>
     public const string BatchDim = "batch";
 
-    /// <summary>Metadata key: <see cref="ImageClassificationTask"/>, <see cref="TextClassificationTask"/> or <see cref="ImageRegressionTask"/>.</summary>
+    /// <summary>Metadata key: <see cref="ImageClassificationTask"/>, <see cref="TextClassificationTask"/>, <see cref="ImageRegressionTask"/> or <see cref="TextRegressionTask"/>.</summary>
     public const string TaskKey = "mlnet_finetuning.task";
 
     /// <summary>Metadata key: the K class names as a JSON array of strings, in the order of <see cref="ProbabilitiesOutput"/>.</summary>
@@ -56,4 +56,7 @@ public static class ExportedModelContract
 
     /// <summary>Value of <see cref="TaskKey"/> for image regressors (output <see cref="ScoreOutput"/>, no class names).</summary>
     public const string ImageRegressionTask = "image_regression";
+
+    /// <summary>Value of <see cref="TaskKey"/> for text regressors (output <see cref="ScoreOutput"/>, no class names).</summary>
+    public const string TextRegressionTask = "text_regression";
 }

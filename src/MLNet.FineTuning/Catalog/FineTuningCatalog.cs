@@ -69,4 +69,13 @@ public static class FineTuningCatalog
         Check.NotNull(options, nameof(options));
         return new FineTuneImageRegressor(HostEnvironment.FromCatalog(trainers, options.Seed), options);
     }
+
+    /// <summary>LoRA fine-tuning of a pretrained encoder to predict a number; see <see cref="LoraTextRegressor.Options"/> for every setting.</summary>
+    public static LoraTextRegressor LoraTextRegressor(
+        this RegressionCatalog.RegressionTrainers trainers, LoraTextRegressor.Options options)
+    {
+        Check.NotNull(trainers, nameof(trainers));
+        Check.NotNull(options, nameof(options));
+        return new LoraTextRegressor(HostEnvironment.FromCatalog(trainers, options.Seed), options);
+    }
 }

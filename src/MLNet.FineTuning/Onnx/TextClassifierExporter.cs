@@ -58,16 +58,21 @@ internal static class TextClassifierExporter
     /// <summary><see cref="Export(BertEncoder, TextPooling, ClassifierHead, IReadOnlyList{string}, OnnxPrecision)"/> with the
     /// quantized projections chosen one by one (the benchmark compares the choices).</summary>
     internal static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames,
-        BertExporter.Int8Projections int8)
+        BertExporter.Int8Projections int8) =>
+        Export(encoder, pooling, head, new ClassificationOutputs(classNames, ExportedModelContract.TextClassificationTask), int8);
+
+    /// <summary>The same graph with the task's outputs (<see cref="ModelOutputs"/>): a regression's <c>score</c>, say.</summary>
+    internal static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, ModelOutputs outputs,
+        BertExporter.Int8Projections int8 = BertExporter.Int8Projections.None)
     {
-        Check(encoder, pooling, head, classNames);
+        Check(encoder, pooling, head, outputs);
         using var scope = NewDisposeScope();
-        var writer = new OnnxGraphWriter("text_classifier", OnnxGraphWriter.TextOpset);   // ONNX Runtime fuses attention only at opset 12
+        var writer = new OnnxGraphWriter(outputs is ClassificationOutputs ? "text_classifier" : "text_regressor", OnnxGraphWriter.TextOpset);   // ONNX Runtime fuses attention only at opset 12
         var (ids, mask, types) = BertExporter.AddInputs(writer);
         string hidden = BertExporter.Write(writer, encoder, ids, mask, types, int8);
         string features = Pool(writer, hidden, mask, pooling);
         string logits = ClassifierHeadExporter.Write(writer, head, features, "logits");
-        ClassifierHeadExporter.WriteOutputs(writer, logits, classNames, ExportedModelContract.TextClassificationTask);
+        outputs.Write(writer, logits);
         return writer.ToBytes();
     }
 
@@ -99,19 +104,19 @@ internal static class TextClassifierExporter
         }
     }
 
-    private static void Check(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames)
+    private static void Check(BertEncoder encoder, TextPooling pooling, ClassifierHead head, ModelOutputs outputs)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(head);
-        ArgumentNullException.ThrowIfNull(classNames);
+        outputs.Check();
         if (!Enum.IsDefined(pooling))
             throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown text pooling.");
         var fc = head.Fc;
         if (fc.in_features != encoder.Config.HiddenSize)
             throw new ArgumentException($"ONNX export: the head takes {fc.in_features} features; the encoder gives {encoder.Config.HiddenSize}.", nameof(head));
-        if (classNames.Count != fc.out_features)
-            throw new ArgumentException($"ONNX export: {classNames.Count} class names given; the head has {fc.out_features} outputs.", nameof(classNames));
-        if (classNames.Any(n => n is null))
-            throw new ArgumentException("ONNX export: class names must not be null.", nameof(classNames));
+        if (outputs is ClassificationOutputs { ClassNames: var classNames } && classNames.Count != fc.out_features)
+            throw new ArgumentException($"ONNX export: {classNames.Count} class names given; the head has {fc.out_features} outputs.", "classNames");
+        if (outputs.HeadOutputs != fc.out_features)
+            throw new ArgumentException($"ONNX export: the {outputs.Task} outputs need a head of {outputs.HeadOutputs}; it has {fc.out_features}.", nameof(head));
     }
 }

@@ -43,7 +43,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     public LoraTextClassifierTransformer Fit(IDataView input)
     {
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
-        return new TextFineTuning(env, options, ch).Fit(input);
+        return new TextClassification(env, options, ch).Fit(input);
     }
 
     /// <summary>
@@ -60,7 +60,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
     public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
     {
         using var ch = env.Log.Start(nameof(LoraTextClassifier));
-        return new TextFineTuning(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
+        return new TextClassification(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
     }
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>

@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Runtime.Text;
+using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 using TorchSharp.PyBridge;
 
@@ -68,18 +69,7 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
         Check.NotNull(directory, nameof(directory));
         if (!Enum.IsDefined(precision))
             throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown ONNX precision.");
-        var onnx = precision == OnnxPrecision.Float32 ? OnnxBytes : Int8OnnxBytes();
-        Directory.CreateDirectory(directory);
-        AtomicFile.Write(Path.Combine(directory, "model.onnx"), onnx, "ONNX model");
-        AtomicFile.Write(Path.Combine(directory, "vocab.txt"), vocabulary, "vocabulary");
-        var config = new JsonObject
-        {
-            ["tokenizer_class"] = "BertTokenizer",
-            ["do_lower_case"] = lowerCase,
-            ["model_max_length"] = options.MaxSequenceLength,
-        };
-        AtomicFile.Write(Path.Combine(directory, "tokenizer_config.json"),
-            System.Text.Encoding.UTF8.GetBytes(config.ToJsonString(new() { WriteIndented = true })), "tokenizer config");
+        TextModelFiles.WriteOnnx(directory, precision == OnnxPrecision.Float32 ? OnnxBytes : Int8OnnxBytes(), vocabulary, lowerCase, options.MaxSequenceLength);
     }
 
     /// <summary>
@@ -90,9 +80,7 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
     public void SaveAdapter(string directory)
     {
         Check.NotNull(directory, nameof(directory));
-        if (adapter == null) throw new InvalidOperationException("This model was fully fine-tuned: it has no LoRA adapter. Use SaveWeights.");
-        Directory.CreateDirectory(directory);
-        foreach (var (name, bytes) in adapter) AtomicFile.Write(Path.Combine(directory, name), bytes, "LoRA adapter file");
+        TextModelFiles.WriteAdapter(directory, adapter);
     }
 
     /// <summary>Saves the merged weights (<c>model.safetensors</c>: <c>encoder.*</c> in Hugging Face BertModel names,

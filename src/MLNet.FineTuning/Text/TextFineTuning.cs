@@ -20,6 +20,8 @@ internal sealed class TextRows(TextDataset train, TextDataset? valid, string[] c
                                BertTextTokenizer tokenizer, byte[] vocabulary, bool lowerCase, BertEncoder firstEncoder) : IFineTuningRows
 {
     private BertEncoder? unused = firstEncoder;
+    /// <summary>The training targets' scaling (regression only).</summary>
+    public TargetScaling? Scaling { get; init; }
     public TextDataset Train => train;
     public TextDataset? Valid => valid;
     public string[] ClassNames => classNames;
@@ -46,17 +48,34 @@ internal sealed record TextModel(TextClassifier Classifier, LoraInjector? Lora, 
     public void Dispose() => Classifier.Dispose();
 }
 
-/// <summary><see cref="LoraTextClassifier"/>'s hooks into the shared Fit outline: text columns tokenized once, the
-/// pretrained encoder with LoRA adapters and a new head, and what the quality suite showed matters for LoRA.</summary>
-internal sealed class TextFineTuning(HostEnvironment env, Options options, IChannel log)
-    : FineTuningOutline<Options, TextRows, TextModel, LoraTextClassifierTransformer>(env, options, log)
+/// <summary>The text modality's hooks into the shared Fit outline, for every text task: text columns tokenized once, the
+/// pretrained encoder with LoRA adapters and a new head, and what the quality suite showed matters for LoRA. A task
+/// (<see cref="TextClassification"/>, <see cref="TextRegression"/>) says what its label is and how it finishes.</summary>
+internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment env, TOptions options, IChannel log)
+    : FineTuningOutline<TOptions, TextRows, TextModel, TTransformer>(env, options, log)
+    where TOptions : TextFineTuningOptions
 {
+    /// <summary>What the label column holds.</summary>
+    protected abstract LabelKind Kind { get; }
+
+    /// <summary>Checks the label column of the input; returns the class names (none for a regression).</summary>
+    protected abstract string[] CheckLabel(DataViewSchema schema);
+
+    /// <summary>Checks the training rows' labels: two classes present, or targets that vary (their scaling returned).</summary>
+    protected abstract TargetScaling? CheckTrainingLabels(TextDataset train, string[] classNames);
+
+    /// <summary>The head's outputs: one per class, or one value.</summary>
+    protected abstract int HeadOutputs(TextRows rows);
+
+    /// <summary>Sets the new head's starting weights, after the default initialisation drew them (nothing to change by default).</summary>
+    protected virtual void InitializeHead(ClassifierHead head) { }
+
     protected override TextRows Read(IDataView input, bool withValidation)
     {
         var o = Options;
         CheckText(input.Schema, o.TextColumnName);
         if (o.SecondTextColumnName != null) CheckText(input.Schema, o.SecondTextColumnName);
-        var classNames = LabelColumn.Read(input.Schema, o.LabelColumnName);
+        var classNames = CheckLabel(input.Schema);
         var (trainView, validView) = withValidation ? ValidationSplit.Apply(Env.Data, o, input) : (input, (IDataView?)null);
 
         var definition = PretrainedCatalog.GetTextEncoder(o.Encoder);
@@ -74,14 +93,15 @@ internal sealed class TextFineTuning(HostEnvironment env, Options options, IChan
                 vocabulary = copy.ToArray();
             }
             var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
-            var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken);
-            LabelColumn.RequireTwoClassesPresent(train.ClassIndices, classNames, o.LabelColumnName);
+            var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken, Kind);
+            var scaling = CheckTrainingLabels(train, classNames);
             var valid = validView == null ? null
-                : TextDataset.Read(validView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "validation", o.CancellationToken);
+                : TextDataset.Read(validView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "validation", o.CancellationToken, Kind);
             Log.Info(MessageSensitivity.None, $"encoder {definition.Name} ({checkpoint.Config.NumHiddenLayers} layers, hidden {checkpoint.Config.HiddenSize}), " +
-                $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, classes {classNames.Length}, " +
-                $"mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
-            return new TextRows(train, valid, classNames, definition, tokenizer, vocabulary, checkpoint.LowerCase, checkpoint.Encoder);
+                $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, " +
+                (scaling is { } s ? $"target mean {s.Mean:G4}, spread {s.Spread:G4}" : $"classes {classNames.Length}") +
+                $", mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
+            return new TextRows(train, valid, classNames, definition, tokenizer, vocabulary, checkpoint.LowerCase, checkpoint.Encoder) { Scaling = scaling };
         }
         catch
         {
@@ -91,14 +111,15 @@ internal sealed class TextFineTuning(HostEnvironment env, Options options, IChan
     }
 
     /// <summary>The pretrained encoder, LoRA adapters (unless <c>FullFineTune</c>) and a new head.</summary>
-    protected override ModelToTrain<TextModel> Build(TextRows rows, Options o)
+    protected override ModelToTrain<TextModel> Build(TextRows rows, TOptions o)
     {
         var encoder = rows.NewEncoder(o.EncoderPath);
         TextClassifier? model = null;
         try
         {
             manual_seed(o.Seed);
-            var head = new ClassifierHead(encoder.Config.HiddenSize, rows.ClassNames.Length, o.HeadDropout);
+            var head = new ClassifierHead(encoder.Config.HiddenSize, HeadOutputs(rows), o.HeadDropout);
+            InitializeHead(head);
             model = new TextClassifier(encoder, o.Pooling, head);
             var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
             var tunable = new TextFineTunable(model, lora);   // marks the adapters, and only them, trainable
@@ -115,25 +136,22 @@ internal sealed class TextFineTuning(HostEnvironment env, Options options, IChan
 
     /// <summary>The learning rate (the range test's suggestion or the options') and which layers get adapters: what the
     /// quality suite showed matters for LoRA.</summary>
-    protected override IReadOnlyList<RecipeCandidate<Options>> Candidates(double suggestedRate)
+    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate)
     {
         var o = Options;
         var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggestedRate) }.Distinct();
         var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(LoraTargetModules.AllLinear) ? LoraTargetModules.Bert : LoraTargetModules.AllLinear };
         return (from lr in rates from t in targets
-                select new RecipeCandidate<Options>($"lr={lr:G2}, targets={string.Join("+", t)}", x =>
+                select new RecipeCandidate<TOptions>($"lr={lr:G2}, targets={string.Join("+", t)}", x =>
                 {
                     x.LearningRate = lr;
                     x.TargetModules = t;
                 })).ToList();
     }
 
-    protected override Options Copy(Options o) => o.Clone();
-
-    protected override JsonObject CheckpointMetadata(Options o, TextRows rows) => LoraTextClassifier.CheckpointMetadata(o, rows.ClassNames);
-
-    /// <summary>Keeps the adapter in PEFT's layout, merges it into the base, exports one graph.</summary>
-    protected override LoraTextClassifierTransformer Finish(IDataView input, TextRows rows, TextModel trained, Options o, TrainingResult result)
+    /// <summary>Keeps the adapter and head in PEFT's layout (naming the base model it adapts), then merges the adapter into
+    /// the base and removes it, so the encoder exports as plain BERT. Returns the adapter files (null with full fine-tuning).</summary>
+    protected Dictionary<string, byte[]>? MergeAdapters(TextRows rows, TextModel trained, TOptions o)
     {
         var (model, lora) = (trained.Classifier, trained.Lora);
         var adapter = lora == null ? null : AdapterBytes(lora, model.Head, rows.Definition.Name == PretrainedCatalog.MiniLmL6
@@ -143,12 +161,7 @@ internal sealed class TextFineTuning(HostEnvironment env, Options options, IChan
             lora.MergeAll();
             lora.Remove(merge: true);
         }
-        var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head, rows.ClassNames);
-        var scoring = TextScoringPipeline.Build(Env.Data, input, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer.Vocabulary,
-            rows.LowerCase, o.MaxSequenceLength, onnx, rows.ClassNames, o.ScoreColumnName, o.PredictedLabelColumnName,
-            Env.GpuDeviceId, Env.FallbackToCpu);
-        return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, result, rows.Vocabulary,
-            rows.LowerCase, adapter, trained.AdapterParameters);
+        return adapter;
     }
 
     private static void CheckText(DataViewSchema schema, string column)

@@ -19,4 +19,13 @@ internal static class TextScoringPipeline
             inputs, inputs.ToDictionary(n => n, _ => new[] { 1, -1 }), onnx, classNames,
             scoreColumn, predictedLabelColumn, gpuDeviceId, fallbackToCpu, []);
     }
+
+    /// <summary>The same tokenization steps before a regressor's chain (<see cref="OnnxScoringChain.FitRegression"/>): <c>Score</c> a float.</summary>
+    public static ITransformer BuildRegression(MLContext ml, IDataView input, string textColumn, string? pairColumn,
+        IReadOnlyDictionary<string, int> vocabulary, bool lowerCase, int maxLength, byte[] onnx, string scoreColumn, int? gpuDeviceId, bool fallbackToCpu)
+    {
+        string[] inputs = [BertExporter.InputIdsInput, BertExporter.AttentionMaskInput, BertExporter.TokenTypeIdsInput];
+        return OnnxScoringChain.FitRegression(ml, input, TextTokenizationPipeline.Build(ml, textColumn, pairColumn, vocabulary, lowerCase, maxLength),
+            inputs, inputs.ToDictionary(n => n, _ => new[] { 1, -1 }), onnx, scoreColumn, gpuDeviceId, fallbackToCpu, []);
+    }
 }

@@ -1,0 +1,96 @@
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.FineTuning.Text;
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning;
+
+/// <summary>
+/// LoRA fine-tuning of a pretrained BERT-family encoder (default: MiniLM-L6, shipped in a NuGet package) to predict a
+/// number from a text (a rating, a price, a size, a score), in the same loop and with the same options as
+/// <see cref="LoraTextClassifier"/>. The target is standardised for training and the exported graph answers in the
+/// label's own unit. Evaluate with <c>mlContext.Regression.Evaluate</c>.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <listheader><term>Column</term><description>Type and meaning</description></listheader>
+/// <item><term>input: <c>TextColumnName</c> (and <c>SecondTextColumnName</c>)</term><description>text</description></item>
+/// <item><term>input: <c>LabelColumnName</c></term><description><c>Single</c> (float), finite, not the same on every row</description></item>
+/// <item><term>output: <c>Score</c></term><description><c>Single</c>: the predicted value</description></item>
+/// </list>
+/// </remarks>
+public sealed class LoraTextRegressor : IEstimator<LoraTextRegressorTransformer>
+{
+    private readonly HostEnvironment env;
+    private readonly Options options;
+
+    /// <summary>Options of <see cref="LoraTextRegressor"/>: the text options (<see cref="TextFineTuningOptions"/>) and the
+    /// shared training options (<see cref="FineTuningOptions"/>); the label is a float. Early stopping watches the
+    /// validation loss; label smoothing and class balancing do not apply.</summary>
+    public sealed class Options : TextFineTuningOptions
+    {
+        /// <summary>Creates the options with the text defaults and the regression's early-stopping metric, the validation loss.</summary>
+        public Options() => EarlyStoppingMetric = EarlyStoppingMetric.Loss;
+
+        internal Options Clone() => (Options)MemberwiseClone();
+
+        internal override void Validate()
+        {
+            base.Validate();
+            ValidateRegression();
+        }
+    }
+
+    /// <summary>Creates the estimator. The options are copied: later changes to the object have no effect.</summary>
+    public LoraTextRegressor(MLContext mlContext, Options options)
+        : this(HostEnvironment.From(Check.NotNull(mlContext, nameof(mlContext))), options) { }
+
+    internal LoraTextRegressor(HostEnvironment env, Options options)
+    {
+        this.env = env;
+        this.options = Check.NotNull(options, nameof(options)).Clone();
+        this.options.Validate();
+    }
+
+    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
+    public LoraTextRegressorTransformer Fit(IDataView input)
+    {
+        using var ch = env.Log.Start(nameof(LoraTextRegressor));
+        return new TextRegression(env, options, ch).Fit(input);
+    }
+
+    /// <summary>The learning-rate range test on <paramref name="input"/>, as <see cref="LoraTextClassifier.FindLearningRate"/>.</summary>
+    public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
+    {
+        using var ch = env.Log.Start(nameof(LoraTextRegressor));
+        return new TextRegression(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
+    }
+
+    /// <summary>The input schema plus <c>Score</c> (Single).</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var o = options;
+        if (inputSchema.FirstOrDefault(c => c.Name == o.TextColumnName).Name == null)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{o.TextColumnName}' not found.");
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name == null || label.Kind != SchemaShape.Column.VectorKind.Scalar || label.ItemType != NumberDataViewType.Single)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not Single (float).");
+        return env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
+    }
+
+    internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => new()
+    {
+        ["kind"] = nameof(LoraTextRegressor),
+        ["encoder"] = o.Encoder,
+        ["encoderPath"] = o.EncoderPath,
+        ["maxSequenceLength"] = o.MaxSequenceLength,
+        ["pooling"] = o.Pooling.ToString(),
+        ["fullFineTune"] = o.FullFineTune,
+        ["rank"] = o.Rank,
+        ["alpha"] = o.Alpha,
+        ["targetModules"] = new JsonArray(o.TargetModules.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
+        ["targetMean"] = scaling.Mean,
+        ["targetSpread"] = scaling.Spread,
+    };
+}

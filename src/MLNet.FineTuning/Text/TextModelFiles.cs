@@ -1,0 +1,34 @@
+using System.Text.Json.Nodes;
+
+namespace MLNet.FineTuning.Text;
+
+/// <summary>The files a text model hands a service or PEFT, for every text task: each written to a temporary name and
+/// moved into place.</summary>
+internal static class TextModelFiles
+{
+    /// <summary><c>model.onnx</c>, <c>vocab.txt</c> and <c>tokenizer_config.json</c> (<c>do_lower_case</c>,
+    /// <c>model_max_length</c>): what any BERT WordPiece tokenizer needs to produce the model's inputs.</summary>
+    public static void WriteOnnx(string directory, byte[] onnx, byte[] vocabulary, bool lowerCase, int maxLength)
+    {
+        Directory.CreateDirectory(directory);
+        AtomicFile.Write(Path.Combine(directory, "model.onnx"), onnx, "ONNX model");
+        AtomicFile.Write(Path.Combine(directory, "vocab.txt"), vocabulary, "vocabulary");
+        var config = new JsonObject
+        {
+            ["tokenizer_class"] = "BertTokenizer",
+            ["do_lower_case"] = lowerCase,
+            ["model_max_length"] = maxLength,
+        };
+        AtomicFile.Write(Path.Combine(directory, "tokenizer_config.json"),
+            System.Text.Encoding.UTF8.GetBytes(config.ToJsonString(new() { WriteIndented = true })), "tokenizer config");
+    }
+
+    /// <summary>The LoRA adapter and head in PEFT's layout (<c>adapter_config.json</c>, <c>adapter_model.safetensors</c>).</summary>
+    /// <exception cref="InvalidOperationException">The model was fully fine-tuned (no adapter).</exception>
+    public static void WriteAdapter(string directory, IReadOnlyDictionary<string, byte[]>? adapter)
+    {
+        if (adapter == null) throw new InvalidOperationException("This model was fully fine-tuned: it has no LoRA adapter. Use SaveWeights.");
+        Directory.CreateDirectory(directory);
+        foreach (var (name, bytes) in adapter) AtomicFile.Write(Path.Combine(directory, name), bytes, "LoRA adapter file");
+    }
+}
