@@ -79,6 +79,8 @@ for w in "${what[@]}"; do
       "${prep[@]}" suite-debian-packages "$tmp/Packages" "$out"
       # package-sizes: the same index, a regression target (log10 of Installed-Size); samples/data/README.md.
       "${prep[@]}" suite-package-sizes "$tmp/Packages" "$out/package-sizes"
+      # package-pairs: the same index, sentence pairs (name, description) -> match/other; samples/data/README.md.
+      "${prep[@]}" suite-package-pairs "$tmp/Packages" "$out/package-pairs"
       "${prep[@]}" suite-fortunes-topics "$out/fortunes-topics" $(ff fortunes) $(ff fortunes-min)
       "${prep[@]}" suite-fortunes-language "$out/fortunes-language" "${lang[@]}"
       "${prep[@]}" suite-first-names "$tmp/female/package/data/names.txt" "$tmp/male/package/data/names.txt" "$out/first-names"

@@ -5,6 +5,7 @@
 //   DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors, e.g. google,twitter]
 //   DataPrep suite-glyph-weights <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, glyph -> font weight class)
 //   DataPrep suite-package-sizes <Packages> <out-folder> (SuiteTextSets.cs: a regression set, description -> log10 installed size)
+//   DataPrep suite-package-pairs <Packages> <out-folder> (SuiteTextSets.cs: a sentence-pair set, (name, description) -> match/other)
 return args.FirstOrDefault() switch
 {
     "fashion-mnist" when args.Length >= 3 => FashionMnist.Run(args),
@@ -16,6 +17,7 @@ return args.FirstOrDefault() switch
     "suite-images" when args.Length >= 4 => SuiteImages.Run(args),
     "suite-glyph-weights" when args.Length >= 3 => SuiteGlyphWeights.Run(args),
     "suite-package-sizes" when args.Length >= 3 => SuiteTextSets.PackageSizes(args),
+    "suite-package-pairs" when args.Length >= 3 => SuiteTextSets.PackagePairs(args),
     _ => Usage(),
 };
 
@@ -27,5 +29,6 @@ static int Usage()
     Console.Error.WriteLine("       DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors]");
     Console.Error.WriteLine("       DataPrep suite-glyph-weights <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-package-sizes <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
+    Console.Error.WriteLine("       DataPrep suite-package-pairs <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
     return 2;
 }

@@ -77,6 +77,45 @@ internal static class SuiteTextSets
         return 0;
     }
 
+    /// <summary>suite-package-pairs &lt;Packages&gt; &lt;out-dir&gt; [--train-cap 1000] [--test-cap 1000]: a sentence-pair set,
+    /// (package name, short description) -> match or other. Each package of the capped side gives one pair: its own
+    /// description (match) when the hash of its name is even, else the description of the next package of the same
+    /// section and side in hash order (other), so a partner is about the same kind of thing ("Python 3 module for ...")
+    /// and only reading both texts tells them apart. Split by source package as debian-packages. Writes
+    /// &lt;out-dir&gt;/{train,test}.tsv with the header Label&lt;TAB&gt;Name&lt;TAB&gt;Text.</summary>
+    public static int PackagePairs(string[] args)
+    {
+        string index = args[1], dir = args[2];
+        var rows = new List<(string Package, string Section, string Text, string Source)>();
+        foreach (var stanza in Stanzas(index))
+        {
+            if (!stanza.TryGetValue("Package", out var package) || !stanza.TryGetValue("Section", out var section)
+                || !stanza.TryGetValue("Description", out var description)) continue;
+            string source = stanza.TryGetValue("Source", out var s) ? s.Split(' ')[0] : package;
+            rows.Add((package, section[(section.IndexOf('/') + 1)..], SuiteText.Clean(description), source));
+        }
+        // A description shared by two packages would make some "other" pairs true matches: drop every copy.
+        var once = rows.Where(r => r.Text.Length > 0).GroupBy(r => r.Text, StringComparer.Ordinal).Where(g => g.Count() == 1).Select(g => g.Single()).ToList();
+        Directory.CreateDirectory(dir);
+        foreach (var (split, test, cap) in new[] { ("train", false, Options.Int(args, "--train-cap", 1000)), ("test", true, Options.Int(args, "--test-cap", 1000)) })
+        {
+            var side = once.Where(r => SuiteText.IsTest(r.Source) == test).ToList();
+            var partner = side.GroupBy(r => r.Section).SelectMany(g =>
+            {
+                var ordered = g.OrderBy(r => SuiteText.Hash(r.Package)).ThenBy(r => r.Package, StringComparer.Ordinal).ToList();
+                return ordered.Select((r, i) => (r.Package, Partner: ordered[(i + 1) % ordered.Count].Text, Alone: ordered.Count == 1));
+            }).ToDictionary(x => x.Package, x => (x.Partner, x.Alone), StringComparer.Ordinal);
+            var chosen = side.Where(r => !partner[r.Package].Alone)
+                .OrderBy(r => SuiteText.Hash(r.Package)).ThenBy(r => r.Package, StringComparer.Ordinal).Take(cap)
+                .OrderBy(r => r.Package, StringComparer.Ordinal)
+                .Select(r => SuiteText.Hash("pair:" + r.Package) % 2 == 0 ? ("match", r.Package, r.Text) : ("other", r.Package, partner[r.Package].Partner))
+                .ToList();
+            File.WriteAllLines(Path.Combine(dir, split + ".tsv"), ["Label\tName\tText", .. chosen.Select(c => $"{c.Item1}\t{c.Item2}\t{c.Item3}")]);
+            Console.WriteLine($"  {split}: {chosen.Count} pairs, {chosen.Count(c => c.Item1 == "match")} match");
+        }
+        return 0;
+    }
+
     /// <summary>The fields of each stanza of a Debian index (first line of each field only; the short
     /// description is the first line of Description:).</summary>
     private static IEnumerable<Dictionary<string, string>> Stanzas(string path)

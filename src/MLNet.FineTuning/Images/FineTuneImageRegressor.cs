@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Images;
 using MLNet.FineTuning.Training;
@@ -11,7 +12,7 @@ namespace MLNet.FineTuning;
 /// Fine-tunes a pretrained CNN (default: ML.NET's own ImageNet ResNet-18, no download) to predict a number from an image
 /// (an age, a count, a score, a measurement), in the same training loop, with the same backbones and options as
 /// <see cref="FineTuneImageClassifier"/>. The target is standardised for training (mean 0, spread 1 over the training
-/// rows) and the exported graph answers in the label's own unit. <see cref="Fit"/> returns a
+/// rows) and the exported graph answers in the label's own unit. <c>Fit</c> returns a
 /// <see cref="FineTuneImageRegressorTransformer"/> that scores through ONNX Runtime; evaluate it with
 /// <c>mlContext.Regression.Evaluate</c>.
 /// </summary>
@@ -23,11 +24,8 @@ namespace MLNet.FineTuning;
 /// <item><term>output: <c>Score</c></term><description><c>Single</c>: the predicted value</description></item>
 /// </list>
 /// </remarks>
-public sealed class FineTuneImageRegressor : IEstimator<FineTuneImageRegressorTransformer>
+public sealed class FineTuneImageRegressor : FineTuningEstimator<FineTuneImageRegressor.Options, FineTuneImageRegressorTransformer>
 {
-    private readonly HostEnvironment env;
-    private readonly Options options;
-
     /// <summary>Options of <see cref="FineTuneImageRegressor"/>: the image options (<see cref="ImageFineTuningOptions"/>) and
     /// the shared training options (<see cref="FineTuningOptions"/>); the label is a float. Early stopping watches the
     /// validation loss (a regression has no accuracy); label smoothing and class balancing do not apply.</summary>
@@ -49,39 +47,20 @@ public sealed class FineTuneImageRegressor : IEstimator<FineTuneImageRegressorTr
     public FineTuneImageRegressor(MLContext mlContext, Options options)
         : this(HostEnvironment.From(Check.NotNull(mlContext, nameof(mlContext))), options) { }
 
-    internal FineTuneImageRegressor(HostEnvironment env, Options options)
-    {
-        this.env = env;
-        this.options = Check.NotNull(options, nameof(options)).Clone();
-        this.options.Validate();
-    }
+    internal FineTuneImageRegressor(HostEnvironment env, Options options) : base(env, options) { }
 
-    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer (with <c>TimeBudget</c> set, the
-    /// best model of the automatic recipe, ranked by validation loss).</summary>
-    public FineTuneImageRegressorTransformer Fit(IDataView input)
-    {
-        using var ch = env.Log.Start(nameof(FineTuneImageRegressor));
-        return new ImageRegression(env, options, ch).Fit(input);
-    }
-
-    /// <summary>The learning-rate range test on <paramref name="input"/>, as <see cref="FineTuneImageClassifier.FindLearningRate"/>
-    /// (the loss is the mean squared error of the standardised target).</summary>
-    public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
-    {
-        using var ch = env.Log.Start(nameof(FineTuneImageRegressor));
-        return new ImageRegression(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
-    }
+    private protected override IFitOutline<FineTuneImageRegressorTransformer> Outline(IChannel log) => new ImageRegression(Env, EstimatorOptions, log);
 
     /// <summary>The input schema plus <c>Score</c> (Single).</summary>
     /// <remarks>ML.NET's schema-shape constructors are internal: a copy of the float label describes a Single column.</remarks>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var o = options;
+        var o = EstimatorOptions;
         ImageColumns.CheckImage(inputSchema, o.ImageColumnName);
         var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
         if (label.Name == null || label.Kind != SchemaShape.Column.VectorKind.Scalar || label.ItemType != NumberDataViewType.Single)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not Single (float).");
-        return env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
+        return Env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
     }
 
     internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => new()

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 
@@ -10,7 +11,7 @@ namespace MLNet.FineTuning;
 /// LoRA fine-tuning (Hu et al. 2021) of a pretrained BERT-family encoder (default: MiniLM-L6, shipped in a
 /// NuGet package; no download) for text classification inside an ML.NET pipeline. The base encoder stays frozen;
 /// low-rank adapters on the chosen linear layers and a new head train, in the training loop the image classifier
-/// uses. <see cref="Fit"/> merges the adapters into the base, exports one ONNX graph and returns a
+/// uses. <c>Fit</c> merges the adapters into the base, exports one ONNX graph and returns a
 /// <see cref="LoraTextClassifierTransformer"/> that scores through ONNX Runtime and saves with <c>mlContext.Model.Save</c>.
 /// </summary>
 /// <remarks>
@@ -22,51 +23,20 @@ namespace MLNet.FineTuning;
 /// <item><term>output: <c>PredictedLabel</c></term><description>key with the training label's key values</description></item>
 /// </list>
 /// </remarks>
-public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTransformer>
+public sealed partial class LoraTextClassifier : FineTuningEstimator<LoraTextClassifier.Options, LoraTextClassifierTransformer>
 {
-    private readonly HostEnvironment env;
-    private readonly Options options;
-
     /// <summary>Creates the estimator. The options are copied: later changes to the object have no effect.</summary>
     public LoraTextClassifier(MLContext mlContext, Options options)
         : this(HostEnvironment.From(Check.NotNull(mlContext, nameof(mlContext))), options) { }
 
-    internal LoraTextClassifier(HostEnvironment env, Options options)
-    {
-        this.env = env;
-        this.options = Check.NotNull(options, nameof(options)).Clone();
-        this.options.Validate();
-    }
+    internal LoraTextClassifier(HostEnvironment env, Options options) : base(env, options) { }
 
-    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer (with <c>TimeBudget</c> set, the
-    /// best model of the automatic recipe).</summary>
-    public LoraTextClassifierTransformer Fit(IDataView input)
-    {
-        using var ch = env.Log.Start(nameof(LoraTextClassifier));
-        return new TextClassification(env, options, ch).Fit(input);
-    }
-
-    /// <summary>
-    /// The learning-rate range test (Smith 2017; fastai's <c>lr_find</c>) on <paramref name="input"/>: a fresh model (the
-    /// pretrained encoder with new adapters and head) takes <paramref name="steps"/> training steps, the rate growing
-    /// exponentially from <paramref name="minLearningRate"/> to <paramref name="maxLearningRate"/>, and the loss of each is
-    /// returned with the suggested rate. Nothing is kept: set <c>LearningRate</c> to
-    /// <see cref="LearningRateRange.SuggestedLearningRate"/> and call <see cref="Fit"/>.
-    /// </summary>
-    /// <param name="input">Training data, as for <see cref="Fit"/> (validation options are ignored).</param>
-    /// <param name="steps">Training steps, ≥ 5 (the data repeats when it has fewer batches). Default 100.</param>
-    /// <param name="minLearningRate">First rate, &gt; 0. Default 1e-7.</param>
-    /// <param name="maxLearningRate">Last rate, &gt; <paramref name="minLearningRate"/>. Default 1.</param>
-    public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
-    {
-        using var ch = env.Log.Start(nameof(LoraTextClassifier));
-        return new TextClassification(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
-    }
+    private protected override IFitOutline<LoraTextClassifierTransformer> Outline(IChannel log) => new TextClassification(Env, EstimatorOptions, log);
 
     /// <summary>The input schema plus <c>Score</c> (float vector) and <c>PredictedLabel</c> (key with the label's values).</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var o = options;
+        var o = EstimatorOptions;
         if (inputSchema.FirstOrDefault(c => c.Name == o.TextColumnName).Name == null)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{o.TextColumnName}' not found.");
         var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
@@ -74,7 +44,7 @@ public sealed partial class LoraTextClassifier : IEstimator<LoraTextClassifierTr
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not a key type.");
         // ML.NET's schema-shape constructors are internal: describe a float vector (FeaturizeText gives one from
         // a text column) and a copy of the label key with public estimators of the same output kinds.
-        var t = env.Data.Transforms;
+        var t = Env.Data.Transforms;
         return t.Text.FeaturizeText(o.ScoreColumnName, o.TextColumnName)
             .Append(t.CopyColumns(o.PredictedLabelColumnName, o.LabelColumnName))
             .GetOutputSchema(inputSchema);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 
@@ -20,11 +21,8 @@ namespace MLNet.FineTuning;
 /// <item><term>output: <c>Score</c></term><description><c>Single</c>: the predicted value</description></item>
 /// </list>
 /// </remarks>
-public sealed class LoraTextRegressor : IEstimator<LoraTextRegressorTransformer>
+public sealed class LoraTextRegressor : FineTuningEstimator<LoraTextRegressor.Options, LoraTextRegressorTransformer>
 {
-    private readonly HostEnvironment env;
-    private readonly Options options;
-
     /// <summary>Options of <see cref="LoraTextRegressor"/>: the text options (<see cref="TextFineTuningOptions"/>) and the
     /// shared training options (<see cref="FineTuningOptions"/>); the label is a float. Early stopping watches the
     /// validation loss; label smoothing and class balancing do not apply.</summary>
@@ -46,37 +44,20 @@ public sealed class LoraTextRegressor : IEstimator<LoraTextRegressorTransformer>
     public LoraTextRegressor(MLContext mlContext, Options options)
         : this(HostEnvironment.From(Check.NotNull(mlContext, nameof(mlContext))), options) { }
 
-    internal LoraTextRegressor(HostEnvironment env, Options options)
-    {
-        this.env = env;
-        this.options = Check.NotNull(options, nameof(options)).Clone();
-        this.options.Validate();
-    }
+    internal LoraTextRegressor(HostEnvironment env, Options options) : base(env, options) { }
 
-    /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
-    public LoraTextRegressorTransformer Fit(IDataView input)
-    {
-        using var ch = env.Log.Start(nameof(LoraTextRegressor));
-        return new TextRegression(env, options, ch).Fit(input);
-    }
-
-    /// <summary>The learning-rate range test on <paramref name="input"/>, as <see cref="LoraTextClassifier.FindLearningRate"/>.</summary>
-    public LearningRateRange FindLearningRate(IDataView input, int steps = 100, double minLearningRate = 1e-7, double maxLearningRate = 1)
-    {
-        using var ch = env.Log.Start(nameof(LoraTextRegressor));
-        return new TextRegression(env, options, ch).FindLearningRate(input, steps, minLearningRate, maxLearningRate);
-    }
+    private protected override IFitOutline<LoraTextRegressorTransformer> Outline(IChannel log) => new TextRegression(Env, EstimatorOptions, log);
 
     /// <summary>The input schema plus <c>Score</c> (Single).</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var o = options;
+        var o = EstimatorOptions;
         if (inputSchema.FirstOrDefault(c => c.Name == o.TextColumnName).Name == null)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{o.TextColumnName}' not found.");
         var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
         if (label.Name == null || label.Kind != SchemaShape.Column.VectorKind.Scalar || label.ItemType != NumberDataViewType.Single)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not Single (float).");
-        return env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
+        return Env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
     }
 
     internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => new()

@@ -117,6 +117,9 @@ public abstract class FineTuningOptions
     /// <summary>Resume from the checkpoint in this folder (weights, optimizer, schedule position, epoch).</summary>
     public string? ResumeFromCheckpoint { get; set; }
 
+    /// <summary>A shallow copy: what an estimator keeps of the options it was given.</summary>
+    internal FineTuningOptions Copy() => (FineTuningOptions)MemberwiseClone();
+
     internal virtual void Validate()
     {
         Check.Range(Epochs >= 1, nameof(Epochs), "≥ 1", Epochs);

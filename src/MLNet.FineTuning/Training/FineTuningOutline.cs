@@ -36,8 +36,9 @@ internal sealed record ModelToTrain<TModel>(TModel Model, IFineTunable Tunable, 
 /// <typeparam name="TOptions">The estimator's options.</typeparam>
 /// <typeparam name="TRows">The rows read once per call.</typeparam>
 /// <typeparam name="TModel">A trained model as the modality keeps it.</typeparam>
-/// <typeparam name="TTransformer">What <see cref="Fit"/> returns.</typeparam>
+/// <typeparam name="TTransformer">What <c>Fit</c> returns.</typeparam>
 internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>(HostEnvironment env, TOptions options, IChannel log)
+    : IFitOutline<TTransformer>
     where TOptions : FineTuningOptions
     where TRows : IFineTuningRows
     where TModel : IDisposable
