@@ -22,7 +22,7 @@ internal sealed class Recipe
                                      "wiseauto (ChooseWeightInterpolation 0|1), llrd (LayerwiseLearningRateDecay), gradual (GradualUnfreezing 0|1)";
     public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1), " +
                                     "mixup (MixupAlpha), cutmix (CutMixAlpha), jit (ColorJitter), noise (NoiseLevel)";
-    public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), full (FullFineTune 0|1), len (MaxSequenceLength)";
+    public const string TextKeys = "r (Rank), alpha (Alpha), drop (Dropout), targets (qv|qkv|attn|all), pool (mean|cls), full (FullFineTune 0|1), len (MaxSequenceLength), enc (Encoder, e.g. arctic-xs)";
 
     private readonly Dictionary<string, string> settings;
 
@@ -84,6 +84,7 @@ internal sealed class Recipe
                 case "drop": o.Dropout = Number(key, value); break;
                 case "full": o.FullFineTune = Flag(key, value); break;
                 case "len": o.MaxSequenceLength = (int)Number(key, value); break;
+                case "enc": o.Encoder = value; break;
                 case "pool": o.Pooling = value == "cls" ? TextPooling.Cls : value == "mean" ? TextPooling.Mean : throw Bad(key, value, "mean or cls"); break;
                 case "targets":
                     o.TargetModules = value switch

