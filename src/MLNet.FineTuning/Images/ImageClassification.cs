@@ -27,8 +27,6 @@ internal sealed class ImageClassification(HostEnvironment env, Options options, 
 
     protected override int HeadOutputs(ImageRows rows) => rows.ClassNames.Length;
 
-    protected override Options Copy(Options o) => o.Clone();
-
     protected override JsonObject CheckpointMetadata(Options o, ImageRows rows) => FineTuneImageClassifier.CheckpointMetadata(o, rows.ClassNames);
 
     protected override FineTuneImageClassifierTransformer Finish(IDataView input, ImageRows rows, Classifier model, Options o, TrainingResult result)

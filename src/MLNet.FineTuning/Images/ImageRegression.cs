@@ -41,8 +41,6 @@ internal sealed class ImageRegression(HostEnvironment env, Options options, ICha
 
     protected override TrainingTask Task(Options o, ImageRows rows) => new RegressionTask(rows.Scaling!);
 
-    protected override Options Copy(Options o) => o.Clone();
-
     protected override JsonObject CheckpointMetadata(Options o, ImageRows rows) => FineTuneImageRegressor.CheckpointMetadata(o, rows.Scaling!);
 
     protected override FineTuneImageRegressorTransformer Finish(IDataView input, ImageRows rows, Classifier model, Options o, TrainingResult result)

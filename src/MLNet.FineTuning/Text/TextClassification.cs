@@ -25,8 +25,6 @@ internal sealed class TextClassification(HostEnvironment env, Options options, I
 
     protected override int HeadOutputs(TextRows rows) => rows.ClassNames.Length;
 
-    protected override Options Copy(Options o) => o.Clone();
-
     protected override JsonObject CheckpointMetadata(Options o, TextRows rows) => LoraTextClassifier.CheckpointMetadata(o, rows.ClassNames);
 
     protected override LoraTextClassifierTransformer Finish(IDataView input, TextRows rows, TextModel trained, Options o, TrainingResult result)

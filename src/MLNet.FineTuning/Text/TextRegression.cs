@@ -37,8 +37,6 @@ internal sealed class TextRegression(HostEnvironment env, Options options, IChan
 
     protected override TrainingTask Task(Options o, TextRows rows) => new RegressionTask(rows.Scaling!);
 
-    protected override Options Copy(Options o) => o.Clone();
-
     protected override JsonObject CheckpointMetadata(Options o, TextRows rows) => LoraTextRegressor.CheckpointMetadata(o, rows.Scaling!);
 
     protected override LoraTextRegressorTransformer Finish(IDataView input, TextRows rows, TextModel trained, Options o, TrainingResult result)

@@ -58,9 +58,6 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     /// <summary>What the automatic recipe tries, given the range test's suggested rate; the options as given first.</summary>
     protected abstract IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate);
 
-    /// <summary>A copy of the options that a run may change.</summary>
-    protected abstract TOptions Copy(TOptions o);
-
     /// <summary>What a checkpoint records besides the weights, so that a resume can refuse a different model.</summary>
     protected abstract JsonObject CheckpointMetadata(TOptions o, TRows rows);
 
@@ -144,7 +141,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
             var (model, _, result) = Train(Read(input, withValidation: false), x);
             return (model, result);
         }, (double)(trainCount + rows.ValidCount) / trainCount);
-        var search = new RecipeSearch<TOptions, TModel>(options, Copy, x =>
+        var search = new RecipeSearch<TOptions, TModel>(options, x => (TOptions)x.Copy(), x =>
         {
             var (model, _, result) = Train(rows, x);
             return (model, result);
