@@ -23,6 +23,14 @@ public sealed class ClassifierHead : Module<Tensor, Tensor>
 
     internal Linear Fc => fc;
 
+    /// <summary>Zero weights and bias: every input starts at output 0 (a regression's standardised training mean).</summary>
+    internal void StartAtZero()
+    {
+        using var noGrad = no_grad();
+        fc.weight!.zero_();
+        fc.bias!.zero_();
+    }
+
     /// <summary>Features [N,F] → logits [N,K].</summary>
     public override Tensor forward(Tensor x) => fc.forward(dropout.forward(x));
 }

@@ -28,12 +28,7 @@ internal sealed class TextRegression(HostEnvironment env, Options options, IChan
     protected override int HeadOutputs(TextRows rows) => 1;
 
     /// <summary>Every text starts at the training mean (see <c>ImageRegression.InitializeHead</c>).</summary>
-    protected override void InitializeHead(ClassifierHead head)
-    {
-        using var noGrad = TorchSharp.torch.no_grad();
-        head.Fc.weight!.zero_();
-        head.Fc.bias!.zero_();
-    }
+    protected override void InitializeHead(ClassifierHead head) => head.StartAtZero();
 
     protected override TrainingTask Task(Options o, TextRows rows) => new RegressionTask(rows.Scaling!);
 
