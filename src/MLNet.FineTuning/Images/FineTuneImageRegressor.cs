@@ -52,15 +52,10 @@ public sealed class FineTuneImageRegressor : FineTuningEstimator<FineTuneImageRe
     private protected override IFitOutline<FineTuneImageRegressorTransformer> Outline(IChannel log) => new ImageRegression(Env, EstimatorOptions, log);
 
     /// <summary>The input schema plus <c>Score</c> (Single).</summary>
-    /// <remarks>ML.NET's schema-shape constructors are internal: a copy of the float label describes a Single column.</remarks>
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var o = EstimatorOptions;
-        ImageColumns.CheckImage(inputSchema, o.ImageColumnName);
-        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
-        if (label.Name == null || label.Kind != SchemaShape.Column.VectorKind.Scalar || label.ItemType != NumberDataViewType.Single)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not Single (float).");
-        return Env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
+        ImageColumns.CheckImage(inputSchema, EstimatorOptions.ImageColumnName);
+        return RegressionOutputSchema(inputSchema);
     }
 
     internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => new()

@@ -51,13 +51,9 @@ public sealed class LoraTextRegressor : FineTuningEstimator<LoraTextRegressor.Op
     /// <summary>The input schema plus <c>Score</c> (Single).</summary>
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var o = EstimatorOptions;
-        if (inputSchema.FirstOrDefault(c => c.Name == o.TextColumnName).Name == null)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{o.TextColumnName}' not found.");
-        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
-        if (label.Name == null || label.Kind != SchemaShape.Column.VectorKind.Scalar || label.ItemType != NumberDataViewType.Single)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not Single (float).");
-        return Env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
+        if (inputSchema.FirstOrDefault(c => c.Name == EstimatorOptions.TextColumnName).Name == null)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{EstimatorOptions.TextColumnName}' not found.");
+        return RegressionOutputSchema(inputSchema);
     }
 
     internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => new()

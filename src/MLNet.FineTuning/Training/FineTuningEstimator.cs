@@ -64,4 +64,15 @@ public abstract class FineTuningEstimator<TOptions, TTransformer> : IEstimator<T
 
     /// <inheritdoc/>
     public abstract SchemaShape GetOutputSchema(SchemaShape inputSchema);
+
+    /// <summary>A regressor's output schema: the input's plus <c>Score</c> (Single), once the float label is there.</summary>
+    /// <remarks>ML.NET's schema-shape constructors are internal: a copy of the float label describes a Single column.</remarks>
+    private protected SchemaShape RegressionOutputSchema(SchemaShape inputSchema)
+    {
+        var o = EstimatorOptions;
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name == null || label.Kind != SchemaShape.Column.VectorKind.Scalar || label.ItemType != Microsoft.ML.Data.NumberDataViewType.Single)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not Single (float).");
+        return Env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
+    }
 }

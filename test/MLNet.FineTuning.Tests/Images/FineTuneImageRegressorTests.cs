@@ -110,6 +110,28 @@ public class FineTuneImageRegressorTests(ITestOutputHelper output)
         (loaded as IDisposable)?.Dispose();
     }
 
+    /// <summary>ML.NET's <c>SchemaShape.Create</c> is internal (as in FineTuneImageClassifierOutputTests).</summary>
+    private static SchemaShape ShapeOf(DataViewSchema schema) =>
+        (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public |
+            System.Reflection.BindingFlags.NonPublic, [typeof(DataViewSchema)])!.Invoke(null, [schema])!;
+
+    [Fact]
+    public void GetOutputSchema_FloatLabel_AddsASingleScore_KeyLabelIsRefused()
+    {
+        var ml = new MLContext(1);
+        var shape = ml.Regression.Trainers.FineTuneImageRegressor(Options()).GetOutputSchema(ShapeOf(Load(ml, Rows("train", 1)).Schema));
+        var score = shape.Single(c => c.Name == "Score");
+        Assert.Equal(NumberDataViewType.Single, score.ItemType);
+        Assert.Equal(SchemaShape.Column.VectorKind.Scalar, score.Kind);
+
+        var keyed = TestData.Load(ml, TestData.Fashion("train", 1, Classes));
+        var options = Options();
+        options.LabelColumnName = "Label";
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ml.Regression.Trainers.FineTuneImageRegressor(options).GetOutputSchema(ShapeOf(keyed.Schema)));
+        Assert.Contains("'Label'", e.Message);
+    }
+
     [Fact]
     public void Fit_KeyLabel_ThrowsNamingTheColumnAndTheConversion()
     {
