@@ -51,12 +51,10 @@ public sealed partial class FineTuneImageClassifier : FineTuningEstimator<FineTu
             .GetOutputSchema(inputSchema);
     }
 
-    internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames) => new()
+    internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames)
     {
-        ["kind"] = "FineTuneImageClassifier",
-        ["backbone"] = o.Backbone,
-        ["imageSize"] = o.ImageSize,
-        ["headDropout"] = o.HeadDropout,
-        ["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray()),
-    };
+        var fields = o.CheckpointFields(nameof(FineTuneImageClassifier));
+        fields["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray());
+        return fields;
+    }
 }

@@ -58,13 +58,5 @@ public sealed class FineTuneImageRegressor : FineTuningEstimator<FineTuneImageRe
         return RegressionOutputSchema(inputSchema);
     }
 
-    internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => new()
-    {
-        ["kind"] = nameof(FineTuneImageRegressor),
-        ["backbone"] = o.Backbone,
-        ["imageSize"] = o.ImageSize,
-        ["headDropout"] = o.HeadDropout,
-        ["targetMean"] = scaling.Mean,
-        ["targetSpread"] = scaling.Spread,
-    };
+    internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => scaling.AddTo(o.CheckpointFields(nameof(FineTuneImageRegressor)));
 }

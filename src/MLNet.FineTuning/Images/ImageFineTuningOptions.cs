@@ -91,6 +91,16 @@ public abstract class ImageFineTuningOptions : FineTuningOptions
     /// streams and decodes them again from the IDataView. Default 2048.</summary>
     public int ImageCacheMegabytes { get; set; } = 2048;
 
+    /// <summary>What a checkpoint records of the network these options build, under <paramref name="kind"/> (the
+    /// estimator); each task adds what it needs (class names, target scaling).</summary>
+    internal System.Text.Json.Nodes.JsonObject CheckpointFields(string kind) => new()
+    {
+        ["kind"] = kind,
+        ["backbone"] = Backbone,
+        ["imageSize"] = ImageSize,
+        ["headDropout"] = HeadDropout,
+    };
+
     internal override void Validate()
     {
         base.Validate();

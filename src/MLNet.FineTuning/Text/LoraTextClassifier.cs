@@ -50,17 +50,10 @@ public sealed partial class LoraTextClassifier : FineTuningEstimator<LoraTextCla
             .GetOutputSchema(inputSchema);
     }
 
-    internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames) => new()
+    internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames)
     {
-        ["kind"] = nameof(LoraTextClassifier),
-        ["encoder"] = o.Encoder,
-        ["encoderPath"] = o.EncoderPath,
-        ["maxSequenceLength"] = o.MaxSequenceLength,
-        ["pooling"] = o.Pooling.ToString(),
-        ["fullFineTune"] = o.FullFineTune,
-        ["rank"] = o.Rank,
-        ["alpha"] = o.Alpha,
-        ["targetModules"] = new JsonArray(o.TargetModules.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
-        ["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray()),
-    };
+        var fields = o.CheckpointFields(nameof(LoraTextClassifier));
+        fields["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray());
+        return fields;
+    }
 }

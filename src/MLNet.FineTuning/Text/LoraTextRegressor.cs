@@ -56,18 +56,5 @@ public sealed class LoraTextRegressor : FineTuningEstimator<LoraTextRegressor.Op
         return RegressionOutputSchema(inputSchema);
     }
 
-    internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => new()
-    {
-        ["kind"] = nameof(LoraTextRegressor),
-        ["encoder"] = o.Encoder,
-        ["encoderPath"] = o.EncoderPath,
-        ["maxSequenceLength"] = o.MaxSequenceLength,
-        ["pooling"] = o.Pooling.ToString(),
-        ["fullFineTune"] = o.FullFineTune,
-        ["rank"] = o.Rank,
-        ["alpha"] = o.Alpha,
-        ["targetModules"] = new JsonArray(o.TargetModules.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
-        ["targetMean"] = scaling.Mean,
-        ["targetSpread"] = scaling.Spread,
-    };
+    internal static JsonObject CheckpointMetadata(Options o, TargetScaling scaling) => scaling.AddTo(o.CheckpointFields(nameof(LoraTextRegressor)));
 }

@@ -74,6 +74,21 @@ public abstract class TextFineTuningOptions : FineTuningOptions
         Rank = Rank, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRsLora,
     };
 
+    /// <summary>What a checkpoint records of the network these options build, under <paramref name="kind"/> (the
+    /// estimator); each task adds what it needs (class names, target scaling).</summary>
+    internal System.Text.Json.Nodes.JsonObject CheckpointFields(string kind) => new()
+    {
+        ["kind"] = kind,
+        ["encoder"] = Encoder,
+        ["encoderPath"] = EncoderPath,
+        ["maxSequenceLength"] = MaxSequenceLength,
+        ["pooling"] = Pooling.ToString(),
+        ["fullFineTune"] = FullFineTune,
+        ["rank"] = Rank,
+        ["alpha"] = Alpha,
+        ["targetModules"] = new System.Text.Json.Nodes.JsonArray(TargetModules.Select(t => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(t)!).ToArray()),
+    };
+
     internal override void Validate()
     {
         base.Validate();

@@ -68,6 +68,14 @@ internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
 /// (target − Mean) / Spread, and the exported graph answers Mean + Spread × output.</summary>
 internal sealed record TargetScaling(double Mean, double Spread)
 {
+    /// <summary>Records the scaling in a checkpoint's metadata (<c>targetMean</c>, <c>targetSpread</c>) and returns it.</summary>
+    public System.Text.Json.Nodes.JsonObject AddTo(System.Text.Json.Nodes.JsonObject metadata)
+    {
+        metadata["targetMean"] = Mean;
+        metadata["targetSpread"] = Spread;
+        return metadata;
+    }
+
     /// <summary>From the training targets; refuses targets that do not vary (nothing to learn), naming the column.</summary>
     public static TargetScaling Of(IReadOnlyList<float> targets, string column)
     {
