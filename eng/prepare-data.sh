@@ -81,6 +81,8 @@ for w in "${what[@]}"; do
       "${prep[@]}" suite-package-sizes "$tmp/Packages" "$out/package-sizes"
       # package-pairs: the same index, sentence pairs (name, description) -> match/other; samples/data/README.md.
       "${prep[@]}" suite-package-pairs "$tmp/Packages" "$out/package-pairs"
+      # package-tags: the same index, a multi-label set (description -> its 20 most frequent debtags); samples/data/README.md.
+      "${prep[@]}" suite-package-tags "$tmp/Packages" "$out/package-tags"
       "${prep[@]}" suite-fortunes-topics "$out/fortunes-topics" $(ff fortunes) $(ff fortunes-min)
       "${prep[@]}" suite-fortunes-language "$out/fortunes-language" "${lang[@]}"
       "${prep[@]}" suite-first-names "$tmp/female/package/data/names.txt" "$tmp/male/package/data/names.txt" "$out/first-names"

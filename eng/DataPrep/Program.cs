@@ -6,6 +6,7 @@
 //   DataPrep suite-glyph-weights <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, glyph -> font weight class)
 //   DataPrep suite-package-sizes <Packages> <out-folder> (SuiteTextSets.cs: a regression set, description -> log10 installed size)
 //   DataPrep suite-package-pairs <Packages> <out-folder> (SuiteTextSets.cs: a sentence-pair set, (name, description) -> match/other)
+//   DataPrep suite-package-tags <Packages> <out-folder> (SuiteTextSets.cs: a multi-label set, description -> debtags)
 return args.FirstOrDefault() switch
 {
     "fashion-mnist" when args.Length >= 3 => FashionMnist.Run(args),
@@ -18,6 +19,7 @@ return args.FirstOrDefault() switch
     "suite-glyph-weights" when args.Length >= 3 => SuiteGlyphWeights.Run(args),
     "suite-package-sizes" when args.Length >= 3 => SuiteTextSets.PackageSizes(args),
     "suite-package-pairs" when args.Length >= 3 => SuiteTextSets.PackagePairs(args),
+    "suite-package-tags" when args.Length >= 3 => SuiteTextSets.PackageTags(args),
     _ => Usage(),
 };
 
@@ -30,5 +32,6 @@ static int Usage()
     Console.Error.WriteLine("       DataPrep suite-glyph-weights <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-package-sizes <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
     Console.Error.WriteLine("       DataPrep suite-package-pairs <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
+    Console.Error.WriteLine("       DataPrep suite-package-tags <Packages> <out-folder> [--labels 20] [--train-cap 2000] [--test-cap 1000]");
     return 2;
 }

@@ -116,17 +116,58 @@ internal static class SuiteTextSets
         return 0;
     }
 
-    /// <summary>The fields of each stanza of a Debian index (first line of each field only; the short
-    /// description is the first line of Description:).</summary>
+    /// <summary>suite-package-tags &lt;Packages&gt; &lt;out-dir&gt; [--labels 20] [--train-cap 2000] [--test-cap 1000]: a multi-label
+    /// set, the short description -> the package's debtags (the index's Tag: field, e.g. "interface::commandline,
+    /// implemented-in::c"), restricted to the <c>--labels</c> tags most frequent over all tagged packages. Only tagged
+    /// packages; a row may have none of the kept tags (an empty set). Split by source package as debian-packages; a text
+    /// that occurs twice is dropped with every copy. Writes &lt;out-dir&gt;/{train,test}.tsv with the header
+    /// Tags&lt;TAB&gt;Text, the tags separated by ';'.</summary>
+    public static int PackageTags(string[] args)
+    {
+        string index = args[1], dir = args[2];
+        var rows = new List<(string[] Tags, string Text, string Id, string Source)>();
+        foreach (var stanza in Stanzas(index))
+        {
+            if (!stanza.TryGetValue("Package", out var package) || !stanza.TryGetValue("Tag", out var tag)
+                || !stanza.TryGetValue("Description", out var description)) continue;
+            string source = stanza.TryGetValue("Source", out var s) ? s.Split(' ')[0] : package;
+            var tags = tag.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            rows.Add((tags, SuiteText.Clean(description), package, source));
+        }
+        var kept = rows.SelectMany(r => r.Tags).GroupBy(t => t, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Take(Options.Int(args, "--labels", 20)).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        var once = rows.Where(r => r.Text.Length > 0).GroupBy(r => r.Text, StringComparer.Ordinal).Where(g => g.Count() == 1).Select(g => g.Single()).ToList();
+        Console.WriteLine($"{rows.Count} tagged packages read from {index}, {once.Count} with a description of their own; labels: {string.Join(", ", kept.Order(StringComparer.Ordinal))}");
+        Directory.CreateDirectory(dir);
+        foreach (var (split, test, cap) in new[] { ("train", false, Options.Int(args, "--train-cap", 2000)), ("test", true, Options.Int(args, "--test-cap", 1000)) })
+        {
+            var side = once.Where(r => SuiteText.IsTest(r.Source) == test)
+                .OrderBy(r => SuiteText.Hash(r.Id)).ThenBy(r => r.Id, StringComparer.Ordinal).Take(cap)
+                .OrderBy(r => r.Id, StringComparer.Ordinal)
+                .Select(r => (Tags: r.Tags.Where(kept.Contains).Order(StringComparer.Ordinal).ToArray(), r.Text)).ToList();
+            File.WriteAllLines(Path.Combine(dir, split + ".tsv"), ["Tags\tText", .. side.Select(r => $"{string.Join(';', r.Tags)}\t{r.Text}")]);
+            Console.WriteLine($"  {split}: {side.Count} rows, {side.Average(r => r.Tags.Length):F2} labels per row, {side.Count(r => r.Tags.Length == 0)} with none");
+        }
+        return 0;
+    }
+
+    /// <summary>The fields of each stanza of a Debian index (first line of each field only, so the short description is
+    /// the first line of Description:; Tag: whole, as its tags run over continuation lines).</summary>
     private static IEnumerable<Dictionary<string, string>> Stanzas(string path)
     {
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? last = null;
         foreach (string line in File.ReadLines(path))
         {
-            if (line.Length == 0) { if (fields.Count > 0) yield return fields; fields = new(StringComparer.Ordinal); continue; }
-            if (line[0] == ' ' || line[0] == '\t') continue;   // continuation line
+            if (line.Length == 0) { if (fields.Count > 0) yield return fields; fields = new(StringComparer.Ordinal); last = null; continue; }
+            if (line[0] == ' ' || line[0] == '\t')   // continuation line
+            {
+                if (last == "Tag") fields[last] += " " + line.Trim();
+                continue;
+            }
             int colon = line.IndexOf(':');
-            if (colon > 0) fields[line[..colon]] = line[(colon + 1)..].Trim();
+            if (colon > 0) fields[last = line[..colon]] = line[(colon + 1)..].Trim();
         }
         if (fields.Count > 0) yield return fields;
     }

@@ -60,8 +60,8 @@ internal static class FitBreakdown
         var onnx = ImageClassifierExporter.Export(model, definition.Preprocessing, o.ImageSize, data.ClassNames);
         double export = sw.Elapsed.TotalSeconds;
         sw.Restart();
-        var scoring = ImageScoringPipeline.Build(ml, data.View, options.ImageColumnName, o.ImageSize, onnx, data.ClassNames,
-            options.ScoreColumnName, options.PredictedLabelColumnName, null, true);
+        var scoring = OnnxScoringChain.Fit(ml, data.View, ImageScoringPipeline.Input(ml, data.View.Schema, options.ImageColumnName, o.ImageSize),
+            onnx, data.ClassNames, options.ScoreColumnName, options.PredictedLabelColumnName, null, true);
         double build = sw.Elapsed.TotalSeconds;
         (scoring as IDisposable)?.Dispose();
         return new FitBreakdownResult(read, load, produce, bestImage, bestImageWait, bestImageSeconds, bestTensor, export, build);

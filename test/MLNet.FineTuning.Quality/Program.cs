@@ -17,6 +17,8 @@
 //                            the image regressor on glyph-weights beside ML.NET's SDCA regression (RegressionSuite.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- pairs [--seeds 1,2,3]
 //                            sentence pairs (package name, description) -> match/other beside FeaturizeText + SDCA (PairSuite.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--seeds 1,2,3]
+//                            description -> debtags beside FeaturizeText + one SDCA per label (MultiLabelSuite.cs)
 //
 // The suite's data: eng/prepare-data.sh suite-images suite-text (fashion-mnist and spam-assassin are committed).
 using System.Globalization;
@@ -25,7 +27,7 @@ using MLNet.FineTuning.Training;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool help = args.Length == 0 || args.Contains("-h") || args.Contains("--help");   // "run --help" must not start a run
-if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pairs"))
+if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pairs" or "multilabel"))
 {
     Console.WriteLine("usage: quality run [--profile cpu|gpu] [--kind image|text|all] [--datasets a,b] [--recipes \"baseline;defaults;crop=1,flip=0\"]\n" +
                       "                   [--seeds 1,2,3] [--gpu ID] [--precision auto|float32|bfloat16] [--results FILE] [--shard i/n]\n" +
@@ -33,6 +35,7 @@ if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pai
                       "       quality range [--kind image|text|all] [--datasets a,b] [--recipes \"defaults\"] [--seeds 1] [--out FILE.tsv]\n" +
                       "       quality regression [--kind image|text|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--train-cap N] [--results FILE]\n" +
                       "       quality pairs [--seeds 1,2,3] [--data package-pairs] [--results FILE]\n" +
+                      "       quality multilabel [--seeds 1,2,3] [--data package-tags] [--results FILE]\n" +
                       $"recipe keys: {Recipe.SharedKeys}; images: {Recipe.ImageKeys}; text: {Recipe.TextKeys}");
     return help ? 0 : 2;
 }
@@ -41,6 +44,7 @@ try
     string repo = Arg("--repo") ?? FindRepoRoot();
     if (args[0] == "regression") return RegressionSuite.Run(repo, Arg);
     if (args[0] == "pairs") return PairSuite.Run(repo, Arg);
+    if (args[0] == "multilabel") return MultiLabelSuite.Run(repo, Arg);
     if (args[0] == "report")
     {
         var files = (Arg("--results") ?? throw new ArgumentException("report needs --results FILE[,FILE...]")).Split(',');

@@ -29,17 +29,25 @@ public static class ExportedModelContract
     /// <summary>Output: string [batch], the class name at <see cref="PredictedIndexOutput"/>.</summary>
     public const string PredictedLabelOutput = "predicted_label";
 
+    /// <summary>Multi-label models' output: bool [batch, K], true where the label's probability (the sigmoid of its logit,
+    /// in <see cref="ProbabilitiesOutput"/>) reaches its threshold (<see cref="ThresholdsKey"/>).</summary>
+    public const string PredictedLabelsOutput = "predicted_labels";
+
     /// <summary>Regression models' output: float [batch, 1], the predicted target in the training labels' unit.</summary>
     public const string ScoreOutput = "score";
 
     /// <summary>The symbolic batch dimension of every input and output.</summary>
     public const string BatchDim = "batch";
 
-    /// <summary>Metadata key: <see cref="ImageClassificationTask"/>, <see cref="TextClassificationTask"/>, <see cref="ImageRegressionTask"/> or <see cref="TextRegressionTask"/>.</summary>
+    /// <summary>Metadata key: <see cref="ImageClassificationTask"/>, <see cref="TextClassificationTask"/>, <see cref="ImageRegressionTask"/>, <see cref="TextRegressionTask"/>,
+    /// <see cref="ImageMultiLabelTask"/> or <see cref="TextMultiLabelTask"/>.</summary>
     public const string TaskKey = "mlnet_finetuning.task";
 
     /// <summary>Metadata key: the K class names as a JSON array of strings, in the order of <see cref="ProbabilitiesOutput"/>.</summary>
     public const string ClassNamesKey = "mlnet_finetuning.class_names";
+
+    /// <summary>Metadata key (multi-label models): the K decision thresholds as a JSON array of numbers, in label order.</summary>
+    public const string ThresholdsKey = "mlnet_finetuning.thresholds";
 
     /// <summary>Metadata key (image models): the side S of the square input, as a decimal number.</summary>
     public const string ImageSizeKey = "mlnet_finetuning.image_size";
@@ -53,6 +61,13 @@ public static class ExportedModelContract
 
     /// <summary>Value of <see cref="TaskKey"/> for text classifiers.</summary>
     public const string TextClassificationTask = "text_classification";
+
+    /// <summary>Value of <see cref="TaskKey"/> for image multi-label classifiers (outputs <see cref="ProbabilitiesOutput"/> as
+    /// independent sigmoids and <see cref="PredictedLabelsOutput"/>; <see cref="ClassNamesKey"/> holds the label names).</summary>
+    public const string ImageMultiLabelTask = "image_multilabel";
+
+    /// <summary>Value of <see cref="TaskKey"/> for text multi-label classifiers (as <see cref="ImageMultiLabelTask"/>).</summary>
+    public const string TextMultiLabelTask = "text_multilabel";
 
     /// <summary>Value of <see cref="TaskKey"/> for image regressors (output <see cref="ScoreOutput"/>, no class names).</summary>
     public const string ImageRegressionTask = "image_regression";

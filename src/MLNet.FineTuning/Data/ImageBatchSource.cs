@@ -67,7 +67,7 @@ internal sealed class ImageBatchSource : IBatchSource
     private IEnumerable<Batch> Produce(int epoch, CancellationToken cancellation)
     {
         var rng = new Random(Seeds.Stable(seed, epoch, 0x5eed));
-        var pending = new List<(DecodedImage Image, float Label, int Seed)>(batchSize);
+        var pending = new List<(DecodedImage Image, float[] Label, int Seed)>(batchSize);
         foreach (var (image, label) in Examples(epoch, rng))
         {
             cancellation.ThrowIfCancellationRequested();
@@ -82,7 +82,7 @@ internal sealed class ImageBatchSource : IBatchSource
         if (pending.Count > 1 || (pending.Count == 1 && !train)) yield return MakeBatch(pending);
     }
 
-    private IEnumerable<(DecodedImage Image, float Label)> Examples(int epoch, Random rng)
+    private IEnumerable<(DecodedImage Image, float[] Label)> Examples(int epoch, Random rng)
     {
         if (data.Images is { } cached)
         {
@@ -97,7 +97,7 @@ internal sealed class ImageBatchSource : IBatchSource
             if (image != null) yield return (image, label);
     }
 
-    private Batch MakeBatch(List<(DecodedImage Image, float Label, int Seed)> items)
+    private Batch MakeBatch(List<(DecodedImage Image, float[] Label, int Seed)> items)
     {
         int n = items.Count, per = 3 * imageSize * imageSize;
         var pixels = new byte[n * per];   // uint8 0..255: the network's preprocessing widens them on the device

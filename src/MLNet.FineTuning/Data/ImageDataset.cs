@@ -10,7 +10,7 @@ namespace MLNet.FineTuning.Data;
 /// </summary>
 internal sealed class ImageDataset
 {
-    private ImageDataset(IDataView view, string imageColumn, string labelColumn, LabelKind kind, float[] labels, DecodedImage[]? images, int skipped)
+    private ImageDataset(IDataView view, string imageColumn, string labelColumn, LabelKind kind, float[][] labels, DecodedImage[]? images, int skipped)
     {
         View = view;
         ImageColumn = imageColumn;
@@ -25,11 +25,10 @@ internal sealed class ImageDataset
     public string ImageColumn { get; }
     public string LabelColumn { get; }
     public LabelKind Kind { get; }
-    /// <summary>Per row: the 0-based class index (<see cref="LabelKind.Class"/>) or the target value.</summary>
-    public float[] Labels { get; }
-    /// <summary>The labels as class indices (classification only).</summary>
-    public int[] ClassIndices => Kind == LabelKind.Class ? Labels.Select(l => (int)l).ToArray()
-        : throw new InvalidOperationException("Regression targets have no class indices.");
+    /// <summary>Per row, as <see cref="LabelReader"/> reads it: [0-based class index], [target value] or the K label flags.</summary>
+    public float[][] Labels { get; }
+    /// <summary>The labels as class indices (single-label classification only).</summary>
+    public int[] ClassIndices => LabelReader.ClassIndices(Labels, Kind);
     /// <summary>Decoded images in row order, or null when they did not fit the cache budget.</summary>
     public DecodedImage[]? Images { get; }
     /// <summary>Rows skipped because their image could not be read (only with skipUnreadable).</summary>
@@ -39,7 +38,7 @@ internal sealed class ImageDataset
     public static ImageDataset Read(IDataView view, string imageColumn, string labelColumn, long cacheBudgetBytes,
         bool skipUnreadable, string role, CancellationToken cancellation, LabelKind kind = LabelKind.Class)
     {
-        var labels = new List<float>();
+        var labels = new List<float[]>();
         var images = new List<DecodedImage>();
         long bytes = 0;
         bool caching = true;
@@ -68,7 +67,7 @@ internal sealed class ImageDataset
 
     /// <summary>Streams (row, label as <see cref="LabelReader"/> reads it, decoded image or the error that names the row);
     /// the image column holds decoded images or encoded bytes (<see cref="ImageColumnKind"/>).</summary>
-    public static IEnumerable<(long Row, float Label, DecodedImage? Image, Exception? Error)> Rows(IDataView view, string imageColumn, string labelColumn,
+    public static IEnumerable<(long Row, float[] Label, DecodedImage? Image, Exception? Error)> Rows(IDataView view, string imageColumn, string labelColumn,
         LabelKind kind)
     {
         var imageCol = view.Schema[imageColumn];
@@ -87,7 +86,7 @@ internal sealed class ImageDataset
         while (cursor.MoveNext())
         {
             row++;
-            float label = getLabel(row);
+            var label = getLabel(row);
             Exception? error = null;
             DecodedImage? decoded = null;
             try

@@ -12,7 +12,7 @@ namespace MLNet.FineTuning.Data;
 /// </summary>
 internal sealed class TextDataset
 {
-    private TextDataset(BertEncoding[] encodings, LabelKind kind, float[] labels)
+    private TextDataset(BertEncoding[] encodings, LabelKind kind, float[][] labels)
     {
         Encodings = encodings;
         Kind = kind;
@@ -21,11 +21,10 @@ internal sealed class TextDataset
 
     public BertEncoding[] Encodings { get; }
     public LabelKind Kind { get; }
-    /// <summary>Per row: the 0-based class index (<see cref="LabelKind.Class"/>) or the target value.</summary>
-    public float[] Labels { get; }
-    /// <summary>The labels as class indices (classification only).</summary>
-    public int[] ClassIndices => Kind == LabelKind.Class ? Labels.Select(l => (int)l).ToArray()
-        : throw new InvalidOperationException("Regression targets have no class indices.");
+    /// <summary>Per row, as <see cref="LabelReader"/> reads it: [0-based class index], [target value] or the K label flags.</summary>
+    public float[][] Labels { get; }
+    /// <summary>The labels as class indices (single-label classification only).</summary>
+    public int[] ClassIndices => LabelReader.ClassIndices(Labels, Kind);
     public int Count => Labels.Length;
 
     public static TextDataset Read(IDataView view, string textColumn, string? pairColumn, string labelColumn,
@@ -38,14 +37,14 @@ internal sealed class TextDataset
         var getPair = pairColumn == null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(view.Schema[pairColumn]);
         var getLabel = LabelReader.Create(cursor, view.Schema[labelColumn], kind);
         var encodings = new List<BertEncoding>();
-        var labels = new List<float>();
+        var labels = new List<float[]>();
         ReadOnlyMemory<char> text = default, pair = default;
         long row = -1;
         while (cursor.MoveNext())
         {
             row++;
             cancellation.ThrowIfCancellationRequested();
-            float label = getLabel(row);
+            var label = getLabel(row);
             getText(ref text);
             getPair?.Invoke(ref pair);
             // Missing text (null in the source) arrives as empty memory: it encodes as [CLS] [SEP].

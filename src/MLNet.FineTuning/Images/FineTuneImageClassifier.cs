@@ -52,9 +52,5 @@ public sealed partial class FineTuneImageClassifier : FineTuningEstimator<FineTu
     }
 
     internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames)
-    {
-        var fields = o.CheckpointFields(nameof(FineTuneImageClassifier));
-        fields["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray());
-        return fields;
-    }
+        => WithClassNames(o.CheckpointFields(nameof(FineTuneImageClassifier)), classNames);
 }

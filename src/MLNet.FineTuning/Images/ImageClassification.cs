@@ -33,8 +33,8 @@ internal sealed class ImageClassification(HostEnvironment env, Options options, 
     {
         PrepareForExport(model);
         var onnx = ImageClassifierExporter.Export(model, rows.Definition.Preprocessing, o.ImageSize, rows.ClassNames);
-        var scoring = ImageScoringPipeline.Build(Env.Data, input, o.ImageColumnName, o.ImageSize, onnx, rows.ClassNames,
-            o.ScoreColumnName, o.PredictedLabelColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
+        var scoring = OnnxScoringChain.Fit(Env.Data, input, ImageScoringPipeline.Input(Env.Data, input.Schema, o.ImageColumnName, o.ImageSize),
+            onnx, rows.ClassNames, o.ScoreColumnName, o.PredictedLabelColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
         return new FineTuneImageClassifierTransformer(scoring, onnx, model, rows.Definition, o.Clone(), rows.ClassNames, result, Env.GpuDeviceId, Env.FallbackToCpu);
     }
 }

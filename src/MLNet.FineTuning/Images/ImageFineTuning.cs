@@ -39,7 +39,7 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
     protected abstract int HeadOutputs(ImageRows rows);
 
     /// <summary>Sets the new head's starting weights, after the default initialisation drew them (nothing to change by default).</summary>
-    protected virtual void InitializeHead(ClassifierHead head) { }
+    protected virtual void InitializeHead(ClassifierHead head, ImageRows rows) { }
 
     protected override ImageRows Read(IDataView input, bool withValidation)
     {
@@ -68,7 +68,7 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
         manual_seed(o.Seed);
         var backbone = o.UsePretrainedWeights ? rows.Definition.CreatePretrained(o.WeightsPath) : rows.Definition.CreateRandom();
         var head = new ClassifierHead(backbone.FeatureCount, HeadOutputs(rows), o.HeadDropout);
-        InitializeHead(head);
+        InitializeHead(head, rows);
         var model = new Classifier(backbone, head);
         return new ModelToTrain<Classifier>(model, new ImageFineTunable(model, rows.Definition.Preprocessing, o.FreezeBatchNormStatistics),
             new ImageBatchSource(Env.Data, rows.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation),

@@ -25,14 +25,14 @@ internal sealed class ImageRegression(HostEnvironment env, Options options, ICha
     }
 
     protected override ImageRows Rows(ImageDataset train, ImageDataset? valid, string[] classNames, ImageBackboneDefinition definition) =>
-        new(train, valid, classNames, definition, TargetScaling.Of(train.Labels, Options.LabelColumnName));
+        new(train, valid, classNames, definition, TargetScaling.Of(LabelReader.Values(train.Labels), Options.LabelColumnName));
 
     protected override int HeadOutputs(ImageRows rows) => 1;
 
     /// <summary>A zero head: every image starts at the training mean (loss 1 in standardised units) instead of at a random
     /// multiple of pretrained features whose size has nothing to do with the target, which cost the first epochs a loss
     /// of 7 and more and, on 36 images, the pretrained features themselves (held-out R² below 0; FineTuneImageRegressorTests).</summary>
-    protected override void InitializeHead(ClassifierHead head) => head.StartAtZero();
+    protected override void InitializeHead(ClassifierHead head, ImageRows rows) => head.StartAtZero();
 
     protected override TrainingTask Task(Options o, ImageRows rows) => new RegressionTask(rows.Scaling!);
 
@@ -44,8 +44,8 @@ internal sealed class ImageRegression(HostEnvironment env, Options options, ICha
         var scaling = rows.Scaling!;
         var onnx = ImageClassifierExporter.Export(model, rows.Definition.Preprocessing, o.ImageSize,
             new RegressionOutputs(scaling.Mean, scaling.Spread, ExportedModelContract.ImageRegressionTask));
-        var scoring = ImageScoringPipeline.BuildRegression(Env.Data, input, o.ImageColumnName, o.ImageSize, onnx, o.ScoreColumnName,
-            Env.GpuDeviceId, Env.FallbackToCpu);
+        var scoring = OnnxScoringChain.FitRegression(Env.Data, input, ImageScoringPipeline.Input(Env.Data, input.Schema, o.ImageColumnName, o.ImageSize),
+            onnx, o.ScoreColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
         return new FineTuneImageRegressorTransformer(scoring, onnx, model, o.Clone(), scaling, result);
     }
 }

@@ -6,33 +6,21 @@ using MLNet.FineTuning.Runtime.Images;
 namespace MLNet.FineTuning.Images;
 
 /// <summary>
-/// The fitted image classifier expressed as public ML.NET components, so that <c>mlContext.Model.Save</c>/<c>Load</c>
+/// A fitted image model's input steps in its saved chain, as public ML.NET components, so that <c>mlContext.Model.Save</c>/<c>Load</c>
 /// round-trips it without this library (ML.NET keeps its persistence API internal, so a third party's transformer reaches a model.zip only as public
 /// components and registered CustomMappings):
 /// [encoded bytes only: CopyColumns → the runtime-images package's <see cref="DecodeImageMapping"/>] →
-/// ResizeImages (centre square, the evaluation geometry) → ExtractPixels (planar RGB 0..255) → the shared
-/// <see cref="OnnxScoringChain"/> (ONNX model, Score, PredictedLabel key).
+/// ResizeImages (centre square, the evaluation geometry) → ExtractPixels (planar RGB 0..255); the shared
+/// <see cref="OnnxScoringChain"/> follows.
 /// </summary>
 internal static class ImageScoringPipeline
 {
     public const string PixelsColumn = ImagePixels.PixelsColumn;
 
-    public static ITransformer Build(MLContext ml, IDataView input, string imageColumn, int imageSize, byte[] onnx,
-        IReadOnlyList<string> classNames, string scoreColumn, string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu)
+    public static ScoringInput Input(MLContext ml, DataViewSchema schema, string imageColumn, int imageSize)
     {
-        var (steps, columns) = Pixels(ml, input.Schema, imageColumn, imageSize);
-        return OnnxScoringChain.Fit(ml, input, steps, [PixelsColumn],
-            new Dictionary<string, int[]> { [PixelsColumn] = [1, 3, imageSize, imageSize] }, onnx, classNames,
-            scoreColumn, predictedLabelColumn, gpuDeviceId, fallbackToCpu, columns);
-    }
-
-    /// <summary>The same input steps before a regressor's chain (<see cref="OnnxScoringChain.FitRegression"/>): <c>Score</c> a float.</summary>
-    public static ITransformer BuildRegression(MLContext ml, IDataView input, string imageColumn, int imageSize, byte[] onnx,
-        string scoreColumn, int? gpuDeviceId, bool fallbackToCpu)
-    {
-        var (steps, columns) = Pixels(ml, input.Schema, imageColumn, imageSize);
-        return OnnxScoringChain.FitRegression(ml, input, steps, [PixelsColumn],
-            new Dictionary<string, int[]> { [PixelsColumn] = [1, 3, imageSize, imageSize] }, onnx, scoreColumn, gpuDeviceId, fallbackToCpu, columns);
+        var (steps, columns) = Pixels(ml, schema, imageColumn, imageSize);
+        return new ScoringInput(steps, [PixelsColumn], new Dictionary<string, int[]> { [PixelsColumn] = [1, 3, imageSize, imageSize] }, columns);
     }
 
     /// <summary>

@@ -31,6 +31,18 @@ public sealed class ClassifierHead : Module<Tensor, Tensor>
         fc.bias!.zero_();
     }
 
+    /// <summary>Zero weights and each output's bias at the log-odds of its share of positive training rows: every input
+    /// starts at the training rows' label frequencies (a multi-label classifier's best constant answer) instead of at
+    /// random multiples of the features. Shares are clipped to [1e-4, 1 − 1e-4].</summary>
+    internal void StartAtPriors(IReadOnlyList<double> positiveShares)
+    {
+        using var noGrad = no_grad();
+        fc.weight!.zero_();
+        var logOdds = positiveShares.Select(p => Math.Clamp(p, 1e-4, 1 - 1e-4)).Select(p => (float)Math.Log(p / (1 - p))).ToArray();
+        using var bias = tensor(logOdds);
+        fc.bias!.copy_(bias);
+    }
+
     /// <summary>Features [N,F] → logits [N,K].</summary>
     public override Tensor forward(Tensor x) => fc.forward(dropout.forward(x));
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using MLNet.FineTuning.Runtime.Onnx;
 using DataType = global::Onnx.TensorProto.Types.DataType;
 
@@ -52,5 +53,36 @@ internal sealed record RegressionOutputs(double Mean, double Spread, string Task
     {
         if (!double.IsFinite(Mean) || !(Spread > 0) || !double.IsFinite(Spread))
             throw new ArgumentException($"ONNX export: the target scaling (mean {Mean}, spread {Spread}) must be finite with a positive spread.");
+    }
+}
+
+/// <summary>Multi-label classification: <c>probabilities</c> float [batch, K], the sigmoid of each label's logit, and
+/// <c>predicted_labels</c> bool [batch, K], each probability against its label's threshold; the label names and thresholds
+/// as metadata.</summary>
+internal sealed record LabelSetOutputs(IReadOnlyList<string> LabelNames, IReadOnlyList<float> Thresholds, string Task) : ModelOutputs(Task)
+{
+    public override int HeadOutputs => LabelNames.Count;
+
+    public override void Write(OnnxGraphWriter writer, string headOutputs)
+    {
+        int k = LabelNames.Count;
+        writer.Sigmoid(headOutputs, output: ExportedModelContract.ProbabilitiesOutput);
+        writer.GreaterOrEqual(ExportedModelContract.ProbabilitiesOutput, writer.AddFloatInitializer("thresholds", [.. Thresholds], k),
+            output: ExportedModelContract.PredictedLabelsOutput);
+        writer.AddOutput(ExportedModelContract.ProbabilitiesOutput, DataType.Float, ExportedModelContract.BatchDim, k);
+        writer.AddOutput(ExportedModelContract.PredictedLabelsOutput, DataType.Bool, ExportedModelContract.BatchDim, k);
+        writer.SetMetadata(ExportedModelContract.TaskKey, Task);
+        writer.SetMetadata(ExportedModelContract.ClassNamesKey, JsonSerializer.Serialize(LabelNames));
+        writer.SetMetadata(ExportedModelContract.ThresholdsKey, JsonSerializer.Serialize(Thresholds));
+        writer.SetMetadata(ExportedModelContract.OpsetKey, writer.Opset.ToString(CultureInfo.InvariantCulture));
+    }
+
+    public override void Check()
+    {
+        ArgumentNullException.ThrowIfNull(LabelNames);
+        if (LabelNames.Any(n => n is null))
+            throw new ArgumentException("ONNX export: label names must not be null.", nameof(LabelNames));
+        if (Thresholds.Count != LabelNames.Count || Thresholds.Any(t => !float.IsFinite(t)))
+            throw new ArgumentException($"ONNX export: {LabelNames.Count} finite thresholds expected, one per label; got {Thresholds.Count}.", nameof(Thresholds));
     }
 }

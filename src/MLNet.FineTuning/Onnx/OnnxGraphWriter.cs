@@ -248,6 +248,9 @@ internal sealed class OnnxGraphWriter
     /// <summary>a == b elementwise (bool), NumPy broadcasting.</summary>
     public string Equal(string a, string b, string? output = null) => Node("Equal", [a, b], output);
 
+    /// <summary>a ≥ b elementwise (bool), NumPy broadcasting (opset 12 and up).</summary>
+    public string GreaterOrEqual(string a, string b, string? output = null) => Node("GreaterOrEqual", [a, b], output);
+
     /// <summary>condition ? x : y elementwise, NumPy broadcasting.</summary>
     public string Where(string condition, string x, string y, string? output = null) => Node("Where", [condition, x, y], output);
 

@@ -1,48 +1,61 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Runtime;
+using MLNet.FineTuning.Runtime.Onnx;
 
 namespace MLNet.FineTuning.Onnx;
 
+/// <summary>What a modality puts before the ONNX model in a saved chain: its input steps (image pixels, or tokenization),
+/// the ONNX inputs they make and those inputs' shapes, and the intermediate columns to drop afterwards.</summary>
+internal sealed record ScoringInput(IEstimator<ITransformer> Steps, IReadOnlyList<string> OnnxInputs, IReadOnlyDictionary<string, int[]> Shapes,
+                                    IReadOnlyList<string> Columns);
+
 /// <summary>
-/// The part of a saved model that every estimator shares, after their own input steps: ApplyOnnxModel over
-/// the exported graph (bytes stored in model.zip) → <c>Score</c> ← <c>probabilities</c> → the 1-element
-/// <c>predicted_label</c> text to a scalar (the runtime package's stateless mapping; ML.NET cannot read rank-0
-/// ONNX outputs: its OnnxTransformer maps tensors to vectors only) → <c>PredictedLabel</c> as a key over the training class names, in key order
-/// → drop every intermediate column. All public ML.NET components, so model.zip loads without this library.
+/// The part of a saved model that every estimator shares, after its modality's input steps (<see cref="ScoringInput"/>):
+/// ApplyOnnxModel over the exported graph (bytes stored in model.zip) → the task's output columns → drop every intermediate
+/// column. All public ML.NET components and the runtime package's stateless mappings, so model.zip loads without this library.
 /// </summary>
 internal static class OnnxScoringChain
 {
-    public static ITransformer Fit(MLContext ml, IDataView input, IEstimator<ITransformer> inputSteps,
-        IReadOnlyList<string> onnxInputs, IReadOnlyDictionary<string, int[]> shapes, byte[] onnx, IReadOnlyList<string> classNames,
-        string scoreColumn, string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu, IEnumerable<string> inputStepColumns)
+    /// <summary>A classifier: <c>Score</c> ← <c>probabilities</c>; the 1-element <c>predicted_label</c> text to a scalar (the
+    /// runtime package's mapping: ML.NET's OnnxTransformer maps tensors to vectors only and cannot read rank-0 outputs) →
+    /// <c>PredictedLabel</c> as a key over the training class names, in key order.</summary>
+    public static ITransformer Fit(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, IReadOnlyList<string> classNames,
+        string scoreColumn, string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu)
     {
         var keyData = ml.Data.LoadFromEnumerable(classNames.Select(c => new ClassName { Value = c }));
-        string probabilities = ImageClassifierExporter.ProbabilitiesOutput;
-        var pipeline = inputSteps
-            .Append(ml.Transforms.ApplyOnnxModel([probabilities, PredictedLabelMapping.InputColumn], [.. onnxInputs],
-                new MemoryStream(onnx), shapes.ToDictionary(), gpuDeviceId, fallbackToCpu))
-            .Append(ml.Transforms.CopyColumns(scoreColumn, probabilities))
+        string probabilities = ExportedModelContract.ProbabilitiesOutput;
+        var outputs = ml.Transforms.CopyColumns(scoreColumn, probabilities)
             .Append(ml.Transforms.CustomMapping<PredictedLabelMapping.Input, PredictedLabelMapping.Output>(PredictedLabelMapping.Map, PredictedLabelMapping.ContractName))
-            .Append(ml.Transforms.Conversion.MapValueToKey(predictedLabelColumn, PredictedLabelMapping.OutputColumn, keyData: keyData))
-            .Append(ml.Transforms.DropColumns(
-                [.. inputStepColumns, .. onnxInputs, probabilities, PredictedLabelMapping.InputColumn, PredictedLabelMapping.OutputColumn]));
-        return pipeline.Fit(input);
+            .Append(ml.Transforms.Conversion.MapValueToKey(predictedLabelColumn, PredictedLabelMapping.OutputColumn, keyData: keyData));
+        return Fit(ml, input, from, onnx, [probabilities, PredictedLabelMapping.InputColumn], outputs, [PredictedLabelMapping.OutputColumn], gpuDeviceId, fallbackToCpu);
     }
 
-    /// <summary>A regressor's chain after its input steps: ApplyOnnxModel → the 1-element <c>score</c> to the scalar
-    /// <c>Score</c> (the runtime package's <see cref="ScoreValueMapping"/>) → drop every intermediate column.</summary>
-    public static ITransformer FitRegression(MLContext ml, IDataView input, IEstimator<ITransformer> inputSteps,
-        IReadOnlyList<string> onnxInputs, IReadOnlyDictionary<string, int[]> shapes, byte[] onnx, string scoreColumn,
-        int? gpuDeviceId, bool fallbackToCpu, IEnumerable<string> inputStepColumns)
+    /// <summary>A regressor: the 1-element <c>score</c> to the scalar <c>Score</c> (the runtime package's <see cref="ScoreValueMapping"/>).</summary>
+    public static ITransformer FitRegression(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string scoreColumn,
+        int? gpuDeviceId, bool fallbackToCpu)
     {
-        var pipeline = inputSteps
-            .Append(ml.Transforms.ApplyOnnxModel([ScoreValueMapping.InputColumn], [.. onnxInputs],
-                new MemoryStream(onnx), shapes.ToDictionary(), gpuDeviceId, fallbackToCpu))
-            .Append(ml.Transforms.CustomMapping<ScoreValueMapping.Input, ScoreValueMapping.Output>(ScoreValueMapping.Map, ScoreValueMapping.ContractName))
-            .Append(ml.Transforms.CopyColumns(scoreColumn, ScoreValueMapping.OutputColumn))
-            .Append(ml.Transforms.DropColumns([.. inputStepColumns, .. onnxInputs, ScoreValueMapping.InputColumn, ScoreValueMapping.OutputColumn]));
-        return pipeline.Fit(input);
+        var outputs = ml.Transforms.CustomMapping<ScoreValueMapping.Input, ScoreValueMapping.Output>(ScoreValueMapping.Map, ScoreValueMapping.ContractName)
+            .Append(ml.Transforms.CopyColumns(scoreColumn, ScoreValueMapping.OutputColumn));
+        return Fit(ml, input, from, onnx, [ScoreValueMapping.InputColumn], outputs, [ScoreValueMapping.OutputColumn], gpuDeviceId, fallbackToCpu);
     }
+
+    /// <summary>A multi-label classifier: <c>Score</c> ← <c>probabilities</c> (float, K), <c>PredictedLabel</c> ←
+    /// <c>predicted_labels</c> (Boolean, K): vectors that ML.NET's OnnxTransformer reads as they are.</summary>
+    public static ITransformer FitLabelSet(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string scoreColumn,
+        string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu)
+    {
+        string probabilities = ExportedModelContract.ProbabilitiesOutput, predicted = ExportedModelContract.PredictedLabelsOutput;
+        var outputs = ml.Transforms.CopyColumns(scoreColumn, probabilities).Append(ml.Transforms.CopyColumns(predictedLabelColumn, predicted));
+        return Fit(ml, input, from, onnx, [probabilities, predicted], outputs, [], gpuDeviceId, fallbackToCpu);
+    }
+
+    private static ITransformer Fit(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string[] onnxOutputs,
+        IEstimator<ITransformer> outputs, string[] outputColumns, int? gpuDeviceId, bool fallbackToCpu) =>
+        from.Steps
+            .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, [.. from.OnnxInputs], new MemoryStream(onnx), from.Shapes.ToDictionary(), gpuDeviceId, fallbackToCpu))
+            .Append(outputs)
+            .Append(ml.Transforms.DropColumns([.. from.Columns, .. from.OnnxInputs, .. onnxOutputs, .. outputColumns]))
+            .Fit(input);
 
     private sealed class ClassName
     {

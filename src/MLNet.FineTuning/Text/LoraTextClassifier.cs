@@ -51,9 +51,5 @@ public sealed partial class LoraTextClassifier : FineTuningEstimator<LoraTextCla
     }
 
     internal static JsonObject CheckpointMetadata(Options o, IReadOnlyList<string> classNames)
-    {
-        var fields = o.CheckpointFields(nameof(LoraTextClassifier));
-        fields["classNames"] = new JsonArray(classNames.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray());
-        return fields;
-    }
+        => WithClassNames(o.CheckpointFields(nameof(LoraTextClassifier)), classNames);
 }

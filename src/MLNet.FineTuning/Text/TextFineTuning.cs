@@ -68,7 +68,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
     protected abstract int HeadOutputs(TextRows rows);
 
     /// <summary>Sets the new head's starting weights, after the default initialisation drew them (nothing to change by default).</summary>
-    protected virtual void InitializeHead(ClassifierHead head) { }
+    protected virtual void InitializeHead(ClassifierHead head, TextRows rows) { }
 
     protected override TextRows Read(IDataView input, bool withValidation)
     {
@@ -119,7 +119,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
         {
             manual_seed(o.Seed);
             var head = new ClassifierHead(encoder.Config.HiddenSize, HeadOutputs(rows), o.HeadDropout);
-            InitializeHead(head);
+            InitializeHead(head, rows);
             model = new TextClassifier(encoder, o.Pooling, head);
             var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
             var tunable = new TextFineTunable(model, lora);   // marks the adapters, and only them, trainable
@@ -162,6 +162,10 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
         }
         return adapter;
     }
+
+    /// <summary>The saved chain's tokenization steps for these rows' vocabulary and the options' columns.</summary>
+    protected ScoringInput ScoringInput(TextRows rows, TOptions o) =>
+        TextScoringPipeline.Input(Env.Data, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer.Vocabulary, rows.LowerCase, o.MaxSequenceLength);
 
     private static void CheckText(DataViewSchema schema, string column)
     {

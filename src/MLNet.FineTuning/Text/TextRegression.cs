@@ -23,12 +23,12 @@ internal sealed class TextRegression(HostEnvironment env, Options options, IChan
         return [];
     }
 
-    protected override TargetScaling? CheckTrainingLabels(TextDataset train, string[] classNames) => TargetScaling.Of(train.Labels, Options.LabelColumnName);
+    protected override TargetScaling? CheckTrainingLabels(TextDataset train, string[] classNames) => TargetScaling.Of(LabelReader.Values(train.Labels), Options.LabelColumnName);
 
     protected override int HeadOutputs(TextRows rows) => 1;
 
     /// <summary>Every text starts at the training mean (see <c>ImageRegression.InitializeHead</c>).</summary>
-    protected override void InitializeHead(ClassifierHead head) => head.StartAtZero();
+    protected override void InitializeHead(ClassifierHead head, TextRows rows) => head.StartAtZero();
 
     protected override TrainingTask Task(Options o, TextRows rows) => new RegressionTask(rows.Scaling!);
 
@@ -41,8 +41,7 @@ internal sealed class TextRegression(HostEnvironment env, Options options, IChan
         var scaling = rows.Scaling!;
         var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head,
             new RegressionOutputs(scaling.Mean, scaling.Spread, ExportedModelContract.TextRegressionTask));
-        var scoring = TextScoringPipeline.BuildRegression(Env.Data, input, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer.Vocabulary,
-            rows.LowerCase, o.MaxSequenceLength, onnx, o.ScoreColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
+        var scoring = OnnxScoringChain.FitRegression(Env.Data, input, ScoringInput(rows, o), onnx, o.ScoreColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
         return new LoraTextRegressorTransformer(scoring, onnx, model, o.Clone(), scaling, result, rows.Vocabulary, rows.LowerCase,
             adapter, trained.AdapterParameters);
     }

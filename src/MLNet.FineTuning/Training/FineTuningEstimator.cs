@@ -75,4 +75,26 @@ public abstract class FineTuningEstimator<TOptions, TTransformer> : IEstimator<T
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not Single (float).");
         return Env.Data.Transforms.CopyColumns(o.ScoreColumnName, o.LabelColumnName).GetOutputSchema(inputSchema);
     }
+
+    /// <summary>A multi-label classifier's output schema: the input's plus <c>Score</c> (Single vector) and <c>PredictedLabel</c>
+    /// (Boolean vector), both of the label vector's size, once that label is there.</summary>
+    /// <remarks>Described by type conversions of the label vector, which keep its size (ML.NET's schema-shape constructors are internal).</remarks>
+    private protected SchemaShape LabelSetOutputSchema(SchemaShape inputSchema)
+    {
+        var o = EstimatorOptions;
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name == null || label.Kind != SchemaShape.Column.VectorKind.Vector
+            || (label.ItemType != Microsoft.ML.Data.NumberDataViewType.Single && label.ItemType != Microsoft.ML.Data.BooleanDataViewType.Instance))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not a vector of known size of Boolean or Single.");
+        return Env.Data.Transforms.Conversion.ConvertType(o.ScoreColumnName, o.LabelColumnName, Microsoft.ML.Data.DataKind.Single)
+            .Append(Env.Data.Transforms.Conversion.ConvertType(o.PredictedLabelColumnName, o.LabelColumnName, Microsoft.ML.Data.DataKind.Boolean))
+            .GetOutputSchema(inputSchema);
+    }
+
+    /// <summary>Adds <c>classNames</c> (the class or label names, in output order) to a checkpoint's metadata.</summary>
+    internal static System.Text.Json.Nodes.JsonObject WithClassNames(System.Text.Json.Nodes.JsonObject fields, IReadOnlyList<string> classNames)
+    {
+        fields["classNames"] = new System.Text.Json.Nodes.JsonArray(classNames.Select(c => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(c)!).ToArray());
+        return fields;
+    }
 }

@@ -149,6 +149,16 @@ public abstract class FineTuningOptions
     }
 
     /// <summary>What a regression estimator refuses: the options that only mean something for classes.</summary>
+    /// <summary>What a multi-label classifier refuses: class balancing (its labels are not exclusive classes) and accuracy
+    /// as the early-stopping metric (the exact-match rate moves in steps too coarse to stop on).</summary>
+    internal void ValidateLabelSet(double threshold)
+    {
+        if (BalanceClasses) throw new ArgumentException("BalanceClasses is for single-label classification; a multi-label classifier takes false.", nameof(BalanceClasses));
+        if (EarlyStoppingMetric != EarlyStoppingMetric.Loss)
+            throw new ArgumentException("A multi-label classifier stops on its validation loss: EarlyStoppingMetric must be Loss (its default).", nameof(EarlyStoppingMetric));
+        if (!(threshold > 0 && threshold < 1)) throw new ArgumentOutOfRangeException("Threshold", threshold, "Threshold must lie strictly between 0 and 1.");
+    }
+
     internal void ValidateRegression()
     {
         if (LabelSmoothing != 0) throw new ArgumentException("LabelSmoothing is for classification; a regression takes 0.", nameof(LabelSmoothing));

@@ -14,6 +14,16 @@ internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int Best
     public RecipeSearchResult? Search { get; init; }
     /// <summary>The weight interpolation α applied after training (1 when off).</summary>
     public double WeightInterpolation { get; init; } = 1;
+    /// <summary>The final model's outputs on the validation rows, when the task asks for them
+    /// (<see cref="TrainingTask.NeedsValidationOutputs"/>) and there are validation rows; otherwise null.</summary>
+    public RowOutputs? ValidationOutputs { get; init; }
+}
+
+/// <summary>A model's raw outputs (logits) on some rows and those rows' labels, row-major: row i's outputs are
+/// <c>Outputs[i·Width .. (i+1)·Width)</c>, its labels <c>Labels[i·LabelWidth ..]</c>.</summary>
+internal sealed record RowOutputs(float[] Outputs, int Width, float[] Labels, int LabelWidth)
+{
+    public int Rows => Outputs.Length / Math.Max(1, Width);
 }
 
 /// <summary>
@@ -248,7 +258,11 @@ internal sealed class TrainingLoop
             ? Interpolate(model, start, validation, weights) : 1;
         model.Module.eval();
         double? bestMetric = state.BestMetric is double m && options.EarlyStoppingMetric == EarlyStoppingMetric.Loss ? -m : state.BestMetric;
-        return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history) { WeightInterpolation = alpha };
+        return new TrainingResult(state.Epoch, stoppedEarly, state.BestEpoch, bestMetric, history)
+        {
+            WeightInterpolation = alpha,
+            ValidationOutputs = task.NeedsValidationOutputs && validation != null ? Outputs(model, validation) : null,
+        };
     }
 
     /// <summary>Gradual unfreezing: backbone layer groups below <paramref name="lowestTrained"/> get no gradients this epoch.</summary>
@@ -416,6 +430,27 @@ internal sealed class TrainingLoop
             n += b.Count;
         }
         return (loss / Math.Max(1, n), task.Accuracy(correct, n));
+    }
+
+    /// <summary>The model's fp32 outputs and the labels over a source, in evaluation mode, without gradients, copied to the host.</summary>
+    public RowOutputs Outputs(IFineTunable model, IBatchSource source)
+    {
+        model.Module.eval();
+        var outputs = new List<float>();
+        var labels = new List<float>();
+        int width = 0, labelWidth = 1;
+        using var _ = no_grad();
+        foreach (var batch in source.Batches(0, options.CancellationToken))
+        {
+            using var b = batch;
+            using var scope = NewDisposeScope();
+            var logits = model.Forward(b.Inputs.Select(t => t.to(device)).ToArray()).to(float32).cpu();
+            width = (int)logits.shape[1];
+            labelWidth = b.Labels.dim() > 1 ? (int)b.Labels.shape[1] : 1;
+            outputs.AddRange(logits.data<float>());
+            labels.AddRange(b.Labels.to(float32).data<float>());
+        }
+        return new RowOutputs(outputs.ToArray(), width, labels.ToArray(), labelWidth);
     }
 
     private (optim.Optimizer, List<(optim.ILearningRateController Group, double BaseRate)>) CreateOptimizer(IFineTunable model, MixedPrecision? mixed)

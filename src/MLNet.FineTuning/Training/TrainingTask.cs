@@ -23,6 +23,10 @@ internal abstract class TrainingTask
     /// <summary>Whether outputs can be right or wrong (accuracy is reported, and can be the early-stopping metric).</summary>
     public abstract bool HasAccuracy { get; }
 
+    /// <summary>Whether the task sets something from the trained model's outputs on the validation rows
+    /// (<see cref="TrainingResult.ValidationOutputs"/>): the multi-label thresholds.</summary>
+    public virtual bool NeedsValidationOutputs => false;
+
     /// <summary>Hits per row, or NaN for a task without accuracy.</summary>
     public double Accuracy(double hits, long rows) => HasAccuracy ? hits / Math.Max(1, rows) : double.NaN;
 }
@@ -62,6 +66,29 @@ internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
     public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
 
     public override bool HasAccuracy => false;
+}
+
+/// <summary>
+/// Multi-label classification: K independent yes/no outputs, binary cross-entropy on each logit against the row's 0/1
+/// flags (float [n, K]), averaged over the labels, so a row weighs the same whatever K is. Label smoothing pulls the
+/// targets toward ½ by the given share. No accuracy (the exact-match rate is the evaluator's); each label's decision
+/// threshold is set afterwards from the validation outputs (<see cref="LabelThresholds"/>).
+/// </summary>
+internal sealed class LabelSetTask(double labelSmoothing) : TrainingTask
+{
+    private readonly Scalar keep = (1 - labelSmoothing).ToScalar(), shift = (labelSmoothing / 2).ToScalar();
+
+    public override Tensor TrainingLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
+        nn.functional.binary_cross_entropy_with_logits(outputs, labelSmoothing == 0 ? labels : labels.mul(keep).add(shift, KeptScalars.One));
+
+    public override Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
+        nn.functional.binary_cross_entropy_with_logits(outputs, labels, reduction: nn.Reduction.None).mean([1]).sum();
+
+    public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
+
+    public override bool HasAccuracy => false;
+
+    public override bool NeedsValidationOutputs => true;
 }
 
 /// <summary>The training rows' target mean and spread (population standard deviation): the network learns

@@ -38,7 +38,7 @@ public class ImageBatchSourceTests
         var data = OneImagePerClass(ml);
         var source = new ImageBatchSource(ml, data, 32, 3, train: false, seed: 7, ImageAugmentationSettings.None);
 
-        Assert.Equal(data.Labels.Select(l => (long)l), Order(source, 0));
+        Assert.Equal(data.Labels.Select(l => (long)l[0]), Order(source, 0));
         Assert.Equal(Order(source, 0), Order(source, 5));
     }
 
