@@ -112,9 +112,9 @@ public sealed class VisionTransformer : ImageBackbone
     /// <summary>torchvision's classifier: <c>heads.head</c> (and <c>heads.pre_logits</c> where a file has one).</summary>
     internal override bool IsReferenceClassifierKey(string key) => key.StartsWith("heads.", StringComparison.Ordinal);
 
-    /// <summary>Renames the MLP keys of torchvision's published files (<c>mlp.linear_1</c>/<c>linear_2</c>, written
-    /// before torchvision 0.13 renamed them <c>mlp.0</c>/<c>mlp.3</c>; torchvision renames them the same way when it
-    /// loads them), and resamples a position table made for another grid to this one (<see cref="VitPositions"/>).</summary>
+    /// <summary>Renames torchvision's older MLP keys (<c>mlp.linear_1</c>/<c>linear_2</c>, now <c>mlp.0</c>/<c>mlp.3</c>:
+    /// torchvision's own loader still renames them, for its published files), and resamples a position table made for
+    /// another grid to this one (<see cref="VitPositions"/>).</summary>
     internal override IReadOnlyDictionary<string, Tensor> FromReferenceStateDict(IReadOnlyDictionary<string, Tensor> source)
     {
         var adapted = new Dictionary<string, Tensor>(source.Count);

@@ -83,9 +83,9 @@ public class TorchvisionParityTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void LoadTorchvision_ViTFileWithTorchvisionsPublishedMlpNames_LoadsAsTheCurrentNames()
+    public void LoadTorchvision_ViTFileWithTorchvisionsOlderMlpNames_LoadsAsTheCurrentNames()
     {
-        // torchvision's published ViT files predate its MLP rename (mlp.linear_1 / mlp.linear_2 for mlp.0 / mlp.3).
+        // torchvision's loader still renames mlp.linear_1 / mlp.linear_2 to mlp.0 / mlp.3 (files written before the rename).
         using var scope = NewDisposeScope();
         var legacy = StateDictLoader.Read(TinyVitWeights).ToDictionary(
             kv => kv.Key.Replace(".mlp.0.", ".mlp.linear_1.").Replace(".mlp.3.", ".mlp.linear_2."), kv => kv.Value);
