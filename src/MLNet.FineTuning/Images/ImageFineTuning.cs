@@ -66,7 +66,7 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
     protected override ModelToTrain<Classifier> Build(ImageRows rows, TOptions o)
     {
         manual_seed(o.Seed);
-        var backbone = o.UsePretrainedWeights ? rows.Definition.CreatePretrained(o.WeightsPath) : rows.Definition.CreateRandom();
+        var backbone = o.UsePretrainedWeights ? rows.Definition.CreatePretrained(o.WeightsPath, o.ImageSize) : rows.Definition.CreateRandom(o.ImageSize);
         var head = new ClassifierHead(backbone.FeatureCount, HeadOutputs(rows), o.HeadDropout);
         InitializeHead(head, rows);
         var model = new Classifier(backbone, head);

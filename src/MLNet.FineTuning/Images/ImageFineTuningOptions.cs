@@ -114,6 +114,6 @@ public abstract class ImageFineTuningOptions : FineTuningOptions
         Check.Range(CutMixAlpha >= 0, nameof(CutMixAlpha), "≥ 0", CutMixAlpha);
         Check.Range(ImageCacheMegabytes >= 0, nameof(ImageCacheMegabytes), "≥ 0", ImageCacheMegabytes);
         if (string.IsNullOrWhiteSpace(ImageColumnName)) throw new ArgumentException("ImageColumnName must name a column.");
-        PretrainedCatalog.GetImageBackbone(Backbone);
+        PretrainedCatalog.GetImageBackbone(Backbone).CheckImageSize(ImageSize);
     }
 }

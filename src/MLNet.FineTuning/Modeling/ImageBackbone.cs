@@ -25,6 +25,10 @@ public abstract class ImageBackbone : Module<Tensor, Tensor>
     /// a smaller image would pool a single border-dominated pixel.</summary>
     public virtual int MinImageSize => 32;
 
+    /// <summary>The one image side the network takes, where its weights fix it (a Vision Transformer's position table is
+    /// laid out for one patch grid); null when any side from <see cref="MinImageSize"/> up will do (the CNNs).</summary>
+    public virtual int? FixedImageSize => null;
+
     /// <summary>Layer groups from the input (0) to the output (<c>LayerCount − 1</c>): what layer-wise rate decay and
     /// gradual unfreezing count in.</summary>
     public abstract int LayerCount { get; }
@@ -38,4 +42,9 @@ public abstract class ImageBackbone : Module<Tensor, Tensor>
     /// <summary>Whether a key of the reference implementation's state_dict belongs to its ImageNet classifier, which a
     /// pretrained file carries and fine-tuning replaces with a new head (torchvision's ResNet: <c>fc.*</c>).</summary>
     internal abstract bool IsReferenceClassifierKey(string key);
+
+    /// <summary>A reference state_dict (the file's tensors, by key) as this network's state_dict takes it: keys renamed
+    /// or tensors resampled where the reference implementation's files differ from its current modules. Unchanged by
+    /// default; new tensors belong to the caller's dispose scope.</summary>
+    internal virtual IReadOnlyDictionary<string, Tensor> FromReferenceStateDict(IReadOnlyDictionary<string, Tensor> source) => source;
 }

@@ -105,14 +105,11 @@ internal static class BertExporter
         {
             string hidden = Embeddings(inputIds, tokenTypeIds);
             string mask = AdditiveMask(attentionMask);
-            int heads = config.NumAttentionHeads, headSize = config.HiddenSize / heads;
-            // Shared by every layer: [b,s,hidden] ↔ [b,s,heads,headSize] (0 copies b and s from the input).
-            string splitShape = w.AddInt64Initializer("heads_shape", [0, 0, heads, headSize], 4);
-            string mergeShape = w.AddInt64Initializer("hidden_shape", [0, 0, config.HiddenSize], 3);
+            var attention = new AttentionExporter(w, config.NumAttentionHeads, config.HiddenSize);
             for (int i = 0; i < config.NumHiddenLayers; i++)
             {
                 string prefix = $"encoder.layer.{i}";
-                string context = SelfAttention(hidden, mask, $"{prefix}.attention.self", splitShape, mergeShape, headSize);
+                string context = SelfAttention(hidden, mask, $"{prefix}.attention.self", attention);
                 hidden = ResidualOutput(context, hidden, $"{prefix}.attention.output", int8.HasFlag(Int8Projections.AttentionOutput));
                 string intermediate = Activation(Linear(hidden, $"{prefix}.intermediate.dense", int8.HasFlag(Int8Projections.Intermediate)));
                 hidden = ResidualOutput(intermediate, hidden, $"{prefix}.output", int8.HasFlag(Int8Projections.Output));
@@ -152,28 +149,13 @@ internal static class BertExporter
             return w.Mul(w.Sub(Scalar(1f), keep), Scalar(float.MinValue), output: w.UniqueName("additive_mask"));
         }
 
-        /// <summary>
-        /// softmax(q·kᵀ/√d + mask)·v per head, what BertSelfAttention's scaled_dot_product_attention computes.
-        /// </summary>
-        /// <remarks>
-        /// The shape of Hugging Face's BERT export, which ONNX Runtime's <c>AttentionFusion</c> matches node by node
-        /// and replaces with one <c>com.microsoft.Attention</c> kernel (Q, K and V weights packed into one GEMM, no
-        /// [b,h,s,s] tensors written between ops): per projection MatMul, Add(bias), Reshape to [0,0,h,d] by a
-        /// constant, Transpose (0,2,1,3), or (0,2,3,1) for k; the scores divided by √d after the product (not q
-        /// scaled before it), Add of the mask, Softmax on axis 3; the context transposed back and reshaped by a
-        /// constant [0,0,hidden]. Any other arrangement of the same arithmetic runs as separate ops.
-        /// </remarks>
-        private string SelfAttention(string hidden, string mask, string name, string splitShape, string mergeShape, int headSize)
+        /// <summary>softmax(q·kᵀ/√d + mask)·v per head, what BertSelfAttention's scaled_dot_product_attention computes, in
+        /// the arrangement ONNX Runtime fuses into one Attention kernel (<see cref="AttentionExporter"/>).</summary>
+        private string SelfAttention(string hidden, string mask, string name, AttentionExporter attention)
         {
-            string Heads(string x, long[] perm) => w.Transpose(w.Reshape(x, splitShape), perm);
             bool quantize = int8.HasFlag(Int8Projections.QueryKeyValue);
-            string q = Heads(Linear(hidden, $"{name}.query", quantize), [0, 2, 1, 3]);   // [b,h,s,d]
-            string kT = Heads(Linear(hidden, $"{name}.key", quantize), [0, 2, 3, 1]);    // [b,h,d,s]
-            string v = Heads(Linear(hidden, $"{name}.value", quantize), [0, 2, 1, 3]);   // [b,h,s,d]
-            string scores = w.Div(w.MatMul(q, kT), Scalar(MathF.Sqrt(headSize)));     // [b,h,s,s]
-            string weights = w.Softmax(w.Add(scores, mask), axis: 3);
-            string context = w.Transpose(w.MatMul(weights, v), [0, 2, 1, 3]);          // [b,s,h,d]
-            return w.Reshape(context, mergeShape);
+            return attention.Write(Linear(hidden, $"{name}.query", quantize), Linear(hidden, $"{name}.key", quantize),
+                Linear(hidden, $"{name}.value", quantize), mask);
         }
 
         /// <summary>BertResidualOutput: LayerNorm(dense(x) + residual).</summary>
@@ -183,8 +165,7 @@ internal static class BertExporter
         /// <summary>The feed-forward activation named by hidden_act, as BertIntermediate applies it.</summary>
         private string Activation(string x) => config.HiddenAct switch
         {
-            // Exact GELU: 0.5·x·(1 + erf(x/√2)).
-            "gelu" => w.Mul(w.Mul(x, w.Add(w.Erf(w.Div(x, Scalar(MathF.Sqrt(2f)))), Scalar(1f))), Scalar(0.5f)),
+            "gelu" => w.Gelu(x),
             // Tanh approximation (Hendrycks & Gimpel 2016), PyTorch's approximate="tanh":
             // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
             "gelu_new" or "gelu_pytorch_tanh" => TanhGelu(x),
@@ -201,16 +182,7 @@ internal static class BertExporter
 
         private string Linear(string x, string name, bool quantize) => LinearExporter.Write(w, x, Module<nn.Module>(name), name, quantize);
 
-        private string LayerNorm(string x, string name)
-        {
-            var norm = Module<LayerNorm>(name);
-            // BertConfig.LayerNormEps is what the module was built with; the ONNX attribute is a float32
-            // (1e-12 is representable as a normal float32).
-            var weight = norm.weight ?? ones(config.HiddenSize);
-            var bias = norm.bias ?? zeros(config.HiddenSize);
-            return w.LayerNormalization(x, w.AddTensorInitializer($"{name}.weight", weight), w.AddTensorInitializer($"{name}.bias", bias),
-                epsilon: (float)config.LayerNormEps);
-        }
+        private string LayerNorm(string x, string name) => LayerNormExporter.Write(w, x, Module<LayerNorm>(name), name);
 
         private string EmbeddingTable(string name) => w.AddTensorInitializer($"{name}.weight", Module<Embedding>(name).weight!);
 

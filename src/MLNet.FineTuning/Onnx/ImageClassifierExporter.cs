@@ -81,6 +81,7 @@ internal static class ImageClassifierExporter
     {
         ResNet resNet => ResNetExporter.Write(writer, resNet, x),
         EfficientNet efficientNet => EfficientNetExporter.Write(writer, efficientNet, x),
+        VisionTransformer vit => VisionTransformerExporter.Write(writer, vit, x),
         _ => throw new NotSupportedException($"ONNX export: backbone {backbone.GetType().Name} has no exporter."),
     };
 
@@ -104,6 +105,8 @@ internal static class ImageClassifierExporter
         var backbone = model.Backbone;
         if (imageSize < backbone.MinImageSize)
             throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, $"ONNX export: the image size must be at least {backbone.MinImageSize}.");
+        if (backbone.FixedImageSize is int size && imageSize != size)
+            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, $"ONNX export: the backbone {backbone.Shape} takes {size} px images only.");
         if (preprocessing.Mean.Length != 3 || preprocessing.Std.Length != 3)
             throw new ArgumentException($"ONNX export: preprocessing has {preprocessing.Mean.Length} means and {preprocessing.Std.Length} stds; 3 channels need 3 of each.", nameof(preprocessing));
         if (preprocessing.Std.Any(s => s == 0f || !float.IsFinite(s)))

@@ -171,6 +171,10 @@ internal sealed class OnnxGraphWriter
     /// <summary>The error function (for exact GELU: 0.5·x·(1 + erf(x/√2))).</summary>
     public string Erf(string x, string? output = null) => Node("Erf", [x], output);
 
+    /// <summary>Exact GELU, 0.5·x·(1 + erf(x/√2)) (torch's default <c>gelu</c>), as the five ops Div, Erf, Add, Mul, Mul
+    /// that ONNX Runtime's <c>GeluFusion</c> turns into one kernel (the default domain has no Gelu before opset 20).</summary>
+    public string Gelu(string x) => Mul(Mul(x, Add(Erf(Div(x, Scalar(MathF.Sqrt(2f)))), Scalar(1f))), Scalar(0.5f));
+
     /// <summary>tanh(x) (for the tanh approximation of GELU).</summary>
     public string Tanh(string x, string? output = null) => Node("Tanh", [x], output);
 
@@ -233,6 +237,13 @@ internal sealed class OnnxGraphWriter
 
     /// <summary>Reshape to the int64 shape tensor <paramref name="shape"/> (0 copies a dimension, −1 infers one).</summary>
     public string Reshape(string x, string shape, string? output = null) => Node("Reshape", [x, shape], output);
+
+    /// <summary>Joins the inputs along <paramref name="axis"/> (the other dimensions must agree).</summary>
+    public string Concat(string[] inputs, long axis, string? output = null) => Node("Concat", inputs, output, Int("axis", axis));
+
+    /// <summary>Broadcasts <paramref name="x"/> to the int64 shape tensor <paramref name="shape"/> (NumPy rules; a 1 in
+    /// <paramref name="shape"/> keeps x's dimension).</summary>
+    public string Expand(string x, string shape, string? output = null) => Node("Expand", [x, shape], output);
 
     /// <summary>Permutes the axes.</summary>
     public string Transpose(string x, long[] perm, string? output = null) => Node("Transpose", [x], output, Ints("perm", perm));

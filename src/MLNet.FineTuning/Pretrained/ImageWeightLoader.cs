@@ -46,11 +46,12 @@ internal static class ImageWeightLoader
     }
 
     /// <summary>
-    /// Checks and copies <paramref name="source"/> (see <see cref="StateDictLoader.Assign"/>): num_batches_tracked
+    /// Checks and copies <paramref name="source"/> (see <see cref="StateDictLoader.Assign"/>) as the backbone takes it
+    /// (<see cref="ImageBackbone.FromReferenceStateDict"/>: a ViT's position table resampled to its grid): num_batches_tracked
     /// may be absent (it is then reset to 0), and the reference classifier (fc.* for a ResNet) is dropped.
     /// </summary>
     internal static void Assign(ImageBackbone model, IReadOnlyDictionary<string, Tensor> source, string origin) =>
-        StateDictLoader.Assign(model, source, origin, model.Shape,
+        StateDictLoader.Assign(model, model.FromReferenceStateDict(source), origin, model.Shape,
             ignored: model.IsReferenceClassifierKey,
             mayBeAbsent: key => key.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
 }

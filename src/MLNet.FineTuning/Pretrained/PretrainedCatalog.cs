@@ -17,14 +17,14 @@ public static class PretrainedCatalog
 
     private static readonly ImageBackboneDefinition[] ImageBackbones =
     [
-        new(ResNet18MlNet, ImagePreprocessing.MlNetResNet, () => new ResNet(false, [2, 2, 2, 3]),
+        new(ResNet18MlNet, ImagePreprocessing.MlNetResNet, _ => new ResNet(false, [2, 2, 2, 3]),
             WeightSource.MlNetResNet18Onnx,
             "ImageNet ResNet-18 from Microsoft.ML.DnnImageFeaturizer.ResNet18 (CNTK export; layer4 has 3 blocks). Embedded default."),
-        new("resnet18", ImagePreprocessing.ImageNet, () => new ResNet(false, [2, 2, 2, 2]), WeightSource.TorchvisionFile,
+        new("resnet18", ImagePreprocessing.ImageNet, _ => new ResNet(false, [2, 2, 2, 2]), WeightSource.TorchvisionFile,
             "torchvision/timm ResNet-18; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
-        new("resnet34", ImagePreprocessing.ImageNet, () => new ResNet(false, [3, 4, 6, 3]), WeightSource.TorchvisionFile,
+        new("resnet34", ImagePreprocessing.ImageNet, _ => new ResNet(false, [3, 4, 6, 3]), WeightSource.TorchvisionFile,
             "torchvision/timm ResNet-34; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
-        new("resnet50", ImagePreprocessing.ImageNet, () => new ResNet(true, [3, 4, 6, 3]), WeightSource.TorchvisionFile,
+        new("resnet50", ImagePreprocessing.ImageNet, _ => new ResNet(true, [3, 4, 6, 3]), WeightSource.TorchvisionFile,
             "torchvision/timm ResNet-50; weights from a local .safetensors or PyTorch state_dict file (WeightsPath)."),
         // torchvision's EfficientNet table: width and depth multipliers; B5-B7 train with BatchNorm eps 1e-3, momentum 0.01.
         EfficientNetB("efficientnet_b0", 1.0, 1.0),
@@ -35,11 +35,22 @@ public static class PretrainedCatalog
         EfficientNetB("efficientnet_b5", 1.6, 2.2, 1e-3, 0.01),
         EfficientNetB("efficientnet_b6", 1.8, 2.6, 1e-3, 0.01),
         EfficientNetB("efficientnet_b7", 2.0, 3.1, 1e-3, 0.01),
+        // torchvision's ViT builders: patch, blocks, heads, width, MLP width (all pretrained at 224 px).
+        Vit("vit_b_16", 16, 12, 12, 768, 3072),
+        Vit("vit_b_32", 32, 12, 12, 768, 3072),
+        Vit("vit_l_16", 16, 24, 16, 1024, 4096),
+        Vit("vit_l_32", 32, 24, 16, 1024, 4096),
     ];
 
     private static ImageBackboneDefinition EfficientNetB(string name, double width, double depth, double eps = 1e-5, double momentum = 0.1) =>
-        new(name, ImagePreprocessing.ImageNet, () => new EfficientNet(width, depth, eps, momentum), WeightSource.TorchvisionFile,
+        new(name, ImagePreprocessing.ImageNet, _ => new EfficientNet(width, depth, eps, momentum), WeightSource.TorchvisionFile,
             $"torchvision EfficientNet-{name[^2..].ToUpperInvariant()}; weights from a local .safetensors or PyTorch state_dict file (WeightsPath).");
+
+    // The network is built for the run's ImageSize; a 224 px file's position table is resampled to it when loaded.
+    private static ImageBackboneDefinition Vit(string name, int patch, int layers, int heads, int hidden, int mlp) =>
+        new(name, ImagePreprocessing.ImageNet, size => new VisionTransformer(size, patch, layers, heads, hidden, mlp), WeightSource.TorchvisionFile,
+            $"torchvision ViT-{name[4..5].ToUpperInvariant()}/{patch}; weights from a local .safetensors or PyTorch state_dict file (WeightsPath).",
+            checkImageSize: size => VisionTransformer.CheckImageSize(size, patch));
 
     /// <summary>
     /// The default text encoder: MiniLM-L6 (all-MiniLM-L6-v2 shape, 22.6M parameters, BERT-uncased vocabulary),
@@ -109,14 +120,20 @@ public enum WeightSource
 /// <summary>One entry of <see cref="PretrainedCatalog"/>.</summary>
 public sealed class ImageBackboneDefinition
 {
-    private readonly Func<ImageBackbone> createShape;
+    /// <summary>The image side <see cref="CreateRandom"/> and <see cref="CreatePretrained"/> build for when none is given:
+    /// the options' default, the side the ImageNet weights were trained at.</summary>
+    public const int DefaultImageSize = 224;
 
-    internal ImageBackboneDefinition(string name, ImagePreprocessing preprocessing, Func<ImageBackbone> createShape,
-        WeightSource source, string description)
+    private readonly Func<int, ImageBackbone> createShape;
+    private readonly Action<int>? checkImageSize;
+
+    internal ImageBackboneDefinition(string name, ImagePreprocessing preprocessing, Func<int, ImageBackbone> createShape,
+        WeightSource source, string description, Action<int>? checkImageSize = null)
     {
         Name = name;
         Preprocessing = preprocessing;
         this.createShape = createShape;
+        this.checkImageSize = checkImageSize;
         Source = source;
         Description = description;
     }
@@ -133,18 +150,27 @@ public sealed class ImageBackboneDefinition
     /// <summary>One line for logs and docs.</summary>
     public string Description { get; }
 
+    /// <summary>Refuses an image side this network cannot be built for (a ViT's must be a multiple of its patch size),
+    /// with a message naming the <c>ImageSize</c> option; cheap, nothing is built.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The side does not fit.</exception>
+    internal void CheckImageSize(int imageSize) => checkImageSize?.Invoke(imageSize);
+
     /// <summary>The network shape with random initialisation (no weights loaded).</summary>
-    public ImageBackbone CreateRandom() => createShape();
+    /// <param name="imageSize">The input side it is built for; only a ViT's shape depends on it (its position table).</param>
+    public ImageBackbone CreateRandom(int imageSize = DefaultImageSize) => createShape(imageSize);
 
     /// <summary>
     /// The network with its pretrained weights. <paramref name="weightsPath"/> overrides the default
     /// location (required for <see cref="WeightSource.TorchvisionFile"/>).
     /// </summary>
+    /// <param name="weightsPath">The weights file.</param>
+    /// <param name="imageSize">The input side it is built for; a ViT's position table from a file made for another side is
+    /// resampled to it.</param>
     /// <exception cref="FileNotFoundException">The weights file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file's tensors do not match the network (the message lists them).</exception>
-    public ImageBackbone CreatePretrained(string? weightsPath = null)
+    public ImageBackbone CreatePretrained(string? weightsPath = null, int imageSize = DefaultImageSize)
     {
-        var model = createShape();
+        var model = createShape(imageSize);
         try
         {
             switch (Source)

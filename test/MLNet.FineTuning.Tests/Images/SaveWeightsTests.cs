@@ -36,7 +36,7 @@ public class SaveWeightsTests
         Assert.Equal(backboneName, definition.Name);
         var classNames = metadata["classNames"]!.AsArray().Select(n => (string)n!).ToArray();
         Assert.Equal(model.ClassNames, classNames);
-        var backbone = definition.CreateRandom();
+        var backbone = definition.CreateRandom((int)metadata["imageSize"]!);   // a ViT's position table depends on it
         using var network = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, classNames.Length, (double)metadata["headDropout"]!));
         network.load_safetensors(folder.File("model.safetensors"), strict: true);
         network.eval();

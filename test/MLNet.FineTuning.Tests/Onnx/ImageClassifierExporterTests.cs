@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Pretrained;
+using MLNet.FineTuning.Tests.Modeling;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -32,6 +33,30 @@ public class ImageClassifierExporterTests(ITestOutputHelper output)
         manual_seed(6);
         using var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, ClassNames.Length, dropoutRate: 0.2));
         AssertOnnxMatchesTorchSharp(model, ImagePreprocessing.ImageNet);
+    }
+
+    [Fact]
+    public void Export_VisionTransformerWithResampledTorchvisionWeights_OutputsMatchTorchSharp()
+    {
+        // The tiny torchvision ViT's 32 px file in a network built for 64 px: the export carries the resampled table.
+        using var scope = NewDisposeScope();
+        var backbone = TorchvisionParityTests.TinyVisionTransformer(ImageSize);
+        ImageWeightLoader.LoadTorchvision(backbone, TorchvisionParityTests.TinyVitWeights);
+        manual_seed(7);
+        using var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, ClassNames.Length, dropoutRate: 0.2));
+        AssertOnnxMatchesTorchSharp(model, ImagePreprocessing.ImageNet);
+    }
+
+    [Fact]
+    public void Export_VisionTransformerAtAnotherImageSize_ThrowsNamingItsSize()
+    {
+        using var backbone = TorchvisionParityTests.TinyVisionTransformer(ImageSize);
+        using var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, ClassNames.Length, dropoutRate: 0.2));
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ImageClassifierExporter.Export(model, ImagePreprocessing.ImageNet, 32, ClassNames));
+
+        Assert.Contains($"{ImageSize} px images only", e.Message);
     }
 
     /// <summary>Exports <paramref name="model"/> and runs batches of 1 and 3 through ONNX Runtime: probabilities within
