@@ -3,7 +3,7 @@ using MLNet.FineTuning.Cli.Runs;
 
 namespace MLNet.FineTuning.Cli.Commands;
 
-/// <summary><c>mlnet-finetune image</c>: fine-tunes <see cref="FineTuneImageClassifier"/> on a folder or table of images.</summary>
+/// <summary><c>mlnet-finetune image</c>: fine-tunes a pretrained CNN on a folder or table of images, for the task <c>--task</c> names.</summary>
 internal static class ImageCommand
 {
     public static Command Create()
@@ -13,7 +13,7 @@ internal static class ImageCommand
             "Training images: a folder with one sub-folder of images per class, or a CSV/TSV table with a path and a label column.");
         var r = common.Recorded;
         var pathColumn = r.Add(command, new Option<string>("--path-column") { Description = "Table column with the image paths (relative to the table's folder).", DefaultValueFactory = _ => "path" });
-        var labelColumn = r.Add(command, new Option<string>("--label-column") { Description = "Table column with the class names.", DefaultValueFactory = _ => "label" });
+        var labelColumn = r.Add(command, new Option<string>("--label-column") { Description = "Table column with the label: the class name (or the number, or the labels, as --task says).", DefaultValueFactory = _ => "label" });
         var imageSize = r.Add(command, new Option<int?>("--image-size") { Description = "Network input side in pixels (library default 224, for a GPU; 64-128 suits a CPU)." });
         var backbone = r.Add(command, new Option<string?>("--backbone") { Description = "Backbone name from the catalog (default resnet18-mlnet, weights shipped in a NuGet package)." });
         var weights = r.Add(command, new Option<string?>("--weights") { Description = "Pretrained weights file for --backbone (a torchvision state_dict or ONNX model)." }, isPath: true);
@@ -25,7 +25,15 @@ internal static class ImageCommand
 
         command.SetAction(parse =>
         {
-            var options = new FineTuneImageClassifier.Options { LabelColumnName = "Label", ImageColumnName = "Image" };
+            var task = common.RunTask(parse);
+            ImageFineTuningOptions options = task switch
+            {
+                RegressionRunTask => new FineTuneImageRegressor.Options(),
+                LabelSetRunTask => new FineTuneImageMultiLabelClassifier.Options(),
+                _ => new FineTuneImageClassifier.Options(),
+            };
+            options.LabelColumnName = "Label";
+            options.ImageColumnName = "Image";
             common.Apply(parse, options);
             if (parse.GetValue(imageSize) is int size) options.ImageSize = size;
             if (parse.GetValue(backbone) is string b) options.Backbone = b;
@@ -34,8 +42,8 @@ internal static class ImageCommand
             if (parse.GetValue(jitter) is double j) options.ColorJitter = j;
             if (parse.GetValue(noise) is double n) options.NoiseLevel = n;
             options.SkipUnreadableImages = parse.GetValue(skipUnreadable);
-            var run = new ImageRun(options, parse.GetValue(pathColumn)!, parse.GetValue(labelColumn)!);
-            return FineTuneRun.Execute(run, common.Settings(parse));
+            var run = new ImageRun(options, task, parse.GetValue(pathColumn)!, parse.GetValue(labelColumn)!);
+            return FineTuneRun.Execute(run, task, common.Settings(parse));
         });
         return command;
     }

@@ -27,7 +27,7 @@ internal static class PredictCommand
 
     public static Command Create()
     {
-        var command = new Command("predict", "Predict with the model.zip or model.onnx that image or text wrote.");
+        var command = new Command("predict", "Predict with the model.zip (any task) or model.onnx (classifiers) that image or text wrote.");
         var model = new Option<string>("--model") { Description = "The model.zip of a run, or its model.onnx (text: with vocab.txt and tokenizer_config.json beside it).", Required = true };
         var input = new Option<string>("--input") { Description = "Image model: an image file or a folder of images (searched recursively). " +
             "Text model: a text, or a .txt file with one text per line.", Required = true };
@@ -72,8 +72,6 @@ internal static class PredictCommand
         {
             throw new UserError($"--model: '{full}' is not an ML.NET model that mlnet-finetune wrote ({Cause(e).Message}).");
         }
-        var classes = ClassNames(model, schema, full);
-
         IDataView rows;
         List<string> names;
         if (schema.GetColumnOrNull(nameof(ImageFolder.Row.ImagePath)) != null)
@@ -89,9 +87,34 @@ internal static class PredictCommand
         else throw new UserError($"--model: '{full}' reads neither an ImagePath nor a Text column; it was not written by mlnet-finetune.");
 
         var scored = model.Transform(rows);
-        var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
+        // The task shows in the outputs: a regressor's Score is a number; a multi-label model's PredictedLabel a vector of flags.
+        if (scored.Schema["Score"].Type is NumberDataViewType)
+            return [.. names.Zip(scored.GetColumn<float>("Score"), (name, v) => new Prediction(name, v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture), new Dictionary<string, float> { ["value"] = v }))];
         var scores = scored.GetColumn<VBuffer<float>>("Score").Select(s => s.DenseValues().ToArray()).ToList();
+        if (scored.Schema["PredictedLabel"].Type is VectorDataViewType)
+        {
+            var labelNames = LabelNames(full, scores.FirstOrDefault()?.Length ?? 0);
+            var flags = scored.GetColumn<VBuffer<bool>>("PredictedLabel").Select(f => f.DenseValues().ToArray()).ToList();
+            return [.. names.Select((name, i) => Prediction.Of(name, string.Join(";", labelNames.Where((_, j) => flags[i][j])), scores[i], labelNames, top))];
+        }
+        var classes = ClassNames(model, schema, full);
+        var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
         return [.. names.Select((name, i) => Prediction.Of(name, labels[i], scores[i], classes, top))];
+    }
+
+    // A multi-label model.zip's Score has no slot names (ML.NET's OnnxTransformer gives none); the run's metrics.json beside it
+    // lists the labels in the outputs' order.
+    static IReadOnlyList<string> LabelNames(string modelPath, int count)
+    {
+        string metrics = Path.Combine(Path.GetDirectoryName(modelPath)!, "metrics.json");
+        if (File.Exists(metrics))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(metrics));
+            if (doc.RootElement.TryGetProperty("classes", out var classes) && classes.GetArrayLength() == count)
+                return [.. classes.EnumerateArray().Select(c => c.GetString() ?? "")];
+        }
+        throw new UserError($"--model: '{modelPath}' is a multi-label model; its label names are in the metrics.json its run wrote beside it, which is missing or lists another count of labels. " +
+                            "Keep model.zip in its output folder.");
     }
 
     static List<Prediction> PredictOnnx(string path, string input, int top)

