@@ -111,6 +111,8 @@ for w in "${what[@]}"; do
       "${prep[@]}" suite-images glyphs /usr/share/fonts "$out/glyphs"
       # glyph-weights: the same fonts, a regression target (the font's weight class); samples/data/README.md.
       "${prep[@]}" suite-glyph-weights /usr/share/fonts "$out/glyph-weights"
+      # glyph-styles: the same fonts, a multi-label set (bold, light, italic, condensed, monospace); samples/data/README.md.
+      "${prep[@]}" suite-glyph-styles /usr/share/fonts "$out/glyph-styles"
       # emoji: Google (Apache-2.0) and Twitter (CC-BY-4.0) images only; Apple's are not licensed for
       # commercial use and Facebook's have no clear licence (the packages' README says so).
       for v in google twitter; do

@@ -4,6 +4,7 @@
 //   DataPrep suite-debian-packages|suite-fortunes-topics|suite-fortunes-language|suite-first-names ... (SuiteTextSets.cs)
 //   DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors, e.g. google,twitter]
 //   DataPrep suite-glyph-weights <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, glyph -> font weight class)
+//   DataPrep suite-glyph-styles <font-tree> <out-folder> (SuiteGlyphWeights.cs: a multi-label set, glyph -> bold/light/italic/condensed/monospace)
 //   DataPrep suite-package-sizes <Packages> <out-folder> (SuiteTextSets.cs: a regression set, description -> log10 installed size)
 //   DataPrep suite-package-pairs <Packages> <out-folder> (SuiteTextSets.cs: a sentence-pair set, (name, description) -> match/other)
 //   DataPrep suite-package-tags <Packages> <out-folder> (SuiteTextSets.cs: a multi-label set, description -> debtags)
@@ -17,6 +18,7 @@ return args.FirstOrDefault() switch
     "suite-first-names" when args.Length >= 4 => SuiteTextSets.FirstNames(args),
     "suite-images" when args.Length >= 4 => SuiteImages.Run(args),
     "suite-glyph-weights" when args.Length >= 3 => SuiteGlyphWeights.Run(args),
+    "suite-glyph-styles" when args.Length >= 3 => SuiteGlyphWeights.Styles(args),
     "suite-package-sizes" when args.Length >= 3 => SuiteTextSets.PackageSizes(args),
     "suite-package-pairs" when args.Length >= 3 => SuiteTextSets.PackagePairs(args),
     "suite-package-tags" when args.Length >= 3 => SuiteTextSets.PackageTags(args),
@@ -30,6 +32,7 @@ static int Usage()
     Console.Error.WriteLine("       DataPrep suite-debian-packages <Packages> <out-root> | suite-fortunes-topics <out> <file>... | suite-fortunes-language <out> <lang>=<file>... | suite-first-names <female.txt> <male.txt> <out>");
     Console.Error.WriteLine("       DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors]");
     Console.Error.WriteLine("       DataPrep suite-glyph-weights <font-tree> <out-folder>");
+    Console.Error.WriteLine("       DataPrep suite-glyph-styles <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-package-sizes <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
     Console.Error.WriteLine("       DataPrep suite-package-pairs <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
     Console.Error.WriteLine("       DataPrep suite-package-tags <Packages> <out-folder> [--labels 20] [--train-cap 2000] [--test-cap 1000]");

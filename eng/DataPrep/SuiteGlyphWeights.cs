@@ -1,9 +1,12 @@
-// glyph-weights: a regression set from the same Debian font packages as glyphs (eng/prepare-data.sh): ten characters
-// of every text font, rendered as glyphs renders them (32×32, black on white, one size and baseline), each labelled with
-// its font's weight class, the number from 100 (thin) to 900 (black) that the font file itself declares (OpenType OS/2
-// usWeightClass, read by Skia). A regressor must read the weight from the strokes of a font it has never seen: the split
-// is by family, so every weight of a family lands on one side.
-//   DataPrep suite-glyph-weights <font-tree> <out-folder>  ->  <out>/{train,test}/<id>_<char>.png and <out>/{train,test}.tsv
+// glyph-weights and glyph-styles: two sets from the same Debian font packages as glyphs (eng/prepare-data.sh): ten
+// characters of every text font, rendered as glyphs renders them (32×32, black on white, one size and baseline), each
+// labelled with what the font file itself declares (read by Skia), so a model must read it from the strokes of a font it
+// has never seen: the split is by family, so every style of a family lands on one side.
+//   glyph-weights  a regression set: the font's weight class, 100 (thin) to 900 (black) (OpenType OS/2 usWeightClass)
+//   glyph-styles   a multi-label set: bold (weight class 600 or more), light (300 or less), italic (italic or oblique
+//                  slant), condensed (width class below normal), monospace (fixed pitch); a font may have none of them
+//   DataPrep suite-glyph-weights|suite-glyph-styles <font-tree> <out-folder>
+//     -> <out>/{train,test}/<id>_<char>.png and <out>/{train,test}.tsv (ImagePath, Weight or Tags, Family)
 using System.Security.Cryptography;
 using SkiaSharp;
 
@@ -11,14 +14,27 @@ internal static class SuiteGlyphWeights
 {
     private const string Characters = "aegnoRSW38";
 
-    public static int Run(string[] args)
+    public static int Run(string[] args) => Write(args, "glyph-weights", "Weight", t => t.FontStyle.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public static int Styles(string[] args) => Write(args, "glyph-styles", "Tags", t => string.Join(';', StylesOf(t)));
+
+    private static IEnumerable<string> StylesOf(SKTypeface t)
+    {
+        if (t.FontStyle.Weight >= 600) yield return "bold";
+        if (t.FontStyle.Weight <= 300) yield return "light";
+        if (t.FontStyle.Slant != SKFontStyleSlant.Upright) yield return "italic";
+        if (t.FontStyle.Width < (int)SKFontStyleWidth.Normal) yield return "condensed";
+        if (t.IsFixedPitch) yield return "monospace";
+    }
+
+    private static int Write(string[] args, string name, string labelHeader, Func<SKTypeface, string> label)
     {
         string src = args[1], dst = args[2];
         if (Directory.Exists(dst)) Directory.Delete(dst, recursive: true);   // a rerun must not keep stale files
         var seenBytes = new HashSet<string>();
         var usedIds = new HashSet<string>();
         var rows = new Dictionary<string, List<string>> { ["train"] = [], ["test"] = [] };
-        var weights = new SortedDictionary<int, int>();
+        var labels = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int skipped = 0;
         foreach (var file in SuiteGlyphs.FontFiles(src))
         {
@@ -29,7 +45,7 @@ internal static class SuiteGlyphWeights
             var images = Characters.Select(c => SuiteGlyphs.Render(typeface, c)).ToList();
             if (images.Any(i => i == null)) { foreach (var i in images) i?.Dispose(); skipped++; continue; }
 
-            int weight = typeface.FontStyle.Weight;
+            string value = label(typeface);
             string split = SuiteImages.Hash(typeface.FamilyName) % 4 == 0 ? "test" : "train";
             string id = Path.GetFileNameWithoutExtension(file);
             if (!usedIds.Add(id)) id += "_" + Convert.ToHexString(SHA256.HashData(bytes))[..8];
@@ -37,16 +53,16 @@ internal static class SuiteGlyphWeights
             {
                 using var image = images[k]!;
                 // File names are case-sensitive on Linux; the character's code keeps 'S' and 's' apart everywhere.
-                string name = $"{id}_{(int)Characters[k]:x2}.png";
-                SuiteImages.Save(image, Path.Combine(dst, split, name));
-                rows[split].Add($"{split}/{name}\t{weight}\t{typeface.FamilyName}");
+                string fileName = $"{id}_{(int)Characters[k]:x2}.png";
+                SuiteImages.Save(image, Path.Combine(dst, split, fileName));
+                rows[split].Add($"{split}/{fileName}\t{value}\t{typeface.FamilyName}");
             }
-            weights[weight] = weights.GetValueOrDefault(weight) + 1;
+            labels[value] = labels.GetValueOrDefault(value) + 1;
         }
         foreach (var (split, lines) in rows)
-            File.WriteAllLines(Path.Combine(dst, split + ".tsv"), ["ImagePath\tWeight\tFamily", .. lines]);
-        Console.WriteLine($"glyph-weights: {rows["train"].Count} train and {rows["test"].Count} test images ({Characters.Length} per font), {skipped} font files skipped");
-        Console.WriteLine("fonts per weight class: " + string.Join(", ", weights.Select(w => $"{w.Key}: {w.Value}")));
+            File.WriteAllLines(Path.Combine(dst, split + ".tsv"), [$"ImagePath\t{labelHeader}\tFamily", .. lines]);
+        Console.WriteLine($"{name}: {rows["train"].Count} train and {rows["test"].Count} test images ({Characters.Length} per font), {skipped} font files skipped");
+        Console.WriteLine($"fonts per {labelHeader.ToLowerInvariant()}: " + string.Join(", ", labels.Select(w => $"{(w.Key.Length == 0 ? "(none)" : w.Key)}: {w.Value}")));
         return 0;
     }
 }

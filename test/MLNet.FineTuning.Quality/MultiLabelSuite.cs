@@ -8,15 +8,20 @@ using MLNet.FineTuning.Evaluation;
 namespace MLNet.FineTuning.Quality;
 
 /// <summary>
-/// Multi-label classification measured on real data (issue 12): package-tags (DataPrep suite-package-tags;
-/// samples/data/README.md), a Debian package's short description → its debtags among the 20 most frequent. Per seed:
-/// ML.NET's classic way to multi-label (binary relevance: FeaturizeText, then one SDCA logistic regression per label,
-/// each predicting at probability ½), <see cref="LoraTextMultiLabelClassifier"/> on its defaults (no validation rows, so
-/// every threshold ½), the same with 10 % of the training rows held out to choose each label's threshold, and that at
-/// learning rate 3e-3. Micro and
-/// macro F1 on the test rows, one JSON line per run.
-///
-///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--seeds 1,2,3] [--data package-tags] [--results FILE]
+/// Multi-label classification measured on real data (issue 12), per seed beside ML.NET's classic way to multi-label
+/// (binary relevance: one SDCA logistic regression per label, <see cref="BinaryRelevanceBaseline"/>); micro and macro F1
+/// on the test rows, one JSON line per run:
+/// <list type="bullet">
+/// <item>text, package-tags (DataPrep suite-package-tags): a Debian package's short description → its debtags among the
+/// 20 most frequent; baseline features FeaturizeText. Recipes: the defaults (no validation rows, so every threshold ½);
+/// 10 % of the training rows held out to choose each label's threshold; the same holdout with the thresholds at ½ (what
+/// the holdout alone costs); and the holdout with chosen thresholds at rate 3e-3.</item>
+/// <item>images, glyph-styles (DataPrep suite-glyph-styles): ten glyphs of each of 582 Debian text fonts → bold, light,
+/// italic, condensed, monospace (none to three), fonts split by family; baseline features the raw pixels at the image
+/// size. The defaults at 32 px, 5 epochs.</item>
+/// </list>
+///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--kind text|image|all] [--seeds 1,2,3]
+///       [--recipes "baseline;defaults;thresholds;holdout,fixed;thresholds,lr=3e-3"] [--image-size 32] [--epochs 5] [--results FILE]
 /// </summary>
 internal static class MultiLabelSuite
 {
@@ -24,76 +29,95 @@ internal static class MultiLabelSuite
     {
         public string Tags { get; set; } = "";
         public string Text { get; set; } = "";
+        public string ImagePath { get; set; } = "";
     }
 
     public static int Run(string repo, Func<string, string?> arg)
     {
-        string name = arg("--data") ?? "package-tags";
-        string folder = Path.Combine(repo, "data", "suite", "text", name);
-        if (!File.Exists(Path.Combine(folder, "train.tsv")))
-            throw new FileNotFoundException($"'{folder}' has no train.tsv: run eng/prepare-data.sh suite-text first.");
         var seeds = (arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToList();
+        string kind = arg("--kind") ?? "all";
         string results = arg("--results") ?? Path.Combine(repo, "artifacts", "quality", "multilabel-cpu.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(results)!);
-        Row[] Read(string split) => File.ReadLines(Path.Combine(folder, split + ".tsv")).Skip(1).Select(l => l.Split('\t'))
-            .Select(f => new Row { Tags = f[0], Text = f[1] }).ToArray();
-        var train = Read("train");
-        var test = Read("test");
-        Console.WriteLine($"{name}: {train.Length} train, {test.Length} test rows");
+        var recipes = arg("--recipes")?.Split(';').ToHashSet();   // text recipes to run (default: all, and the baseline)
+        if (kind is "text" or "all") Texts(repo, seeds, results, recipes);
+        if (kind is "image" or "all") Images(repo, seeds, results, int.Parse(arg("--image-size") ?? "32"), int.Parse(arg("--epochs") ?? "5"));
+        return 0;
+    }
+
+    private static void Texts(string repo, List<int> seeds, string results, HashSet<string>? recipes)
+    {
+        const string name = "package-tags";
+        var (train, test) = Read(Path.Combine(repo, "data", "suite", "text", name), f => new Row { Tags = f[0], Text = f[1] }, "suite-text");
         foreach (int seed in seeds)
         {
             var ml = new MLContext(seed);
-            var trainData = ml.Data.LoadFromEnumerable(train);
-            var tags = ml.Transforms.Text.TokenizeIntoWords("TagWords", nameof(Row.Tags), separators: [';'])
-                .Append(ml.Transforms.Categorical.OneHotEncoding("Label", "TagWords", Microsoft.ML.Transforms.OneHotEncodingEstimator.OutputKind.Bag))
-                .Fit(trainData);
-            var trainView = tags.Transform(trainData);
-            var testView = tags.Transform(ml.Data.LoadFromEnumerable(test));
-            Report(results, name, "baseline", seed, train.Length, () => BinaryRelevance(ml, trainView, testView));
-            foreach (var (recipe, validation, rate) in new[] { ("defaults", 0.0, 0.0), ("thresholds", 0.1, 0.0), ("thresholds,lr=3e-3", 0.1, 3e-3) })
+            var (trainView, testView, names) = Labelled(ml, train, test);
+            if (recipes?.Contains("baseline") != false)
+                Report(results, name, "baseline", seed, train.Length, () => Baseline(ml, ml.Transforms.Text.FeaturizeText("Features", nameof(Row.Text)), trainView, testView, names));
+            foreach (var (recipe, validation, choose, rate) in new[]
+                     { ("defaults", 0.0, true, 0.0), ("thresholds", 0.1, true, 0.0), ("holdout,fixed", 0.1, false, 0.0), ("thresholds,lr=3e-3", 0.1, true, 3e-3) }
+                     .Where(r => recipes?.Contains(r.Item1) != false))
                 Report(results, name, recipe, seed, train.Length, () =>
                 {
-                    var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, ValidationFraction = validation };
+                    var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, ValidationFraction = validation, ChooseThresholds = choose };
                     if (rate > 0) options.LearningRate = rate;
                     using var model = ml.MultiLabelClassification().Trainers.LoraTextClassifier(options).Fit(trainView);
                     return ml.MultiLabelClassification().Evaluate(model.Transform(testView));
                 });
         }
-        return 0;
     }
 
-    /// <summary>One FeaturizeText + SDCA logistic regression per label, each predicting at ½ (features from the text only,
-    /// sparse as a user's pipeline keeps them).</summary>
-    private static MultiLabelMetrics BinaryRelevance(MLContext ml, IDataView train, IDataView test)
+    private static void Images(string repo, List<int> seeds, string results, int imageSize, int epochs)
     {
-        VBuffer<ReadOnlyMemory<char>> slots = default;
-        train.Schema["Label"].GetSlotNames(ref slots);
-        var names = slots.DenseValues().Select(s => s.ToString()).ToArray();
-        var trainTexts = train.GetColumn<string>(nameof(Row.Text)).ToArray();
-        var testTexts = test.GetColumn<string>(nameof(Row.Text)).ToArray();
-        var trainLabels = train.GetColumn<float[]>("Label").ToArray();
-        var testLabels = test.GetColumn<float[]>("Label").ToArray();
-        int k = names.Length;
-        var scores = testLabels.Select(_ => new float[k]).ToArray();
-        var predicted = testLabels.Select(_ => new bool[k]).ToArray();
-        var testView = ml.Data.LoadFromEnumerable(testTexts.Select(t => new Binary { Text = t }));
-        for (int j = 0; j < k; j++)
+        const string name = "glyph-styles";
+        string folder = Path.Combine(repo, "data", "suite", "images", name);
+        var (train, test) = Read(folder, f => new Row { ImagePath = Path.Combine(folder, f[0]), Tags = f[1] }, "suite-images");
+        foreach (int seed in seeds)
         {
-            var view = ml.Data.LoadFromEnumerable(trainTexts.Select((t, i) => new Binary { Text = t, Label = trainLabels[i][j] > 0 }));
-            var model = ml.Transforms.Text.FeaturizeText("Features", nameof(Binary.Text))
-                .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression()).Fit(view);
-            var scored = model.Transform(testView);
-            var p = scored.GetColumn<float>("Probability").ToArray();
-            var yes = scored.GetColumn<bool>("PredictedLabel").ToArray();
-            for (int i = 0; i < p.Length; i++) (scores[i][j], predicted[i][j]) = (p[i], yes[i]);
+            var ml = new MLContext(seed);
+            var (trainTags, testTags, names) = Labelled(ml, train, test);
+            var images = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(Row.ImagePath));
+            var trainView = images.Fit(trainTags).Transform(trainTags);
+            var testView = images.Fit(testTags).Transform(testTags);
+            Report(results, name, "baseline", seed, train.Length, () => Baseline(ml,
+                ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image").Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255)),
+                trainView, testView, names));
+            Report(results, name, "defaults", seed, train.Length, () =>
+            {
+                using var model = ml.MultiLabelClassification().Trainers.FineTuneImageClassifier(
+                    new FineTuneImageMultiLabelClassifier.Options { ImageSize = imageSize, Epochs = epochs, Seed = seed }).Fit(trainView);
+                return ml.MultiLabelClassification().Evaluate(model.Transform(testView));
+            });
         }
-        return MultiLabelEvaluator.Compute(names, testLabels, scores, predicted);
     }
 
-    private sealed class Binary
+    private static (Row[] Train, Row[] Test) Read(string folder, Func<string[], Row> row, string verb)
     {
-        public string Text { get; set; } = "";
-        public bool Label { get; set; }
+        if (!File.Exists(Path.Combine(folder, "train.tsv")))
+            throw new FileNotFoundException($"'{folder}' has no train.tsv: run eng/prepare-data.sh {verb} first.");
+        Row[] Split(string split) => [.. File.ReadLines(Path.Combine(folder, split + ".tsv")).Skip(1).Select(l => row(l.Split('\t')))];
+        var (train, test) = (Split("train"), Split("test"));
+        Console.WriteLine($"{Path.GetFileName(folder)}: {train.Length} train, {test.Length} test rows");
+        return (train, test);
+    }
+
+    /// <summary>The tags as the label vector, the bag fitted on the training rows (ML.NET's own transforms, as a user builds it).</summary>
+    private static (IDataView Train, IDataView Test, string[] Names) Labelled(MLContext ml, Row[] train, Row[] test)
+    {
+        var trainData = ml.Data.LoadFromEnumerable(train);
+        var tags = ml.Transforms.Text.TokenizeIntoWords("TagWords", nameof(Row.Tags), separators: [';'])
+            .Append(ml.Transforms.Categorical.OneHotEncoding("Label", "TagWords", Microsoft.ML.Transforms.OneHotEncodingEstimator.OutputKind.Bag))
+            .Fit(trainData);
+        var trainView = tags.Transform(trainData);
+        VBuffer<ReadOnlyMemory<char>> slots = default;
+        trainView.Schema["Label"].GetSlotNames(ref slots);
+        return (trainView, tags.Transform(ml.Data.LoadFromEnumerable(test)), [.. slots.DenseValues().Select(s => s.ToString())]);
+    }
+
+    private static MultiLabelMetrics Baseline(MLContext ml, IEstimator<ITransformer> features, IDataView train, IDataView test, string[] names)
+    {
+        var fitted = features.Fit(train);
+        return BinaryRelevanceBaseline.Evaluate(ml, fitted.Transform(train), fitted.Transform(test), names);
     }
 
     private static void Report(string results, string dataset, string recipe, int seed, int trainRows, Func<MultiLabelMetrics> run)
@@ -101,7 +125,7 @@ internal static class MultiLabelSuite
         var watch = Stopwatch.StartNew();
         var m = run();
         double seconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"  {dataset} {recipe,-10} seed {seed}: micro F1 {m.MicroF1:F3}, macro F1 {m.MacroF1:F3}, exact {m.SubsetAccuracy:F3}, Hamming {m.HammingLoss:F3} in {seconds:F0} s");
+        Console.WriteLine($"  {dataset} {recipe,-18} seed {seed}: micro F1 {m.MicroF1:F3}, macro F1 {m.MacroF1:F3}, exact {m.SubsetAccuracy:F3}, Hamming {m.HammingLoss:F3} in {seconds:F0} s");
         File.AppendAllLines(results, [JsonSerializer.Serialize(new
         {
             dataset, recipe, seed, trainRows, microF1 = Math.Round(m.MicroF1, 4), macroF1 = Math.Round(m.MacroF1, 4),

@@ -17,8 +17,8 @@
 //                            the image regressor on glyph-weights beside ML.NET's SDCA regression (RegressionSuite.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- pairs [--seeds 1,2,3]
 //                            sentence pairs (package name, description) -> match/other beside FeaturizeText + SDCA (PairSuite.cs)
-//   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--seeds 1,2,3]
-//                            description -> debtags beside FeaturizeText + one SDCA per label (MultiLabelSuite.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--kind text|image|all] [--seeds 1,2,3]
+//                            description -> debtags, glyph -> font styles, beside one SDCA per label (MultiLabelSuite.cs)
 //
 // The suite's data: eng/prepare-data.sh suite-images suite-text (fashion-mnist and spam-assassin are committed).
 using System.Globalization;
@@ -35,7 +35,7 @@ if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pai
                       "       quality range [--kind image|text|all] [--datasets a,b] [--recipes \"defaults\"] [--seeds 1] [--out FILE.tsv]\n" +
                       "       quality regression [--kind image|text|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--train-cap N] [--results FILE]\n" +
                       "       quality pairs [--seeds 1,2,3] [--data package-pairs] [--results FILE]\n" +
-                      "       quality multilabel [--seeds 1,2,3] [--data package-tags] [--results FILE]\n" +
+                      "       quality multilabel [--kind text|image|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--results FILE]\n" +
                       $"recipe keys: {Recipe.SharedKeys}; images: {Recipe.ImageKeys}; text: {Recipe.TextKeys}");
     return help ? 0 : 2;
 }

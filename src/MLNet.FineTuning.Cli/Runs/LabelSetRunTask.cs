@@ -60,7 +60,8 @@ internal sealed class LabelSetRunTask(string separator) : RunTask
         if (x.Baseline)
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var metrics = BinaryRelevance(ml, x.Label.Append(x.Kind.BaselineFeatures(ml)).Fit(x.Train), x.Train, x.Rows, names);
+            var features = x.Label.Append(x.Kind.BaselineFeatures(ml)).Fit(x.Train);
+            var metrics = BinaryRelevanceBaseline.Evaluate(ml, features.Transform(x.Train), features.Transform(x.Rows), names);
             baseline = LabelSetReport.From("ML.NET baseline (SDCA logistic regression per label)", metrics, null, watch.Elapsed.TotalSeconds);
         }
         var truth = scored.GetColumn<float[]>("Label").ToArray();
@@ -77,43 +78,6 @@ internal sealed class LabelSetRunTask(string separator) : RunTask
     }
 
     public override Consumption.OutputShape ConsumptionOutput(IReadOnlyList<string> names) => Consumption.OutputShape.LabelSet(names);
-
-    /// <summary>ML.NET's way to multi-label: one binary classifier per label on the baseline's features, each predicting
-    /// at probability ½ (the features are computed once; sparse vectors stay sparse).</summary>
-    static MultiLabelMetrics BinaryRelevance(MLContext ml, ITransformer features, IDataView train, IDataView rows, IReadOnlyList<string> names)
-    {
-        var trainFeatures = features.Transform(train);
-        var rowFeatures = features.Transform(rows);
-        var type = (VectorDataViewType)trainFeatures.Schema["Features"].Type;
-        var schema = Microsoft.ML.Data.SchemaDefinition.Create(typeof(Binary));
-        schema[nameof(Binary.Features)].ColumnType = type;
-        var x = trainFeatures.GetColumn<VBuffer<float>>("Features").ToArray();
-        var y = trainFeatures.GetColumn<float[]>("Label").ToArray();
-        var testX = rowFeatures.GetColumn<VBuffer<float>>("Features").ToArray();
-        var testY = rowFeatures.GetColumn<float[]>("Label").ToArray();
-        var test = ml.Data.LoadFromEnumerable(testX.Select(f => new Binary { Features = f }), schema);
-        var scores = testY.Select(_ => new float[names.Count]).ToArray();
-        var predicted = testY.Select(_ => new bool[names.Count]).ToArray();
-        for (int j = 0; j < names.Count; j++)
-        {
-            var labels = y.Select(l => l[j] > 0.5f).ToArray();
-            if (labels.All(l => l == labels[0])) continue;   // one answer on every training row: predicted for every row, probability 0 or 1
-            var data = ml.Data.LoadFromEnumerable(x.Select((f, i) => new Binary { Features = f, Label = labels[i] }), schema);
-            var scored = ml.BinaryClassification.Trainers.SdcaLogisticRegression().Fit(data).Transform(test);
-            var p = scored.GetColumn<float>("Probability").ToArray();
-            var yes = scored.GetColumn<bool>("PredictedLabel").ToArray();
-            for (int i = 0; i < p.Length; i++) (scores[i][j], predicted[i][j]) = (p[i], yes[i]);
-        }
-        for (int j = 0; j < names.Count; j++)
-            if (y.All(l => l[j] > 0.5f)) foreach (int i in Enumerable.Range(0, testY.Length)) (scores[i][j], predicted[i][j]) = (1, true);
-        return MultiLabelEvaluator.Compute(names, testY, scores, predicted);
-    }
-
-    sealed class Binary
-    {
-        public VBuffer<float> Features { get; set; }
-        public bool Label { get; set; }
-    }
 
     sealed class LabelText
     {

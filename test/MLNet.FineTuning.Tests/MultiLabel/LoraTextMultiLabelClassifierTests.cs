@@ -47,7 +47,7 @@ public class LoraTextMultiLabelClassifierTests(ITestOutputHelper output)
         Assert.Equal(20, model.ClassNames.Count);
         Assert.Contains("role::program", model.ClassNames);
         Assert.Equal(200, metrics.Rows);
-        // Probe (2026-12-05, seed 1, 320 training rows, 3 epochs): micro F1 0.504 against 0.349 for the best constant answer.
+        // Probe (2026-12-05, seed 1, 320 training rows, 3 epochs): micro F1 0.552 against 0.349 for the best constant answer.
         Assert.True(metrics.MicroF1 > constant + 0.08, $"micro F1 {metrics.MicroF1:F3} vs constant {constant:F3}");
         Assert.All(model.History, h => Assert.True(double.IsNaN(h.TrainAccuracy), "a multi-label run reports no accuracy"));
     }
