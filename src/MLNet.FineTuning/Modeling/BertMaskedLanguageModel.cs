@@ -36,7 +36,7 @@ internal sealed class BertMaskedLanguageModel : Module<Tensor, Tensor, Tensor, T
     public BertLmPredictionHead Head => head;
 
     /// <summary>Token ids, attention mask, segment ids and labels [b, s] → logits [m, vocab] for the m positions whose
-    /// label is not <see cref="Ignored"/>, in row-major order (the order of <c>labels.masked_select</c>).</summary>
+    /// label is not <see cref="Ignored"/>, in row-major order (the order of <c>labels.masked_select</c>, which <c>MaskedLanguageModelTask</c> scores them against).</summary>
     public override Tensor forward(Tensor input_ids, Tensor attention_mask, Tensor token_type_ids, Tensor labels)
     {
         using var scope = NewDisposeScope();
@@ -45,7 +45,4 @@ internal sealed class BertMaskedLanguageModel : Module<Tensor, Tensor, Tensor, T
         var picked = hidden.view(-1, hidden.shape[2]).index_select(0, scored);
         return head.forward(picked, bert.WordEmbeddingWeight).MoveToOuterDisposeScope();
     }
-
-    /// <summary>The labels of the scored positions [m], in the order <see cref="forward"/> returns their logits.</summary>
-    public static Tensor ScoredLabels(Tensor labels) => labels.masked_select(labels.ne(IgnoredScalar));
 }

@@ -99,8 +99,13 @@ internal sealed class LabelSetTask(double labelSmoothing) : TrainingTask
 /// </summary>
 internal sealed class MaskedLanguageModelTask : TrainingTask
 {
+    // The label of a position not scored: cross_entropy's ignore index, Hugging Face's convention, and the model's
+    // BertMaskedLanguageModel.Ignored (not referenced: Training does not depend on Modeling).
+    private static readonly Scalar Ignored = (-100L).ToScalar();
+
+    // The labels of the scored positions, row-major: the order in which the model returns their logits.
     public override Tensor TrainingLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
-        nn.functional.cross_entropy(outputs, Modeling.BertMaskedLanguageModel.ScoredLabels(labels));
+        nn.functional.cross_entropy(outputs, labels.masked_select(labels.ne(Ignored)));
 
     // The sum over rows that the loop expects: each row's share is its mean over its labelled tokens; summing the
     // token losses instead would weigh a batch by its masked-token count. Validation is not offered for pretraining,
