@@ -19,6 +19,8 @@
 //                            sentence pairs (package name, description) -> match/other beside FeaturizeText + SDCA (PairSuite.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--kind text|image|all] [--seeds 1,2,3]
 //                            description -> debtags, glyph -> font styles, beside one SDCA per label (MultiLabelSuite.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- dapt [--seeds 1,2,3] [--corpus-cap 30000] [--dapt-epochs 1] [--full] [--reuse]
+//                            domain-adaptive pretraining of MiniLM-L6 on Debian descriptions, then debian-packages with and without it (DaptSuite.cs)
 //
 // The suite's data: eng/prepare-data.sh suite-images suite-text (fashion-mnist and spam-assassin are committed).
 using System.Globalization;
@@ -27,7 +29,7 @@ using MLNet.FineTuning.Training;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool help = args.Length == 0 || args.Contains("-h") || args.Contains("--help");   // "run --help" must not start a run
-if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pairs" or "multilabel"))
+if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pairs" or "multilabel" or "dapt"))
 {
     Console.WriteLine("usage: quality run [--profile cpu|gpu] [--kind image|text|all] [--datasets a,b] [--recipes \"baseline;defaults;crop=1,flip=0\"]\n" +
                       "                   [--seeds 1,2,3] [--gpu ID] [--precision auto|float32|bfloat16] [--results FILE] [--shard i/n]\n" +
@@ -36,6 +38,7 @@ if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pai
                       "       quality regression [--kind image|text|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--train-cap N] [--results FILE]\n" +
                       "       quality pairs [--seeds 1,2,3] [--data package-pairs] [--results FILE]\n" +
                       "       quality multilabel [--kind text|image|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--results FILE]\n" +
+                      "       quality dapt [--seeds 1,2,3] [--corpus-cap 30000] [--dapt-epochs 1] [--dapt-seed 1] [--full] [--folder DIR] [--reuse] [--results FILE]\n" +
                       $"recipe keys: {Recipe.SharedKeys}; images: {Recipe.ImageKeys}; text: {Recipe.TextKeys}");
     return help ? 0 : 2;
 }
@@ -45,6 +48,7 @@ try
     if (args[0] == "regression") return RegressionSuite.Run(repo, Arg);
     if (args[0] == "pairs") return PairSuite.Run(repo, Arg);
     if (args[0] == "multilabel") return MultiLabelSuite.Run(repo, Arg);
+    if (args[0] == "dapt") return DaptSuite.Run(repo, Arg, reuse: args.Contains("--reuse"), full: args.Contains("--full"));
     if (args[0] == "report")
     {
         var files = (Arg("--results") ?? throw new ArgumentException("report needs --results FILE[,FILE...]")).Split(',');

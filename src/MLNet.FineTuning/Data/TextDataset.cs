@@ -27,6 +27,10 @@ internal sealed class TextDataset
     public int[] ClassIndices => LabelReader.ClassIndices(Labels, Kind);
     public int Count => Labels.Length;
 
+    /// <summary>Unlabelled rows (masked-language-model pretraining): every row gets class 0, which nothing reads.</summary>
+    public static TextDataset Unlabelled(BertEncoding[] encodings) =>
+        new(encodings, LabelKind.Class, encodings.Select(_ => new[] { 0f }).ToArray());
+
     public static TextDataset Read(IDataView view, string textColumn, string? pairColumn, string labelColumn,
         BertTextTokenizer tokenizer, int maxLength, string role, CancellationToken cancellation, LabelKind kind = LabelKind.Class)
     {

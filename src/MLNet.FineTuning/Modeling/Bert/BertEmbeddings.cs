@@ -21,6 +21,9 @@ internal sealed class BertEmbeddings : Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The word embedding table [vocab, hidden]: the masked-language-model decoder is tied to it.</summary>
+    public Tensor WordEmbeddingWeight => word_embeddings.weight!;
+
     /// <summary>input_ids, token_type_ids int64 [b,s] → [b,s,hidden]; positions are 0..s-1.</summary>
     public override Tensor forward(Tensor input_ids, Tensor token_type_ids)
     {

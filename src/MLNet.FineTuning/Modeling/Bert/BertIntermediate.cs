@@ -12,16 +12,19 @@ internal sealed class BertIntermediate : Module<Tensor, Tensor>, IReplaceableChi
     public BertIntermediate(BertConfig config) : base(nameof(BertIntermediate))
     {
         dense = Linear(config.HiddenSize, config.IntermediateSize);
-        activation = config.HiddenAct switch
-        {
-            "gelu" => x => functional.gelu(x),
-            // Hugging Face's gelu_new is the same tanh approximation as PyTorch's approximate="tanh".
-            "gelu_new" or "gelu_pytorch_tanh" => x => functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
-            "relu" => x => functional.relu(x),
-            _ => throw new ArgumentException($"hidden_act '{config.HiddenAct}' is not supported.", nameof(config)),
-        };
+        activation = Activation(config.HiddenAct);
         RegisterComponents();
     }
+
+    /// <summary>BERT's <c>hidden_act</c> as a function; the masked-language-model head's transform uses the same one.</summary>
+    internal static Func<Tensor, Tensor> Activation(string hiddenAct) => hiddenAct switch
+    {
+        "gelu" => x => functional.gelu(x),
+        // Hugging Face's gelu_new is the same tanh approximation as PyTorch's approximate="tanh".
+        "gelu_new" or "gelu_pytorch_tanh" => x => functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+        "relu" => x => functional.relu(x),
+        _ => throw new ArgumentException($"hidden_act '{hiddenAct}' is not supported.", nameof(hiddenAct)),
+    };
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
