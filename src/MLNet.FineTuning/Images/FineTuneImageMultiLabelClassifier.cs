@@ -11,7 +11,7 @@ namespace MLNet.FineTuning;
 /// Fine-tunes a pretrained CNN (default: ML.NET's own ImageNet ResNet-18) to say which of K labels an image has, any number
 /// of them at once (a photo's objects, a glyph's styles, a product's attributes), in the same training loop and with the
 /// same backbones and options as <see cref="FineTuneImageClassifier"/>: K independent sigmoid outputs trained with binary
-/// cross-entropy, each with its own decision threshold (chosen on the validation rows by default). Evaluate with
+/// cross-entropy, each predicted at probability ½ (or at a threshold per label chosen on the validation rows, <c>ChooseThresholds</c>). Evaluate with
 /// <c>mlContext.MultiLabelClassification().Evaluate</c>: ML.NET has no multi-label evaluator.
 /// </summary>
 /// <remarks>
@@ -38,7 +38,7 @@ public sealed class FineTuneImageMultiLabelClassifier : FineTuningEstimator<Fine
         public double Threshold { get; set; } = 0.5;
 
         /// <inheritdoc/>
-        public bool ChooseThresholds { get; set; } = true;
+        public bool ChooseThresholds { get; set; }
 
         internal Options Clone() => (Options)MemberwiseClone();
 

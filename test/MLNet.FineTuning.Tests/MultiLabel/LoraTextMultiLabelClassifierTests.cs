@@ -37,6 +37,7 @@ public class LoraTextMultiLabelClassifierTests(ITestOutputHelper output)
         var test = tags.Transform(ml.Data.LoadFromEnumerable(Rows("test", 200)));
         var options = Options();
         options.ValidationFraction = 0.2;
+        options.ChooseThresholds = true;   // the thresholds' path, end to end
         using var model = ml.MultiLabelClassification().Trainers.LoraTextClassifier(options).Fit(train);
 
         var metrics = ml.MultiLabelClassification().Evaluate(model.Transform(test));
