@@ -16,9 +16,9 @@ internal static class BinaryRelevanceBaseline
     {
         var schema = SchemaDefinition.Create(typeof(Binary));
         schema[nameof(Binary.Features)].ColumnType = train.Schema["Features"].Type;
-        var x = train.GetColumn<VBuffer<float>>("Features").ToArray();
+        var x = Features(train);
         var y = train.GetColumn<float[]>("Label").ToArray();
-        var testX = ml.Data.LoadFromEnumerable(test.GetColumn<VBuffer<float>>("Features").Select(f => new Binary { Features = f }), schema);
+        var testX = ml.Data.LoadFromEnumerable(Features(test).Select(f => new Binary { Features = f }).ToList(), schema);
         var testY = test.GetColumn<float[]>("Label").ToArray();
         var scores = testY.Select(_ => new float[names.Count]).ToArray();
         var predicted = testY.Select(_ => new bool[names.Count]).ToArray();
@@ -31,7 +31,7 @@ internal static class BinaryRelevanceBaseline
                 foreach (int i in Enumerable.Range(0, testY.Length)) (scores[i][j], predicted[i][j]) = (labels[0] ? 1 : 0, labels[0]);
                 continue;
             }
-            var data = ml.Data.LoadFromEnumerable(x.Select((f, i) => new Binary { Features = f, Label = labels[i] }), schema);
+            var data = ml.Data.LoadFromEnumerable(x.Select((f, i) => new Binary { Features = f, Label = labels[i] }).ToList(), schema);
             var scored = ml.BinaryClassification.Trainers.SdcaLogisticRegression().Fit(data).Transform(testX);
             var p = scored.GetColumn<float>("Probability").ToArray();
             var yes = scored.GetColumn<bool>("PredictedLabel").ToArray();
@@ -39,6 +39,14 @@ internal static class BinaryRelevanceBaseline
         }
         return MultiLabelEvaluator.Compute(names, testY, scores, predicted);
     }
+
+    /// <summary>Each row's features, copied: the cursor behind GetColumn refills one buffer row after row.</summary>
+    private static VBuffer<float>[] Features(IDataView data) => [.. data.GetColumn<VBuffer<float>>("Features").Select(v =>
+    {
+        VBuffer<float> copy = default;
+        v.CopyTo(ref copy);
+        return copy;
+    })];
 
     private sealed class Binary
     {

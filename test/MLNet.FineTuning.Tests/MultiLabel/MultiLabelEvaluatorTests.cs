@@ -79,4 +79,24 @@ public class MultiLabelEvaluatorTests
         Assert.Equal(0.5f, thresholds[1]);
         Assert.Equal([0.5f, 0.5f], LabelThresholds.Choose(null, 2, 0.5f));
     }
+
+    private sealed class FeatureRow
+    {
+        [VectorType(3)] public float[] Features { get; set; } = [];
+        [VectorType(2)] public float[] Label { get; set; } = [];
+    }
+
+    [Fact]
+    public void BinaryRelevanceBaseline_LabelsThatTheFeaturesSpellOut_AreAllFound()
+    {
+        // Label 0 is feature 0, label 1 is feature 1, feature 2 is noise: one logistic regression per label separates them.
+        var random = new Random(1);
+        FeatureRow Row(int i) { float a = i % 2, b = i / 2 % 2; return new FeatureRow { Features = [a, b, (float)random.NextDouble()], Label = [a, b] }; }
+        var ml = new MLContext(1);
+        var train = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 200).Select(Row).ToList());
+        var test = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 40).Select(Row).ToList());
+        var m = BinaryRelevanceBaseline.Evaluate(ml, train, test, ["a", "b"]);
+        Assert.Equal(1.0, m.MicroF1, 6);
+        Assert.Equal(1.0, m.SubsetAccuracy, 6);
+    }
 }
