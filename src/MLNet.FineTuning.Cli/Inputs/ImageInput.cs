@@ -11,12 +11,13 @@ namespace MLNet.FineTuning.Cli.Inputs;
 /// </summary>
 internal static class ImageInput
 {
-    public static IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option, string pathColumn, string labelColumn, Runs.RunTask task)
+    public static IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option, string pathColumn, string labelColumn,
+                                                    bool classFolders = true, bool allowEmptyLabel = false, string? tableOnlyWhy = null)
     {
         if (Directory.Exists(data))
         {
-            if (!task.TakesClassFolders)
-                throw new UserError($"{option}: '{Path.GetFullPath(data)}' is a folder; --task {task.Name} reads a CSV/TSV table with '{pathColumn}' and '{labelColumn}' columns ({task.LabelMeaning}).");
+            if (!classFolders)
+                throw new UserError($"{option}: '{Path.GetFullPath(data)}' is a folder; {tableOnlyWhy} reads a CSV/TSV table with '{pathColumn}' and '{labelColumn}' columns.");
             try { return ImageFolder.List(data); }
             catch (InvalidDataException e) { throw new UserError($"{option}: {e.Message}"); }
         }
@@ -35,7 +36,7 @@ internal static class ImageInput
         {
             // Row numbers as a spreadsheet shows them: the header is row 1.
             if (paths[i].Length == 0) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{pathColumn}' column is empty.");
-            if (labels[i].Length == 0 && !task.AllowsEmptyLabel) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{labelColumn}' column is empty.");
+            if (labels[i].Length == 0 && !allowEmptyLabel) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{labelColumn}' column is empty.");
             string path = Path.GetFullPath(Path.Combine(folder, paths[i]));
             if (!File.Exists(path)) throw new UserError($"{option}: '{table.Path}' row {i + 2}: image '{path}' does not exist.");
             rows.Add(new ImageFolder.Row { Label = labels[i], ImagePath = path });

@@ -14,11 +14,11 @@ internal static class BinaryRelevanceBaseline
     /// (a Single vector) and <c>Label</c> (the K flags, Single); <paramref name="names"/> are the K labels in order.</summary>
     public static MultiLabelMetrics Evaluate(MLContext ml, IDataView train, IDataView test, IReadOnlyList<string> names)
     {
-        var schema = SchemaDefinition.Create(typeof(Binary));
-        schema[nameof(Binary.Features)].ColumnType = train.Schema["Features"].Type;
+        var schema = SchemaDefinition.Create(typeof(OneLabelRow));
+        schema[nameof(OneLabelRow.Features)].ColumnType = train.Schema["Features"].Type;
         var x = Features(train);
         var y = train.GetColumn<float[]>("Label").ToArray();
-        var testX = ml.Data.LoadFromEnumerable(Features(test).Select(f => new Binary { Features = f }).ToList(), schema);
+        var testX = ml.Data.LoadFromEnumerable(Features(test).Select(f => new OneLabelRow { Features = f }).ToList(), schema);
         var testY = test.GetColumn<float[]>("Label").ToArray();
         var scores = testY.Select(_ => new float[names.Count]).ToArray();
         var predicted = testY.Select(_ => new bool[names.Count]).ToArray();
@@ -31,7 +31,7 @@ internal static class BinaryRelevanceBaseline
                 foreach (int i in Enumerable.Range(0, testY.Length)) (scores[i][j], predicted[i][j]) = (labels[0] ? 1 : 0, labels[0]);
                 continue;
             }
-            var data = ml.Data.LoadFromEnumerable(x.Select((f, i) => new Binary { Features = f, Label = labels[i] }).ToList(), schema);
+            var data = ml.Data.LoadFromEnumerable(x.Select((f, i) => new OneLabelRow { Features = f, Label = labels[i] }).ToList(), schema);
             var scored = ml.BinaryClassification.Trainers.SdcaLogisticRegression().Fit(data).Transform(testX);
             var p = scored.GetColumn<float>("Probability").ToArray();
             var yes = scored.GetColumn<bool>("PredictedLabel").ToArray();
@@ -48,7 +48,7 @@ internal static class BinaryRelevanceBaseline
         return copy;
     })];
 
-    private sealed class Binary
+    private sealed class OneLabelRow
     {
         public VBuffer<float> Features { get; set; }
         public bool Label { get; set; }
