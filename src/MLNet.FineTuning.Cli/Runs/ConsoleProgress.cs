@@ -65,7 +65,7 @@ internal sealed class ConsoleProgress : IProgress<TrainingProgress>
         }
         bar.MaxValue = Math.Max(1, p.TotalSteps);
         bar.Value = p.Step;
-        bar.Description = Markup.Escape($"epoch {p.Epoch}/{p.Epochs}{(p.BackboneFrozen ? " (head only)" : "")}  loss {p.TrainLoss:F4}  acc {p.TrainAccuracy:P1}  {p.SamplesPerSecond:F0}/s");
+        bar.Description = Markup.Escape($"epoch {p.Epoch}/{p.Epochs}{(p.BackboneFrozen ? " (head only)" : "")}  loss {p.TrainLoss:F4}{(double.IsNaN(p.TrainAccuracy) ? "" : $"  acc {p.TrainAccuracy:P1}")}  {p.SamplesPerSecond:F0}/s");
         if (p.IsEpochEnd) AnsiConsole.MarkupLine(Markup.Escape("  = " + p));
     }
 }

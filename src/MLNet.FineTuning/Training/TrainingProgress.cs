@@ -35,9 +35,11 @@ public sealed record TrainingProgress
     /// <summary>One log line.</summary>
     public override string ToString()
     {
+        // A task without accuracy (regression, multi-label) reports it as NaN: left out of the line.
+        static string Accuracy(double a) => double.IsNaN(a) ? "" : $" acc {a:P1}";
         var s = $"epoch {Epoch}/{Epochs} step {Step}/{TotalSteps}{(BackboneFrozen ? " (head only)" : "")}: " +
-                $"loss {TrainLoss:F4} acc {TrainAccuracy:P1} lr {LearningRate:G3} {SamplesPerSecond:F1} samples/s ETA {EstimatedTimeLeft:hh\\:mm\\:ss}";
-        if (ValidationAccuracy is double va) s += $" | validation loss {ValidationLoss:F4} acc {va:P1}";
+                $"loss {TrainLoss:F4}{Accuracy(TrainAccuracy)} lr {LearningRate:G3} {SamplesPerSecond:F1} samples/s ETA {EstimatedTimeLeft:hh\\:mm\\:ss}";
+        if (ValidationLoss is double vl) s += $" | validation loss {vl:F4}{Accuracy(ValidationAccuracy ?? double.NaN)}";
         return s;
     }
 }
