@@ -37,6 +37,9 @@ internal sealed class ImageFineTunable : IFineTunable
     public int LayerCount => model.Backbone.LayerCount;
     public int LayerOf(string backboneParameterName) => model.Backbone.LayerOf(backboneParameterName["backbone.".Length..]);
 
+    public bool DecaysWeight(string parameterName) =>
+        !parameterName.StartsWith("backbone.", StringComparison.Ordinal) || model.Backbone.DecaysWeight(parameterName["backbone.".Length..]);
+
     public void SetTrainingMode(bool backboneFrozen)
     {
         this.backboneFrozen = backboneFrozen;

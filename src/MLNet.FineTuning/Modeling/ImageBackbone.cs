@@ -39,6 +39,10 @@ public abstract class ImageBackbone : Module<Tensor, Tensor>
     /// <summary>The shape in words for messages, e.g. <c>ResNet(basic, [2,2,2,2])</c>.</summary>
     public abstract string Shape { get; }
 
+    /// <summary>Whether a multi-dimensional parameter (by its name in this module) takes weight decay in fine-tuning: all do
+    /// but what the architecture's own recipe exempts.</summary>
+    internal virtual bool DecaysWeight(string parameterName) => true;
+
     /// <summary>Whether a key of the reference implementation's state_dict belongs to its ImageNet classifier, which a
     /// pretrained file carries and fine-tuning replaces with a new head (torchvision's ResNet: <c>fc.*</c>).</summary>
     internal abstract bool IsReferenceClassifierKey(string key);

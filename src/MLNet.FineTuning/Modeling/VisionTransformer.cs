@@ -112,6 +112,11 @@ public sealed class VisionTransformer : ImageBackbone
     /// <summary>torchvision's classifier: <c>heads.head</c> (and <c>heads.pre_logits</c> where a file has one).</summary>
     internal override bool IsReferenceClassifierKey(string key) => key.StartsWith("heads.", StringComparison.Ordinal);
 
+    /// <summary>The class token and the position table are learnt offsets, not weights that multiply anything: decaying
+    /// them toward zero only erases position information (timm's <c>no_weight_decay</c> and torchvision's ViT recipe
+    /// exempt both).</summary>
+    internal override bool DecaysWeight(string parameterName) => parameterName is not ("class_token" or VitPositions.Key);
+
     /// <summary>Renames torchvision's older MLP keys (<c>mlp.linear_1</c>/<c>linear_2</c>, now <c>mlp.0</c>/<c>mlp.3</c>:
     /// torchvision's own loader still renames them, for its published files), and resamples a position table made for
     /// another grid to this one (<see cref="VitPositions"/>).</summary>

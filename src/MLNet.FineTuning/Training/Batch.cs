@@ -53,6 +53,9 @@ internal interface IFineTunable
     int LayerCount { get; }
     /// <summary>The layer group of a backbone parameter (by its name in <see cref="BackboneParameters"/>).</summary>
     int LayerOf(string backboneParameterName);
+    /// <summary>Whether a multi-dimensional parameter (by its name in <see cref="BackboneParameters"/> or
+    /// <see cref="HeadParameters"/>) takes weight decay; one-dimensional ones (biases, norms) never do.</summary>
+    bool DecaysWeight(string parameterName) => true;
     /// <summary>Training mode; a frozen backbone gets no gradients and keeps its normalisation statistics.</summary>
     void SetTrainingMode(bool backboneFrozen);
     /// <summary>Inputs already on the device (floating-point ones in fp32) → logits [n, K] in the network's compute

@@ -457,10 +457,19 @@ internal sealed class TrainingLoop
     {
         // Decoupled weight decay only on weight matrices and kernels: decaying biases and normalisation
         // scales hurts fine-tuning (the usual no_decay rule of BERT/timm fine-tuning scripts).
-        static bool Decays(Parameter p) => p.dim() > 1;
+        // The model names further exemptions (a Vision Transformer's class token and position table, as timm's and
+        // torchvision's recipes exempt them).
+        var exempt = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
         // Under bf16 the optimizer owns the fp32 masters, not the module's bf16 parameters.
-        var head = model.HeadParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
-        var backbone = model.BackboneParameters.Select(p => mixed?.MasterOf(p.Parameter) ?? p.Parameter).ToArray();
+        Parameter Owned((string Name, Parameter Parameter) p)
+        {
+            var owned = mixed?.MasterOf(p.Parameter) ?? p.Parameter;
+            if (!model.DecaysWeight(p.Name)) exempt.Add(owned);
+            return owned;
+        }
+        bool Decays(Parameter p) => p.dim() > 1 && !exempt.Contains(p);
+        var head = model.HeadParameters.Select(Owned).ToArray();
+        var backbone = model.BackboneParameters.Select(Owned).ToArray();
         // L2-SP replaces the backbone's decay toward zero by its own toward the pretrained weights.
         double backboneDecay = options.PretrainedWeightDecay > 0 ? 0 : options.WeightDecay;
         // With layer-wise decay, one pair of groups per backbone layer group, each at its LayerFactor.

@@ -94,6 +94,36 @@ public class VisionTransformerTests(ITestOutputHelper output)
         Assert.False(before.equal(backbone.Encoder.PositionEmbedding.detach()).all().item<bool>(), "the position table never trained");
     }
 
+    [Fact]
+    public void Run_TinyVit_TheClassTokenAndPositionsTakeNoWeightDecay()
+    {
+        // Weight decay 250 at rate 1e-3 shrinks every decayed tensor by a quarter per step; Adam's own step moves an
+        // element by about the rate. Two steps: the patch projection keeps (3/4)² of its norm, the position table nearly all.
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var backbone = TorchvisionParityTests.TinyVisionTransformer();
+        ImageWeightLoader.LoadTorchvision(backbone, TorchvisionParityTests.TinyVitWeights);
+        using var model = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, 2, dropoutRate: 0));
+        var fineTunable = new ImageFineTunable(model, ImagePreprocessing.ImageNet, freezeBatchNorm: true);
+        Assert.False(fineTunable.DecaysWeight("backbone.class_token"));
+        Assert.False(fineTunable.DecaysWeight("backbone.encoder.pos_embedding"));
+        Assert.True(fineTunable.DecaysWeight("backbone.conv_proj.weight"));
+        var options = new FineTuneImageClassifier.Options
+        {
+            Epochs = 1, BatchSize = 8, LearningRate = 1e-3, BackboneLearningRateFactor = 1, WeightDecay = 250, WarmupFraction = 0,
+            Schedule = LearningRateSchedule.Constant, LogEveryNSteps = 1000,
+        };
+        double Norm(Tensor t) => t.detach().norm().item<float>();
+        double positions = Norm(backbone.Encoder.PositionEmbedding), projection = Norm(backbone.ConvProj.weight!);
+
+        new TrainingLoop(options, CPU, null, () => new JsonObject { ["kind"] = "test" }).Run(fineTunable, new ColourImages(16, 32), validation: null);
+
+        double positionRatio = Norm(backbone.Encoder.PositionEmbedding) / positions, projectionRatio = Norm(backbone.ConvProj.weight!) / projection;
+        output.WriteLine($"norm after / before: positions {positionRatio:F3}, patch projection {projectionRatio:F3}");
+        Assert.True(projectionRatio < 0.7, $"patch projection {projectionRatio:F3}: weight decay did not apply");
+        Assert.True(positionRatio > 0.85, $"positions {positionRatio:F3}: decayed like a weight");
+    }
+
     /// <summary>Two classes of noisy 0..255 images: reddish and bluish, which every patch shows (a random ViT's class token
     /// mixes its patches, so a class told apart by where something is would need its attention trained first).</summary>
     private sealed class ColourImages(int rows, int size) : IBatchSource
