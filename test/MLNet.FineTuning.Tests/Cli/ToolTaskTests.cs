@@ -38,8 +38,48 @@ public sealed class LabelSetToolRun() : ToolRun("text",
     }
 }
 
-public sealed class ToolTaskTests(RegressionToolRun regression, LabelSetToolRun labelSet) : IClassFixture<RegressionToolRun>, IClassFixture<LabelSetToolRun>
+/// <summary>`mlnet-finetune image --task multilabel` on a table of committed Fashion-MNIST images with the attributes of
+/// what they show (as FineTuneImageMultiLabelClassifierTests), 8 training and 4 test images per class, 32 px, 1 epoch.</summary>
+public sealed class ImageLabelSetToolRun() : ToolRun("image",
+    root => (Table(root, "train", 8), Table(root, "test", 4)),
+    ["--task", "multilabel", "--label-column", "tags", "--image-size", "32", "--epochs", "1", "--batch-size", "8"])
 {
+    static readonly Dictionary<string, string> Attributes = new()
+    {
+        ["Pullover"] = "upper-body", ["Trouser"] = "lower-body;covers-ankle", ["Sandal"] = "footwear", ["Ankle boot"] = "footwear;covers-ankle",
+    };
+
+    static string Table(string root, string split, int perClass)
+    {
+        string path = Path.Combine(root, $"{split}-images.csv");
+        File.WriteAllLines(path, ["path,tags", .. TestData.Fashion(split, perClass, [.. Attributes.Keys]).Select(r => $"{r.ImagePath},{Attributes[r.Label]}")]);
+        return path;
+    }
+}
+
+public sealed class ToolTaskTests(RegressionToolRun regression, LabelSetToolRun labelSet, ImageLabelSetToolRun images)
+    : IClassFixture<RegressionToolRun>, IClassFixture<LabelSetToolRun>, IClassFixture<ImageLabelSetToolRun>
+{
+    [Fact]
+    public void ImageMultiLabel_FromATable_WritesTheTasksOutputs_AndAFolderOfClassesIsRefused()
+    {
+        Assert.True(images.Result.ExitCode == 0, images.Result.ToString());
+        using (var metrics = Json(images.Output, "metrics.json"))
+        {
+            Assert.Equal("multilabel", metrics.RootElement.GetProperty("task").GetString());
+            Assert.Equal(["covers-ankle", "footwear", "lower-body", "upper-body"],
+                metrics.RootElement.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).Order());
+        }
+        Assert.True(new FileInfo(Path.Combine(images.Output, "model.onnx")).Length > 0);
+        Assert.Contains("## Per label", File.ReadAllText(Path.Combine(images.Output, "report.md")));
+
+        // The class-folder form has one class per image: refused for multi-label, naming the table it needs.
+        var folder = Tool.Run("image", "--task", "multilabel", "--data", TestData.FashionRoot, "--output", Path.Combine(images.Root, "refused"));
+        Assert.NotEqual(0, folder.ExitCode);
+        Assert.Contains("is a folder", folder.Error);
+        Assert.Contains("CSV/TSV table", folder.Error);
+    }
+
     static JsonDocument Json(string folder, string file) => JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, file)));
 
     static List<string> Texts(string csv) =>
