@@ -32,7 +32,7 @@ internal sealed class ImageLabelSet(HostEnvironment env, Options options, IChann
     protected override void InitializeHead(ClassifierHead head, ImageRows rows) =>
         head.StartAtPriors(LabelSetColumn.PositiveShares(rows.Train.Labels, rows.ClassNames.Length));
 
-    protected override TrainingTask Task(Options o, ImageRows rows) => new LabelSetTask(o.LabelSmoothing);
+    protected override TrainingTask Task(Options o, ImageRows rows) => new LabelSetTask(o.LabelSmoothing, o.ChooseThresholds);
 
     protected override JsonObject CheckpointMetadata(Options o, ImageRows rows) => FineTuneImageMultiLabelClassifier.CheckpointMetadata(o, rows.ClassNames);
 

@@ -33,7 +33,7 @@ internal sealed class TextLabelSet(HostEnvironment env, Options options, IChanne
     protected override void InitializeHead(ClassifierHead head, TextRows rows) =>
         head.StartAtPriors(LabelSetColumn.PositiveShares(rows.Train.Labels, rows.ClassNames.Length));
 
-    protected override TrainingTask Task(Options o, TextRows rows) => new LabelSetTask(o.LabelSmoothing);
+    protected override TrainingTask Task(Options o, TextRows rows) => new LabelSetTask(o.LabelSmoothing, o.ChooseThresholds);
 
     protected override JsonObject CheckpointMetadata(Options o, TextRows rows) => LoraTextMultiLabelClassifier.CheckpointMetadata(o, rows.ClassNames);
 

@@ -71,10 +71,11 @@ internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
 /// <summary>
 /// Multi-label classification: K independent yes/no outputs, binary cross-entropy on each logit against the row's 0/1
 /// flags (float [n, K]), averaged over the labels, so a row weighs the same whatever K is. Label smoothing pulls the
-/// targets toward ½ by the given share. No accuracy (the exact-match rate is the evaluator's); each label's decision
-/// threshold is set afterwards from the validation outputs (<see cref="LabelThresholds"/>).
+/// targets toward ½ by the given share. No accuracy (the exact-match rate is the evaluator's). With
+/// <paramref name="choosesThresholds"/>, the loop keeps the final model's validation outputs, from which each label's
+/// threshold is chosen (<see cref="LabelThresholds"/>); otherwise it spends no pass on them.
 /// </summary>
-internal sealed class LabelSetTask(double labelSmoothing) : TrainingTask
+internal sealed class LabelSetTask(double labelSmoothing, bool choosesThresholds) : TrainingTask
 {
     private readonly Scalar keep = (1 - labelSmoothing).ToScalar(), shift = (labelSmoothing / 2).ToScalar();
 
@@ -88,7 +89,7 @@ internal sealed class LabelSetTask(double labelSmoothing) : TrainingTask
 
     public override bool HasAccuracy => false;
 
-    public override bool NeedsValidationOutputs => true;
+    public override bool NeedsValidationOutputs => choosesThresholds;
 }
 
 /// <summary>
