@@ -65,16 +65,23 @@ internal static class LabelSetColumn
 
     /// <summary>Each label's share of rows that have it.</summary>
     public static double[] PositiveShares(IReadOnlyList<float[]> labels, int labelCount) =>
-        Enumerable.Range(0, labelCount).Select(k => labels.Count(r => r[k] > 0) / (double)Math.Max(1, labels.Count)).ToArray();
+        [.. Positives(labels, labelCount).Select(p => p / (double)Math.Max(1, labels.Count))];
+
+    /// <summary>Each label's count of rows that have it.</summary>
+    private static int[] Positives(IReadOnlyList<float[]> labels, int labelCount)
+    {
+        var positives = new int[labelCount];
+        foreach (var row in labels)
+            for (int k = 0; k < labelCount; k++)
+                if (row[k] > 0) positives[k]++;
+        return positives;
+    }
 
     /// <summary>The training rows must hold some label; a label that no row has, or that every row has, cannot be
     /// learnt (its output only learns the constant): named in the log, as the run goes on for the others.</summary>
     public static void CheckTrainingRows(IReadOnlyList<float[]> labels, IReadOnlyList<string> labelNames, string column, Microsoft.ML.Runtime.IChannel log)
     {
-        var positives = new int[labelNames.Count];
-        foreach (var row in labels)
-            for (int k = 0; k < positives.Length; k++)
-                if (row[k] > 0) positives[k]++;
+        var positives = Positives(labels, labelNames.Count);
         if (positives.All(p => p == 0))
             throw new ArgumentException($"Label column '{column}' has no label set on any training row; a multi-label classifier needs rows with labels.");
         var constant = Enumerable.Range(0, positives.Length).Where(k => positives[k] == 0 || positives[k] == labels.Count).ToList();
