@@ -61,27 +61,29 @@ internal static class FineTuneRun
         };
         Console.CancelKeyPress += onCancel;
         options.Progress = progress;
-        // The estimators' own notes (rows read, unreadable images skipped, trainable parameters, the recipe search's
-        // choices, the thresholds) go to ML.NET's log, which a console program only shows when it listens.
-        string estimator = kind.FineTuner(ml).GetType().Name;
-        ml.Log += (_, e) =>
-        {
-            if (e.Kind is ChannelMessageKind.Info or ChannelMessageKind.Warning && e.Source == estimator
-                && !e.RawMessage.StartsWith("epoch ", StringComparison.Ordinal))   // the epoch lines come through the progress reports
-                progress.Note(e.RawMessage);
-        };
         options.CancellationToken = cancel.Token;
         options.CheckpointDirectory = output.Checkpoint;
         options.ResumeFromCheckpoint = output.CanResume ? output.Checkpoint : null;
         if (settings.Resume && !output.CanResume)
             progress.Note("--resume: no checkpoint yet (the run stopped before its first epoch ended); starting from the first epoch");
         if (valid != null) options.ValidationSet = label.Append(inputs).Fit(trainView).Transform(ml.Data.LoadFromEnumerable(valid));
+        // The estimator copies its options when it is made: made once, after every option above is set.
+        var fineTuner = kind.FineTuner(ml);
+        // The estimators' own notes (rows read, unreadable images skipped, trainable parameters, the recipe search's
+        // choices, the thresholds) go to ML.NET's log, which a console program only shows when it listens.
+        string estimator = fineTuner.GetType().Name;
+        ml.Log += (_, e) =>
+        {
+            if (e.Kind is ChannelMessageKind.Info or ChannelMessageKind.Warning && e.Source == estimator
+                && !e.RawMessage.StartsWith("epoch ", StringComparison.Ordinal))   // the epoch lines come through the progress reports
+                progress.Note(e.RawMessage);
+        };
 
         var watch = Stopwatch.StartNew();
         TransformerChain<ITransformer> fitted;
         try
         {
-            fitted = progress.Run(() => label.Append(inputs).Append(kind.FineTuner(ml)).Append(task.Output(ml)).Fit(trainView));
+            fitted = progress.Run(() => label.Append(inputs).Append(fineTuner).Append(task.Output(ml)).Fit(trainView));
         }
         finally
         {
