@@ -3,79 +3,109 @@ using Microsoft.ML.Data;
 namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
-/// The order in which <see cref="ByteLevelBpeCandidates"/> lists a word's candidate substrings, and BPE over the values
-/// looked up for them (<see cref="ByteLevelBpeSelectMapping"/>): both stateless steps agree on positions through this
-/// one class, so no index travels between them.
+/// Which substrings <see cref="ByteLevelBpeCandidatesMapping"/> lists for BPE, in what order, and BPE over the values
+/// looked up for them (<see cref="ByteLevelBpeSelectMapping"/>): both stateless steps agree on positions through this one
+/// class and the layout vector it writes, so no index travels between them.
 /// </summary>
 /// <remarks>
-/// A pre-token of n bytes has every substring of 1 to <see cref="ByteLevelBpeLookup.MaxTokenChars"/> (K) bytes, by start
-/// ascending, then length ascending: Σₛ min(K, n − s) of them, n(n+1)/2 when n ≤ K. Those are all the symbols BPE can
-/// make and all the pairs it can ask about. A special token written in the text is one candidate, itself.
+/// <para>
+/// A word is cut into pieces where its adjacent bytes form a pair that no merge-made token contains (BPE never merges
+/// there: <see cref="ByteLevelBpeLookup"/>). In a piece of L bytes, start s lists the substrings of 1 to c(s) bytes, by
+/// start then length, where c(s) = min(L − s, the longest merge-made token that starts with bytes s and s + 1, at least
+/// 1): every symbol BPE can make there and every pair it can ask about. A special token written in the text is one
+/// candidate, itself.
+/// </para>
+/// <para>
+/// The layout vector holds, per unit, <c>-1</c> for a special token, or <c>L, c(0), …, c(L−1)</c> for a piece; a second
+/// vector holds the units per segment.
+/// </para>
 /// </remarks>
 internal static class ByteLevelBpeLayout
 {
-    private const int K = ByteLevelBpeLookup.MaxTokenChars;
+    /// <summary>The layout value of a special token.</summary>
+    public const int Special = -1;
 
-    /// <summary>How many candidates a pre-token of <paramref name="length"/> bytes has.</summary>
-    public static int CandidateCount(int length) => Offset(length, length);
-
-    /// <summary>Position of the substring <c>[start, start + count)</c> among its pre-token's candidates.</summary>
-    public static int Index(int length, int start, int count) => Offset(length, start) + count - 1;
-
-    /// <summary>How many candidates start before <paramref name="start"/>: starts below n − K have K each, later ones n − s.</summary>
-    private static int Offset(int length, int start)
+    /// <summary>
+    /// <paramref name="header"/>, then the candidates of the first <paramref name="budget"/> units of each segment (every
+    /// unit gives at least one token), as slices of the words: no copy. <paramref name="pairValues"/> are the looked-up
+    /// values of each pre-token's byte pairs, in <see cref="ByteLevelBpeWords"/> order.
+    /// </summary>
+    public static (VBuffer<ReadOnlyMemory<char>> Candidates, int[] Layout, int[] SegmentUnits) Candidates(
+        ReadOnlySpan<ReadOnlyMemory<char>> header, ReadOnlySpan<ReadOnlyMemory<char>> words, int[] wordLengths,
+        int[] segmentWords, ReadOnlySpan<int> pairValues, int budget)
     {
-        int full = Math.Max(0, length - K);
-        if (start <= full) return checked(start * K);
-        return checked(full * K + Triangle(length - full) - Triangle(length - start));
+        var candidates = new List<ReadOnlyMemory<char>>(header.Length + 16 * words.Length);
+        foreach (var entry in header) candidates.Add(entry);
+        var layout = new List<int>(2 * words.Length);
+        var segmentUnits = new int[segmentWords.Length];
+        int word = 0, pair = 0;
+        for (int segment = 0; segment < segmentWords.Length; segment++)
+        {
+            int units = 0;
+            for (int end = word + segmentWords[segment]; word < end; word++)
+            {
+                int length = wordLengths[word];
+                if (length == ByteLevelBpeWords.SpecialWordLength)
+                {
+                    if (units >= budget) continue;
+                    units++;
+                    candidates.Add(words[word]);
+                    layout.Add(Special);
+                    continue;
+                }
+                var pairs = pairValues.Slice(pair, length - 1);
+                pair += length - 1;
+                for (int start = 0; start < length && units < budget; units++)
+                {
+                    int stop = start + 1;
+                    while (stop < length && (pairs[stop - 1] & ByteLevelBpeLookup.InsideToken) != 0) stop++;
+                    AddPiece(words[word][start..stop], pairs[start..(stop - 1)], candidates, layout);
+                    start = stop;
+                }
+            }
+            segmentUnits[segment] = units;
+        }
+        return (new VBuffer<ReadOnlyMemory<char>>(candidates.Count, [.. candidates]), [.. layout], segmentUnits);
     }
 
-    private static int Triangle(int x) => x * (x + 1) / 2;
-
-    /// <summary><paramref name="header"/>, then every word's candidates (slices of the word: no copy).</summary>
-    public static VBuffer<ReadOnlyMemory<char>> Candidates(ReadOnlySpan<ReadOnlyMemory<char>> header, List<ByteLevelWord> words)
+    /// <summary>Lists a piece's candidates and appends its layout: its length, then how many candidates each start has.</summary>
+    private static void AddPiece(ReadOnlyMemory<char> piece, ReadOnlySpan<int> pairs, List<ReadOnlyMemory<char>> candidates, List<int> layout)
     {
-        int count = header.Length;
-        // checked: a pre-token of over 16 million bytes would overflow the count (see docs/text-saved-model.md, cost).
-        foreach (var word in words) count = checked(count + (word.IsSpecial ? 1 : CandidateCount(word.Text.Length)));
-        var values = new ReadOnlyMemory<char>[count];
-        header.CopyTo(values);
-        int v = header.Length;
-        foreach (var word in words)
+        layout.Add(piece.Length);
+        for (int start = 0; start < piece.Length; start++)
         {
-            var text = word.Text.AsMemory();
-            if (word.IsSpecial)
-            {
-                values[v++] = text;
-                continue;
-            }
-            for (int start = 0; start < text.Length; start++)
-                for (int length = 1, most = Math.Min(K, text.Length - start); length <= most; length++)
-                    values[v++] = text.Slice(start, length);
+            int longest = start + 1 < piece.Length ? ByteLevelBpeLookup.LongestStartingWith(pairs[start]) : 1;
+            int count = Math.Clamp(longest, 1, piece.Length - start);
+            layout.Add(count);
+            for (int length = 1; length <= count; length++) candidates.Add(piece.Slice(start, length));
         }
-        return new VBuffer<ReadOnlyMemory<char>>(count, values);
     }
 
     /// <summary>
-    /// BPE of one pre-token of <paramref name="length"/> bytes from its candidates' looked-up values: start from one symbol
-    /// per byte and merge the adjacent pair of lowest rank, leftmost first, until no pair merges; appends the ids.
+    /// BPE of one piece from its candidates' looked-up values (<paramref name="lookedUp"/>) and its per-start candidate
+    /// counts (<paramref name="counts"/>, from the layout): start from one symbol per byte and merge the adjacent pair of
+    /// lowest rank, leftmost first, until no pair merges; appends the ids.
     /// </summary>
     /// <remarks>
     /// The same order as Hugging Face's <c>Word::merge_all</c> (a priority queue of (rank, position), stale entries
-    /// skipped), so the ids are HF's. O(n log n) for a pre-token of n bytes.
+    /// skipped), so the ids are HF's. O(n log n) for a piece of n bytes.
     /// </remarks>
-    public static void Merge(ReadOnlySpan<long> lookedUp, int length, List<long> into)
+    public static void Merge(ReadOnlySpan<long> lookedUp, ReadOnlySpan<int> counts, List<long> into)
     {
-        // end[s]: where the symbol that starts at s ends (0 once merged into its left neighbour); previous[s]: its left neighbour.
+        int length = counts.Length;
+        // offset[s]: index of start s's first candidate; end[s]: where the symbol that starts at s ends (0 once merged into
+        // its left neighbour); previous[s]: its left neighbour.
+        var offset = new int[length];
         var end = new int[length];
         var previous = new int[length];
         var queue = new PriorityQueue<(int Start, int Middle, int End), long>();
-        for (int i = 0; i < length; i++)
+        for (int i = 0, next = 0; i < length; next += counts[i], i++)
         {
+            offset[i] = next;
             end[i] = i + 1;
             previous[i] = i - 1;
         }
-        for (int i = 0; i + 1 < length; i++) Enqueue(lookedUp, length, i, i + 1, i + 2, queue);
+        for (int i = 0; i + 1 < length; i++) Enqueue(lookedUp, counts, offset, i, i + 1, i + 2, queue);
 
         while (queue.TryDequeue(out var pair, out _))
         {
@@ -83,18 +113,19 @@ internal static class ByteLevelBpeLayout
             end[pair.Start] = pair.End;
             end[pair.Middle] = 0;
             if (pair.End < length) previous[pair.End] = pair.Start;
-            if (previous[pair.Start] >= 0) Enqueue(lookedUp, length, previous[pair.Start], pair.Start, pair.End, queue);
-            if (pair.End < length) Enqueue(lookedUp, length, pair.Start, pair.End, end[pair.End], queue);
+            if (previous[pair.Start] >= 0) Enqueue(lookedUp, counts, offset, previous[pair.Start], pair.Start, pair.End, queue);
+            if (pair.End < length) Enqueue(lookedUp, counts, offset, pair.Start, pair.End, end[pair.End], queue);
         }
         for (int start = 0; start < length; start = end[start])
-            into.Add(ByteLevelBpeLookup.Id(lookedUp[Index(length, start, end[start] - start)]));
+            into.Add(ByteLevelBpeLookup.Id(lookedUp[offset[start] + end[start] - start - 1]));
     }
 
     /// <summary>Queues symbols [start, middle) + [middle, end) when a merge makes exactly that pair.</summary>
-    private static void Enqueue(ReadOnlySpan<long> lookedUp, int length, int start, int middle, int end, PriorityQueue<(int, int, int), long> queue)
+    private static void Enqueue(ReadOnlySpan<long> lookedUp, ReadOnlySpan<int> counts, int[] offset, int start, int middle, int end,
+        PriorityQueue<(int, int, int), long> queue)
     {
-        if (end - start > K) return;
-        long value = lookedUp[Index(length, start, end - start)];
+        if (end - start > counts[start]) return; // longer than any merge-made token starting there
+        long value = lookedUp[offset[start] + end - start - 1];
         int rank = ByteLevelBpeLookup.MergeRank(value);
         if (rank >= 0 && ByteLevelBpeLookup.LeftLength(value) == middle - start) queue.Enqueue((start, middle, end), (long)rank << 32 | (uint)start);
     }

@@ -1,32 +1,66 @@
 namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
-/// What the saved model's lookup table (a public <c>MapValue</c>, docs/text-saved-model.md) holds for byte-level BPE: for
-/// every token, one int64 that packs its id and the merge that makes it, so that <see cref="ByteLevelBpeSelectMapping"/>
-/// can re-run BPE from looked-up values alone.
+/// What the saved model's two lookup tables (public <c>MapValue</c>s, docs/text-saved-model.md) hold for byte-level BPE:
+/// for every token, one int64 that packs its id and the merge that makes it, so that <see cref="ByteLevelBpeSelectMapping"/>
+/// can re-run BPE from looked-up values alone (<see cref="TokenEntries"/>); and for every byte pair that occurs inside a
+/// token made by a merge, where BPE may merge and how far (<see cref="PairEntries"/>).
 /// </summary>
 /// <remarks>
 /// <para>
 /// Why the merge can be found from the token: in a BPE vocabulary every merge makes its own token (GPT-2's 50,000 merges
 /// make 50,000 distinct tokens), so two adjacent symbols <c>a</c>, <c>b</c> merge iff the token <c>a+b</c> exists and the
 /// merge that makes it splits it after <c>len(a)</c> characters; its rank is that merge's. A vocabulary where two merges
-/// make the same string breaks this and is refused (<see cref="Entries"/>).
+/// make the same string breaks this and is refused (<see cref="TokenEntries"/>).
 /// </para>
 /// <para>
-/// Packing: bits 0–31 id + 1 (0: not a token); bits 32–55 merge rank + 1 (0: no merge makes it: single bytes, special
+/// Token packing: bits 0–31 id + 1 (0: not a token); bits 32–55 merge rank + 1 (0: no merge makes it: single bytes, special
 /// tokens); bits 56–62 the length of the merge's left part. Lengths count characters of GPT-2's byte alphabet, one per
 /// UTF-8 byte.
+/// </para>
+/// <para>
+/// Pair packing (int32): bits 0–7 the longest merge-made token that starts with the pair (0: none), bit 8 set when the pair
+/// occurs anywhere inside one. Where a word's adjacent bytes form a pair without bit 8, no token BPE can make spans them:
+/// BPE never merges across that point, so the word's pieces on either side are tokenized independently
+/// (<see cref="ByteLevelBpeLayout"/>). This is what keeps garbage text cheap: a run of random symbols is mostly such points.
 /// </para>
 /// </remarks>
 internal static class ByteLevelBpeLookup
 {
     /// <summary>
-    /// Longest token a merge may make, in bytes; the candidates step lists every substring up to this length. GPT-2's (and
-    /// so RoBERTa's) longest is 128 bytes (a run of "ÃÂ"); the left part's length must fit 7 bits.
+    /// Longest token a merge may make, in bytes: the left part's length is packed in 7 bits and the pair table's longest
+    /// token in 8. GPT-2's (and so RoBERTa's) longest is 128 bytes (a run of "ÃÂ").
     /// </summary>
     public const int MaxTokenChars = 128;
 
     private const int MaxMerges = (1 << 24) - 1;
+
+    /// <summary>Pair value bit: the pair occurs inside a merge-made token.</summary>
+    public const int InsideToken = 1 << 8;
+
+    /// <summary>The longest merge-made token that starts with the pair (0: none), from a pair's looked-up value.</summary>
+    public static int LongestStartingWith(int pairValue) => pairValue & 0xFF;
+
+    /// <summary>
+    /// The pair table (call after <see cref="TokenEntries"/>, which checks the merges): every two characters that occur
+    /// next to each other in a merge-made token → <see cref="InsideToken"/> | the longest such token starting with them.
+    /// </summary>
+    public static Dictionary<string, int> PairEntries(IReadOnlyList<(string Left, string Right)> merges)
+    {
+        var entries = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (left, right) in merges)
+        {
+            string token = left + right;
+            for (int i = 0; i + 1 < token.Length; i++)
+            {
+                string pair = token.Substring(i, 2);
+                int value = entries.GetValueOrDefault(pair) | InsideToken;
+                if (i == 0) value = Math.Max(value, InsideToken | token.Length);
+                entries[pair] = value;
+            }
+        }
+        return entries;
+    }
 
     public static long Pack(int id, int rank, int leftLength) =>
         (uint)(id + 1) | (long)(rank + 1) << 32 | (long)leftLength << 56;
@@ -44,7 +78,7 @@ internal static class ByteLevelBpeLookup
     /// The lookup entries of a vocabulary and its merges (rank = list index): token → packed value.
     /// </summary>
     /// <exception cref="ArgumentException">A special token or a byte is missing, a merge names a token the vocabulary lacks, two merges make one token, or a merge makes one longer than <see cref="MaxTokenChars"/>.</exception>
-    public static Dictionary<string, long> Entries(IReadOnlyDictionary<string, int> vocabulary, IReadOnlyList<(string Left, string Right)> merges)
+    public static Dictionary<string, long> TokenEntries(IReadOnlyDictionary<string, int> vocabulary, IReadOnlyList<(string Left, string Right)> merges)
     {
         foreach (string token in RobertaSpecialTokens.All)
             if (!vocabulary.ContainsKey(token))

@@ -5,14 +5,14 @@ namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// The last of a saved RoBERTa-family model's tokenization steps: the values looked up for the candidate substrings
-/// (<see cref="ByteLevelBpeCandidates"/>, <see cref="ByteLevelBpeLookup"/>) → BPE per word, the Rust tokenizers'
+/// (<see cref="ByteLevelBpeCandidatesMapping"/>, <see cref="ByteLevelBpeLookup"/>) → BPE per piece, the Rust tokenizers'
 /// longest_first truncation of a pair, <c>&lt;s&gt; A &lt;/s&gt;(&lt;/s&gt; B &lt;/s&gt;)</c> → the three int64 inputs,
 /// named as the exported ONNX model's, exactly as <see cref="RobertaTextTokenizer.Encode"/> gives them.
 /// </summary>
 /// <remarks>
 /// Stateless, so that ML.NET can persist it by contract name (docs/text-saved-model.md): ids, merges, the special tokens'
-/// ids and the maximum length all arrive in <see cref="CandidateIdsColumn"/> from the lookup table saved in model.zip. It
-/// re-derives each word's candidate positions from the word lengths alone (<c>ByteLevelBpeLayout</c>). The outputs are
+/// ids and the maximum length all arrive in <see cref="CandidateIdsColumn"/> from the token table saved in model.zip. It
+/// finds each piece's candidates through the layout vector of the candidates step (<c>ByteLevelBpeLayout</c>). The outputs are
 /// variable-length, unpadded: ML.NET scores one row at a time.
 /// </remarks>
 [CustomMappingFactoryAttribute(ContractName)]
@@ -24,20 +24,20 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
     /// <summary>Input: int64 vector, one looked-up value per candidate (<see cref="ByteLevelBpeLookup"/>'s packing; the maximum length for <see cref="WordPieceCandidates.MaxLengthKey"/>).</summary>
     public const string CandidateIdsColumn = "__MLNetFineTuning_BpeCandidateIds";
 
-    /// <summary>The looked-up values and the word layout of <see cref="ByteLevelBpeCandidates.Output"/>.</summary>
+    /// <summary>The looked-up values and the layout of <see cref="ByteLevelBpeCandidatesMapping.Output"/>.</summary>
     public sealed class Input
     {
         /// <summary>One looked-up value per candidate.</summary>
         [ColumnName(CandidateIdsColumn), VectorType]
         public VBuffer<long> CandidateIds { get; set; }
 
-        /// <summary>Each word's length in bytes, or <see cref="ByteLevelBpeCandidates.SpecialWordLength"/>.</summary>
-        [ColumnName(ByteLevelBpeCandidates.WordLengthsColumn), VectorType]
-        public int[] WordLengths { get; set; } = [];
+        /// <summary>Per unit: -1 (a special token), or a piece's length and its candidates per start.</summary>
+        [ColumnName(ByteLevelBpeCandidatesMapping.LayoutColumn), VectorType]
+        public int[] Layout { get; set; } = [];
 
-        /// <summary>Words per segment: one entry, or two for a pair.</summary>
-        [ColumnName(ByteLevelBpeCandidates.SegmentWordCountsColumn), VectorType]
-        public int[] SegmentWordCounts { get; set; } = [];
+        /// <summary>Units per segment: one entry, or two for a pair.</summary>
+        [ColumnName(ByteLevelBpeCandidatesMapping.SegmentUnitsColumn), VectorType]
+        public int[] SegmentUnits { get; set; } = [];
     }
 
     /// <summary>The mapping itself.</summary>
@@ -45,23 +45,20 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
     public static void Map(Input input, WordPieceSelectMapping.Output output)
     {
         var lookedUp = input.CandidateIds.GetValues();
-        var lengths = input.WordLengths ?? [];
-        var segments = input.SegmentWordCounts ?? [];
-        CheckLayout(lookedUp, lengths, segments);
-        // Header: <s>, </s>, max length (ByteLevelBpeCandidates).
+        var layout = input.Layout ?? [];
+        var segments = input.SegmentUnits ?? [];
+        CheckLayout(lookedUp, layout, segments);
+        // Header: <s>, </s>, max length (ByteLevelBpeCandidatesMapping).
         int cls = ByteLevelBpeLookup.Id(lookedUp[0]), sep = ByteLevelBpeLookup.Id(lookedUp[1]);
-        long maxLength = lookedUp[2];
         bool pair = segments.Length == 2;
-        if (cls < 0 || sep < 0 || maxLength < (pair ? 4 : 2) || maxLength > ByteLevelBpeCandidates.MaxWordsPerSegment || pair && maxLength % 2 != 0)
-            throw new InvalidOperationException(
-                $"The byte-level BPE lookup table must map <s> and </s> to their ids and '{WordPieceCandidates.MaxLengthKey}' to the maximum length " +
-                $"(up to {ByteLevelBpeCandidates.MaxWordsPerSegment}, even for pairs); got {cls}, {sep} and {maxLength}.");
+        int budget = Budget(lookedUp[2], pair);
+        if (cls < 0 || sep < 0)
+            throw new InvalidOperationException($"The byte-level BPE lookup table must map <s> and </s> to their ids; got {cls} and {sep}.");
 
         // Each segment is tokenized up to the budget only: with an even budget, longest_first never needs more (BertTruncation).
-        int budget = (int)maxLength - (pair ? 4 : 2);
-        int cursor = ByteLevelBpeCandidates.HeaderLength, word = 0;
-        var first = SelectSegment(lookedUp, lengths, segments[0], budget, ref cursor, ref word);
-        var second = pair ? SelectSegment(lookedUp, lengths, segments[1], budget, ref cursor, ref word) : [];
+        int cursor = ByteLevelBpeCandidatesMapping.HeaderLength, at = 0;
+        var first = SelectSegment(lookedUp, layout, segments[0], budget, ref cursor, ref at);
+        var second = pair ? SelectSegment(lookedUp, layout, segments[1], budget, ref cursor, ref at) : [];
         var (keptFirst, keptSecond) = pair
             ? BertTruncation.LongestFirstFast(Math.Min(first.Count, budget), Math.Min(second.Count, budget), budget)
             : (Math.Min(first.Count, budget), 0);
@@ -88,36 +85,69 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
     /// <inheritdoc/>
     public override Action<Input, WordPieceSelectMapping.Output> GetMapping() => Map;
 
-    /// <summary>BPE of a segment's words until it has <paramref name="budget"/> tokens; the cursor passes all its words.</summary>
-    private static List<long> SelectSegment(ReadOnlySpan<long> lookedUp, int[] lengths, int words, int budget, ref int cursor, ref int word)
+    /// <summary>
+    /// The token budget of a row (maximum length minus the special tokens), from the maximum length the lookup gave.
+    /// Pairs need an even one: HF's fast longest_first gives an odd budget's extra token to the longer text, which only
+    /// both texts tokenized to their end can tell.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The maximum length is out of the chain's range.</exception>
+    internal static int Budget(long maxLength, bool pair)
+    {
+        if (maxLength < (pair ? 4 : 2) || maxLength > ByteLevelBpeWords.MaxWordsPerSegment || pair && maxLength % 2 != 0)
+            throw new InvalidOperationException(
+                $"The byte-level BPE lookup tables must map '{WordPieceCandidates.MaxLengthKey}' to the maximum length, from " +
+                $"{(pair ? 4 : 2)} to {ByteLevelBpeWords.MaxWordsPerSegment}{(pair ? ", even for pairs" : "")}; got {maxLength}.");
+        return (int)maxLength - (pair ? 4 : 2);
+    }
+
+    /// <summary>BPE of a segment's units until it has <paramref name="budget"/> tokens; the cursors pass all its units.</summary>
+    private static List<long> SelectSegment(ReadOnlySpan<long> lookedUp, int[] layout, int units, int budget, ref int cursor, ref int at)
     {
         var tokens = new List<long>();
-        for (int end = word + words; word < end; word++)
+        for (int unit = 0; unit < units; unit++)
         {
-            bool special = lengths[word] == ByteLevelBpeCandidates.SpecialWordLength;
-            int count = special ? 1 : ByteLevelBpeLayout.CandidateCount(lengths[word]);
-            if (tokens.Count < budget)
+            if (layout[at] == ByteLevelBpeLayout.Special)
             {
-                if (special) tokens.Add(ByteLevelBpeLookup.Id(lookedUp[cursor]));
-                else ByteLevelBpeLayout.Merge(lookedUp.Slice(cursor, count), lengths[word], tokens);
+                if (tokens.Count < budget) tokens.Add(ByteLevelBpeLookup.Id(lookedUp[cursor]));
+                cursor++;
+                at++;
+                continue;
             }
+            var counts = layout.AsSpan(at + 1, layout[at]);
+            int count = 0;
+            foreach (int c in counts) count += c;
+            if (tokens.Count < budget) ByteLevelBpeLayout.Merge(lookedUp.Slice(cursor, count), counts, tokens);
             cursor += count;
+            at += 1 + counts.Length;
         }
         return tokens;
     }
 
-    private static void CheckLayout(ReadOnlySpan<long> lookedUp, int[] lengths, int[] segments)
+    private static void CheckLayout(ReadOnlySpan<long> lookedUp, int[] layout, int[] segments)
     {
-        long expected = ByteLevelBpeCandidates.HeaderLength;
-        bool valid = segments.Length is 1 or 2 && segments.All(s => s >= 0) && segments.Sum() == lengths.Length;
-        foreach (int length in lengths)
+        long expected = ByteLevelBpeCandidatesMapping.HeaderLength;
+        int units = 0, at = 0;
+        bool valid = segments.Length is 1 or 2 && segments.All(s => s >= 0);
+        while (valid && at < layout.Length)
         {
-            valid &= length > 0 || length == ByteLevelBpeCandidates.SpecialWordLength;
-            expected += length > 0 ? ByteLevelBpeLayout.CandidateCount(length) : 1;
+            units++;
+            int length = layout[at++];
+            if (length == ByteLevelBpeLayout.Special)
+            {
+                expected++;
+                continue;
+            }
+            valid = length > 0 && at + length <= layout.Length;
+            for (int s = 0; valid && s < length; s++)
+            {
+                valid = layout[at + s] >= 1 && layout[at + s] <= length - s;
+                expected += layout[at + s];
+            }
+            at += length;
         }
-        if (!valid || expected != lookedUp.Length)
+        if (!valid || units != segments.Sum() || expected != lookedUp.Length)
             throw new InvalidOperationException(
-                $"The byte-level BPE select step got {lookedUp.Length} looked-up values for {lengths.Length} words in segments [{string.Join(", ", segments)}]; " +
-                $"they must come from {nameof(ByteLevelBpeCandidates)} through one MapValue.");
+                $"The byte-level BPE select step got {lookedUp.Length} looked-up values for a layout of {layout.Length} entries in segments [{string.Join(", ", segments)}]; " +
+                $"they must come from {nameof(ByteLevelBpeCandidatesMapping)} through one MapValue.");
     }
 }

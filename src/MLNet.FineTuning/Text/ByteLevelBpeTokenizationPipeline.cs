@@ -8,16 +8,17 @@ namespace MLNet.FineTuning.Text;
 /// <see cref="RobertaTextTokenizer"/> expressed as public ML.NET components plus the runtime package's stateless mappings,
 /// so that <c>mlContext.Model.Save</c>/<c>Load</c> round-trips a RoBERTa-family model's tokenizer with its vocabulary,
 /// merges and settings inside model.zip (docs/text-saved-model.md, design 4 and its byte-level BPE section). Steps:
-/// CopyColumns to the fixed input names → <see cref="ByteLevelBpeCandidates"/> (one of four contracts: prefix space ×
-/// single/pair) → MapValue (candidate → id and the merge that makes it, and the maximum length, from a lookup table saved in
-/// the zip) → <see cref="ByteLevelBpeSelectMapping"/> → <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>
+/// CopyColumns to the fixed input names → <see cref="ByteLevelBpeWords"/> (one of four contracts: prefix space ×
+/// single/pair) → MapValue (byte pair → where BPE may merge, and the maximum length; a lookup table saved in the zip) →
+/// <see cref="ByteLevelBpeCandidatesMapping"/> → MapValue (candidate → id and the merge that makes it) →
+/// <see cref="ByteLevelBpeSelectMapping"/> → <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>
 /// (variable-length int64 vectors, the exported ONNX model's input names) → DropColumns of the intermediates. A missing
 /// text is an empty one, as in <see cref="RobertaTextTokenizer"/>.
 /// </summary>
 internal static class ByteLevelBpeTokenizationPipeline
 {
-    /// <summary>The largest maximum length the chain supports (<see cref="ByteLevelBpeCandidates.MaxWordsPerSegment"/>).</summary>
-    public const int MaxSupportedLength = ByteLevelBpeCandidates.MaxWordsPerSegment;
+    /// <summary>The largest maximum length the chain supports (<see cref="ByteLevelBpeWords.MaxWordsPerSegment"/>).</summary>
+    public const int MaxSupportedLength = ByteLevelBpeWords.MaxWordsPerSegment;
 
     /// <summary>Builds the (trivially trainable) estimator chain; fit it on any view with the text column(s).</summary>
     /// <param name="ml">The context.</param>
@@ -31,7 +32,7 @@ internal static class ByteLevelBpeTokenizationPipeline
     /// because HF's fast longest_first gives the odd token of an odd budget to the longer segment, which only both texts
     /// tokenized to their end can tell, while the chain tokenizes at most <see cref="MaxSupportedLength"/> words of each.
     /// </param>
-    /// <exception cref="ArgumentException">The vocabulary or the merges break the chain's assumptions (<see cref="ByteLevelBpeLookup.Entries"/>).</exception>
+    /// <exception cref="ArgumentException">The vocabulary or the merges break the chain's assumptions (<see cref="ByteLevelBpeLookup.TokenEntries"/>).</exception>
     public static IEstimator<ITransformer> Build(MLContext ml, string textColumn, string? pairColumn,
         IReadOnlyDictionary<string, int> vocabulary, IReadOnlyList<(string Left, string Right)> merges, bool addPrefixSpace, int maxLength)
     {
@@ -45,52 +46,72 @@ internal static class ByteLevelBpeTokenizationPipeline
             pair ? $"even and in [4, {MaxSupportedLength}] with pairs (HF's fast longest_first splits an odd budget by which text is longer)"
                  : $"in [2, {MaxSupportedLength}] (each segment's words are listed up to {MaxSupportedLength})", maxLength);
 
-        var lookup = ml.Data.LoadFromEnumerable(LookupEntries(vocabulary, merges, maxLength));
-        IEstimator<ITransformer> copy = ml.Transforms.CopyColumns(ByteLevelBpeCandidates.TextColumn, textColumn);
-        if (pair) copy = copy.Append(ml.Transforms.CopyColumns(ByteLevelBpeCandidates.PairColumn, pairColumn!));
+        var tokens = LookupEntries(vocabulary, merges, maxLength);
+        var tokenTable = ml.Data.LoadFromEnumerable(tokens);
+        var pairTable = ml.Data.LoadFromEnumerable(PairEntries(merges, maxLength));
+        IEstimator<ITransformer> copy = ml.Transforms.CopyColumns(ByteLevelBpeWords.TextColumn, textColumn);
+        if (pair) copy = copy.Append(ml.Transforms.CopyColumns(ByteLevelBpeWords.PairColumn, pairColumn!));
 
         string[] intermediates = pair
-            ? [ByteLevelBpeCandidates.TextColumn, ByteLevelBpeCandidates.PairColumn, .. StepColumns]
-            : [ByteLevelBpeCandidates.TextColumn, .. StepColumns];
+            ? [ByteLevelBpeWords.TextColumn, ByteLevelBpeWords.PairColumn, .. StepColumns]
+            : [ByteLevelBpeWords.TextColumn, .. StepColumns];
         return copy
-            .Append(Candidates(ml, pair, addPrefixSpace))
-            .Append(ml.Transforms.Conversion.MapValue(ByteLevelBpeSelectMapping.CandidateIdsColumn, lookup,
-                lookup.Schema[nameof(LookupEntry.Key)], lookup.Schema[nameof(LookupEntry.Value)], ByteLevelBpeCandidates.CandidatesColumn))
+            .Append(Words(ml, pair, addPrefixSpace))
+            .Append(ml.Transforms.Conversion.MapValue(ByteLevelBpeCandidatesMapping.BytePairValuesColumn, pairTable,
+                pairTable.Schema[nameof(PairEntry.Key)], pairTable.Schema[nameof(PairEntry.Value)], ByteLevelBpeWords.BytePairsColumn))
+            .Append(ml.Transforms.CustomMapping<ByteLevelBpeCandidatesMapping.Input, ByteLevelBpeCandidatesMapping.Output>(
+                ByteLevelBpeCandidatesMapping.Map, ByteLevelBpeCandidatesMapping.ContractName))
+            .Append(ml.Transforms.Conversion.MapValue(ByteLevelBpeSelectMapping.CandidateIdsColumn, tokenTable,
+                tokenTable.Schema[nameof(LookupEntry.Key)], tokenTable.Schema[nameof(LookupEntry.Value)], ByteLevelBpeCandidatesMapping.CandidatesColumn))
             .Append(ml.Transforms.CustomMapping<ByteLevelBpeSelectMapping.Input, WordPieceSelectMapping.Output>(
                 ByteLevelBpeSelectMapping.Map, ByteLevelBpeSelectMapping.ContractName))
             .Append(ml.Transforms.DropColumns(intermediates));
     }
 
-    /// <summary>The candidates step: its contract is chosen by the prefix space and by single vs pair input.</summary>
-    private static IEstimator<ITransformer> Candidates(MLContext ml, bool pair, bool addPrefixSpace) => (pair, addPrefixSpace) switch
+    /// <summary>The words step: its contract is chosen by the prefix space and by single vs pair input.</summary>
+    private static IEstimator<ITransformer> Words(MLContext ml, bool pair, bool addPrefixSpace) => (pair, addPrefixSpace) switch
     {
-        (false, false) => ml.Transforms.CustomMapping<WordPieceCandidates.TextInput, ByteLevelBpeCandidates.Output>(
-            ByteLevelBpeCandidatesMapping.Map, ByteLevelBpeCandidatesMapping.ContractName),
-        (false, true) => ml.Transforms.CustomMapping<WordPieceCandidates.TextInput, ByteLevelBpeCandidates.Output>(
-            PrefixSpaceByteLevelBpeCandidatesMapping.Map, PrefixSpaceByteLevelBpeCandidatesMapping.ContractName),
-        (true, false) => ml.Transforms.CustomMapping<WordPieceCandidates.TextPairInput, ByteLevelBpeCandidates.Output>(
-            PairByteLevelBpeCandidatesMapping.Map, PairByteLevelBpeCandidatesMapping.ContractName),
-        (true, true) => ml.Transforms.CustomMapping<WordPieceCandidates.TextPairInput, ByteLevelBpeCandidates.Output>(
-            PrefixSpacePairByteLevelBpeCandidatesMapping.Map, PrefixSpacePairByteLevelBpeCandidatesMapping.ContractName),
+        (false, false) => ml.Transforms.CustomMapping<WordPieceCandidates.TextInput, ByteLevelBpeWords.Output>(
+            ByteLevelBpeWordsMapping.Map, ByteLevelBpeWordsMapping.ContractName),
+        (false, true) => ml.Transforms.CustomMapping<WordPieceCandidates.TextInput, ByteLevelBpeWords.Output>(
+            PrefixSpaceByteLevelBpeWordsMapping.Map, PrefixSpaceByteLevelBpeWordsMapping.ContractName),
+        (true, false) => ml.Transforms.CustomMapping<WordPieceCandidates.TextPairInput, ByteLevelBpeWords.Output>(
+            PairByteLevelBpeWordsMapping.Map, PairByteLevelBpeWordsMapping.ContractName),
+        (true, true) => ml.Transforms.CustomMapping<WordPieceCandidates.TextPairInput, ByteLevelBpeWords.Output>(
+            PrefixSpacePairByteLevelBpeWordsMapping.Map, PrefixSpacePairByteLevelBpeWordsMapping.ContractName),
     };
 
     private static readonly string[] StepColumns =
     [
-        ByteLevelBpeCandidates.CandidatesColumn, ByteLevelBpeCandidates.WordLengthsColumn,
-        ByteLevelBpeCandidates.SegmentWordCountsColumn, ByteLevelBpeSelectMapping.CandidateIdsColumn,
+        ByteLevelBpeWords.WordsColumn, ByteLevelBpeWords.WordLengthsColumn, ByteLevelBpeWords.SegmentWordCountsColumn,
+        ByteLevelBpeWords.BytePairsColumn, ByteLevelBpeCandidatesMapping.BytePairValuesColumn,
+        ByteLevelBpeCandidatesMapping.CandidatesColumn, ByteLevelBpeCandidatesMapping.LayoutColumn,
+        ByteLevelBpeCandidatesMapping.SegmentUnitsColumn, ByteLevelBpeSelectMapping.CandidateIdsColumn,
     ];
 
-    /// <summary>The lookup table: each token → its packed id and merge (<see cref="ByteLevelBpeLookup"/>), then the configuration.</summary>
+    /// <summary>The token table: each token → its packed id and merge (<see cref="ByteLevelBpeLookup"/>), then the configuration.</summary>
     private static List<LookupEntry> LookupEntries(IReadOnlyDictionary<string, int> vocabulary, IReadOnlyList<(string Left, string Right)> merges, int maxLength)
     {
         // The key starts with U+0001, whose byte maps to 'ā' in GPT-2's alphabet, so no candidate can equal it.
         if (vocabulary.ContainsKey(WordPieceCandidates.MaxLengthKey))
             throw new ArgumentException("The vocabulary has the configuration key U+0001 \"maxlen\" as a token.", nameof(vocabulary));
-        var packed = ByteLevelBpeLookup.Entries(vocabulary, merges);
+        var packed = ByteLevelBpeLookup.TokenEntries(vocabulary, merges);
         var entries = new List<LookupEntry>(packed.Count + 1);
         foreach (var (token, value) in packed) entries.Add(new LookupEntry { Key = token, Value = value });
         entries.Add(new LookupEntry { Key = WordPieceCandidates.MaxLengthKey, Value = maxLength });
         return entries;
+    }
+
+    /// <summary>The pair table (<see cref="ByteLevelBpeLookup.PairEntries"/>), then the configuration: the candidates step needs the maximum length too.</summary>
+    private static List<PairEntry> PairEntries(IReadOnlyList<(string Left, string Right)> merges, int maxLength) =>
+        [.. ByteLevelBpeLookup.PairEntries(merges).Select(p => new PairEntry { Key = p.Key, Value = p.Value }),
+            new PairEntry { Key = WordPieceCandidates.MaxLengthKey, Value = maxLength }];
+
+    private sealed class PairEntry
+    {
+        public string Key { get; set; } = "";
+
+        public int Value { get; set; }
     }
 
     private sealed class LookupEntry

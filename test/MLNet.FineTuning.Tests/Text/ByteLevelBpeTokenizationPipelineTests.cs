@@ -196,9 +196,9 @@ public class ByteLevelBpeTokenizationPipelineTests
     {
         string[] names =
         [
-            ByteLevelBpeCandidatesMapping.ContractName, PrefixSpaceByteLevelBpeCandidatesMapping.ContractName,
-            PairByteLevelBpeCandidatesMapping.ContractName, PrefixSpacePairByteLevelBpeCandidatesMapping.ContractName,
-            ByteLevelBpeSelectMapping.ContractName, UncasedWordPieceCandidatesMapping.ContractName, WordPieceSelectMapping.ContractName,
+            ByteLevelBpeWordsMapping.ContractName, PrefixSpaceByteLevelBpeWordsMapping.ContractName,
+            PairByteLevelBpeWordsMapping.ContractName, PrefixSpacePairByteLevelBpeWordsMapping.ContractName,
+            ByteLevelBpeCandidatesMapping.ContractName, ByteLevelBpeSelectMapping.ContractName, UncasedWordPieceCandidatesMapping.ContractName, WordPieceSelectMapping.ContractName,
         ];
 
         Assert.Equal(names.Length, names.Distinct().Count());

@@ -38,14 +38,14 @@ public class ByteLevelBpeTokenizationThroughputTests(ITestOutputHelper output)
             encodeBest = Math.Min(encodeBest, watch.Elapsed.TotalSeconds);
         }
 
-        var candidates = ml.Data.CreateEnumerable<CandidateRow>(
-            ml.Transforms.CopyColumns(ByteLevelBpeCandidates.TextColumn, nameof(TextRow.Text))
-                .Append(ml.Transforms.CustomMapping<WordPieceCandidates.TextInput, ByteLevelBpeCandidates.Output>(
-                    ByteLevelBpeCandidatesMapping.Map, ByteLevelBpeCandidatesMapping.ContractName))
-                .Fit(view).Transform(view), reuseRowObject: false).Average(r => r.Candidates.Length);
+        // Both lookups' keys per text: the byte pairs and the candidates, read before the chain drops them.
+        IDataView steps = view;
+        foreach (var step in ((IEnumerable<ITransformer>)chain).SkipLast(1)) steps = step.Transform(steps);
+        var rows = ml.Data.CreateEnumerable<LookupRow>(steps, reuseRowObject: false).ToList();
+        double candidates = rows.Average(r => r.Candidates.Length), pairs = rows.Average(r => r.BytePairs.Length);
         output.WriteLine($"maxLength {maxLength}, {texts.Length} texts of {texts.Min(t => t.Length)}–{texts.Max(t => t.Length)} chars, " +
             $"{Environment.ProcessorCount} cores: chain {texts.Length / chainBest:F0} texts/s, Encode {texts.Length / encodeBest:F0} texts/s " +
-            $"(chain/Encode {encodeBest / chainBest:F2}); {candidates:F0} candidates per text");
+            $"(chain/Encode {encodeBest / chainBest:F2}); {pairs:F0} byte pairs and {candidates:F0} candidates per text");
         Assert.Equal(encodeTokens, chainTokens);
         AssertSameAsEncode(tokenizer, Encode(ml, chain, texts), texts, null, maxLength);
     }
@@ -68,9 +68,12 @@ public class ByteLevelBpeTokenizationThroughputTests(ITestOutputHelper output)
         return tokens;
     }
 
-    private sealed class CandidateRow
+    private sealed class LookupRow
     {
-        [ColumnName(ByteLevelBpeCandidates.CandidatesColumn)]
+        [ColumnName(ByteLevelBpeWords.BytePairsColumn)]
+        public string[] BytePairs { get; set; } = [];
+
+        [ColumnName(ByteLevelBpeCandidatesMapping.CandidatesColumn)]
         public string[] Candidates { get; set; } = [];
     }
 }

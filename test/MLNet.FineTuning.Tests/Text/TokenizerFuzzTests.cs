@@ -10,7 +10,7 @@ namespace MLNet.FineTuning.Tests.Text;
 /// </summary>
 public sealed class TokenizerFuzzTests
 {
-    static string RandomText(Random random)
+    internal static string RandomText(Random random)
     {
         int length = random.Next(4) switch { 0 => random.Next(4), 1 => random.Next(40), 2 => random.Next(400), _ => random.Next(4000) };
         var text = new StringBuilder(length);
