@@ -16,14 +16,25 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// candidate, itself.
 /// </para>
 /// <para>
-/// The layout vector holds, per unit, <c>-1</c> for a special token, or <c>L, c(0), …, c(L−1)</c> for a piece; a second
-/// vector holds the units per segment.
+/// A long piece that repeats with a short period p (a run of '-' has p = 1, mojibake "ÃÂÃÂ…" p = 2) has the same
+/// substrings at s and s mod p, so it lists only its first p starts: a 100,000-byte run of '-' costs 128 candidates, not
+/// 12.8 million (GPT-2 has '-' tokens up to 128 bytes).
+/// </para>
+/// <para>
+/// The layout vector holds, per unit, <c>-1</c> for a special token, <c>L, c(0), …, c(L−1)</c> for a piece, or
+/// <c>-2, L, p, c(0), …, c(p−1)</c> for a periodic piece; a second vector holds the units per segment.
 /// </para>
 /// </remarks>
 internal static class ByteLevelBpeLayout
 {
     /// <summary>The layout value of a special token.</summary>
     public const int Special = -1;
+
+    /// <summary>The layout value that starts a periodic piece.</summary>
+    public const int Periodic = -2;
+
+    /// <summary>Longest period looked for, and shortest piece worth it (a start lists at most 128 candidates).</summary>
+    private const int MaxPeriod = 8, MinPeriodicLength = 2 * ByteLevelBpeLookup.MaxTokenChars;
 
     /// <summary>
     /// <paramref name="header"/>, then the candidates of the first <paramref name="budget"/> units of each segment (every
@@ -71,8 +82,15 @@ internal static class ByteLevelBpeLayout
     /// <summary>Lists a piece's candidates and appends its layout: its length, then how many candidates each start has.</summary>
     private static void AddPiece(ReadOnlyMemory<char> piece, ReadOnlySpan<int> pairs, List<ReadOnlyMemory<char>> candidates, List<int> layout)
     {
-        layout.Add(piece.Length);
-        for (int start = 0; start < piece.Length; start++)
+        int period = Period(piece.Span);
+        if (period > 0)
+        {
+            layout.Add(Periodic);
+            layout.Add(piece.Length);
+            layout.Add(period);
+        }
+        else layout.Add(piece.Length);
+        for (int start = 0; start < (period > 0 ? period : piece.Length); start++)
         {
             int longest = start + 1 < piece.Length ? ByteLevelBpeLookup.LongestStartingWith(pairs[start]) : 1;
             int count = Math.Clamp(longest, 1, piece.Length - start);
@@ -81,27 +99,77 @@ internal static class ByteLevelBpeLayout
         }
     }
 
+    /// <summary>The smallest period (up to <see cref="MaxPeriod"/>) of a piece long enough to be worth it, or 0.</summary>
+    private static int Period(ReadOnlySpan<char> piece)
+    {
+        if (piece.Length < MinPeriodicLength) return 0;
+        for (int period = 1; period <= MaxPeriod; period++)
+            if (piece[period..].SequenceEqual(piece[..^period])) return period;
+        return 0;
+    }
+
     /// <summary>
-    /// BPE of one piece from its candidates' looked-up values (<paramref name="lookedUp"/>) and its per-start candidate
-    /// counts (<paramref name="counts"/>, from the layout): start from one symbol per byte and merge the adjacent pair of
-    /// lowest rank, leftmost first, until no pair merges; appends the ids.
+    /// Checks the piece whose layout starts at <paramref name="at"/> (not a special token) and moves past it;
+    /// <paramref name="listed"/> is how many candidates it listed.
+    /// </summary>
+    /// <returns><see langword="false"/> when the layout is malformed (the chain was not built by MLNet.FineTuning).</returns>
+    public static bool SkipPiece(int[] layout, ref int at, out int listed)
+    {
+        listed = 0;
+        bool periodic = layout[at] == Periodic;
+        if (periodic) at++;
+        int length = at < layout.Length ? layout[at++] : 0;
+        int period = periodic ? (at < layout.Length ? layout[at++] : 0) : length;
+        if (length <= 0 || period <= 0 || period > length || at + period > layout.Length) return false;
+        for (int s = 0; s < period; s++, at++)
+        {
+            if (layout[at] < 1 || layout[at] > length - s) return false;
+            listed += layout[at];
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// For the checked piece whose layout starts at <paramref name="at"/>: per start, the index of its first candidate and
+    /// how many it has. In a p-periodic piece the substring at s is the one at s mod p, at most as long as the bytes left.
+    /// </summary>
+    public static (int[] Offsets, int[] Counts) ExpandPiece(int[] layout, int at)
+    {
+        bool periodic = layout[at] == Periodic;
+        if (periodic) at++;
+        int length = layout[at++];
+        int period = periodic ? layout[at++] : length;
+        var listedCounts = layout.AsSpan(at, period);
+        var first = new int[period];
+        for (int s = 1; s < period; s++) first[s] = first[s - 1] + listedCounts[s - 1];
+        var offsets = new int[length];
+        var counts = new int[length];
+        for (int s = 0; s < length; s++)
+        {
+            offsets[s] = first[s % period];
+            counts[s] = Math.Min(listedCounts[s % period], length - s);
+        }
+        return (offsets, counts);
+    }
+
+    /// <summary>
+    /// BPE of one piece from its candidates' looked-up values (<paramref name="lookedUp"/>) and, per start, the index of
+    /// its first candidate and how many it has (<see cref="ExpandPiece"/>): start from one symbol per byte and merge the
+    /// adjacent pair of lowest rank, leftmost first, until no pair merges; appends the ids.
     /// </summary>
     /// <remarks>
     /// The same order as Hugging Face's <c>Word::merge_all</c> (a priority queue of (rank, position), stale entries
     /// skipped), so the ids are HF's. O(n log n) for a piece of n bytes.
     /// </remarks>
-    public static void Merge(ReadOnlySpan<long> lookedUp, ReadOnlySpan<int> counts, List<long> into)
+    public static void Merge(ReadOnlySpan<long> lookedUp, int[] offset, int[] counts, List<long> into)
     {
         int length = counts.Length;
-        // offset[s]: index of start s's first candidate; end[s]: where the symbol that starts at s ends (0 once merged into
-        // its left neighbour); previous[s]: its left neighbour.
-        var offset = new int[length];
+        // end[s]: where the symbol that starts at s ends (0 once merged into its left neighbour); previous[s]: its left neighbour.
         var end = new int[length];
         var previous = new int[length];
         var queue = new PriorityQueue<(int Start, int Middle, int End), long>();
-        for (int i = 0, next = 0; i < length; next += counts[i], i++)
+        for (int i = 0; i < length; i++)
         {
-            offset[i] = next;
             end[i] = i + 1;
             previous[i] = i - 1;
         }
@@ -121,7 +189,7 @@ internal static class ByteLevelBpeLayout
     }
 
     /// <summary>Queues symbols [start, middle) + [middle, end) when a merge makes exactly that pair.</summary>
-    private static void Enqueue(ReadOnlySpan<long> lookedUp, ReadOnlySpan<int> counts, int[] offset, int start, int middle, int end,
+    private static void Enqueue(ReadOnlySpan<long> lookedUp, int[] counts, int[] offset, int start, int middle, int end,
         PriorityQueue<(int, int, int), long> queue)
     {
         if (end - start > counts[start]) return; // longer than any merge-made token starting there

@@ -113,12 +113,14 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
                 at++;
                 continue;
             }
-            var counts = layout.AsSpan(at + 1, layout[at]);
-            int count = 0;
-            foreach (int c in counts) count += c;
-            if (tokens.Count < budget) ByteLevelBpeLayout.Merge(lookedUp.Slice(cursor, count), counts, tokens);
-            cursor += count;
-            at += 1 + counts.Length;
+            int piece = at;
+            ByteLevelBpeLayout.SkipPiece(layout, ref at, out int listed); // checked by CheckLayout
+            if (tokens.Count < budget)
+            {
+                var (offsets, counts) = ByteLevelBpeLayout.ExpandPiece(layout, piece);
+                ByteLevelBpeLayout.Merge(lookedUp.Slice(cursor, listed), offsets, counts, tokens);
+            }
+            cursor += listed;
         }
         return tokens;
     }
@@ -131,19 +133,14 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
         while (valid && at < layout.Length)
         {
             units++;
-            int length = layout[at++];
-            if (length == ByteLevelBpeLayout.Special)
+            if (layout[at] == ByteLevelBpeLayout.Special)
             {
                 expected++;
+                at++;
                 continue;
             }
-            valid = length > 0 && at + length <= layout.Length;
-            for (int s = 0; valid && s < length; s++)
-            {
-                valid = layout[at + s] >= 1 && layout[at + s] <= length - s;
-                expected += layout[at + s];
-            }
-            at += length;
+            valid = ByteLevelBpeLayout.SkipPiece(layout, ref at, out int listed);
+            expected += listed;
         }
         if (!valid || units != segments.Sum() || expected != lookedUp.Length)
             throw new InvalidOperationException(

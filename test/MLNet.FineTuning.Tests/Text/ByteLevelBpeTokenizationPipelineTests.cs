@@ -106,6 +106,24 @@ public class ByteLevelBpeTokenizationPipelineTests
     }
 
     [Theory]
+    [InlineData(64)]
+    [InlineData(512)]
+    public void Chain_LongPeriodicRuns_SameAsEncode(int maxLength)
+    {
+        // Pieces of 256 bytes or more that repeat with a period up to 8 list only their first starts' candidates.
+        string[] texts =
+        [
+            new string('-', 255), new string('-', 256), new string('-', 257), new string('-', 20_000), "x" + new string('=', 3000) + "y",
+            string.Concat(Enumerable.Repeat("ÃÂ", 1500)), string.Concat(Enumerable.Repeat("-=", 400)), string.Concat(Enumerable.Repeat("abcdefgh", 100)),
+            string.Concat(Enumerable.Repeat("abcdefghi", 100)), new string('a', 5000) + "b", "b" + new string('a', 5000),
+            string.Concat(Enumerable.Repeat("😀", 300)), new string(' ', 4000), new string('.', 777) + " end",
+        ];
+        var ml = new MLContext(seed: 1);
+
+        AssertSameAsEncode(Roberta, Encode(ml, Fit(ml, Roberta, pair: false, maxLength), texts), texts, null, maxLength);
+    }
+
+    [Theory]
     [InlineData(false, false)]
     [InlineData(false, true)]
     [InlineData(true, false)]
