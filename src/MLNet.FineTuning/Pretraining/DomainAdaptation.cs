@@ -81,9 +81,9 @@ public static partial class DomainAdaptation
         BertMaskedLanguageModel? model = null;
         try
         {
-            if (o.MaxSequenceLength > config.MaxPositionEmbeddings)
+            if (o.MaxSequenceLength > config.MaxSequenceLength)
                 throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
-                    $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({config.MaxPositionEmbeddings}).");
+                    $"MaxSequenceLength must be at most the encoder's {config.MaxSequenceLength} positions (max_position_embeddings {config.MaxPositionEmbeddings}).");
             byte[] vocabulary;
             using (var stream = checkpoint.OpenVocabulary())
             using (var copy = new MemoryStream())

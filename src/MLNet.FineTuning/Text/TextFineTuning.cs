@@ -82,9 +82,9 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
         var checkpoint = definition.CreatePretrained(o.EncoderPath);
         try
         {
-            if (o.MaxSequenceLength > checkpoint.Config.MaxPositionEmbeddings)
+            if (o.MaxSequenceLength > checkpoint.Config.MaxSequenceLength)
                 throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
-                    $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({checkpoint.Config.MaxPositionEmbeddings}).");
+                    $"MaxSequenceLength must be at most the encoder's {checkpoint.Config.MaxSequenceLength} positions (max_position_embeddings {checkpoint.Config.MaxPositionEmbeddings}).");
             byte[] vocabulary;
             using (var stream = checkpoint.OpenVocabulary())
             using (var copy = new MemoryStream())

@@ -111,8 +111,8 @@ public abstract class TextFineTuningOptions : FineTuningOptions
                 $"Encoder '{encoder.Name}' needs EncoderPath: the folder of a Hugging Face BERT checkpoint (config.json, model.safetensors or pytorch_model.bin, vocab.txt).",
                 nameof(EncoderPath));
         // A folder's positions are only known once its config.json is read (Fit checks them then).
-        if (encoder.Config is { } config && MaxSequenceLength > config.MaxPositionEmbeddings)
+        if (encoder.Config is { } config && MaxSequenceLength > config.MaxSequenceLength)
             throw new ArgumentOutOfRangeException(nameof(MaxSequenceLength), MaxSequenceLength,
-                $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({config.MaxPositionEmbeddings}).");
+                $"MaxSequenceLength must be at most the encoder's {config.MaxSequenceLength} positions (max_position_embeddings {config.MaxPositionEmbeddings}).");
     }
 }
