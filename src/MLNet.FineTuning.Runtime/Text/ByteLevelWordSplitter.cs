@@ -9,7 +9,7 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// </summary>
 /// <remarks>
 /// The one copy of this step: <see cref="RobertaTextTokenizer"/> runs BPE on these words, and the saved model's
-/// tokenization steps (<c>ByteLevelBpeCandidates</c>) derive their candidates from them. Stateless and thread-safe.
+/// tokenization steps (<see cref="ByteLevelBpeCandidates"/>) derive their candidates from them. Stateless and thread-safe.
 /// </remarks>
 internal sealed class ByteLevelWordSplitter
 {
