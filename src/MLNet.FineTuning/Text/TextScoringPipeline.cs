@@ -20,8 +20,9 @@ internal static class TextScoringPipeline
     public static ScoringInput Input(MLContext ml, string textColumn, string? pairColumn, TextTokenizerFiles files, ITextTokenizer tokenizer, int maxLength)
     {
         string[] inputs = [BertExporter.InputIdsInput, BertExporter.AttentionMaskInput, BertExporter.TokenTypeIdsInput];
-        var steps = files.Kind switch
+        var steps = tokenizer switch
         {
+            RobertaTextTokenizer bpe => ByteLevelBpeTokenizationPipeline.Build(ml, textColumn, pairColumn, bpe.Vocabulary, bpe.Merges, files.AddPrefixSpace, maxLength),
             _ => TextTokenizationPipeline.Build(ml, textColumn, pairColumn, tokenizer.Vocabulary, files.LowerCase, maxLength),
         };
         return new ScoringInput(steps, inputs, inputs.ToDictionary(n => n, _ => new[] { 1, -1 }), []);
