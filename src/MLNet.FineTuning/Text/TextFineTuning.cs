@@ -84,6 +84,11 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
             if (o.MaxSequenceLength > checkpoint.Config.MaxSequenceLength)
                 throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
                     $"MaxSequenceLength must be at most the encoder's {checkpoint.Config.MaxSequenceLength} positions (max_position_embeddings {checkpoint.Config.MaxPositionEmbeddings}).");
+            // Checked before any training: the saved chain's BPE steps need it (ByteLevelBpeTokenizationPipeline.Build).
+            if (o.SecondTextColumnName != null && checkpoint.TokenizerFiles.Kind == TextTokenizerKind.ByteLevelBpe && o.MaxSequenceLength % 2 != 0)
+                throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
+                    $"MaxSequenceLength must be even for sentence pairs with a byte-level BPE (RoBERTa) encoder; got {o.MaxSequenceLength}. " +
+                    "Hugging Face's fast tokenizer gives the odd token of an odd budget to the longer text, which the saved model's steps cannot know.");
             var tokenizer = checkpoint.TokenizerFiles.CreateTokenizer();
             var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken, Kind);
             var scaling = CheckTrainingLabels(train, classNames);

@@ -111,4 +111,28 @@ public class RobertaFolderFitTests
         Assert.Contains("RoBERTa checkpoint folder", e.Message);
         Assert.Contains("lacks merges.txt", e.Message);
     }
+
+    [Fact]
+    public void Fit_PairsWithAnOddMaxLength_RefusedBeforeTraining()
+    {
+        using var dir = new TempDirectory();
+        WriteFolder(dir.Path);
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new PairRow { Label = "a", Text = "goal", Text2 = "cup" }, new PairRow { Label = "b", Text = "soup", Text2 = "oven" } });
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Conversion.MapValueToKey("Label").Append(
+            ml.MulticlassClassification.Trainers.LoraTextClassifier(new LoraTextClassifier.Options
+            {
+                Encoder = PretrainedCatalog.RobertaFolder, EncoderPath = dir.Path, SecondTextColumnName = nameof(PairRow.Text2), MaxSequenceLength = 15, Epochs = 1,
+            })).Fit(data));
+
+        Assert.Contains("must be even for sentence pairs", e.Message);
+    }
+
+    private sealed class PairRow
+    {
+        public string Label { get; set; } = "";
+        public string Text { get; set; } = "";
+        public string Text2 { get; set; } = "";
+    }
 }
