@@ -164,6 +164,30 @@ public sealed class ToolTaskTests(RegressionToolRun regression, LabelSetToolRun 
         }
     }
 
+    [Fact]
+    public void Consumption_RegressionAndMultiLabelProjectsBuild_AndPrintWhatPredictDoes()
+    {
+        Assert.True(regression.Result.ExitCode == 0, regression.Result.ToString());
+        Assert.True(labelSet.Result.ExitCode == 0, labelSet.Result.ToString());
+        string text = Texts(regression.Test)[0];
+        string dll = ConsumptionBuild.BuildAndGetDll(regression.Output, Path.Combine(regression.Root, "consumption-work"));
+        string printed = Assert.Single(ConsumptionBuild.Lines(dll, text), l => l.StartsWith("predicted value: ", StringComparison.Ordinal));
+        var value = Tool.Run("predict", "--model", Path.Combine(regression.Output, "model.zip"), "--input", text, "--json");
+        Assert.True(value.ExitCode == 0, value.ToString());
+        using (var json = JsonDocument.Parse(value.Output))
+            Assert.Equal(json.RootElement[0].GetProperty("scores").GetProperty("value").GetDouble(),
+                double.Parse(printed["predicted value: ".Length..], CultureInfo.InvariantCulture), 4);
+
+        string tagged = LabelSetToolRun.Rows("test", 1)[0].Text;
+        dll = ConsumptionBuild.BuildAndGetDll(labelSet.Output, Path.Combine(labelSet.Root, "consumption-work"));
+        printed = Assert.Single(ConsumptionBuild.Lines(dll, tagged), l => l.StartsWith("labels:", StringComparison.Ordinal));
+        var labels = Tool.Run("predict", "--model", Path.Combine(labelSet.Output, "model.zip"), "--input", tagged, "--json");
+        Assert.True(labels.ExitCode == 0, labels.ToString());
+        using (var json = JsonDocument.Parse(labels.Output))
+            Assert.Equal(json.RootElement[0].GetProperty("label").GetString()!.Split(';', StringSplitOptions.RemoveEmptyEntries),
+                printed["labels:".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
     sealed class Tolerance(double within) : IEqualityComparer<double>
     {
         public bool Equals(double a, double b) => Math.Abs(a - b) <= within;
