@@ -60,6 +60,9 @@ step() {
   return $rc
 }
 
+# RoBERTa's reference from transformers' RobertaModel (not in Debian, so the committed fixture uses torch's own layers):
+# the folder comes back in $OUT/roberta; here, MLNET_FINETUNING_ROBERTA_FIXTURES=<it> runs RobertaParityTests against it.
+step roberta-reference 60 python3 "$repo/eng/parity/roberta_fixtures.py" --out "$out/roberta"
 # 1. Fashion-MNIST, all 60,000 + 10,000 images, as PNG folders (the layout the sample reads)
 step data 60 "$app/DataPrep" fashion-mnist "$work/data/fashion-mnist-idx" /tmp/fm --train-count "$train" --test-count 10000
 

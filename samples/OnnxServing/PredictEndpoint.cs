@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MLNet.FineTuning.Runtime.Onnx;
 
 namespace OnnxServing;
@@ -26,7 +27,7 @@ public static class PredictEndpoint
             }
             if (scoring is null)
                 return Results.Json(new { error = "The service is busy: its queue is full. Retry shortly." }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            var answers = (await scoring).Select(p => Answer(p, model.Classifier.ClassNames)).ToList();
+            var answers = (await scoring).Select(p => Answer(p, model.Classifier)).ToList();
             return many ? Results.Json(answers) : Results.Json(answers[0]);
         }
         catch (RequestError e)
@@ -35,11 +36,25 @@ public static class PredictEndpoint
         }
     }
 
-    /// <summary>The label and every class's probability, classes in the model's order.</summary>
-    public sealed record Prediction(string Label, Dictionary<string, float> Scores);
+    /// <summary>A classifier's answer: the label and every class's probability, classes in the model's order; a multi-label
+    /// model adds the labels at or over their thresholds; a regressor answers the number as <c>value</c> alone.</summary>
+    public sealed record Prediction(
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Label,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Dictionary<string, float>? Scores)
+    {
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public IReadOnlyList<string>? Labels { get; init; }
 
-    private static Prediction Answer(ClassPrediction p, IReadOnlyList<string> classes) =>
-        new(p.Label, classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => p.Scores[x.i]));
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public float? Value { get; init; }
+    }
+
+    private static Prediction Answer(ClassPrediction p, ExportedClassifier model) =>
+        model.IsRegression ? new(null, null) { Value = p.Value }
+        : new(p.Label, model.ClassNames.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => p.Scores[x.i]))
+        {
+            Labels = model.IsMultiLabel ? p.Labels : null,
+        };
 }
 
 /// <summary>What <c>GET /model</c> answers.</summary>

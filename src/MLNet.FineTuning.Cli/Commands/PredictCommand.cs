@@ -27,7 +27,7 @@ internal static class PredictCommand
 
     public static Command Create()
     {
-        var command = new Command("predict", "Predict with the model.zip (any task) or model.onnx (classifiers) that image or text wrote.");
+        var command = new Command("predict", "Predict with the model.zip or model.onnx (any task) that image or text wrote.");
         var model = new Option<string>("--model") { Description = "The model.zip of a run, or its model.onnx (text: with vocab.txt and tokenizer_config.json beside it).", Required = true };
         var input = new Option<string>("--input") { Description = "Image model: an image file or a folder of images (searched recursively). " +
             "Text model: a text, or a .txt file with one text per line.", Required = true };
@@ -160,7 +160,11 @@ internal static class PredictCommand
                 names = TextInputs(input);
                 predictions = [.. names.Chunk(64).SelectMany(chunk => classifier.PredictTexts(chunk))];
             }
-            return [.. names.Select((name, i) => Prediction.Of(name, predictions[i].Label, predictions[i].Scores, classifier.ClassNames, top))];
+            // The same answers as for the run's model.zip: a number, the labels joined by ';', or the class with its top-k.
+            if (classifier.IsRegression)
+                return [.. names.Select((name, i) => new Prediction(name, predictions[i].Value!.Value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+                    new Dictionary<string, float> { ["value"] = predictions[i].Value!.Value }))];
+            return [.. names.Select((name, i) => Prediction.Of(name, string.Join(";", predictions[i].Labels), predictions[i].Scores, classifier.ClassNames, top))];
         }
     }
 

@@ -13,15 +13,15 @@ internal static class ReportPlots
 {
     static readonly OxyColor Train = OxyColor.FromRgb(31, 119, 180), Validation = OxyColor.FromRgb(255, 127, 14), Baseline = OxyColor.FromRgb(150, 150, 150);
 
-    /// <summary>A figure per epoch: training against validation (loss or accuracy).</summary>
-    public static ReportPicture PerEpoch(string fileName, string title, string axis, IReadOnlyList<EpochRecord> epochs,
-                                         Func<EpochRecord, double> train, Func<EpochRecord, double?> validation)
+    /// <summary>A figure per epoch: training against validation (loss or accuracy), one point per (epoch, training,
+    /// validation) triple.</summary>
+    public static ReportPicture PerEpoch(string fileName, string title, string axis, IReadOnlyList<(int Epoch, double Train, double? Validation)> epochs)
     {
         var model = Model(title);
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "epoch", MajorStep = Math.Max(1, epochs.Count / 10), MinorStep = 1 });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = axis, MajorGridlineStyle = LineStyle.Dot });
-        model.Series.Add(Line("training", Train, epochs.Select(e => new DataPoint(e.Epoch, train(e)))));
-        var valid = epochs.Where(e => validation(e).HasValue).Select(e => new DataPoint(e.Epoch, validation(e)!.Value)).ToList();
+        model.Series.Add(Line("training", Train, epochs.Select(e => new DataPoint(e.Epoch, e.Train))));
+        var valid = epochs.Where(e => e.Validation.HasValue).Select(e => new DataPoint(e.Epoch, e.Validation!.Value)).ToList();
         if (valid.Count > 0) model.Series.Add(Line("validation", Validation, valid));
         return new(fileName, title, Png(model, 640, 360));
     }

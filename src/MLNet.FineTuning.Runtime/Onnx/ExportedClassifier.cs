@@ -9,17 +9,25 @@ namespace MLNet.FineTuning.Runtime.Onnx;
 
 /// <summary>
 /// A <c>model.onnx</c> exported by MLNet.FineTuning, scored with ONNX Runtime alone (no ML.NET pipeline, no TorchSharp):
-/// what a service runs. The file says what it is (<see cref="ExportedModelContract"/>: task, class names, image size);
-/// a text model also needs the <c>vocab.txt</c> and <c>tokenizer_config.json</c> written beside it, read into
-/// <see cref="Tokenizer"/>. Batches go to ONNX Runtime in one call. Thread-safe: ONNX Runtime's <c>Run</c> may be called
-/// concurrently.
+/// what a service runs. Every task the library exports: classification, multi-label classification and regression, of
+/// images or texts. The file says what it is (<see cref="ExportedModelContract"/>: task, class or label names, thresholds,
+/// image size); a text model also needs the tokenizer files written beside it (<c>vocab.txt</c> and
+/// <c>tokenizer_config.json</c>), read into <see cref="Tokenizer"/>. Batches go to ONNX Runtime in one call. Thread-safe:
+/// ONNX Runtime's <c>Run</c> may be called concurrently.
 /// </summary>
 public sealed class ExportedClassifier : IDisposable
 {
+    private static readonly string[] Tasks =
+    [
+        ExportedModelContract.ImageClassificationTask, ExportedModelContract.TextClassificationTask,
+        ExportedModelContract.ImageMultiLabelTask, ExportedModelContract.TextMultiLabelTask,
+        ExportedModelContract.ImageRegressionTask, ExportedModelContract.TextRegressionTask,
+    ];
+
     private readonly InferenceSession session;
 
     private ExportedClassifier(InferenceSession session, string path, string task, IReadOnlyList<string> classNames,
-        int imageSize, BertTextTokenizer? tokenizer, int maxSequenceLength, string executionProvider)
+        int imageSize, ITextTokenizer? tokenizer, int maxSequenceLength, string executionProvider)
     {
         this.session = session;
         ModelPath = path;
@@ -34,20 +42,30 @@ public sealed class ExportedClassifier : IDisposable
     /// <summary>The full path of the <c>model.onnx</c> read.</summary>
     public string ModelPath { get; }
 
-    /// <summary><see cref="ExportedModelContract.ImageClassificationTask"/> or <see cref="ExportedModelContract.TextClassificationTask"/>.</summary>
+    /// <summary>The task from the file's metadata: one of the <c>…Task</c> values of <see cref="ExportedModelContract"/>.</summary>
     public string Task { get; }
 
-    /// <summary>Whether the model classifies images (else texts).</summary>
-    public bool IsImageModel => Task == ExportedModelContract.ImageClassificationTask;
+    /// <summary>Whether the model reads images (else texts).</summary>
+    public bool IsImageModel => Task is ExportedModelContract.ImageClassificationTask or ExportedModelContract.ImageMultiLabelTask
+        or ExportedModelContract.ImageRegressionTask;
 
-    /// <summary>The class names, in the order of each prediction's scores.</summary>
+    /// <summary>Whether the model predicts any number of labels per input (each prediction's <see cref="ClassPrediction.Labels"/>).</summary>
+    public bool IsMultiLabel => Task is ExportedModelContract.ImageMultiLabelTask or ExportedModelContract.TextMultiLabelTask;
+
+    /// <summary>Whether the model predicts a number (each prediction's <see cref="ClassPrediction.Value"/>).</summary>
+    public bool IsRegression => Task is ExportedModelContract.ImageRegressionTask or ExportedModelContract.TextRegressionTask;
+
+    /// <summary>The class (multi-label: label) names, in the order of each prediction's scores; empty for a regressor.</summary>
     public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Multi-label models: each label's decision threshold, in <see cref="ClassNames"/> order (empty otherwise).</summary>
+    public IReadOnlyList<float> Thresholds { get; private init; } = [];
 
     /// <summary>Image models: the side S of the square <c>pixels</c> input; 0 for text models.</summary>
     public int ImageSize { get; }
 
-    /// <summary>Text models: the tokenizer the model was trained with (from <c>vocab.txt</c> and <c>tokenizer_config.json</c>); null for image models.</summary>
-    public BertTextTokenizer? Tokenizer { get; }
+    /// <summary>Text models: the tokenizer the model was trained with (from its files and <c>tokenizer_config.json</c>); null for image models.</summary>
+    public ITextTokenizer? Tokenizer { get; }
 
     /// <summary>Text models: tokens per text (and pair) at most, <c>model_max_length</c> of <c>tokenizer_config.json</c>
     /// (the length the model was trained with); longer texts are truncated as in training. 0 for image models.</summary>
@@ -66,7 +84,7 @@ public sealed class ExportedClassifier : IDisposable
     /// <param name="gpuDeviceId">A CUDA device for ONNX Runtime's CUDA provider, or null for the CPU.</param>
     /// <param name="fallbackToCpu">With a <paramref name="gpuDeviceId"/>: use the CPU when the CUDA provider cannot start
     /// (no GPU, no CUDA build of ONNX Runtime) instead of throwing; <see cref="ExecutionProvider"/> says which ran.</param>
-    /// <exception cref="FileNotFoundException">No model (or, for text, no vocabulary) at the path; the message names it.</exception>
+    /// <exception cref="FileNotFoundException">No model (or, for text, no tokenizer file) at the path; the message names it.</exception>
     /// <exception cref="InvalidDataException">The file is not an ONNX model, or not one MLNet.FineTuning exported.</exception>
     public static ExportedClassifier Load(string path, int? gpuDeviceId = null, bool fallbackToCpu = true)
     {
@@ -80,23 +98,25 @@ public sealed class ExportedClassifier : IDisposable
             var metadata = session.ModelMetadata.CustomMetadataMap;
             string task = metadata.GetValueOrDefault(ExportedModelContract.TaskKey) switch
             {
-                ExportedModelContract.ImageClassificationTask => ExportedModelContract.ImageClassificationTask,
-                ExportedModelContract.TextClassificationTask => ExportedModelContract.TextClassificationTask,
                 null => throw new InvalidDataException(
                     $"'{file}' has no '{ExportedModelContract.TaskKey}' metadata: it was not exported by MLNet.FineTuning, or by a " +
                     "version before 2026-12-05 (export it again with SaveOnnx or mlnet-finetune)."),
-                var other => throw new InvalidDataException($"'{file}': metadata '{ExportedModelContract.TaskKey}' is '{other}', not a task this runtime scores."),
+                var known when Tasks.Contains(known) => known,
+                var other => throw new InvalidDataException($"'{file}': metadata '{ExportedModelContract.TaskKey}' is '{other}', not a task this runtime scores ({string.Join(", ", Tasks)})."),
             };
-            var classNames = ReadClassNames(file, metadata);
+            bool regression = task is ExportedModelContract.ImageRegressionTask or ExportedModelContract.TextRegressionTask;
+            var classNames = regression ? [] : ReadClassNames(file, metadata);
+            float[] thresholds = task is ExportedModelContract.ImageMultiLabelTask or ExportedModelContract.TextMultiLabelTask
+                ? ReadThresholds(file, metadata, classNames.Length) : [];
             int opset = int.TryParse(metadata.GetValueOrDefault(ExportedModelContract.OpsetKey), NumberStyles.None, CultureInfo.InvariantCulture, out int o) ? o : 0;
-            if (task == ExportedModelContract.ImageClassificationTask)
+            if (task is ExportedModelContract.ImageClassificationTask or ExportedModelContract.ImageMultiLabelTask or ExportedModelContract.ImageRegressionTask)
             {
                 if (!int.TryParse(metadata.GetValueOrDefault(ExportedModelContract.ImageSizeKey), NumberStyles.None, CultureInfo.InvariantCulture, out int size) || size < 1)
                     throw new InvalidDataException($"'{file}': metadata '{ExportedModelContract.ImageSizeKey}' is missing or not a positive whole number.");
-                return new ExportedClassifier(session, file, task, classNames, size, null, 0, provider) { Opset = opset };
+                return new ExportedClassifier(session, file, task, classNames, size, null, 0, provider) { Opset = opset, Thresholds = thresholds };
             }
             var (tokenizer, maxLength) = ReadTokenizer(Path.GetDirectoryName(file)!);
-            return new ExportedClassifier(session, file, task, classNames, 0, tokenizer, maxLength, provider) { Opset = opset };
+            return new ExportedClassifier(session, file, task, classNames, 0, tokenizer, maxLength, provider) { Opset = opset, Thresholds = thresholds };
         }
         catch
         {
@@ -142,17 +162,39 @@ public sealed class ExportedClassifier : IDisposable
 
     private ClassPrediction[] Run(IReadOnlyCollection<NamedOnnxValue> inputs, int count)
     {
-        using var results = session.Run(inputs, [ExportedModelContract.ProbabilitiesOutput, ExportedModelContract.PredictedIndexOutput]);
+        if (IsRegression)
+        {
+            using var scores = session.Run(inputs, [ExportedModelContract.ScoreOutput]);
+            var values = scores.First().AsTensor<float>();
+            return [.. Enumerable.Range(0, count).Select(i => ClassPrediction.OfValue(values[i, 0]))];
+        }
+        string decision = IsMultiLabel ? ExportedModelContract.PredictedLabelsOutput : ExportedModelContract.PredictedIndexOutput;
+        using var results = session.Run(inputs, [ExportedModelContract.ProbabilitiesOutput, decision]);
         var probabilities = results.First(r => r.Name == ExportedModelContract.ProbabilitiesOutput).AsTensor<float>();
-        var indices = results.First(r => r.Name == ExportedModelContract.PredictedIndexOutput).AsTensor<long>();
         int k = ClassNames.Count;
         var predictions = new ClassPrediction[count];
+        if (IsMultiLabel)
+        {
+            var chosen = results.First(r => r.Name == decision).AsTensor<bool>();
+            for (int i = 0; i < count; i++)
+            {
+                var scores = new float[k];
+                for (int j = 0; j < k; j++) scores[j] = probabilities[i, j];
+                int top = Array.IndexOf(scores, scores.Max());
+                predictions[i] = new ClassPrediction(ClassNames[top], top, scores)
+                {
+                    Labels = [.. Enumerable.Range(0, k).Where(j => chosen[i, j]).Select(j => ClassNames[j])],
+                };
+            }
+            return predictions;
+        }
+        var indices = results.First(r => r.Name == decision).AsTensor<long>();
         for (int i = 0; i < count; i++)
         {
             var scores = new float[k];
             for (int j = 0; j < k; j++) scores[j] = probabilities[i, j];
             int index = (int)indices[i];
-            predictions[i] = new ClassPrediction(ClassNames[index], index, scores);
+            predictions[i] = new ClassPrediction(ClassNames[index], index, scores) { Labels = [ClassNames[index]] };
         }
         return predictions;
     }
@@ -184,30 +226,43 @@ public sealed class ExportedClassifier : IDisposable
         return names;
     }
 
-    private static (BertTextTokenizer, int) ReadTokenizer(string folder)
+    private static float[] ReadThresholds(string file, IReadOnlyDictionary<string, string> metadata, int count)
     {
-        string vocabulary = Path.Combine(folder, "vocab.txt"), configPath = Path.Combine(folder, "tokenizer_config.json");
-        foreach (var needed in new[] { vocabulary, configPath })
-            if (!File.Exists(needed))
-                throw new FileNotFoundException($"'{needed}' does not exist: a text model.onnx needs the vocab.txt and tokenizer_config.json " +
-                                                "that SaveOnnx (or mlnet-finetune) wrote beside it.", needed);
-        JsonObject config;
+        string? json = metadata.GetValueOrDefault(ExportedModelContract.ThresholdsKey);
+        float[]? thresholds = null;
         try
         {
-            config = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject ?? throw new InvalidDataException($"'{configPath}' is not a JSON object.");
+            thresholds = json is null ? null : JsonSerializer.Deserialize<float[]>(json);
         }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{configPath}' is not valid JSON: {e.Message}", e);
-        }
-        // Hugging Face's BertTokenizer lower-cases when do_lower_case is absent; the exports always write it.
-        bool lowerCase = config["do_lower_case"] is not JsonValue v || v.GetValueKind() != JsonValueKind.False;
-        if (config["model_max_length"] is not JsonValue m || !m.TryGetValue(out int maxLength) || maxLength < 2)
-            throw new InvalidDataException($"'{configPath}': model_max_length (the tokens per text the model was trained with) is missing or not a whole number ≥ 2.");
-        return (BertTextTokenizer.Create(vocabulary, lowerCase), maxLength);
+        catch (JsonException) { }
+        if (thresholds is null || thresholds.Length != count || thresholds.Any(t => !float.IsFinite(t)))
+            throw new InvalidDataException($"'{file}': metadata '{ExportedModelContract.ThresholdsKey}' is missing or not a JSON array of {count} numbers, one per label.");
+        return thresholds;
+    }
+
+    private static (ITextTokenizer, int) ReadTokenizer(string folder)
+    {
+        var (files, maxLength) = TextTokenizerFiles.ReadExported(folder);
+        return (files.CreateTokenizer(), maxLength);
     }
 }
 
-/// <summary>One input's prediction: the label, its index, and every class's probability in the order of
-/// <see cref="ExportedClassifier.ClassNames"/>.</summary>
-public sealed record ClassPrediction(string Label, int Index, float[] Scores);
+/// <summary>
+/// One input's prediction. Classification: the class, its index and every class's probability (softmax) in the order of
+/// <see cref="ExportedClassifier.ClassNames"/>. Multi-label: <see cref="Labels"/> holds the labels whose probability
+/// (an independent sigmoid each, in <see cref="Scores"/>) reaches its threshold, <see cref="Label"/> the most probable one.
+/// Regression: <see cref="Value"/> is the predicted number (also <c>Scores[0]</c>), <see cref="Label"/> it written out,
+/// <see cref="Index"/> −1.
+/// </summary>
+public sealed record ClassPrediction(string Label, int Index, float[] Scores)
+{
+    /// <summary>The predicted labels: the class (classification), every label at or over its threshold (multi-label, may be
+    /// empty), none (regression).</summary>
+    public IReadOnlyList<string> Labels { get; init; } = [];
+
+    /// <summary>Regression: the predicted number; null for the classifiers.</summary>
+    public float? Value { get; init; }
+
+    internal static ClassPrediction OfValue(float value) =>
+        new(value.ToString("R", CultureInfo.InvariantCulture), -1, [value]) { Value = value };
+}

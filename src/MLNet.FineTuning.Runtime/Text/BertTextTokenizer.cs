@@ -35,7 +35,7 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// </para>
 /// <para>Instances are immutable and thread-safe.</para>
 /// </remarks>
-public sealed class BertTextTokenizer
+public sealed class BertTextTokenizer : ITextTokenizer
 {
     private static IReadOnlyList<string> SpecialTokens => BertSpecialTokens.All;
 

@@ -32,7 +32,7 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// </para>
 /// <para>Instances are immutable and thread-safe.</para>
 /// </remarks>
-public sealed class RobertaTextTokenizer
+public sealed class RobertaTextTokenizer : ITextTokenizer
 {
     private readonly BpeTokenizer _bpe;
     private readonly ByteLevelWordSplitter _words;

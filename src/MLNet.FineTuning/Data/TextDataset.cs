@@ -32,7 +32,7 @@ internal sealed class TextDataset
         new(encodings, LabelKind.Class, encodings.Select(_ => new[] { 0f }).ToArray());
 
     public static TextDataset Read(IDataView view, string textColumn, string? pairColumn, string labelColumn,
-        BertTextTokenizer tokenizer, int maxLength, string role, CancellationToken cancellation, LabelKind kind = LabelKind.Class)
+        ITextTokenizer tokenizer, int maxLength, string role, CancellationToken cancellation, LabelKind kind = LabelKind.Class)
     {
         var columns = new List<DataViewSchema.Column> { view.Schema[textColumn], view.Schema[labelColumn] };
         if (pairColumn != null) columns.Add(view.Schema[pairColumn]);

@@ -5,10 +5,15 @@ using System.Text.Json.Nodes;
 namespace MLNet.FineTuning.Modeling;
 
 /// <summary>
-/// The shape of a <see cref="BertEncoder"/>: the fields of a Hugging Face BERT <c>config.json</c> that decide
-/// the network. Property docs give the JSON name; defaults are Hugging Face's <c>BertConfig</c> defaults
+/// The shape of a <see cref="BertEncoder"/>: the fields of a Hugging Face BERT or RoBERTa <c>config.json</c> that
+/// decide the network. Property docs give the JSON name; defaults are Hugging Face's <c>BertConfig</c> defaults
 /// (BERT-base), which also apply to fields a <c>config.json</c> leaves out.
 /// </summary>
+/// <remarks>
+/// RoBERTa is BERT's network with two differences that reach the weights' use: its position ids start after the
+/// padding id (<see cref="PositionOffset"/>), and its checkpoints name the encoder <c>roberta.*</c>. Everything else a
+/// RoBERTa config changes (one token type, LayerNorm epsilon 1e-5, 514 positions) is a value of the fields below.
+/// </remarks>
 public sealed record BertConfig
 {
     /// <summary>Activations this encoder implements: <c>gelu</c> (exact, erf), <c>gelu_new</c> and <c>gelu_pytorch_tanh</c> (both the tanh approximation), <c>relu</c>.</summary>
@@ -22,6 +27,33 @@ public sealed record BertConfig
     {
         HiddenSize = 384, NumHiddenLayers = 6, NumAttentionHeads = 12, IntermediateSize = 1536,
     };
+
+    /// <summary>The <c>model_type</c> values this encoder implements.</summary>
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = [Bert, Roberta];
+
+    /// <summary><c>model_type</c> of BERT checkpoints.</summary>
+    public const string Bert = "bert";
+
+    /// <summary><c>model_type</c> of RoBERTa checkpoints (roberta-base, distilroberta-base, CodeBERT, …).</summary>
+    public const string Roberta = "roberta";
+
+    /// <summary><c>model_type</c>: <see cref="Bert"/> (default) or <see cref="Roberta"/>.</summary>
+    public string ModelType { get; init; } = Bert;
+
+    /// <summary>
+    /// Index of the first position embedding a sequence uses: 0 for BERT; <c>pad_token_id + 1</c> for RoBERTa, whose
+    /// position ids count from there (Hugging Face's <c>create_position_ids_from_input_ids</c>). That function gives
+    /// padded tokens the padding id as position instead; only padded rows, which attention and pooling mask out,
+    /// see the difference.
+    /// </summary>
+    public int PositionOffset => ModelType == Roberta ? PadTokenId + 1 : 0;
+
+    /// <summary>The longest sequence the position embedding covers: <see cref="MaxPositionEmbeddings"/> −
+    /// <see cref="PositionOffset"/> (512 for BERT-base and RoBERTa-base).</summary>
+    public int MaxSequenceLength => MaxPositionEmbeddings - PositionOffset;
+
+    /// <summary>The prefix a task model's checkpoint puts before the encoder's keys: <c>bert.</c> or <c>roberta.</c>.</summary>
+    public string CheckpointPrefix => ModelType + ".";
 
     /// <summary><c>vocab_size</c>: rows of the word embedding, ≥ 1. Default 30522 (BERT uncased).</summary>
     public int VocabSize { get; init; } = 30522;
@@ -85,6 +117,10 @@ public sealed record BertConfig
         if (!(LayerNormEps > 0)) problems.Add($"layer_norm_eps must be greater than 0; got {LayerNormEps}.");
         if (PadTokenId < 0 || PadTokenId >= VocabSize)
             problems.Add($"pad_token_id ({PadTokenId}) must be in [0, vocab_size {VocabSize}).");
+        if (!SupportedModelTypes.Contains(ModelType))
+            problems.Add($"model_type '{ModelType}' is not supported; use one of {string.Join(", ", SupportedModelTypes)}.");
+        else if (MaxSequenceLength < 2)
+            problems.Add($"max_position_embeddings ({MaxPositionEmbeddings}) leaves {MaxSequenceLength} positions after the {PositionOffset} that {ModelType} skips; at least 2 are needed.");
         return problems;
     }
 
@@ -109,7 +145,7 @@ public sealed record BertConfig
 
     /// <summary>Reads a Hugging Face <c>config.json</c> and validates it.</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">Not JSON, a field of the wrong type, a model type other than BERT, or invalid values (each named).</exception>
+    /// <exception cref="InvalidDataException">Not JSON, a field of the wrong type, a model type other than BERT or RoBERTa, or invalid values (each named).</exception>
     public static BertConfig FromJsonFile(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"The model configuration '{path}' was not found.", path);
@@ -119,7 +155,7 @@ public sealed record BertConfig
     /// <summary>Parses the text of a Hugging Face <c>config.json</c> and validates it.</summary>
     /// <param name="json">The file's text.</param>
     /// <param name="origin">Names the file in messages.</param>
-    /// <exception cref="InvalidDataException">Not JSON, a field of the wrong type, a model type other than BERT, or invalid values (each named).</exception>
+    /// <exception cref="InvalidDataException">Not JSON, a field of the wrong type, a model type other than BERT or RoBERTa, or invalid values (each named).</exception>
     public static BertConfig FromJson(string json, string origin = "config.json")
     {
         JsonObject root;
@@ -132,16 +168,18 @@ public sealed record BertConfig
             throw new InvalidDataException($"'{origin}' is not valid JSON: {e.Message}", e);
         }
         var problems = new List<string>();
-        // Other model types (RoBERTa's offset positions, ALBERT's factorised embeddings, DistilBERT's names)
-        // would load into this shape wrongly or not at all: refuse them by name rather than half-load them.
-        string modelType = Read(root, "model_type", "bert", problems);
-        if (modelType != "bert") problems.Add($"model_type '{modelType}' is not 'bert'; only BERT checkpoints are supported.");
+        // Other model types (XLM-RoBERTa's SentencePiece vocabulary, ALBERT's factorised embeddings, DistilBERT's
+        // names) would load into this shape wrongly or not at all: refuse them by name rather than half-load them.
+        string modelType = Read(root, "model_type", Bert, problems);
+        if (!SupportedModelTypes.Contains(modelType))
+            problems.Add($"model_type '{modelType}' is not supported; only {string.Join(" and ", SupportedModelTypes)} checkpoints are.");
         string positions = Read(root, "position_embedding_type", "absolute", problems);
         if (positions != "absolute")
             problems.Add($"position_embedding_type '{positions}' is not supported; only 'absolute' is.");
         var defaults = new BertConfig();
         var config = new BertConfig
         {
+            ModelType = SupportedModelTypes.Contains(modelType) ? modelType : Bert,
             VocabSize = Read(root, "vocab_size", defaults.VocabSize, problems),
             HiddenSize = Read(root, "hidden_size", defaults.HiddenSize, problems),
             NumHiddenLayers = Read(root, "num_hidden_layers", defaults.NumHiddenLayers, problems),
@@ -157,16 +195,16 @@ public sealed record BertConfig
         };
         problems.AddRange(config.Problems());
         if (problems.Count > 0)
-            throw new InvalidDataException($"'{origin}' does not describe a usable BERT encoder: {string.Join(" ", problems)}");
+            throw new InvalidDataException($"'{origin}' does not describe a usable BERT or RoBERTa encoder: {string.Join(" ", problems)}");
         return config;
     }
 
-    /// <summary>The fields above as a Hugging Face <c>config.json</c> (with <c>model_type</c> bert), so that a fine-tuned encoder can be saved beside its weights.</summary>
+    /// <summary>The fields above as a Hugging Face <c>config.json</c>, so that a fine-tuned encoder can be saved beside its weights.</summary>
     public string ToJson()
     {
         var root = new JsonObject
         {
-            ["model_type"] = "bert",
+            ["model_type"] = ModelType,
             ["vocab_size"] = VocabSize,
             ["hidden_size"] = HiddenSize,
             ["num_hidden_layers"] = NumHiddenLayers,
@@ -208,5 +246,5 @@ public sealed record BertConfig
 
     /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"BERT(layers {NumHiddenLayers}, hidden {HiddenSize}, heads {NumAttentionHeads}, FFN {IntermediateSize}, {HiddenAct}, vocab {VocabSize}, positions {MaxPositionEmbeddings})");
+        $"{(ModelType == Roberta ? "RoBERTa" : "BERT")}(layers {NumHiddenLayers}, hidden {HiddenSize}, heads {NumAttentionHeads}, FFN {IntermediateSize}, {HiddenAct}, vocab {VocabSize}, positions {MaxPositionEmbeddings})");
 }

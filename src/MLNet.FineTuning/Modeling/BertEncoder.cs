@@ -144,9 +144,9 @@ public sealed class BertEncoder : Module<Tensor, Tensor, Tensor, Tensor>
             if (!t.shape.SequenceEqual(input_ids.shape))
                 throw new ArgumentException(
                     $"{name} [{string.Join(",", t.shape)}] must have the shape of input_ids [{string.Join(",", input_ids.shape)}].", name);
-        if (input_ids.shape[1] > Config.MaxPositionEmbeddings)
+        if (input_ids.shape[1] > Config.MaxSequenceLength)
             throw new ArgumentException(
-                $"Sequences of {input_ids.shape[1]} tokens are longer than max_position_embeddings ({Config.MaxPositionEmbeddings}).",
+                $"Sequences of {input_ids.shape[1]} tokens are longer than the encoder's {Config.MaxSequenceLength} positions (max_position_embeddings {Config.MaxPositionEmbeddings}).",
                 nameof(input_ids));
     }
 }

@@ -122,14 +122,18 @@ internal static class BertExporter
         {
             string word = w.Gather(EmbeddingTable("embeddings.word_embeddings"), inputIds);
             string type = w.Gather(EmbeddingTable("embeddings.token_type_embeddings"), tokenTypeIds);
-            // Positions are 0..s-1 for every row, so the first s rows of the position table are the position
-            // embeddings: Slice by the run-time sequence length instead of building ids and gathering.
+            // Positions are offset..offset+s-1 for every row (offset 0 for BERT, pad id + 1 for RoBERTa), so s rows of the
+            // position table from the offset on are the position embeddings: Slice by the run-time sequence length
+            // instead of building ids and gathering.
             // [s, hidden] then broadcasts over the batch in the Add. Shape inference cannot size that axis, so ONNX
             // Runtime's SkipLayerNormFusion leaves the residual Add + LayerNorm pairs alone; wanted, since its CPU
             // SkipLayerNormalization was slower than LayerNormalization + Add here (docs/text-saved-model.md).
             string zero = w.AddInt64Initializer("zero_1d", [0], 1);
             string sequenceLength = w.Slice(w.Shape(inputIds), w.AddInt64Initializer("one_1d", [1], 1), w.AddInt64Initializer("two_1d", [2], 1));
-            string positions = w.Slice(EmbeddingTable("embeddings.position_embeddings"), zero, sequenceLength, axes: zero);
+            string positions = config.PositionOffset == 0
+                ? w.Slice(EmbeddingTable("embeddings.position_embeddings"), zero, sequenceLength, axes: zero)
+                : w.Slice(EmbeddingTable("embeddings.position_embeddings"), w.AddInt64Initializer("position_offset", [config.PositionOffset], 1),
+                    w.Add(sequenceLength, w.AddInt64Initializer("position_offset_end", [config.PositionOffset], 1)), axes: zero);
             return LayerNorm(w.Add(w.Add(word, type), positions), "embeddings.LayerNorm");
         }
 

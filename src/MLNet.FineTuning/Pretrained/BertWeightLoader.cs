@@ -7,23 +7,29 @@ namespace MLNet.FineTuning.Pretrained;
 
 /// <summary>Loads pretrained weights into a <see cref="BertEncoder"/>: the one weight loader for text encoders.</summary>
 /// <remarks>
-/// Keys are the encoder's (Hugging Face <c>BertModel</c>'s); a source may add <c>bert.</c> in front, as the
-/// checkpoints of <c>BertForPreTraining</c>, <c>BertForMaskedLM</c>, … do. Dropped without complaint:
-/// <c>cls.*</c> (those pre-training heads), <c>pooler.*</c> when the encoder has no pooler, and
-/// <c>embeddings.position_ids</c> (a constant buffer older transformers versions saved). Anything else
-/// that does not fit is an error listing every key, and then nothing is loaded.
+/// Keys are the encoder's (Hugging Face <c>BertModel</c>'s and <c>RobertaModel</c>'s, which name the same modules); a
+/// source may add <c>bert.</c> (<c>roberta.</c>) in front, as the checkpoints of <c>BertForPreTraining</c>,
+/// <c>BertForMaskedLM</c>, <c>RobertaForMaskedLM</c>, … do. Dropped without complaint: the task heads of those
+/// checkpoints (<c>cls.*</c>; RoBERTa's <c>lm_head.*</c> and <c>classifier.*</c>), <c>pooler.*</c> when the encoder
+/// has no pooler, and <c>embeddings.position_ids</c> (a constant buffer older transformers versions saved). Anything
+/// else that does not fit is an error listing every key, and then nothing is loaded.
 /// </remarks>
 internal static class BertWeightLoader
 {
-    /// <summary>The prefix Hugging Face's task models put before the <c>BertModel</c> keys.</summary>
+    /// <summary>The prefix Hugging Face's BERT task models put before the <c>BertModel</c> keys.</summary>
     public const string Prefix = "bert.";
 
-    /// <summary><paramref name="key"/> without a leading <see cref="Prefix"/>.</summary>
-    public static string WithoutPrefix(string key) => key.StartsWith(Prefix, StringComparison.Ordinal) ? key[Prefix.Length..] : key;
+    /// <summary><paramref name="key"/> without a leading <paramref name="prefix"/>.</summary>
+    public static string WithoutPrefix(string key, string prefix = Prefix) =>
+        key.StartsWith(prefix, StringComparison.Ordinal) ? key[prefix.Length..] : key;
 
-    /// <summary>Whether a source key (without prefix) is dropped rather than reported as unexpected.</summary>
-    public static bool IsIgnored(string key, bool hasPooler) =>
+    /// <summary>Whether a source key (without prefix) is dropped rather than reported as unexpected: a pre-training head
+    /// of BERT's (<c>cls.</c>) or RoBERTa's (<c>lm_head.</c>, <c>classifier.</c>: RoBERTa checkpoints are often published
+    /// with them) checkpoints, an unused pooler, a buffer.</summary>
+    public static bool IsIgnored(string key, bool hasPooler, string modelType = BertConfig.Bert) =>
         key.StartsWith("cls.", StringComparison.Ordinal)
+        || (modelType == BertConfig.Roberta
+            && (key.StartsWith("lm_head.", StringComparison.Ordinal) || key.StartsWith("classifier.", StringComparison.Ordinal)))
         || (!hasPooler && key.StartsWith("pooler.", StringComparison.Ordinal))
         || key == "embeddings.position_ids";
 
@@ -36,7 +42,8 @@ internal static class BertWeightLoader
         Assign(model, BertOnnxMap.ToStateDict(onnx, model, origin), origin);
     }
 
-    /// <summary>Loads a .safetensors file or PyTorch state_dict pickle with Hugging Face BERT keys.</summary>
+    /// <summary>Loads a .safetensors file or PyTorch state_dict pickle with Hugging Face BERT (or, for a RoBERTa config,
+    /// RoBERTa) keys.</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">Unreadable file, or keys/shapes that do not fit the network (all listed).</exception>
     public static void LoadStateDict(BertEncoder model, string path)
@@ -45,11 +52,12 @@ internal static class BertWeightLoader
         var tensors = StateDictLoader.Read(path);
         var byKey = new Dictionary<string, Tensor>();
         var twice = new List<string>();
+        string prefix = model.Config.CheckpointPrefix;
         foreach (var (key, tensor) in tensors)
-            if (!byKey.TryAdd(WithoutPrefix(key), tensor)) twice.Add(WithoutPrefix(key));
+            if (!byKey.TryAdd(WithoutPrefix(key, prefix), tensor)) twice.Add(WithoutPrefix(key, prefix));
         if (twice.Count > 0)
             throw new InvalidDataException(
-                $"'{path}' holds these weights both with and without the '{Prefix}' prefix: {string.Join(", ", twice)}.");
+                $"'{path}' holds these weights both with and without the '{prefix}' prefix: {string.Join(", ", twice)}.");
         Assign(model, byKey, path);
     }
 
@@ -80,5 +88,5 @@ internal static class BertWeightLoader
     private static void Assign(BertEncoder model, IReadOnlyDictionary<string, Tensor> source, string origin) =>
         StateDictLoader.Assign(model, source, origin,
             $"BertEncoder {model.Config} {(model.HasPooler ? "with" : "without")} pooler",
-            ignored: key => IsIgnored(key, model.HasPooler));
+            ignored: key => IsIgnored(key, model.HasPooler, model.Config.ModelType));
 }

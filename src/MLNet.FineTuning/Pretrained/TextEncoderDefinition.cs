@@ -35,11 +35,14 @@ public sealed class TextEncoderDefinition
     /// <summary>One line for logs and docs.</summary>
     public string Description { get; }
 
+    /// <summary>Whether the encoder is read from a folder the user gives (as <c>EncoderPath</c>).</summary>
+    public bool IsFolder => Source is WeightSource.HuggingFaceBertFolder or WeightSource.HuggingFaceRobertaFolder;
+
     /// <summary>
     /// The encoder with its pretrained weights, vocabulary and casing. <paramref name="path"/> is the checkpoint
-    /// folder for <see cref="WeightSource.HuggingFaceBertFolder"/> and must be null for the embedded encoders.
+    /// folder for the folder sources (<see cref="IsFolder"/>) and must be null for the embedded encoders.
     /// </summary>
-    /// <param name="path">Folder of a Hugging Face BERT checkpoint (see <see cref="BertCheckpoint.Load"/>).</param>
+    /// <param name="path">Folder of a Hugging Face BERT or RoBERTa checkpoint (see <see cref="BertCheckpoint.Load"/>).</param>
     /// <param name="addPoolingLayer">Whether to include BERT's pooler (and load its weights).</param>
     /// <exception cref="ArgumentException">A folder is needed and missing, or given where none is taken.</exception>
     /// <exception cref="FileNotFoundException">The embedded weights' assembly is missing.</exception>
@@ -54,12 +57,13 @@ public sealed class TextEncoderDefinition
                         $"Text encoder '{Name}' is embedded and takes no path; for a local checkpoint folder use '{PretrainedCatalog.BertFolder}'.",
                         nameof(path));
                 return BertCheckpoint.LoadEmbedded(Resources!, Config!, addPoolingLayer);
-            case WeightSource.HuggingFaceBertFolder:
+            case WeightSource.HuggingFaceBertFolder or WeightSource.HuggingFaceRobertaFolder:
+                bool roberta = Source == WeightSource.HuggingFaceRobertaFolder;
                 if (string.IsNullOrEmpty(path))
                     throw new ArgumentException(
-                        $"Text encoder '{Name}' needs the path of a Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt).",
+                        $"Text encoder '{Name}' needs the path of a Hugging Face {(roberta ? "RoBERTa" : "BERT")} folder ({Description[(Description.IndexOf(':') + 2)..].TrimEnd('.')}).",
                         nameof(path));
-                return BertCheckpoint.Load(path, addPoolingLayer);
+                return BertCheckpoint.LoadAs(path, addPoolingLayer, roberta ? BertConfig.Roberta : BertConfig.Bert);
             default:
                 throw new NotSupportedException($"Text encoder '{Name}' has weight source {Source}, which is not a text source.");
         }

@@ -94,7 +94,7 @@ public static partial class DomainAdaptation
                 throw new ArgumentOutOfRangeException(Rank < 1 ? nameof(Rank) : !(Alpha > 0) ? nameof(Alpha) : Dropout is < 0 or >= 1 ? nameof(Dropout) : nameof(TargetModules),
                     string.Join(" ", problems));
             var encoder = PretrainedCatalog.GetTextEncoder(Encoder);   // names the known encoders when it is not one
-            if (encoder.Source == WeightSource.HuggingFaceBertFolder && string.IsNullOrWhiteSpace(EncoderPath))
+            if (encoder.IsFolder && string.IsNullOrWhiteSpace(EncoderPath))
                 throw new ArgumentException($"Encoder '{encoder.Name}' needs EncoderPath: the folder of a Hugging Face BERT checkpoint.", nameof(EncoderPath));
         }
 

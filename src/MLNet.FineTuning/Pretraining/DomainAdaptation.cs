@@ -81,17 +81,13 @@ public static partial class DomainAdaptation
         BertMaskedLanguageModel? model = null;
         try
         {
-            if (o.MaxSequenceLength > config.MaxPositionEmbeddings)
+            if (o.MaxSequenceLength > config.MaxSequenceLength)
                 throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
-                    $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({config.MaxPositionEmbeddings}).");
-            byte[] vocabulary;
-            using (var stream = checkpoint.OpenVocabulary())
-            using (var copy = new MemoryStream())
-            {
-                stream.CopyTo(copy);
-                vocabulary = copy.ToArray();
-            }
-            var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
+                    $"MaxSequenceLength must be at most the encoder's {config.MaxSequenceLength} positions (max_position_embeddings {config.MaxPositionEmbeddings}).");
+            if (config.ModelType != BertConfig.Bert)
+                throw new NotSupportedException($"Domain-adaptive pretraining continues BERT's masked-language-model training; encoder '{o.Encoder}' is " +
+                    $"{config.ModelType}, whose prediction head (lm_head) this library does not read. Use a BERT encoder.");
+            var tokenizer = checkpoint.TokenizerFiles.CreateTokenizer();
             // [CLS] and [SEP] alone leave nothing to predict.
             var encodings = texts.Where(t => !string.IsNullOrEmpty(t)).Select(t => tokenizer.Encode(t, null, o.MaxSequenceLength))
                                  .Where(e => e.Length > 2).ToArray();
@@ -127,7 +123,7 @@ public static partial class DomainAdaptation
             var state = model.state_dict().ToDictionary(
                 kv => kv.Key.StartsWith("head.", StringComparison.Ordinal) ? BertLmPredictionHead.HuggingFacePrefix + kv.Key["head.".Length..] : kv.Key,
                 kv => kv.Value);
-            BertFolderWriter.Write(outputFolder, config, vocabulary, checkpoint.LowerCase, state, "BertForMaskedLM");
+            BertFolderWriter.Write(outputFolder, config, checkpoint.TokenizerFiles.Files[TextTokenizerFiles.WordPieceVocabularyFile], checkpoint.LowerCase, state, "BertForMaskedLM");
             ch.Info(MessageSensitivity.None, $"adapted encoder written to '{outputFolder}' in {watch.Elapsed.TotalSeconds:F0} s");
             return new DomainAdaptationResult
             {

@@ -18,21 +18,19 @@ namespace MLNet.FineTuning;
 /// </summary>
 public sealed class LoraTextClassifierTransformer : FineTunedTransformer
 {
-    private readonly byte[] vocabulary;
+    private readonly TextTokenizerFiles tokenizer;
     private readonly TextClassifier model;
     private readonly LoraTextClassifier.Options options;
     private readonly IReadOnlyDictionary<string, byte[]>? adapter;
-    private readonly bool lowerCase;
 
     internal LoraTextClassifierTransformer(ITransformer scoring, byte[] onnx, TextClassifier model, LoraTextClassifier.Options options,
-        IReadOnlyList<string> classNames, TrainingResult result, byte[] vocabulary, bool lowerCase,
+        IReadOnlyList<string> classNames, TrainingResult result, TextTokenizerFiles tokenizer,
         IReadOnlyDictionary<string, byte[]>? adapter, long adapterParameters)
         : base(scoring, onnx, classNames, result)
     {
         this.model = model;
         this.options = options;
-        this.vocabulary = vocabulary;
-        this.lowerCase = lowerCase;
+        this.tokenizer = tokenizer;
         this.adapter = adapter;
         AdapterParameterCount = adapterParameters;
     }
@@ -69,7 +67,7 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
         Check.NotNull(directory, nameof(directory));
         if (!Enum.IsDefined(precision))
             throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown ONNX precision.");
-        TextModelFiles.WriteOnnx(directory, precision == OnnxPrecision.Float32 ? OnnxBytes : Int8OnnxBytes(), vocabulary, lowerCase, options.MaxSequenceLength);
+        TextModelFiles.WriteOnnx(directory, precision == OnnxPrecision.Float32 ? OnnxBytes : Int8OnnxBytes(), tokenizer, options.MaxSequenceLength);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
+using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning;
 
@@ -14,21 +15,19 @@ namespace MLNet.FineTuning;
 /// </summary>
 public sealed class LoraTextMultiLabelClassifierTransformer : FineTunedTransformer
 {
-    private readonly byte[] vocabulary;
+    private readonly TextTokenizerFiles tokenizer;
     private readonly TextClassifier model;
     private readonly LoraTextMultiLabelClassifier.Options options;
     private readonly IReadOnlyDictionary<string, byte[]>? adapter;
-    private readonly bool lowerCase;
 
     internal LoraTextMultiLabelClassifierTransformer(ITransformer scoring, byte[] onnx, TextClassifier model, LoraTextMultiLabelClassifier.Options options,
-        IReadOnlyList<string> labelNames, IReadOnlyList<float> thresholds, TrainingResult result, byte[] vocabulary, bool lowerCase,
+        IReadOnlyList<string> labelNames, IReadOnlyList<float> thresholds, TrainingResult result, TextTokenizerFiles tokenizer,
         IReadOnlyDictionary<string, byte[]>? adapter, long adapterParameters)
         : base(scoring, onnx, labelNames, result)
     {
         this.model = model;
         this.options = options;
-        this.vocabulary = vocabulary;
-        this.lowerCase = lowerCase;
+        this.tokenizer = tokenizer;
         this.adapter = adapter;
         Thresholds = thresholds;
         AdapterParameterCount = adapterParameters;
@@ -43,7 +42,7 @@ public sealed class LoraTextMultiLabelClassifierTransformer : FineTunedTransform
     /// <summary>Writes <c>model.onnx</c> (outputs <c>probabilities</c>, <c>predicted_labels</c>), <c>vocab.txt</c> and
     /// <c>tokenizer_config.json</c>, as <see cref="LoraTextClassifierTransformer.SaveOnnx(string)"/> does.</summary>
     public void SaveOnnx(string directory) =>
-        TextModelFiles.WriteOnnx(Check.NotNull(directory, nameof(directory)), OnnxBytes, vocabulary, lowerCase, options.MaxSequenceLength);
+        TextModelFiles.WriteOnnx(Check.NotNull(directory, nameof(directory)), OnnxBytes, tokenizer, options.MaxSequenceLength);
 
     /// <summary>Writes the trained LoRA adapter and the K-output head in Hugging Face PEFT's layout.</summary>
     /// <exception cref="InvalidOperationException">The model was trained with <c>FullFineTune</c> (no adapter).</exception>

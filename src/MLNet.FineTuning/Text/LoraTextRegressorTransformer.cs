@@ -2,6 +2,7 @@ using Microsoft.ML;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
+using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning;
 
@@ -13,21 +14,19 @@ namespace MLNet.FineTuning;
 /// </summary>
 public sealed class LoraTextRegressorTransformer : FineTunedTransformer
 {
-    private readonly byte[] vocabulary;
+    private readonly TextTokenizerFiles tokenizer;
     private readonly TextClassifier model;
     private readonly LoraTextRegressor.Options options;
     private readonly IReadOnlyDictionary<string, byte[]>? adapter;
-    private readonly bool lowerCase;
 
     internal LoraTextRegressorTransformer(ITransformer scoring, byte[] onnx, TextClassifier model, LoraTextRegressor.Options options,
-        TargetScaling scaling, TrainingResult result, byte[] vocabulary, bool lowerCase, IReadOnlyDictionary<string, byte[]>? adapter,
+        TargetScaling scaling, TrainingResult result, TextTokenizerFiles tokenizer, IReadOnlyDictionary<string, byte[]>? adapter,
         long adapterParameters)
         : base(scoring, onnx, [], result)
     {
         this.model = model;
         this.options = options;
-        this.vocabulary = vocabulary;
-        this.lowerCase = lowerCase;
+        this.tokenizer = tokenizer;
         this.adapter = adapter;
         AdapterParameterCount = adapterParameters;
         TargetMean = scaling.Mean;
@@ -46,7 +45,7 @@ public sealed class LoraTextRegressorTransformer : FineTunedTransformer
     /// <summary>Writes <c>model.onnx</c> (output <c>score</c>), <c>vocab.txt</c> and <c>tokenizer_config.json</c>, as
     /// <see cref="LoraTextClassifierTransformer.SaveOnnx(string)"/> does.</summary>
     public void SaveOnnx(string directory) =>
-        TextModelFiles.WriteOnnx(Check.NotNull(directory, nameof(directory)), OnnxBytes, vocabulary, lowerCase, options.MaxSequenceLength);
+        TextModelFiles.WriteOnnx(Check.NotNull(directory, nameof(directory)), OnnxBytes, tokenizer, options.MaxSequenceLength);
 
     /// <summary>Writes the trained LoRA adapter and the one-output head in Hugging Face PEFT's layout.</summary>
     /// <exception cref="InvalidOperationException">The model was trained with <c>FullFineTune</c> (no adapter).</exception>

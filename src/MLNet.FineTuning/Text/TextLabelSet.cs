@@ -46,7 +46,7 @@ internal sealed class TextLabelSet(HostEnvironment env, Options options, IChanne
             new LabelSetOutputs(rows.ClassNames, thresholds, ExportedModelContract.TextMultiLabelTask));
         var scoring = OnnxScoringChain.FitLabelSet(Env.Data, input, ScoringInput(rows, o), onnx, o.ScoreColumnName, o.PredictedLabelColumnName,
             Env.GpuDeviceId, Env.FallbackToCpu);
-        return new LoraTextMultiLabelClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, thresholds, result, rows.Vocabulary,
-            rows.LowerCase, adapter, trained.AdapterParameters);
+        return new LoraTextMultiLabelClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, thresholds, result, rows.TokenizerFiles,
+            adapter, trained.AdapterParameters);
     }
 }

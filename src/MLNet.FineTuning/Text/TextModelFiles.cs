@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning.Text;
 
@@ -6,21 +6,15 @@ namespace MLNet.FineTuning.Text;
 /// moved into place.</summary>
 internal static class TextModelFiles
 {
-    /// <summary><c>model.onnx</c>, <c>vocab.txt</c> and <c>tokenizer_config.json</c> (<c>do_lower_case</c>,
-    /// <c>model_max_length</c>): what any BERT WordPiece tokenizer needs to produce the model's inputs.</summary>
-    public static void WriteOnnx(string directory, byte[] onnx, byte[] vocabulary, bool lowerCase, int maxLength)
+    /// <summary><c>model.onnx</c>, the tokenizer's files and <c>tokenizer_config.json</c> (its class, setting and
+    /// <c>model_max_length</c>): what a Hugging Face tokenizer, or the runtime's, needs to produce the model's inputs.</summary>
+    public static void WriteOnnx(string directory, byte[] onnx, TextTokenizerFiles tokenizer, int maxLength)
     {
         Directory.CreateDirectory(directory);
         AtomicFile.Write(Path.Combine(directory, "model.onnx"), onnx, "ONNX model");
-        AtomicFile.Write(Path.Combine(directory, "vocab.txt"), vocabulary, "vocabulary");
-        var config = new JsonObject
-        {
-            ["tokenizer_class"] = "BertTokenizer",
-            ["do_lower_case"] = lowerCase,
-            ["model_max_length"] = maxLength,
-        };
-        AtomicFile.Write(Path.Combine(directory, "tokenizer_config.json"),
-            System.Text.Encoding.UTF8.GetBytes(config.ToJsonString(new() { WriteIndented = true })), "tokenizer config");
+        foreach (var (name, bytes) in tokenizer.Files) AtomicFile.Write(Path.Combine(directory, name), bytes, "tokenizer file");
+        AtomicFile.Write(Path.Combine(directory, TextTokenizerFiles.ConfigFile),
+            System.Text.Encoding.UTF8.GetBytes(tokenizer.Config(maxLength).ToJsonString(new() { WriteIndented = true })), "tokenizer config");
     }
 
     /// <summary>The LoRA adapter and head in PEFT's layout (<c>adapter_config.json</c>, <c>adapter_model.safetensors</c>).</summary>

@@ -42,7 +42,7 @@ internal sealed class TextRegression(HostEnvironment env, Options options, IChan
         var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head,
             new RegressionOutputs(scaling.Mean, scaling.Spread, ExportedModelContract.TextRegressionTask));
         var scoring = OnnxScoringChain.FitRegression(Env.Data, input, ScoringInput(rows, o), onnx, o.ScoreColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
-        return new LoraTextRegressorTransformer(scoring, onnx, model, o.Clone(), scaling, result, rows.Vocabulary, rows.LowerCase,
+        return new LoraTextRegressorTransformer(scoring, onnx, model, o.Clone(), scaling, result, rows.TokenizerFiles,
             adapter, trained.AdapterParameters);
     }
 }

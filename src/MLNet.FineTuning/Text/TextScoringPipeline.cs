@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning.Text;
 
@@ -10,11 +11,20 @@ namespace MLNet.FineTuning.Text;
 /// </summary>
 internal static class TextScoringPipeline
 {
-    public static ScoringInput Input(MLContext ml, string textColumn, string? pairColumn, IReadOnlyDictionary<string, int> vocabulary,
-        bool lowerCase, int maxLength)
+    /// <param name="ml">The context.</param>
+    /// <param name="textColumn">The text column; <paramref name="pairColumn"/> the second text's, or null.</param>
+    /// <param name="pairColumn">The second text column of sentence pairs, or null.</param>
+    /// <param name="files">The tokenizer's files: which kind of steps, and their settings.</param>
+    /// <param name="tokenizer">The tokenizer built from <paramref name="files"/> (its vocabulary goes into the lookup).</param>
+    /// <param name="maxLength">Most tokens per row, special tokens included.</param>
+    public static ScoringInput Input(MLContext ml, string textColumn, string? pairColumn, TextTokenizerFiles files, ITextTokenizer tokenizer, int maxLength)
     {
         string[] inputs = [BertExporter.InputIdsInput, BertExporter.AttentionMaskInput, BertExporter.TokenTypeIdsInput];
-        return new ScoringInput(TextTokenizationPipeline.Build(ml, textColumn, pairColumn, vocabulary, lowerCase, maxLength),
-            inputs, inputs.ToDictionary(n => n, _ => new[] { 1, -1 }), []);
+        var steps = tokenizer switch
+        {
+            RobertaTextTokenizer bpe => ByteLevelBpeTokenizationPipeline.Build(ml, textColumn, pairColumn, bpe.Vocabulary, bpe.Merges, files.AddPrefixSpace, maxLength),
+            _ => TextTokenizationPipeline.Build(ml, textColumn, pairColumn, tokenizer.Vocabulary, files.LowerCase, maxLength),
+        };
+        return new ScoringInput(steps, inputs, inputs.ToDictionary(n => n, _ => new[] { 1, -1 }), []);
     }
 }

@@ -25,6 +25,10 @@ internal static class ConsumptionBuild
         return Path.Combine(bin, Path.GetFileNameWithoutExtension(csproj) + ".dll");
     }
 
+    /// <summary>Runs the built program with <paramref name="arguments"/>; returns what it printed, line by line.</summary>
+    public static string[] Lines(string dll, params string[] arguments) =>
+        Run(BuiltProgram.StartInfo(dll, arguments)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>Runs the built program with <paramref name="arguments"/>; returns the label and the scores it printed.</summary>
     public static (string Label, Dictionary<string, float> Scores) Predict(string dll, params string[] arguments)
     {

@@ -115,6 +115,83 @@ public sealed class ToolTaskTests(RegressionToolRun regression, LabelSetToolRun 
         double mean = truth.Average();
         double ss = truth.Zip(values).Sum(p => (p.First - p.Second) * (p.First - p.Second)), total = truth.Sum(t => (t - mean) * (t - mean));
         Assert.Equal(r2, 1 - ss / total, 3);
+
+        // predict on model.onnx (ONNX Runtime and the runtime package alone, as a service runs it): the same numbers.
+        var onnx = Tool.Run("predict", "--model", Path.Combine(regression.Output, "model.onnx"), "--input", file, "--json");
+        Assert.True(onnx.ExitCode == 0, onnx.ToString());
+        using var onnxJson = JsonDocument.Parse(onnx.Output);
+        var onnxValues = onnxJson.RootElement.EnumerateArray().Select(p => p.GetProperty("scores").GetProperty("value").GetDouble()).ToList();
+        Assert.Equal(values.Count, onnxValues.Count);
+        Assert.All(values.Zip(onnxValues), p => Assert.Equal(p.First, p.Second, 1e-4));
+    }
+
+    [Fact]
+    public async Task Regression_ServedByTheOnnxServingSample_AnswersTheNumbers()
+    {
+        Assert.True(regression.Result.ExitCode == 0, regression.Result.ToString());
+        var texts = Texts(regression.Test).Take(4).ToList();
+        using var model = MLNet.FineTuning.Runtime.Onnx.ExportedClassifier.Load(regression.Output);
+        var expected = model.PredictTexts(texts);
+
+        var answers = await Serving.ServingAnswers.Post(regression.Served(),
+            new StringContent(JsonSerializer.Serialize(texts.Select(t => new { text = t })), System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.True(model.IsRegression);
+        Assert.Equal(expected.Select(p => (double)p.Value!.Value), answers.EnumerateArray().Select(a => a.GetProperty("value").GetDouble()),
+            new Tolerance(1e-5));
+        Assert.All(answers.EnumerateArray(), a => Assert.False(a.TryGetProperty("label", out _)));
+    }
+
+    [Fact]
+    public async Task MultiLabel_ServedByTheOnnxServingSample_AnswersTheLabelSetsOfPredict()
+    {
+        Assert.True(labelSet.Result.ExitCode == 0, labelSet.Result.ToString());
+        var texts = LabelSetToolRun.Rows("test", 6).Select(r => r.Text).ToList();
+        using var model = MLNet.FineTuning.Runtime.Onnx.ExportedClassifier.Load(labelSet.Output);
+        var expected = model.PredictTexts(texts);
+
+        var answers = await Serving.ServingAnswers.Post(labelSet.Served(),
+            new StringContent(JsonSerializer.Serialize(texts.Select(t => new { text = t })), System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.True(model.IsMultiLabel);
+        Assert.Equal(model.ClassNames.Count, model.Thresholds.Count);
+        var list = answers.EnumerateArray().ToList();
+        for (int i = 0; i < texts.Count; i++)
+        {
+            Assert.Equal(expected[i].Labels, list[i].GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+            // Each label is predicted exactly where its probability reaches its threshold.
+            Assert.Equal(expected[i].Labels, model.ClassNames.Where((_, j) => expected[i].Scores[j] >= model.Thresholds[j]));
+        }
+    }
+
+    [Fact]
+    public void Consumption_RegressionAndMultiLabelProjectsBuild_AndPrintWhatPredictDoes()
+    {
+        Assert.True(regression.Result.ExitCode == 0, regression.Result.ToString());
+        Assert.True(labelSet.Result.ExitCode == 0, labelSet.Result.ToString());
+        string text = Texts(regression.Test)[0];
+        string dll = ConsumptionBuild.BuildAndGetDll(regression.Output, Path.Combine(regression.Root, "consumption-work"));
+        string printed = Assert.Single(ConsumptionBuild.Lines(dll, text), l => l.StartsWith("predicted value: ", StringComparison.Ordinal));
+        var value = Tool.Run("predict", "--model", Path.Combine(regression.Output, "model.zip"), "--input", text, "--json");
+        Assert.True(value.ExitCode == 0, value.ToString());
+        using (var json = JsonDocument.Parse(value.Output))
+            Assert.Equal(json.RootElement[0].GetProperty("scores").GetProperty("value").GetDouble(),
+                double.Parse(printed["predicted value: ".Length..], CultureInfo.InvariantCulture), 4);
+
+        string tagged = LabelSetToolRun.Rows("test", 1)[0].Text;
+        dll = ConsumptionBuild.BuildAndGetDll(labelSet.Output, Path.Combine(labelSet.Root, "consumption-work"));
+        printed = Assert.Single(ConsumptionBuild.Lines(dll, tagged), l => l.StartsWith("labels:", StringComparison.Ordinal));
+        var labels = Tool.Run("predict", "--model", Path.Combine(labelSet.Output, "model.zip"), "--input", tagged, "--json");
+        Assert.True(labels.ExitCode == 0, labels.ToString());
+        using (var json = JsonDocument.Parse(labels.Output))
+            Assert.Equal(json.RootElement[0].GetProperty("label").GetString()!.Split(';', StringSplitOptions.RemoveEmptyEntries),
+                printed["labels:".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    sealed class Tolerance(double within) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= within;
+        public int GetHashCode(double value) => 0;
     }
 
     [Fact]
@@ -160,5 +237,12 @@ public sealed class ToolTaskTests(RegressionToolRun regression, LabelSetToolRun 
         int tp = rows.Zip(sets).Sum(p => p.Second.Intersect(p.First.Tags.Intersect(names)).Count());
         int predictedCount = sets.Sum(s => s.Length), actual = rows.Sum(r => r.Tags.Intersect(names).Count());
         Assert.Equal(fine.GetProperty("microF1").GetDouble(), 2.0 * tp / (predictedCount + actual), 6);
+
+        // predict on model.onnx: the same label sets (the thresholds travel in its metadata).
+        var onnx = Tool.Run("predict", "--model", Path.Combine(labelSet.Output, "model.onnx"), "--input", file, "--json");
+        Assert.True(onnx.ExitCode == 0, onnx.ToString());
+        using var onnxJson = JsonDocument.Parse(onnx.Output);
+        Assert.Equal(json.RootElement.EnumerateArray().Select(p => p.GetProperty("label").GetString()),
+            onnxJson.RootElement.EnumerateArray().Select(p => p.GetProperty("label").GetString()));
     }
 }

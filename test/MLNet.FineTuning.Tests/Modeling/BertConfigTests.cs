@@ -27,7 +27,7 @@ public class BertConfigTests
     }
 
     [Theory]
-    [InlineData("""{"model_type": "roberta"}""", "model_type 'roberta'")]
+    [InlineData("""{"model_type": "distilbert"}""", "model_type 'distilbert'")]
     [InlineData("""{"position_embedding_type": "relative_key"}""", "position_embedding_type 'relative_key'")]
     [InlineData("""{"hidden_size": "big"}""", "hidden_size must be an integer")]
     [InlineData("""{"num_hidden_layers": 2.5}""", "num_hidden_layers must be an integer")]

@@ -135,7 +135,7 @@ public class BertEncoderTests
 
         var e = Assert.Throws<ArgumentException>(() => model.forward(ids, ids, ids));
 
-        Assert.Contains("max_position_embeddings (16)", e.Message);
+        Assert.Contains("encoder's 16 positions (max_position_embeddings 16)", e.Message);
     }
 
     [Fact]

@@ -28,6 +28,25 @@ public class BertExporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Write_RobertaPositionsAfterPadding_LastHiddenStateMatchesTorchSharpOnTokens()
+    {
+        // RoBERTa's positions start at pad id + 1: the graph slices the position table from there.
+        using var scope = NewDisposeScope();
+        var roberta = BertTestKit.Tiny with
+        {
+            ModelType = BertConfig.Roberta, PadTokenId = 1, MaxPositionEmbeddings = 11, TypeVocabSize = 1, LayerNormEps = 1e-5,
+        };
+        using var encoder = BertTestKit.Randomised(new BertEncoder(roberta), seed: 15);
+        var (ids, mask, _) = Batch(seed: 16, 9, 6, 3);
+        using var session = new InferenceSession(EncoderGraph(encoder, out string hidden));
+
+        double diff = HiddenDiff(encoder, session, hidden, ids, mask, zeros_like(ids));
+
+        output.WriteLine($"roberta: max |ONNX Runtime − TorchSharp| on tokens = {diff:E2}");
+        Assert.True(diff < 1e-4, $"last hidden state differs by {diff:E2}");
+    }
+
+    [Fact]
     public void Write_OneSession_RunsBatch1Seq5AndBatch3Seq9()
     {
         using var scope = NewDisposeScope();

@@ -95,7 +95,7 @@ public class ExportedClassifierTests(ThreeClassModel fixture)
     }
 
     [Fact]
-    public void Load_TextModelWithoutItsVocabulary_NamesTheMissingFile()
+    public void Load_TextModelWithoutItsTokenizerFiles_NamesTheMissingFiles()
     {
         using var dir = new TempDirectory();
         var writer = new OnnxGraphWriter("text");
@@ -107,6 +107,7 @@ public class ExportedClassifierTests(ThreeClassModel fixture)
         File.WriteAllBytes(dir.File("model.onnx"), writer.ToBytes());
 
         var e = Assert.Throws<FileNotFoundException>(() => ExportedClassifier.Load(dir.Path));
-        Assert.Contains(Path.Combine(dir.Path, "vocab.txt"), e.Message);
+        Assert.Contains(Path.Combine(dir.Path, "tokenizer_config.json"), e.Message);
+        Assert.Contains("vocab.txt", e.Message);
     }
 }

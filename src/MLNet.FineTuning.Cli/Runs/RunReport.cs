@@ -1,7 +1,7 @@
 using System.Globalization;
-using MLNet.FineTuning.Cli.Runs;
+using MLNet.FineTuning.Cli.Report;
 
-namespace MLNet.FineTuning.Cli.Report;
+namespace MLNet.FineTuning.Cli.Runs;
 
 /// <summary>
 /// report.md and report.html of a run: the result beside the ML.NET baseline, the data, the training curves, the task's
@@ -27,8 +27,8 @@ internal static class RunReport
         else
         {
             bool accuracy = run.Epochs.Any(e => double.IsFinite(e.TrainAccuracy));   // a regression or multi-label run has none
-            doc.Picture(ReportPlots.PerEpoch("loss.png", "loss per epoch", "loss", run.Epochs, e => e.TrainLoss, e => e.ValidationLoss));
-            if (accuracy) doc.Picture(ReportPlots.PerEpoch("accuracy.png", "accuracy per epoch", "accuracy", run.Epochs, e => e.TrainAccuracy, e => e.ValidationAccuracy));
+            doc.Picture(ReportPlots.PerEpoch("loss.png", "loss per epoch", "loss", [.. run.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.ValidationLoss))]));
+            if (accuracy) doc.Picture(ReportPlots.PerEpoch("accuracy.png", "accuracy per epoch", "accuracy", [.. run.Epochs.Select(e => (e.Epoch, e.TrainAccuracy, e.ValidationAccuracy))]));
             if (rates.Count > 1) doc.Picture(ReportPlots.LearningRate(rates));
             doc.Table(["epoch", "training loss", .. accuracy ? new[] { "training accuracy" } : [], "validation loss", .. accuracy ? new[] { "validation accuracy" } : [], "learning rate", "samples/s"],
                       run.Epochs.Select(e => (IReadOnlyList<ReportCell>)
