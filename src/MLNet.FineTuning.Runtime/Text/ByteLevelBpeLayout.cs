@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
-/// Which substrings <see cref="ByteLevelBpeCandidatesMapping"/> lists for BPE, in what order, and BPE over the values
+/// Which substrings <see cref="ByteLevelBpePiecesMapping"/> lists for BPE, in what order, and BPE over the values
 /// looked up for them (<see cref="ByteLevelBpeSelectMapping"/>): both stateless steps agree on positions through this one
 /// class and the layout vector it writes, so no index travels between them.
 /// </summary>

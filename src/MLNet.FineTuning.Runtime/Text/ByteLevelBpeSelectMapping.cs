@@ -5,7 +5,7 @@ namespace MLNet.FineTuning.Runtime.Text;
 
 /// <summary>
 /// The last of a saved RoBERTa-family model's tokenization steps: the values looked up for the candidate substrings
-/// (<see cref="ByteLevelBpeCandidatesMapping"/>, <see cref="ByteLevelBpeLookup"/>) → BPE per piece, the Rust tokenizers'
+/// (<see cref="ByteLevelBpePiecesMapping"/>, <see cref="ByteLevelBpeLookup"/>) → BPE per piece, the Rust tokenizers'
 /// longest_first truncation of a pair, <c>&lt;s&gt; A &lt;/s&gt;(&lt;/s&gt; B &lt;/s&gt;)</c> → the three int64 inputs,
 /// named as the exported ONNX model's, exactly as <see cref="RobertaTextTokenizer.Encode"/> gives them.
 /// </summary>
@@ -18,13 +18,16 @@ namespace MLNet.FineTuning.Runtime.Text;
 [CustomMappingFactoryAttribute(ContractName)]
 public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBpeSelectMapping.Input, WordPieceSelectMapping.Output>
 {
-    /// <summary>The contract name stored in saved models. Never change it: saved models refer to it.</summary>
-    public const string ContractName = "MLNet.FineTuning.ByteLevelBpeSelect/1";
+    /// <summary>
+    /// The contract name stored in saved models. Never change it: saved models refer to it. /2: its input is the pieces'
+    /// layout (<see cref="ByteLevelBpePiecesMapping"/>); /1 took whole words' lengths (the first design, not kept).
+    /// </summary>
+    public const string ContractName = "MLNet.FineTuning.ByteLevelBpeSelect/2";
 
     /// <summary>Input: int64 vector, one looked-up value per candidate (<see cref="ByteLevelBpeLookup"/>'s packing; the maximum length for <see cref="WordPieceCandidates.MaxLengthKey"/>).</summary>
     public const string CandidateIdsColumn = "__MLNetFineTuning_BpeCandidateIds";
 
-    /// <summary>The looked-up values and the layout of <see cref="ByteLevelBpeCandidatesMapping.Output"/>.</summary>
+    /// <summary>The looked-up values and the layout of <see cref="ByteLevelBpePiecesMapping.Output"/>.</summary>
     public sealed class Input
     {
         /// <summary>One looked-up value per candidate.</summary>
@@ -32,11 +35,11 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
         public VBuffer<long> CandidateIds { get; set; }
 
         /// <summary>Per unit: -1 (a special token), or a piece's length and its candidates per start.</summary>
-        [ColumnName(ByteLevelBpeCandidatesMapping.LayoutColumn), VectorType]
+        [ColumnName(ByteLevelBpePiecesMapping.LayoutColumn), VectorType]
         public int[] Layout { get; set; } = [];
 
         /// <summary>Units per segment: one entry, or two for a pair.</summary>
-        [ColumnName(ByteLevelBpeCandidatesMapping.SegmentUnitsColumn), VectorType]
+        [ColumnName(ByteLevelBpePiecesMapping.SegmentUnitsColumn), VectorType]
         public int[] SegmentUnits { get; set; } = [];
     }
 
@@ -48,7 +51,7 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
         var layout = input.Layout ?? [];
         var segments = input.SegmentUnits ?? [];
         CheckLayout(lookedUp, layout, segments);
-        // Header: <s>, </s>, max length (ByteLevelBpeCandidatesMapping).
+        // Header: <s>, </s>, max length (ByteLevelBpePiecesMapping).
         int cls = ByteLevelBpeLookup.Id(lookedUp[0]), sep = ByteLevelBpeLookup.Id(lookedUp[1]);
         bool pair = segments.Length == 2;
         int budget = Budget(lookedUp[2], pair);
@@ -56,7 +59,7 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
             throw new InvalidOperationException($"The byte-level BPE lookup table must map <s> and </s> to their ids; got {cls} and {sep}.");
 
         // Each segment is tokenized up to the budget only: with an even budget, longest_first never needs more (BertTruncation).
-        int cursor = ByteLevelBpeCandidatesMapping.HeaderLength, at = 0;
+        int cursor = ByteLevelBpePiecesMapping.HeaderLength, at = 0;
         var first = SelectSegment(lookedUp, layout, segments[0], budget, ref cursor, ref at);
         var second = pair ? SelectSegment(lookedUp, layout, segments[1], budget, ref cursor, ref at) : [];
         var (keptFirst, keptSecond) = pair
@@ -127,7 +130,7 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
 
     private static void CheckLayout(ReadOnlySpan<long> lookedUp, int[] layout, int[] segments)
     {
-        long expected = ByteLevelBpeCandidatesMapping.HeaderLength;
+        long expected = ByteLevelBpePiecesMapping.HeaderLength;
         int units = 0, at = 0;
         bool valid = segments.Length is 1 or 2 && segments.All(s => s >= 0);
         while (valid && at < layout.Length)
@@ -145,6 +148,6 @@ public sealed class ByteLevelBpeSelectMapping : CustomMappingFactory<ByteLevelBp
         if (!valid || units != segments.Sum() || expected != lookedUp.Length)
             throw new InvalidOperationException(
                 $"The byte-level BPE select step got {lookedUp.Length} looked-up values for a layout of {layout.Length} entries in segments [{string.Join(", ", segments)}]; " +
-                $"they must come from {nameof(ByteLevelBpeCandidatesMapping)} through one MapValue.");
+                $"they must come from {nameof(ByteLevelBpePiecesMapping)} through one MapValue.");
     }
 }

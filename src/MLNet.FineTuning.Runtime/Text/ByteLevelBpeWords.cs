@@ -15,7 +15,7 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// model.zip, and the stateless steps list what to look up. Byte-level BPE needs two lookups
 /// (<see cref="ByteLevelBpeLookup"/>): this step lists each word's adjacent byte pairs, the first lookup says which pairs
 /// can sit inside a token (elsewhere BPE never merges, so words fall apart into independent pieces) and how long a token
-/// starting with them can be; <see cref="ByteLevelBpeCandidatesMapping"/> then lists only the substrings that BPE could
+/// starting with them can be; <see cref="ByteLevelBpePiecesMapping"/> then lists only the substrings that BPE could
 /// form, the second lookup gives their ids and merges, and <see cref="ByteLevelBpeSelectMapping"/> runs BPE.
 /// </para>
 /// <para>

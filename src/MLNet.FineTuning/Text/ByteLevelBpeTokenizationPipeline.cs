@@ -10,7 +10,7 @@ namespace MLNet.FineTuning.Text;
 /// merges and settings inside model.zip (docs/text-saved-model.md, design 4 and its byte-level BPE section). Steps:
 /// CopyColumns to the fixed input names → <see cref="ByteLevelBpeWords"/> (one of four contracts: prefix space ×
 /// single/pair) → MapValue (byte pair → where BPE may merge, and the maximum length; a lookup table saved in the zip) →
-/// <see cref="ByteLevelBpeCandidatesMapping"/> → MapValue (candidate → id and the merge that makes it) →
+/// <see cref="ByteLevelBpePiecesMapping"/> → MapValue (candidate → id and the merge that makes it) →
 /// <see cref="ByteLevelBpeSelectMapping"/> → <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>
 /// (variable-length int64 vectors, the exported ONNX model's input names) → DropColumns of the intermediates. A missing
 /// text is an empty one, as in <see cref="RobertaTextTokenizer"/>.
@@ -57,12 +57,12 @@ internal static class ByteLevelBpeTokenizationPipeline
             : [ByteLevelBpeWords.TextColumn, .. StepColumns];
         return copy
             .Append(Words(ml, pair, addPrefixSpace))
-            .Append(ml.Transforms.Conversion.MapValue(ByteLevelBpeCandidatesMapping.BytePairValuesColumn, pairTable,
+            .Append(ml.Transforms.Conversion.MapValue(ByteLevelBpePiecesMapping.BytePairValuesColumn, pairTable,
                 pairTable.Schema[nameof(PairEntry.Key)], pairTable.Schema[nameof(PairEntry.Value)], ByteLevelBpeWords.BytePairsColumn))
-            .Append(ml.Transforms.CustomMapping<ByteLevelBpeCandidatesMapping.Input, ByteLevelBpeCandidatesMapping.Output>(
-                ByteLevelBpeCandidatesMapping.Map, ByteLevelBpeCandidatesMapping.ContractName))
+            .Append(ml.Transforms.CustomMapping<ByteLevelBpePiecesMapping.Input, ByteLevelBpePiecesMapping.Output>(
+                ByteLevelBpePiecesMapping.Map, ByteLevelBpePiecesMapping.ContractName))
             .Append(ml.Transforms.Conversion.MapValue(ByteLevelBpeSelectMapping.CandidateIdsColumn, tokenTable,
-                tokenTable.Schema[nameof(LookupEntry.Key)], tokenTable.Schema[nameof(LookupEntry.Value)], ByteLevelBpeCandidatesMapping.CandidatesColumn))
+                tokenTable.Schema[nameof(LookupEntry.Key)], tokenTable.Schema[nameof(LookupEntry.Value)], ByteLevelBpePiecesMapping.CandidatesColumn))
             .Append(ml.Transforms.CustomMapping<ByteLevelBpeSelectMapping.Input, WordPieceSelectMapping.Output>(
                 ByteLevelBpeSelectMapping.Map, ByteLevelBpeSelectMapping.ContractName))
             .Append(ml.Transforms.DropColumns(intermediates));
@@ -84,9 +84,9 @@ internal static class ByteLevelBpeTokenizationPipeline
     private static readonly string[] StepColumns =
     [
         ByteLevelBpeWords.WordsColumn, ByteLevelBpeWords.WordLengthsColumn, ByteLevelBpeWords.SegmentWordCountsColumn,
-        ByteLevelBpeWords.BytePairsColumn, ByteLevelBpeCandidatesMapping.BytePairValuesColumn,
-        ByteLevelBpeCandidatesMapping.CandidatesColumn, ByteLevelBpeCandidatesMapping.LayoutColumn,
-        ByteLevelBpeCandidatesMapping.SegmentUnitsColumn, ByteLevelBpeSelectMapping.CandidateIdsColumn,
+        ByteLevelBpeWords.BytePairsColumn, ByteLevelBpePiecesMapping.BytePairValuesColumn,
+        ByteLevelBpePiecesMapping.CandidatesColumn, ByteLevelBpePiecesMapping.LayoutColumn,
+        ByteLevelBpePiecesMapping.SegmentUnitsColumn, ByteLevelBpeSelectMapping.CandidateIdsColumn,
     ];
 
     /// <summary>The token table: each token → its packed id and merge (<see cref="ByteLevelBpeLookup"/>), then the configuration.</summary>

@@ -216,10 +216,14 @@ public class ByteLevelBpeTokenizationPipelineTests
         [
             ByteLevelBpeWordsMapping.ContractName, PrefixSpaceByteLevelBpeWordsMapping.ContractName,
             PairByteLevelBpeWordsMapping.ContractName, PrefixSpacePairByteLevelBpeWordsMapping.ContractName,
-            ByteLevelBpeCandidatesMapping.ContractName, ByteLevelBpeSelectMapping.ContractName, UncasedWordPieceCandidatesMapping.ContractName, WordPieceSelectMapping.ContractName,
+            ByteLevelBpePiecesMapping.ContractName, ByteLevelBpeSelectMapping.ContractName, UncasedWordPieceCandidatesMapping.ContractName, WordPieceSelectMapping.ContractName,
         ];
 
         Assert.Equal(names.Length, names.Distinct().Count());
-        Assert.All(names, n => Assert.EndsWith("/1", n));
+        Assert.All(names, n => Assert.Matches(@"^MLNet\.FineTuning\.[A-Za-z.]+/[1-9][0-9]*$", n));
+        // The first byte-level design's names, saved by main for a while: never given to a step that means something else.
+        string[] retired = ["MLNet.FineTuning.ByteLevelBpeCandidates/1", "MLNet.FineTuning.ByteLevelBpeCandidates.PrefixSpace/1",
+            "MLNet.FineTuning.ByteLevelBpeCandidates.Pair/1", "MLNet.FineTuning.ByteLevelBpeCandidates.PrefixSpacePair/1", "MLNet.FineTuning.ByteLevelBpeSelect/1"];
+        Assert.Empty(names.Intersect(retired));
     }
 }

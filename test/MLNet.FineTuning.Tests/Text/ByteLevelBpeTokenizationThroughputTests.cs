@@ -73,7 +73,7 @@ public class ByteLevelBpeTokenizationThroughputTests(ITestOutputHelper output)
         [ColumnName(ByteLevelBpeWords.BytePairsColumn)]
         public string[] BytePairs { get; set; } = [];
 
-        [ColumnName(ByteLevelBpeCandidatesMapping.CandidatesColumn)]
+        [ColumnName(ByteLevelBpePiecesMapping.CandidatesColumn)]
         public string[] Candidates { get; set; } = [];
     }
 }

@@ -15,10 +15,13 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// whose ids and value <see cref="ByteLevelBpeSelectMapping"/> reads from the second lookup.
 /// </remarks>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class ByteLevelBpeCandidatesMapping : CustomMappingFactory<ByteLevelBpeCandidatesMapping.Input, ByteLevelBpeCandidatesMapping.Output>
+public sealed class ByteLevelBpePiecesMapping : CustomMappingFactory<ByteLevelBpePiecesMapping.Input, ByteLevelBpePiecesMapping.Output>
 {
-    /// <summary>The contract name stored in saved models. Never change it: saved models refer to it.</summary>
-    public const string ContractName = "MLNet.FineTuning.ByteLevelBpeCandidates/1";
+    /// <summary>
+    /// The contract name stored in saved models. Never change it: saved models refer to it. (The first design's
+    /// text → candidates step was <c>ByteLevelBpeCandidates/1</c>; this step is new, so its name is too.)
+    /// </summary>
+    public const string ContractName = "MLNet.FineTuning.ByteLevelBpePieces/1";
 
     /// <summary>Input: int32 vector, the maximum length, then one looked-up value per byte pair (<see cref="ByteLevelBpeLookup.PairEntries"/>).</summary>
     public const string BytePairValuesColumn = "__MLNetFineTuning_BpeBytePairValues";
