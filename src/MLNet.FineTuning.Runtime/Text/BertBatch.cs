@@ -34,4 +34,28 @@ public sealed class BertBatch
 
     /// <summary>The tensor shape of each array: [<see cref="BatchSize"/>, <see cref="SequenceLength"/>].</summary>
     public long[] Shape => [BatchSize, SequenceLength];
+
+    /// <summary>The batch of rows laid end to end in <paramref name="flat"/> (row i is <c>flat[starts[i]..starts[i + 1]]</c>),
+    /// each padded with <paramref name="padId"/> to the longest; a row's tokens from <c>firstSegments[i]</c> on get token
+    /// type 1 (all 0 when <paramref name="firstSegments"/> is null, as for RoBERTa).</summary>
+    internal static BertBatch Padded(List<int> flat, int[] starts, int[]? firstSegments, int padId)
+    {
+        int count = starts.Length - 1, longest = 0;
+        for (int i = 0; i < count; i++) longest = Math.Max(longest, starts[i + 1] - starts[i]);
+        var ids = new long[count * longest];
+        var mask = new long[ids.Length];
+        var types = new long[ids.Length];
+        if (padId != 0) Array.Fill(ids, (long)padId);
+        for (int i = 0; i < count; i++)
+        {
+            int offset = i * longest;
+            for (int j = 0; j < starts[i + 1] - starts[i]; j++)
+            {
+                ids[offset + j] = flat[starts[i] + j];
+                mask[offset + j] = 1;
+                if (firstSegments is not null && j >= firstSegments[i]) types[offset + j] = 1;
+            }
+        }
+        return new BertBatch(count, longest, ids, mask, types);
+    }
 }

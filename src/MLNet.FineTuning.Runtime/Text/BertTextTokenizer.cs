@@ -148,30 +148,13 @@ public sealed class BertTextTokenizer : ITextTokenizer
         var scratch = new List<int>();
         var starts = new int[texts.Count + 1];
         var firstSegments = new int[texts.Count];
-        int longest = 0;
         for (int i = 0; i < texts.Count; i++)
         {
             starts[i] = flat.Count;
             firstSegments[i] = AppendRow(texts[i], pairs is null ? null : pairs[i] ?? string.Empty, maxLength, flat, scratch);
-            longest = Math.Max(longest, flat.Count - starts[i]);
         }
         starts[texts.Count] = flat.Count;
-
-        var ids = new long[texts.Count * longest];
-        var mask = new long[ids.Length];
-        var types = new long[ids.Length];
-        if (PadId != 0) Array.Fill(ids, (long)PadId);
-        for (int i = 0; i < texts.Count; i++)
-        {
-            int offset = i * longest;
-            for (int j = 0; j < starts[i + 1] - starts[i]; j++)
-            {
-                ids[offset + j] = flat[starts[i] + j];
-                mask[offset + j] = 1;
-                types[offset + j] = j < firstSegments[i] ? 0 : 1;
-            }
-        }
-        return new BertBatch(texts.Count, longest, ids, mask, types);
+        return BertBatch.Padded(flat, starts, firstSegments, PadId);
     }
 
     /// <summary>Appends <c>[CLS] text [SEP] (pair [SEP])</c>, truncated; returns the first segment's length with its specials.</summary>

@@ -130,28 +130,13 @@ public sealed class RobertaTextTokenizer : ITextTokenizer
         var flat = new List<int>();
         var scratch = new List<int>();
         var starts = new int[texts.Count + 1];
-        int longest = 0;
         for (int i = 0; i < texts.Count; i++)
         {
             starts[i] = flat.Count;
             AppendRow(texts[i], pairs is null ? null : pairs[i] ?? string.Empty, maxLength, flat, scratch);
-            longest = Math.Max(longest, flat.Count - starts[i]);
         }
         starts[texts.Count] = flat.Count;
-
-        var ids = new long[texts.Count * longest];
-        var mask = new long[ids.Length];
-        Array.Fill(ids, (long)PadId);
-        for (int i = 0; i < texts.Count; i++)
-        {
-            int offset = i * longest;
-            for (int j = 0; j < starts[i + 1] - starts[i]; j++)
-            {
-                ids[offset + j] = flat[starts[i] + j];
-                mask[offset + j] = 1;
-            }
-        }
-        return new BertBatch(texts.Count, longest, ids, mask, new long[ids.Length]);
+        return BertBatch.Padded(flat, starts, firstSegments: null, PadId);
     }
 
     /// <summary>Appends <c>&lt;s&gt; A &lt;/s&gt;</c> or <c>&lt;s&gt; A &lt;/s&gt;&lt;/s&gt; B &lt;/s&gt;</c>, truncated.</summary>
