@@ -37,17 +37,18 @@ public class BertFolderFitTests
         File.WriteAllLines(dir.File("vocab.txt"), [.. vocabulary, .. Enumerable.Range(0, BertTestKit.Tiny.VocabSize - vocabulary.Length).Select(i => $"filler{i}")]);
         var random = new Random(3);
         string Sentence(string[] words) => string.Join(" ", Enumerable.Range(0, 5).Select(_ => words[random.Next(words.Length)]));
-        var rows = Enumerable.Range(0, 12).SelectMany(_ => new[] { new Row { Label = "sport", Text = Sentence(SportWords) }, new Row { Label = "food", Text = Sentence(FoodWords) } }).ToArray();
+        var rows = Enumerable.Range(0, 24).SelectMany(_ => new[] { new Row { Label = "sport", Text = Sentence(SportWords) }, new Row { Label = "food", Text = Sentence(FoodWords) } }).ToArray();
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(rows);
 
         var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.LoraTextClassifier(new LoraTextClassifier.Options
         {
-            Encoder = PretrainedCatalog.BertFolder, EncoderPath = dir.Path, MaxSequenceLength = 16, Epochs = 8, BatchSize = 8,
+            Encoder = PretrainedCatalog.BertFolder, EncoderPath = dir.Path, MaxSequenceLength = 16, Epochs = 12, BatchSize = 8,
         })).Fit(data);
 
         // Scored by the exported ONNX model with the folder's tokenizer: the topics are told apart.
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data));
+        // 48 rows, 12 epochs: seeds 1-5 all reached 0.98-1.0 (24 rows and 8 epochs reached 0.83-1.0 and failed now and then).
         Assert.True(metrics.MicroAccuracy >= 0.9, $"training accuracy {metrics.MicroAccuracy}");
         // A PredictionEngine (one row at a time, as a service scores) gives the batch's scores and labels.
         var batch = model.Transform(data);
