@@ -11,15 +11,6 @@ namespace MLNet.FineTuning.Tests.Text;
 /// config.json, vocab.txt and model.safetensors, with two topics whose words the folder's own vocabulary holds.</summary>
 public class BertFolderFitTests
 {
-    private sealed class Row
-    {
-        public string Label { get; set; } = "";
-        public string Text { get; set; } = "";
-    }
-
-    private static readonly string[] SportWords = ["goal", "match", "team", "cup", "coach", "referee", "striker", "penalty"];
-    private static readonly string[] FoodWords = ["sauce", "bread", "garlic", "soup", "pasta", "basil", "cheese", "oven"];
-
     private sealed class Prediction
     {
         public float[] Score { get; set; } = [];
@@ -33,11 +24,9 @@ public class BertFolderFitTests
         using (var source = BertTestKit.Randomised(new BertEncoder(BertTestKit.Tiny), seed: 5))
             BertTestKit.WriteFolder(dir.Path, BertTestKit.Tiny, source.state_dict(), "model.safetensors");
         // The folder's vocabulary: BERT's special tokens, the topics' words, then fillers up to the config's 100.
-        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. SportWords, .. FoodWords];
+        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. TopicRows.SportWords, .. TopicRows.FoodWords];
         File.WriteAllLines(dir.File("vocab.txt"), [.. vocabulary, .. Enumerable.Range(0, BertTestKit.Tiny.VocabSize - vocabulary.Length).Select(i => $"filler{i}")]);
-        var random = new Random(3);
-        string Sentence(string[] words) => string.Join(" ", Enumerable.Range(0, 5).Select(_ => words[random.Next(words.Length)]));
-        var rows = Enumerable.Range(0, 24).SelectMany(_ => new[] { new Row { Label = "sport", Text = Sentence(SportWords) }, new Row { Label = "food", Text = Sentence(FoodWords) } }).ToArray();
+        var rows = TopicRows.Create(24);
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(rows);
 
@@ -54,7 +43,7 @@ public class BertFolderFitTests
         var batch = model.Transform(data);
         var scores = batch.GetColumn<float[]>("Score").ToArray();
         var labels = batch.GetColumn<uint>("PredictedLabel").ToArray();
-        using var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(model);
+        using var engine = ml.Model.CreatePredictionEngine<TopicRows.Row, Prediction>(model);
         for (int i = 0; i < rows.Length; i++)
         {
             var one = engine.Predict(rows[i]);

@@ -15,15 +15,6 @@ namespace MLNet.FineTuning.Tests.Text;
 /// (<see cref="RobertaVocabulary"/>), on two topics. Scored through the saved chain (BPE steps), model.zip and model.onnx.</summary>
 public class RobertaFolderFitTests
 {
-    private sealed class Row
-    {
-        public string Label { get; set; } = "";
-        public string Text { get; set; } = "";
-    }
-
-    private static readonly string[] SportWords = ["goal", "match", "team", "cup", "coach", "referee", "striker", "penalty"];
-    private static readonly string[] FoodWords = ["sauce", "bread", "garlic", "soup", "pasta", "basil", "cheese", "oven"];
-
     private static BertConfig Config => BertTestKit.Tiny with
     {
         ModelType = BertConfig.Roberta, VocabSize = RobertaVocabulary.Tokenizer.VocabularySize, PadTokenId = RobertaVocabulary.Tokenizer.PadId,
@@ -52,9 +43,7 @@ public class RobertaFolderFitTests
     {
         using var dir = new TempDirectory();
         WriteFolder(dir.Path);
-        var random = new Random(3);
-        string Sentence(string[] words) => string.Join(" ", Enumerable.Range(0, 5).Select(_ => words[random.Next(words.Length)]));
-        var rows = Enumerable.Range(0, 24).SelectMany(_ => new[] { new Row { Label = "sport", Text = Sentence(SportWords) }, new Row { Label = "food", Text = Sentence(FoodWords) } }).ToArray();
+        var rows = TopicRows.Create(24);
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(rows);
 

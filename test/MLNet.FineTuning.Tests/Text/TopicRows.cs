@@ -1,0 +1,23 @@
+namespace MLNet.FineTuning.Tests.Text;
+
+/// <summary>Two topics a tiny random encoder can learn to tell apart: five-word sentences drawn from a sport and a food
+/// word list, alternating, for the folder fit tests.</summary>
+internal static class TopicRows
+{
+    public sealed class Row
+    {
+        public string Label { get; set; } = "";
+        public string Text { get; set; } = "";
+    }
+
+    public static readonly string[] SportWords = ["goal", "match", "team", "cup", "coach", "referee", "striker", "penalty"];
+    public static readonly string[] FoodWords = ["sauce", "bread", "garlic", "soup", "pasta", "basil", "cheese", "oven"];
+
+    /// <summary><paramref name="pairs"/> sport rows and as many food rows, alternating, drawn with a fixed seed.</summary>
+    public static Row[] Create(int pairs)
+    {
+        var random = new Random(3);
+        string Sentence(string[] words) => string.Join(" ", Enumerable.Range(0, 5).Select(_ => words[random.Next(words.Length)]));
+        return [.. Enumerable.Range(0, pairs).SelectMany(_ => new[] { new Row { Label = "sport", Text = Sentence(SportWords) }, new Row { Label = "food", Text = Sentence(FoodWords) } })];
+    }
+}
