@@ -94,17 +94,17 @@ internal static class LoraAdapterFiles
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, module) in lora.ModulesWith(adapterName))
         {
-            tensors[LoraKey(name, "lora_A")] = module.LoraA(adapterName).weight!.detach().cpu().contiguous();
-            tensors[LoraKey(name, "lora_B")] = module.LoraB(adapterName).weight!.detach().cpu().contiguous();
+            tensors[LoraKey(lora.PeftEncoderPrefix, name, "lora_A")] = module.LoraA(adapterName).weight!.detach().cpu().contiguous();
+            tensors[LoraKey(lora.PeftEncoderPrefix, name, "lora_B")] = module.LoraB(adapterName).weight!.detach().cpu().contiguous();
         }
         foreach (var (key, tensor) in head ?? new Dictionary<string, Tensor>())
             tensors[PeftPrefix + key] = tensor.detach().cpu().contiguous();
         return tensors;
     }
 
-    /// <summary>The saved key of a LoRA matrix: <c>base_model.model.bert.</c> + module + <c>.lora_A.weight</c>.</summary>
-    internal static string LoraKey(string moduleName, string matrix) =>
-        $"{PeftPrefix}{LoraInjector.PeftEncoderPrefix}{moduleName}.{matrix}.weight";
+    /// <summary>The saved key of a LoRA matrix: <c>base_model.model.bert.</c> (<c>roberta.</c>) + module + <c>.lora_A.weight</c>.</summary>
+    internal static string LoraKey(string encoderPrefix, string moduleName, string matrix) =>
+        $"{PeftPrefix}{encoderPrefix}{moduleName}.{matrix}.weight";
 
     /// <summary>
     /// adapter_config.json for <paramref name="config"/>: PEFT's field names, keys sorted, two-space indent. Only
@@ -289,18 +289,18 @@ internal static class LoraAdapterFiles
                 Section("wrong shape", wrong) + Section("unpaired", unpaired) +
                 Section("unexpected (not lora_A/lora_B of a module, nor a tensor of modules_to_save " +
                         $"[{string.Join(", ", modulesToSave)}])", unexpected) +
-                Section("present twice (with and without the adapter name or the bert. prefix)", twice));
+                Section("present twice (with and without the adapter name or the bert./roberta. prefix)", twice));
         return (lora, head);
     }
 
     /// <summary>
-    /// <c>base_model.model.[bert.]M.lora_A[.adapter].weight</c> → <c>M.lora_A.weight</c>; null for any other key.
+    /// <c>base_model.model.[bert.|roberta.]M.lora_A[.adapter].weight</c> → <c>M.lora_A.weight</c>; null for any other key.
     /// </summary>
     internal static string? NormalizeLoraKey(string key)
     {
         if (!key.StartsWith(PeftPrefix, StringComparison.Ordinal)) return null;
         string rest = key[PeftPrefix.Length..];
-        if (rest.StartsWith(LoraInjector.PeftEncoderPrefix, StringComparison.Ordinal)) rest = rest[LoraInjector.PeftEncoderPrefix.Length..];
+        if (LoraInjector.PeftEncoderPrefixes.FirstOrDefault(p => rest.StartsWith(p, StringComparison.Ordinal)) is { } prefix) rest = rest[prefix.Length..];
         foreach (var matrix in new[] { ".lora_A.", ".lora_B." })
         {
             int at = rest.LastIndexOf(matrix, StringComparison.Ordinal);

@@ -114,6 +114,30 @@ public class LoraAdapterFilesTests
     }
 
     [Fact]
+    public void SaveThenLoad_RobertaEncoder_KeysUnderRobertaAsPeftNamesThem_AndTheAdapterLoadsBack()
+    {
+        using var temp = new TempDirectory();
+        using var scope = NewDisposeScope();
+        var roberta = BertTestKit.Tiny with { ModelType = BertConfig.Roberta, PadTokenId = 1, MaxPositionEmbeddings = 18 };
+        using var trained = BertTestKit.Randomised(new BertEncoder(roberta), seed: 4);
+        trained.eval();
+        var lora = LoraInjector.Apply(trained, new LoraConfig { Rank = 4 });
+        LoraTestKit.Randomise(lora, "default", seed: 5);
+        LoraAdapterFiles.Save(temp.Path, lora, "tiny-roberta", Head(6));
+
+        // RobertaForSequenceClassification's encoder field is "roberta": PEFT's keys are base_model.model.roberta.….
+        var keys = Safetensors.LoadStateDict(temp.File("adapter_model.safetensors")).Keys.ToList();
+        Assert.Contains("base_model.model.roberta.encoder.layer.0.attention.self.query.lora_A.weight", keys);
+        Assert.DoesNotContain(keys, k => k.Contains(".bert.", StringComparison.Ordinal));
+        using var fresh = BertTestKit.Randomised(new BertEncoder(roberta), seed: 4);
+        fresh.eval();
+        using var file = LoraAdapterFiles.Load(temp.Path);
+        var loaded = file.InjectInto(fresh, Head(7));
+        Assert.Equal(lora.Modules.Select(m => m.Name), loaded.Modules.Select(m => m.Name));
+        Assert.Equal(0, BertTestKit.MaxAbsDiff(LoraTestKit.Forward(trained), LoraTestKit.Forward(fresh)));
+    }
+
+    [Fact]
     public void SaveThenLoad_IntoFreshInjectedEncoder_IdenticalOutputsAndHead()
     {
         using var temp = new TempDirectory();

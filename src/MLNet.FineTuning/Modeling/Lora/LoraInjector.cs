@@ -14,16 +14,20 @@ namespace MLNet.FineTuning.Modeling.Lora;
 /// <remarks>
 /// Load the pretrained weights before injecting: afterwards the targeted weights are named
 /// <c>….query.base_layer.weight</c>, as in PEFT, and a plain BERT checkpoint no longer fits by name.
-/// Target names are matched as PEFT matches them on <c>BertForSequenceClassification</c>, i.e. against
-/// <c>bert.</c> + the encoder's module name, so an adapter_config.json means the same here and there.
+/// Target names are matched as PEFT matches them on <c>BertForSequenceClassification</c>
+/// (<c>RobertaForSequenceClassification</c>), i.e. against <c>bert.</c> (<c>roberta.</c>) + the encoder's module name, so an
+/// adapter_config.json means the same here and there.
 /// </remarks>
 internal sealed class LoraInjector
 {
     /// <summary>PEFT's name for the first adapter.</summary>
     public const string DefaultAdapterName = "default";
 
-    /// <summary>What <c>BertForSequenceClassification</c> puts before the encoder's module names (its <c>bert</c> field).</summary>
-    public const string PeftEncoderPrefix = "bert.";
+    /// <summary>What PEFT's task models put before the encoder's module names: their <c>bert</c> or <c>roberta</c> field.</summary>
+    public static IReadOnlyList<string> PeftEncoderPrefixes { get; } = [BertConfig.Bert + ".", BertConfig.Roberta + "."];
+
+    /// <summary>This encoder's prefix among <see cref="PeftEncoderPrefixes"/> (<see cref="BertConfig.CheckpointPrefix"/>).</summary>
+    public string PeftEncoderPrefix => Encoder.Config.CheckpointPrefix;
 
     private readonly List<(string Name, LoraLinear Module)> modules = [];
     private readonly Dictionary<string, LoraConfig> configs = new(StringComparer.Ordinal);
