@@ -243,7 +243,7 @@ public sealed class ExportedClassifier : IDisposable
     private static (ITextTokenizer, int) ReadTokenizer(string folder)
     {
         var (files, maxLength) = TextTokenizerFiles.ReadExported(folder);
-        return (files.CreateTokenizer(), maxLength);
+        return (files.GetTokenizer(), maxLength);
     }
 }
 

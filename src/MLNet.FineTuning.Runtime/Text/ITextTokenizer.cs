@@ -3,7 +3,7 @@ namespace MLNet.FineTuning.Runtime.Text;
 /// <summary>
 /// What training and scoring need of a BERT-family model's tokenizer: ids, attention mask and token types for a text or
 /// a text pair, and the ids of the special tokens. <see cref="BertTextTokenizer"/> (WordPiece) and
-/// <see cref="RobertaTextTokenizer"/> (byte-level BPE) implement it; <see cref="TextTokenizerFiles.CreateTokenizer"/>
+/// <see cref="RobertaTextTokenizer"/> (byte-level BPE) implement it; <see cref="TextTokenizerFiles.GetTokenizer"/>
 /// picks the one a model's files describe.
 /// </summary>
 public interface ITextTokenizer

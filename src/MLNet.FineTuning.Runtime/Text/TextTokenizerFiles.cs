@@ -66,15 +66,19 @@ public sealed class TextTokenizerFiles
             [BpeMergesFile] = Check.NotNull(merges, nameof(merges)),
         }, lowerCase: false, addPrefixSpace);
 
-    /// <summary>The tokenizer these files describe.</summary>
+    /// <summary>The tokenizer these files describe, built on first use and kept (tokenizers are immutable and thread-safe):
+    /// a folder's check of its vocabulary and the training that follows read the files once.</summary>
     /// <exception cref="ArgumentException">A WordPiece vocabulary that lacks a special token or lists a token twice (the message says which).</exception>
     /// <exception cref="InvalidDataException">A BPE vocabulary or merges file that is malformed or lacks a special token.</exception>
-    public ITextTokenizer CreateTokenizer() => Kind switch
+    public ITextTokenizer GetTokenizer() => tokenizer ??= Kind switch
     {
         TextTokenizerKind.ByteLevelBpe => RobertaTextTokenizer.Create(new MemoryStream(Files[BpeVocabularyFile], writable: false),
             new MemoryStream(Files[BpeMergesFile], writable: false), AddPrefixSpace),
         _ => BertTextTokenizer.Create(new MemoryStream(Files[WordPieceVocabularyFile], writable: false), LowerCase),
     };
+
+    // A benign race: two threads may each build one, and either is the same tokenizer.
+    private ITextTokenizer? tokenizer;
 
     /// <summary>The <see cref="ConfigFile"/> written beside an exported model: Hugging Face's tokenizer class, this kind's
     /// setting and <c>model_max_length</c> (the tokens per text the model was trained with).</summary>

@@ -104,7 +104,7 @@ public sealed class BertCheckpoint
         if (roberta)
         {
             tokenizer = TextTokenizerFiles.ReadByteLevelBpe(folder);
-            int size = tokenizer.CreateTokenizer().VocabularySize;
+            int size = tokenizer.GetTokenizer().VocabularySize;
             if (size > config!.VocabSize)
                 throw new InvalidDataException($"'{vocabPath}' has ids up to {size - 1}; the word embedding of config.json has vocab_size {config.VocabSize} rows.");
         }

@@ -87,7 +87,7 @@ public static partial class DomainAdaptation
             if (config.ModelType != BertConfig.Bert)
                 throw new NotSupportedException($"Domain-adaptive pretraining continues BERT's masked-language-model training; encoder '{o.Encoder}' is " +
                     $"{config.ModelType}, whose prediction head (lm_head) this library does not read. Use a BERT encoder.");
-            var tokenizer = checkpoint.TokenizerFiles.CreateTokenizer();
+            var tokenizer = checkpoint.TokenizerFiles.GetTokenizer();
             // [CLS] and [SEP] alone leave nothing to predict.
             var encodings = texts.Where(t => !string.IsNullOrEmpty(t)).Select(t => tokenizer.Encode(t, null, o.MaxSequenceLength))
                                  .Where(e => e.Length > 2).ToArray();

@@ -17,7 +17,7 @@ namespace MLNet.FineTuning.Text;
 /// <summary>The tokenized rows, read once, and what every model built on them shares. The encoder loaded to get the
 /// vocabulary serves the first model; later ones load the pretrained weights again.</summary>
 internal sealed class TextRows(TextDataset train, TextDataset? valid, string[] classNames, TextEncoderDefinition definition,
-                               TextTokenizerFiles tokenizerFiles, ITextTokenizer tokenizer, BertEncoder firstEncoder) : IFineTuningRows
+                               TextTokenizerFiles tokenizerFiles, BertEncoder firstEncoder) : IFineTuningRows
 {
     private BertEncoder? unused = firstEncoder;
     /// <summary>The training targets' scaling (regression only).</summary>
@@ -29,7 +29,7 @@ internal sealed class TextRows(TextDataset train, TextDataset? valid, string[] c
     public int[] TrainClasses => train.ClassIndices;
     public int ValidCount => valid?.Count ?? 0;
     public TextEncoderDefinition Definition => definition;
-    public ITextTokenizer Tokenizer => tokenizer;
+    public ITextTokenizer Tokenizer => tokenizerFiles.GetTokenizer();
     public TextTokenizerFiles TokenizerFiles => tokenizerFiles;
 
     public BertEncoder NewEncoder(string? path)
@@ -89,7 +89,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
                 throw new ArgumentOutOfRangeException(nameof(o.MaxSequenceLength), o.MaxSequenceLength,
                     $"MaxSequenceLength must be even for sentence pairs with a byte-level BPE (RoBERTa) encoder; got {o.MaxSequenceLength}. " +
                     "Hugging Face's fast tokenizer gives the odd token of an odd budget to the longer text, which the saved model's steps cannot know.");
-            var tokenizer = checkpoint.TokenizerFiles.CreateTokenizer();
+            var tokenizer = checkpoint.TokenizerFiles.GetTokenizer();
             var train = TextDataset.Read(trainView, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, tokenizer, o.MaxSequenceLength, "training", o.CancellationToken, Kind);
             var scaling = CheckTrainingLabels(train, classNames);
             var valid = validView == null ? null
@@ -98,7 +98,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
                 $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, " +
                 (scaling is { } s ? $"target mean {s.Mean:G4}, spread {s.Spread:G4}" : $"classes {classNames.Length}") +
                 $", mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
-            return new TextRows(train, valid, classNames, definition, checkpoint.TokenizerFiles, tokenizer, checkpoint.Encoder) { Scaling = scaling };
+            return new TextRows(train, valid, classNames, definition, checkpoint.TokenizerFiles, checkpoint.Encoder) { Scaling = scaling };
         }
         catch
         {
@@ -162,7 +162,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
 
     /// <summary>The saved chain's tokenization steps for these rows' tokenizer and the options' columns.</summary>
     protected ScoringInput ScoringInput(TextRows rows, TOptions o) =>
-        TextScoringPipeline.Input(Env.Data, o.TextColumnName, o.SecondTextColumnName, rows.TokenizerFiles, rows.Tokenizer, o.MaxSequenceLength);
+        TextScoringPipeline.Input(Env.Data, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer, o.MaxSequenceLength);
 
     private static void CheckText(DataViewSchema schema, string column)
     {

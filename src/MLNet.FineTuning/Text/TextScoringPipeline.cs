@@ -14,16 +14,16 @@ internal static class TextScoringPipeline
     /// <param name="ml">The context.</param>
     /// <param name="textColumn">The text column; <paramref name="pairColumn"/> the second text's, or null.</param>
     /// <param name="pairColumn">The second text column of sentence pairs, or null.</param>
-    /// <param name="files">The tokenizer's files: which kind of steps, and their settings.</param>
-    /// <param name="tokenizer">The tokenizer built from <paramref name="files"/> (its vocabulary goes into the lookup).</param>
+    /// <param name="tokenizer">The model's tokenizer: its kind picks the steps, its vocabulary and settings go into them.</param>
     /// <param name="maxLength">Most tokens per row, special tokens included.</param>
-    public static ScoringInput Input(MLContext ml, string textColumn, string? pairColumn, TextTokenizerFiles files, ITextTokenizer tokenizer, int maxLength)
+    public static ScoringInput Input(MLContext ml, string textColumn, string? pairColumn, ITextTokenizer tokenizer, int maxLength)
     {
         string[] inputs = [BertExporter.InputIdsInput, BertExporter.AttentionMaskInput, BertExporter.TokenTypeIdsInput];
         var steps = tokenizer switch
         {
-            RobertaTextTokenizer bpe => ByteLevelBpeTokenizationPipeline.Build(ml, textColumn, pairColumn, bpe.Vocabulary, bpe.Merges, files.AddPrefixSpace, maxLength),
-            _ => TextTokenizationPipeline.Build(ml, textColumn, pairColumn, tokenizer.Vocabulary, files.LowerCase, maxLength),
+            RobertaTextTokenizer bpe => ByteLevelBpeTokenizationPipeline.Build(ml, textColumn, pairColumn, bpe.Vocabulary, bpe.Merges, bpe.AddPrefixSpace, maxLength),
+            BertTextTokenizer wordPiece => TextTokenizationPipeline.Build(ml, textColumn, pairColumn, wordPiece.Vocabulary, wordPiece.LowerCase, maxLength),
+            _ => throw new NotSupportedException($"No saved-model tokenization steps for {tokenizer.GetType().Name}."),
         };
         return new ScoringInput(steps, inputs, inputs.ToDictionary(n => n, _ => new[] { 1, -1 }), []);
     }
