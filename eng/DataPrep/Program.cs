@@ -6,6 +6,7 @@
 //   DataPrep suite-glyph-weights <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, glyph -> font weight class)
 //   DataPrep suite-glyph-styles <font-tree> <out-folder> (SuiteGlyphWeights.cs: a multi-label set, glyph -> bold/light/italic/condensed/monospace)
 //   DataPrep suite-package-sizes <Packages> <out-folder> (SuiteTextSets.cs: a regression set, description -> log10 installed size)
+//   DataPrep suite-sotu-years|suite-word-valence|suite-word-frequency <source> <out-folder> (SuiteTextRegression.cs: regression sets)
 //   DataPrep suite-package-pairs <Packages> <out-folder> (SuiteTextSets.cs: a sentence-pair set, (name, description) -> match/other)
 //   DataPrep suite-package-tags <Packages> <out-folder> (SuiteTextSets.cs: a multi-label set, description -> debtags)
 return args.FirstOrDefault() switch
@@ -20,6 +21,9 @@ return args.FirstOrDefault() switch
     "suite-glyph-weights" when args.Length >= 3 => SuiteGlyphWeights.Run(args),
     "suite-glyph-styles" when args.Length >= 3 => SuiteGlyphWeights.Styles(args),
     "suite-package-sizes" when args.Length >= 3 => SuiteTextSets.PackageSizes(args),
+    "suite-sotu-years" when args.Length >= 3 => SuiteTextRegression.SotuYears(args),
+    "suite-word-valence" when args.Length >= 3 => SuiteTextRegression.WordValence(args),
+    "suite-word-frequency" when args.Length >= 3 => SuiteTextRegression.WordFrequency(args),
     "suite-package-pairs" when args.Length >= 3 => SuiteTextSets.PackagePairs(args),
     "suite-package-tags" when args.Length >= 3 => SuiteTextSets.PackageTags(args),
     _ => Usage(),
@@ -34,6 +38,7 @@ static int Usage()
     Console.Error.WriteLine("       DataPrep suite-glyph-weights <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-glyph-styles <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-package-sizes <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
+    Console.Error.WriteLine("       DataPrep suite-sotu-years <sotu data folder> | suite-word-valence <words.csv> | suite-word-frequency <index.json>, then <out-folder> [--train-cap 1000] [--test-cap 1000]");
     Console.Error.WriteLine("       DataPrep suite-package-pairs <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
     Console.Error.WriteLine("       DataPrep suite-package-tags <Packages> <out-folder> [--labels 20] [--train-cap 2000] [--test-cap 1000]");
     return 2;

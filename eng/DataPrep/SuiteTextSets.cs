@@ -53,27 +53,16 @@ internal static class SuiteTextSets
     public static int PackageSizes(string[] args)
     {
         string index = args[1], dir = args[2];
-        var rows = new List<(double Target, string Text, string Id, string Source)>();
+        var rows = new List<TargetRow>();
         foreach (var stanza in Stanzas(index))
         {
             if (!stanza.TryGetValue("Package", out var package) || !stanza.TryGetValue("Installed-Size", out var size)
                 || !stanza.TryGetValue("Description", out var description) || !long.TryParse(size, out long kib) || kib <= 0) continue;
             string source = stanza.TryGetValue("Source", out var s) ? s.Split(' ')[0] : package;
-            rows.Add((Math.Log10(kib), SuiteText.Clean(description), package, source));
+            rows.Add(new TargetRow(Math.Log10(kib), SuiteText.Clean(description), package, source));
         }
-        var once = rows.Where(r => r.Text.Length > 0).GroupBy(r => r.Text, StringComparer.Ordinal).Where(g => g.Count() == 1).Select(g => g.Single()).ToList();
-        Console.WriteLine($"{rows.Count} packages read from {index}, {once.Count} with a description of their own");
-        Directory.CreateDirectory(dir);
-        foreach (var (split, test, cap) in new[] { ("train", false, Options.Int(args, "--train-cap", 1000)), ("test", true, Options.Int(args, "--test-cap", 1000)) })
-        {
-            var side = once.Where(r => SuiteText.IsTest(r.Source) == test)
-                .OrderBy(r => SuiteText.Hash(r.Id)).ThenBy(r => r.Id, StringComparer.Ordinal).Take(cap)
-                .OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
-            File.WriteAllLines(Path.Combine(dir, split + ".tsv"),
-                ["Target\tText", .. side.Select(r => $"{r.Target.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)}\t{r.Text}")]);
-            double mean = side.Average(r => r.Target);
-            Console.WriteLine($"  {split}: {side.Count} rows, log10 KiB mean {mean:F2}, spread {Math.Sqrt(side.Average(r => (r.Target - mean) * (r.Target - mean))):F2}");
-        }
+        Console.WriteLine($"{rows.Count} packages read from {index}");
+        SuiteTextRegression.Write(dir, rows, args, "log10 KiB");
         return 0;
     }
 

@@ -13,8 +13,9 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- report --results a.jsonl[,b.jsonl] [--out docs/quality.md]
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- range [--kind ...] [--datasets ...] [--recipes ...] [--seeds 1] [--out FILE.tsv]
 //                            the automatic recipe's learning-rate range test alone: suggestion per data set, curves to FILE
-//   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--seeds 1,2,3] [--image-size 32] [--epochs 5]
-//                            the image regressor on glyph-weights beside ML.NET's SDCA regression (RegressionSuite.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--kind image|text|all] [--seeds 1,2,3] [--recipes ...]
+//                            the image regressor on glyph-weights and the text regressor on four text sets beside ML.NET's
+//                            SDCA regression (RegressionSuite.cs); regression-report --results FILE,... prints the R² table
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- pairs [--seeds 1,2,3]
 //                            sentence pairs (package name, description) -> match/other beside FeaturizeText + SDCA (PairSuite.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--kind text|image|all] [--seeds 1,2,3]
@@ -29,13 +30,15 @@ using MLNet.FineTuning.Training;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 bool help = args.Length == 0 || args.Contains("-h") || args.Contains("--help");   // "run --help" must not start a run
-if (help || args[0] is not ("run" or "report" or "range" or "regression" or "pairs" or "multilabel" or "dapt"))
+if (help || args[0] is not ("run" or "report" or "range" or "regression" or "regression-report" or "pairs" or "multilabel" or "dapt"))
 {
     Console.WriteLine("usage: quality run [--profile cpu|gpu] [--kind image|text|all] [--datasets a,b] [--recipes \"baseline;defaults;crop=1,flip=0\"]\n" +
                       "                   [--seeds 1,2,3] [--gpu ID] [--precision auto|float32|bfloat16] [--results FILE] [--shard i/n]\n" +
                       "       quality report --results FILE[,FILE...] [--out docs/quality.md]\n" +
                       "       quality range [--kind image|text|all] [--datasets a,b] [--recipes \"defaults\"] [--seeds 1] [--out FILE.tsv]\n" +
-                      "       quality regression [--kind image|text|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--train-cap N] [--results FILE]\n" +
+                      "       quality regression [--kind image|text|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--train-cap N]\n" +
+                      "               [--datasets package-sizes,sotu-years,word-valence,word-frequency] [--recipes \"baseline;defaults;lr=3e-3\"] [--results FILE]\n" +
+                      "       quality regression-report --results FILE[,FILE...]\n" +
                       "       quality pairs [--seeds 1,2,3] [--data package-pairs] [--results FILE]\n" +
                       "       quality multilabel [--kind text|image|all] [--seeds 1,2,3] [--image-size 32] [--epochs 5] [--results FILE]\n" +
                       "       quality dapt [--seeds 1,2,3] [--corpus-cap 30000] [--dapt-epochs 1] [--dapt-seed 1] [--full] [--folder DIR] [--reuse] [--results FILE]\n" +
@@ -46,6 +49,7 @@ try
 {
     string repo = Arg("--repo") ?? FindRepoRoot();
     if (args[0] == "regression") return RegressionSuite.Run(repo, Arg);
+    if (args[0] == "regression-report") return RegressionReport.Write(Arg);
     if (args[0] == "pairs") return PairSuite.Run(repo, Arg);
     if (args[0] == "multilabel") return MultiLabelSuite.Run(repo, Arg);
     if (args[0] == "dapt") return DaptSuite.Run(repo, Arg, reuse: args.Contains("--reuse"), full: args.Contains("--full"));

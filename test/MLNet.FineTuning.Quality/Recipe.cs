@@ -50,7 +50,7 @@ internal sealed class Recipe
         return new(spec, settings);
     }
 
-    public void Apply(FineTuneImageClassifier.Options o)
+    public void Apply(ImageFineTuningOptions o)
     {
         foreach (var (key, value) in settings)
         {
@@ -71,7 +71,7 @@ internal sealed class Recipe
         }
     }
 
-    public void Apply(LoraTextClassifier.Options o)
+    public void Apply(TextFineTuningOptions o)
     {
         foreach (var (key, value) in settings)
         {

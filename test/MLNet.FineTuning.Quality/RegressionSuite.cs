@@ -7,25 +7,29 @@ using Microsoft.ML.Data;
 namespace MLNet.FineTuning.Quality;
 
 /// <summary>
-/// The regression tasks measured on real data (issue 12), samples/data/README.md for both sets:
+/// The regression tasks measured on real data (samples/data/README.md, "Quality suite: regression"):
 /// <list type="bullet">
 /// <item>images, glyph-weights (DataPrep suite-glyph-weights): ten glyphs of each of 582 Debian text fonts labelled with
 /// the weight class their font file declares (100 thin … 900 black), split by family. Baseline: SDCA regression on the
 /// raw pixels (the classification suite's image baseline); ours: <see cref="FineTuneImageRegressor"/> on its defaults
 /// with the CPU's choices (image size, epochs).</item>
-/// <item>text, package-sizes (DataPrep suite-package-sizes): a Debian package's short description → log10 of its
-/// installed size in KiB, split by source package. Baseline: FeaturizeText + SDCA regression; ours:
-/// <see cref="LoraTextRegressor"/> on its defaults.</item>
+/// <item>text (DataPrep suite-package-sizes, suite-sotu-years, suite-word-valence, suite-word-frequency): a package's
+/// short description → log10 installed KiB, a passage of a State of the Union address → its year, a word → its AFINN
+/// valence, a word → log10 of its count in film subtitles. Baseline: FeaturizeText + SDCA regression; ours:
+/// <see cref="LoraTextRegressor"/> on its defaults or a recipe (<see cref="Recipe"/>: <c>key=value</c> over them).</item>
 /// </list>
-/// R², RMSE and MAE on the test rows per seed, one JSON line per run.
+/// R², RMSE and MAE on the test rows per seed, one JSON line per run; a run already in the results file is skipped.
 ///
 ///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--kind image|text|all] [--seeds 1,2,3]
-///       [--image-size 32] [--epochs 5] [--train-cap N] [--text-lr R] [--text-epochs N] [--results FILE]
-///   (--text-lr/--text-epochs: a text recipe beside the defaults, without the baseline; --text-data: another folder of
-///   data/suite/text with Target/Text TSVs, e.g. package-sizes-6000 from suite-package-sizes --train-cap 6000)
+///       [--image-size 32] [--epochs 5] [--train-cap N] [--datasets package-sizes,sotu-years,...]
+///       [--recipes "baseline;defaults;lr=3e-3"] [--results FILE]
+///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression-report --results FILE[,FILE...]
 /// </summary>
 internal static class RegressionSuite
 {
+    /// <summary>The text regression sets of <c>eng/prepare-data.sh suite-text</c>, under data/suite/text.</summary>
+    public static readonly string[] TextDataSets = ["package-sizes", "sotu-years", "word-valence", "word-frequency"];
+
     private sealed class Row
     {
         public string ImagePath { get; set; } = "";
@@ -40,8 +44,12 @@ internal static class RegressionSuite
         var seeds = (arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToList();
         if (kind is "image" or "all") Images(repo, arg, seeds, results);
         if (kind is "text" or "all")
-            Texts(repo, arg("--text-data") ?? "package-sizes", seeds, results, arg("--text-lr") is string lr ? double.Parse(lr, CultureInfo.InvariantCulture) : null,
-                  arg("--text-epochs") is string e ? int.Parse(e) : null);
+        {
+            var recipes = (arg("--recipes") ?? "baseline;defaults").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(Recipe.Parse).ToList();
+            var done = Done(results);
+            foreach (string name in arg("--datasets")?.Split(',') ?? TextDataSets)
+                Texts(repo, name, seeds, results, recipes, done);
+        }
         return 0;
     }
 
@@ -51,7 +59,7 @@ internal static class RegressionSuite
         public float Target { get; set; }
     }
 
-    private static void Texts(string repo, string name, List<int> seeds, string results, double? learningRate, int? epochs)
+    private static void Texts(string repo, string name, List<int> seeds, string results, List<Recipe> recipes, HashSet<string> done)
     {
         string folder = Path.Combine(repo, "data", "suite", "text", name);
         if (!File.Exists(Path.Combine(folder, "train.tsv")))
@@ -62,27 +70,36 @@ internal static class RegressionSuite
         var test = Read("test");
         Console.WriteLine($"{name}: {train.Length} train, {test.Length} test texts; train target mean {train.Average(r => r.Target):F2}");
         foreach (int seed in seeds)
+        foreach (var recipe in recipes)
         {
+            if (done.Contains($"{name}|{recipe.Name}|{seed}")) continue;
             var ml = new MLContext(seed);
             var trainView = ml.Data.LoadFromEnumerable(train);
             var testView = ml.Data.LoadFromEnumerable(test);
-            if (learningRate == null && epochs == null) Report(results, name, "baseline", seed, 0, 0, train.Length, () =>
+            if (recipe.IsBaseline)
             {
-                var model = ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text))
-                    .Append(ml.Regression.Trainers.Sdca(nameof(TextRow.Target), "Features")).Fit(trainView);
-                return ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target));
-            });
+                Report(results, name, recipe.Name, seed, 0, 0, train.Length, () =>
+                {
+                    var model = ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text))
+                        .Append(ml.Regression.Trainers.Sdca(nameof(TextRow.Target), "Features")).Fit(trainView);
+                    return (ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target)), null);
+                });
+                continue;
+            }
             var options = new LoraTextRegressor.Options { LabelColumnName = nameof(TextRow.Target), Seed = seed };
-            if (learningRate is double lr) options.LearningRate = lr;
-            if (epochs is int e) options.Epochs = e;
-            string recipe = learningRate == null && epochs == null ? "defaults" : $"lr={options.LearningRate:G2},epochs={options.Epochs}";
-            Report(results, name, recipe, seed, 0, options.Epochs, train.Length, () =>
+            recipe.Apply(options);
+            Report(results, name, recipe.Name, seed, 0, options.Epochs, train.Length, () =>
             {
                 using var model = ml.Regression.Trainers.LoraTextRegressor(options).Fit(trainView);
-                return ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target));
+                return (ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target)), TrainLoss(model));
             });
         }
     }
+
+    private static HashSet<string> Done(string results) => File.Exists(results)
+        ? File.ReadLines(results).Where(l => l.Trim().Length > 0).Select(l => JsonDocument.Parse(l).RootElement)
+            .Select(e => $"{e.GetProperty("dataset").GetString()}|{e.GetProperty("recipe").GetString()}|{e.GetProperty("seed").GetInt32()}").ToHashSet()
+        : [];
 
     private static void Images(string repo, Func<string, string?> arg, List<int> seeds, string results)
     {
@@ -106,7 +123,7 @@ internal static class RegressionSuite
                     .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
                     .Append(ml.Regression.Trainers.Sdca(nameof(Row.Weight), "Features"));
                 var model = pipeline.Fit(trainView);
-                return ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight));
+                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight)), null);
             });
             Report(results, "glyph-weights", "defaults", seed, imageSize, epochs, train.Length, () =>
             {
@@ -114,21 +131,26 @@ internal static class RegressionSuite
                 {
                     LabelColumnName = nameof(Row.Weight), ImageSize = imageSize, Epochs = epochs, Seed = seed,
                 }).Fit(trainView);
-                return ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight));
+                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight)), TrainLoss(model));
             });
         }
     }
 
-    private static void Report(string results, string dataset, string recipe, int seed, int imageSize, int epochs, int trainRows, Func<RegressionMetrics> run)
+    /// <summary>The mean training loss of each epoch, in standardised units (1 is what predicting the mean costs).</summary>
+    private static double[] TrainLoss(FineTunedTransformer model) => [.. model.History.Select(h => Math.Round(h.TrainLoss, 4))];
+
+    private static void Report(string results, string dataset, string recipe, int seed, int imageSize, int epochs, int trainRows,
+                               Func<(RegressionMetrics Metrics, double[]? TrainLoss)> run)
     {
         var watch = Stopwatch.StartNew();
-        var m = run();
+        var (m, trainLoss) = run();
         double seconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"  {dataset} {recipe,-9} seed {seed}: R² {m.RSquared:F3}, RMSE {m.RootMeanSquaredError:F1}, MAE {m.MeanAbsoluteError:F1} in {seconds:F0} s");
+        string losses = trainLoss == null ? "" : $", train loss by epoch {string.Join(" ", trainLoss.Select(l => l.ToString("F3", CultureInfo.InvariantCulture)))}";
+        Console.WriteLine($"  {dataset} {recipe} seed {seed}: R² {m.RSquared:F3}, RMSE {m.RootMeanSquaredError:F1}, MAE {m.MeanAbsoluteError:F1} in {seconds:F0} s{losses}");
         File.AppendAllLines(results, [JsonSerializer.Serialize(new
         {
             dataset, recipe, seed, imageSize, epochs, trainRows, rSquared = m.RSquared,
-            rmse = m.RootMeanSquaredError, mae = m.MeanAbsoluteError, seconds = Math.Round(seconds, 1),
+            rmse = m.RootMeanSquaredError, mae = m.MeanAbsoluteError, trainLoss, seconds = Math.Round(seconds, 1),
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         })]);
     }
