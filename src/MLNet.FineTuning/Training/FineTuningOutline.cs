@@ -96,23 +96,30 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         return RangeTest(Read(input, withValidation: false), options, steps, minRate, maxRate)!;
     }
 
-    /// <summary>A fresh model and the loop that trains it for <paramref name="o"/>, with the class weights it asks for.</summary>
-    private (ModelToTrain<TModel> Run, TrainingLoop Loop, Tensor? ClassWeights) Prepare(TRows rows, TOptions o)
+    /// <summary>A fresh model and the loop that trains it for <paramref name="o"/>, with the class weights it asks for and
+    /// the loss of a constant answer where the loop's loss can be compared with it (<see cref="LearningCheck"/>).</summary>
+    private (ModelToTrain<TModel> Run, TrainingLoop Loop, Tensor? ClassWeights, double? ConstantAnswerLoss) Prepare(TRows rows, TOptions o)
     {
         var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
         var run = Build(rows, o);
-        var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), Mixing(o), Task(o, rows));
-        return (run, loop, o.BalanceClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null);
+        var mixing = Mixing(o);
+        var task = Task(o, rows);
+        var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), mixing, task);
+        double? constant = o.BalanceClasses || mixing != null ? null : task.ConstantAnswerLoss(rows);
+        return (run, loop, o.BalanceClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null, constant);
     }
 
     private (TModel Model, TOptions Options, TrainingResult Result) Train(TRows rows, TOptions o)
     {
         using var generator = GlobalGenerator.Exclusive(log);   // from seeding to the last step: one training at a time
-        var (run, loop, classWeights) = Prepare(rows, o);
+        var (run, loop, classWeights, constantAnswerLoss) = Prepare(rows, o);
         try
         {
             using var weights = classWeights;
-            return (run.Model, o, loop.Run(run.Tunable, run.Train, run.Valid, weights));
+            var result = loop.Run(run.Tunable, run.Train, run.Valid, weights);
+            if (LearningCheck.Warning(result, constantAnswerLoss, o, rows.ClassNames.Length == 0) is string warning)
+                log.Warning(MessageSensitivity.None, warning);
+            return (run.Model, o, result);
         }
         catch
         {
@@ -124,7 +131,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     private LearningRateRange? RangeTest(TRows rows, TOptions o, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
     {
         using var generator = GlobalGenerator.Exclusive(log);
-        var (run, loop, classWeights) = Prepare(rows, o);
+        var (run, loop, classWeights, _) = Prepare(rows, o);
         using var model = run.Model;
         using var weights = classWeights;
         return loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights, keepGoing);

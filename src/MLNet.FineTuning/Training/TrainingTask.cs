@@ -29,6 +29,10 @@ internal abstract class TrainingTask
 
     /// <summary>Hits per row, or NaN for a task without accuracy.</summary>
     public double Accuracy(double hits, long rows) => HasAccuracy ? hits / Math.Max(1, rows) : double.NaN;
+
+    /// <summary>The training loss of the best answer that ignores the input (one constant for every row) on the training
+    /// rows, or null where the task cannot say: what a run that learned nothing ends at (<see cref="LearningCheck"/>).</summary>
+    public virtual double? ConstantAnswerLoss(IFineTuningRows rows) => null;
 }
 
 /// <summary>Single-label classification: cross-entropy over K logits against int64 class indices; a hit is the argmax.</summary>
@@ -43,6 +47,15 @@ internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
     public override Tensor Hits(Tensor outputs, Tensor labels) => outputs.argmax(1).eq(labels).sum();
 
     public override bool HasAccuracy => true;
+
+    /// <summary>The entropy of the training rows' class frequencies (nats): the cross-entropy of answering those
+    /// frequencies for every row. Null with label smoothing, which moves the best constant's loss.</summary>
+    public override double? ConstantAnswerLoss(IFineTuningRows rows)
+    {
+        if (labelSmoothing != 0 || rows.TrainClasses.Length == 0) return null;
+        double n = rows.TrainClasses.Length;
+        return -rows.TrainClasses.GroupBy(c => c).Sum(g => g.Count() / n * Math.Log(g.Count() / n));
+    }
 }
 
 /// <summary>
@@ -66,6 +79,9 @@ internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
     public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
 
     public override bool HasAccuracy => false;
+
+    /// <summary>1: the standardised targets' variance, what answering the training mean costs.</summary>
+    public override double? ConstantAnswerLoss(IFineTuningRows rows) => 1;
 }
 
 /// <summary>

@@ -35,6 +35,7 @@ public class LoraTextRegressorTests(ITestOutputHelper output)
     public void Fit_SpamAsANumber_PredictsHeldOutMessagesFarBetterThanTheMean()
     {
         var ml = new MLContext(1);
+        var warnings = Warnings(ml);
         var train = ml.Data.LoadFromEnumerable(Rows("train", 48));
         var test = ml.Data.LoadFromEnumerable(Rows("test", 40));
         using var model = ml.Regression.Trainers.LoraTextRegressor(Options()).Fit(train);
@@ -43,9 +44,34 @@ public class LoraTextRegressorTests(ITestOutputHelper output)
         output.WriteLine($"R² {metrics.RSquared:F3}, RMSE {metrics.RootMeanSquaredError:F3}; train loss by epoch " +
                          string.Join(", ", model.History.Select(h => h.TrainLoss.ToString("F3"))));
 
+        Assert.DoesNotContain(warnings, w => w.Contains("did not learn"));
         // R² 0 is predicting the training mean (0.5): a model that has not learned what spam reads like stays near it.
         // Probe (2026-12-05, seed 1): R² 0.768, RMSE 0.241, train loss 0.751, 0.261, 0.108 (standardised units).
         Assert.True(metrics.RSquared > 0.4, $"R² {metrics.RSquared:F3}");
+    }
+
+    private static List<string> Warnings(MLContext ml)
+    {
+        var warnings = new List<string>();
+        ml.Log += (_, e) => { if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) lock (warnings) warnings.Add(e.Message); };
+        return warnings;
+    }
+
+    [Fact]
+    public void Fit_AdaptersAtTooHighARate_LearnsNothingAndWarnsSo()
+    {
+        var ml = new MLContext(1);
+        var warnings = Warnings(ml);
+        var options = Options();
+        options.LearningRate = 5e-2;
+        options.BackboneLearningRateFactor = 1;
+        using var model = ml.Regression.Trainers.LoraTextRegressor(options).Fit(ml.Data.LoadFromEnumerable(Rows("train", 48)));
+
+        var test = ml.Data.LoadFromEnumerable(Rows("test", 40));
+        var metrics = ml.Regression.Evaluate(model.Transform(test), labelColumnName: nameof(Row.Spam));
+        output.WriteLine($"R² {metrics.RSquared:F3}; train loss by epoch {string.Join(", ", model.History.Select(h => h.TrainLoss.ToString("F3")))}");
+        Assert.True(metrics.RSquared < 0.1, $"R² {metrics.RSquared:F3}: the run learned, so it is no test of the warning");
+        Assert.Contains(warnings, w => w.Contains("did not learn") && w.Contains("adapters 0.05"));
     }
 
     [Fact]

@@ -1,0 +1,44 @@
+using MLNet.FineTuning.Training;
+
+namespace MLNet.FineTuning.Tests.Training;
+
+/// <summary>A run that learned nothing (every row answered alike) is told apart from one that learned little.</summary>
+public class LearningCheckTests
+{
+    private sealed record Rows(int[] TrainClasses, string[] ClassNames) : IFineTuningRows
+    {
+        public int TrainCount => TrainClasses.Length;
+        public int ValidCount => 0;
+    }
+
+    private static TrainingResult Losses(params double[] trainLoss) =>
+        new(trainLoss.Length, false, trainLoss.Length, null, [.. trainLoss.Select((l, i) => new TrainingProgress { Epoch = i + 1, TrainLoss = l, IsEpochEnd = true })]);
+
+    [Fact]
+    public void ConstantAnswerLoss_IsTheClassEntropy_OrOneForAStandardisedTarget()
+    {
+        var even = new Rows([0, 1, 0, 1], ["a", "b"]);
+        var skewed = new Rows([0, 0, 0, 1], ["a", "b"]);
+        Assert.Equal(Math.Log(2), new ClassificationTask(0).ConstantAnswerLoss(even)!.Value, 12);
+        Assert.Equal(-(0.75 * Math.Log(0.75) + 0.25 * Math.Log(0.25)), new ClassificationTask(0).ConstantAnswerLoss(skewed)!.Value, 12);
+        Assert.Null(new ClassificationTask(0.1).ConstantAnswerLoss(even));   // smoothing moves the best constant's loss
+        Assert.Equal(1, new RegressionTask(new TargetScaling(5, 2)).ConstantAnswerLoss(new Rows([], []))!.Value);
+        Assert.Null(new LabelSetTask(0, false).ConstantAnswerLoss(even));
+    }
+
+    [Fact]
+    public void Warning_OnlyWhenNoEpochGetsBelowTheConstantAnswer()
+    {
+        var options = new LoraTextRegressor.Options { LearningRate = 1e-2, BackboneLearningRateFactor = 1 };
+        // The suite's figures (docs/quality/cpu-text-regression-losses-2026-12-05.jsonl, word-valence seed 1).
+        string? stuck = LearningCheck.Warning(Losses(1.142, 1.027, 1.015), 1, options, regression: true);
+        Assert.NotNull(stuck);
+        Assert.Contains("did not learn", stuck);
+        Assert.Contains("the training mean", stuck);
+        Assert.Contains("adapters 0.01", stuck);
+        Assert.Null(LearningCheck.Warning(Losses(0.600, 0.262, 0.155), 1, options, regression: true));
+        Assert.Null(LearningCheck.Warning(Losses(0.904), 1, options, regression: true));   // learned little: package-sizes' first epoch
+        Assert.Null(LearningCheck.Warning(Losses(1.142, 1.027, 1.015), null, options, regression: true));
+        Assert.Contains("class frequencies", LearningCheck.Warning(Losses(0.70, 0.69), Math.Log(2), options, regression: false));
+    }
+}
