@@ -5,7 +5,9 @@
 //   glyph-weights  a regression set: the font's weight class, 100 (thin) to 900 (black) (OpenType OS/2 usWeightClass)
 //   glyph-styles   a multi-label set: bold (weight class 600 or more), light (300 or less), italic (italic or oblique
 //                  slant), condensed (width class below normal), monospace (fixed pitch); a font may have none of them
-//   DataPrep suite-glyph-weights|suite-glyph-styles <font-tree> <out-folder>
+//   glyph-angles   a regression set: each glyph drawn turned by an angle from -45 to 45 degrees (clockwise, drawn from
+//                  a hash of the image's id), the target; what a deskewing step of a scanner learns
+//   DataPrep suite-glyph-weights|suite-glyph-styles|suite-glyph-angles <font-tree> <out-folder>
 //     -> <out>/{train,test}/<id>_<char>.png and <out>/{train,test}.tsv (ImagePath, Weight or Tags, Family)
 using System.Security.Cryptography;
 using SkiaSharp;
@@ -18,6 +20,11 @@ internal static class SuiteGlyphWeights
 
     public static int Styles(string[] args) => Write(args, "glyph-styles", "Tags", t => string.Join(';', StylesOf(t)));
 
+    public static int Angles(string[] args) => Write(args, "glyph-angles", "Angle", _ => "", AngleOf);
+
+    /// <summary>-45 to 45 degrees in steps of 0.1, uniform over the hash of the image's file name.</summary>
+    private static float AngleOf(string fileName) => (float)(SuiteImages.Hash("angle:" + fileName) % 901) / 10f - 45f;
+
     private static IEnumerable<string> StylesOf(SKTypeface t)
     {
         if (t.FontStyle.Weight >= 600) yield return "bold";
@@ -27,7 +34,9 @@ internal static class SuiteGlyphWeights
         if (t.IsFixedPitch) yield return "monospace";
     }
 
-    private static int Write(string[] args, string name, string labelHeader, Func<SKTypeface, string> label)
+    /// <param name="angleOf">For a set whose target is the angle each glyph is drawn at (by file name); null draws upright
+    /// and labels every glyph of a font with <paramref name="label"/>.</param>
+    private static int Write(string[] args, string name, string labelHeader, Func<SKTypeface, string> label, Func<string, float>? angleOf = null)
     {
         string src = args[1], dst = args[2];
         if (Directory.Exists(dst)) Directory.Delete(dst, recursive: true);   // a rerun must not keep stale files
@@ -42,27 +51,29 @@ internal static class SuiteGlyphWeights
             if (!seenBytes.Add(Convert.ToHexString(SHA256.HashData(bytes)))) { skipped++; continue; }
             using var typeface = SKTypeface.FromFile(file);
             if (typeface == null || !SuiteGlyphs.IsTextFamily(typeface) || !typeface.ContainsGlyphs(Characters)) { skipped++; continue; }
-            var images = Characters.Select(c => SuiteGlyphs.Render(typeface, c)).ToList();
-            if (images.Any(i => i == null)) { foreach (var i in images) i?.Dispose(); skipped++; continue; }
-
-            string value = label(typeface);
             string split = SuiteImages.Hash(typeface.FamilyName) % 4 == 0 ? "test" : "train";
             string id = Path.GetFileNameWithoutExtension(file);
             if (!usedIds.Add(id)) id += "_" + Convert.ToHexString(SHA256.HashData(bytes))[..8];
+            // File names are case-sensitive on Linux; the character's code keeps 'S' and 's' apart everywhere.
+            var fileNames = Characters.Select(c => $"{id}_{(int)c:x2}.png").ToList();
+            var angles = fileNames.Select(f => angleOf?.Invoke(f) ?? 0f).ToList();
+            var images = Characters.Select((c, k) => SuiteGlyphs.Render(typeface, c, angles[k])).ToList();
+            if (images.Any(i => i == null)) { usedIds.Remove(id); foreach (var i in images) i?.Dispose(); skipped++; continue; }
+
+            string value = label(typeface);
             for (int k = 0; k < Characters.Length; k++)
             {
                 using var image = images[k]!;
-                // File names are case-sensitive on Linux; the character's code keeps 'S' and 's' apart everywhere.
-                string fileName = $"{id}_{(int)Characters[k]:x2}.png";
-                SuiteImages.Save(image, Path.Combine(dst, split, fileName));
-                rows[split].Add($"{split}/{fileName}\t{value}\t{typeface.FamilyName}");
+                SuiteImages.Save(image, Path.Combine(dst, split, fileNames[k]));
+                string target = angleOf == null ? value : angles[k].ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+                rows[split].Add($"{split}/{fileNames[k]}\t{target}\t{typeface.FamilyName}");
             }
             labels[value] = labels.GetValueOrDefault(value) + 1;
         }
         foreach (var (split, lines) in rows)
             File.WriteAllLines(Path.Combine(dst, split + ".tsv"), [$"ImagePath\t{labelHeader}\tFamily", .. lines]);
         Console.WriteLine($"{name}: {rows["train"].Count} train and {rows["test"].Count} test images ({Characters.Length} per font), {skipped} font files skipped");
-        Console.WriteLine($"fonts per {labelHeader.ToLowerInvariant()}: " + string.Join(", ", labels.Select(w => $"{(w.Key.Length == 0 ? "(none)" : w.Key)}: {w.Value}")));
+        if (angleOf == null) Console.WriteLine($"fonts per {labelHeader.ToLowerInvariant()}: " + string.Join(", ", labels.Select(w => $"{(w.Key.Length == 0 ? "(none)" : w.Key)}: {w.Value}")));
         return 0;
     }
 }

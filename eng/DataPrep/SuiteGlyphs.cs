@@ -70,8 +70,9 @@ internal static class SuiteGlyphs
     /// <summary>Whether the family writes text (not pictures or math alphabets).</summary>
     internal static bool IsTextFamily(SKTypeface typeface) => !NotText.Any(n => typeface.FamilyName.Contains(n, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>One character, black on white, as an 8-bit grayscale bitmap; null when it leaves no ink.</summary>
-    internal static SKBitmap? Render(SKTypeface typeface, char c)
+    /// <summary>One character, black on white, as an 8-bit grayscale bitmap, turned <paramref name="degrees"/> clockwise
+    /// about the image's centre (corners of a large glyph may leave the image); null when it leaves no ink.</summary>
+    internal static SKBitmap? Render(SKTypeface typeface, char c, float degrees = 0)
     {
         using var font = new SKFont(typeface, TextSize) { Edging = SKFontEdging.Antialias, Subpixel = true };
         using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
@@ -84,6 +85,7 @@ internal static class SuiteGlyphs
         using (var canvas = new SKCanvas(rgb))
         {
             canvas.Clear(SKColors.White);
+            if (degrees != 0) canvas.RotateDegrees(degrees, Size / 2f, Size / 2f);
             canvas.DrawText(text, Size / 2f - (bounds.Left + bounds.Right) / 2f, Baseline, font, paint);
         }
         var gray = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Gray8, SKAlphaType.Opaque));

@@ -9,8 +9,9 @@ namespace MLNet.FineTuning.Quality;
 /// <summary>
 /// The regression tasks measured on real data (samples/data/README.md, "Quality suite: regression"):
 /// <list type="bullet">
-/// <item>images, glyph-weights (DataPrep suite-glyph-weights): ten glyphs of each of 582 Debian text fonts labelled with
-/// the weight class their font file declares (100 thin … 900 black), split by family. Baseline: SDCA regression on the
+/// <item>images (DataPrep suite-glyph-weights, suite-glyph-angles): ten glyphs of each of 582 Debian text fonts labelled
+/// with the weight class their font file declares (100 thin … 900 black), or drawn turned by −45 … 45 degrees, the angle
+/// the target; split by family. Baseline: SDCA regression on the
 /// raw pixels (the classification suite's image baseline); ours: <see cref="FineTuneImageRegressor"/> on its defaults
 /// with the CPU's choices (image size, epochs).</item>
 /// <item>text (DataPrep suite-package-sizes, suite-sotu-years, suite-word-valence, suite-word-frequency): a package's
@@ -21,7 +22,7 @@ namespace MLNet.FineTuning.Quality;
 /// R², RMSE and MAE on the test rows per seed, one JSON line per run; a run already in the results file is skipped.
 ///
 ///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--kind image|text|all] [--seeds 1,2,3]
-///       [--image-size 32] [--epochs 5] [--train-cap N] [--datasets package-sizes,sotu-years,...]
+///       [--image-size 32] [--epochs 5] [--train-cap N] [--image-datasets glyph-weights,glyph-angles] [--datasets package-sizes,sotu-years,...]
 ///       [--recipes "baseline;defaults;lr=3e-3"] [--results FILE]
 ///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression-report --results FILE[,FILE...]
 /// </summary>
@@ -33,7 +34,7 @@ internal static class RegressionSuite
     private sealed class Row
     {
         public string ImagePath { get; set; } = "";
-        public float Weight { get; set; }
+        public float Target { get; set; }
     }
 
     public static int Run(string repo, Func<string, string?> arg)
@@ -101,37 +102,47 @@ internal static class RegressionSuite
             .Select(e => $"{e.GetProperty("dataset").GetString()}|{e.GetProperty("recipe").GetString()}|{e.GetProperty("seed").GetInt32()}").ToHashSet()
         : [];
 
+    /// <summary>The image regression sets of <c>eng/prepare-data.sh suite-images</c> (ImagePath, target, Family TSVs).</summary>
+    public static readonly string[] ImageDataSets = ["glyph-weights", "glyph-angles"];
+
     private static void Images(string repo, Func<string, string?> arg, List<int> seeds, string results)
     {
-        string folder = Path.Combine(repo, "data", "suite", "images", "glyph-weights");
+        foreach (string name in arg("--image-datasets")?.Split(',') ?? ImageDataSets)
+            Images(repo, name, arg, seeds, results);
+    }
+
+    private static void Images(string repo, string name, Func<string, string?> arg, List<int> seeds, string results)
+    {
+        string folder = Path.Combine(repo, "data", "suite", "images", name);
         if (!File.Exists(Path.Combine(folder, "train.tsv")))
             throw new FileNotFoundException($"'{folder}' has no train.tsv: run eng/prepare-data.sh suite-images first.");
         int imageSize = int.Parse(arg("--image-size") ?? "32"), epochs = int.Parse(arg("--epochs") ?? "5");
         int? cap = arg("--train-cap") is string c ? int.Parse(c) : null;
         var train = Read(folder, "train", cap);
         var test = Read(folder, "test", null);
-        Console.WriteLine($"glyph-weights: {train.Length} train, {test.Length} test images; train weights mean {train.Average(r => r.Weight):F0}, " +
-                          $"spread {Spread(train):F0}");
+        Console.WriteLine($"{name}: {train.Length} train, {test.Length} test images; train target mean {train.Average(r => r.Target):F1}, " +
+                          $"spread {Spread(train):F1}");
+        var done = Done(results);
         foreach (int seed in seeds)
         {
             var ml = new MLContext(seed);
             var trainView = Load(ml, train);
             var testView = Load(ml, test);
-            Report(results, "glyph-weights", "baseline", seed, imageSize, epochs, train.Length, () =>
+            if (!done.Contains($"{name}|baseline|{seed}")) Report(results, name, "baseline", seed, imageSize, epochs, train.Length, () =>
             {
                 var pipeline = ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image")
                     .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
-                    .Append(ml.Regression.Trainers.Sdca(nameof(Row.Weight), "Features"));
+                    .Append(ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features"));
                 var model = pipeline.Fit(trainView);
-                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight)), null);
+                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), null);
             });
-            Report(results, "glyph-weights", "defaults", seed, imageSize, epochs, train.Length, () =>
+            if (!done.Contains($"{name}|defaults|{seed}")) Report(results, name, "defaults", seed, imageSize, epochs, train.Length, () =>
             {
                 using var model = ml.Regression.Trainers.FineTuneImageRegressor(new FineTuneImageRegressor.Options
                 {
-                    LabelColumnName = nameof(Row.Weight), ImageSize = imageSize, Epochs = epochs, Seed = seed,
+                    LabelColumnName = nameof(Row.Target), ImageSize = imageSize, Epochs = epochs, Seed = seed,
                 }).Fit(trainView);
-                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Weight)), TrainLoss(model));
+                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), TrainLoss(model));
             });
         }
     }
@@ -158,7 +169,7 @@ internal static class RegressionSuite
     private static Row[] Read(string folder, string split, int? cap)
     {
         var rows = File.ReadLines(Path.Combine(folder, split + ".tsv")).Skip(1).Select(l => l.Split('\t'))
-            .Select(f => new Row { ImagePath = Path.Combine(folder, f[0]), Weight = float.Parse(f[1], CultureInfo.InvariantCulture) }).ToArray();
+            .Select(f => new Row { ImagePath = Path.Combine(folder, f[0]), Target = float.Parse(f[1], CultureInfo.InvariantCulture) }).ToArray();
         return cap is int n && n < rows.Length ? rows.Take(n).ToArray() : rows;
     }
 
@@ -170,7 +181,7 @@ internal static class RegressionSuite
 
     private static double Spread(Row[] rows)
     {
-        double mean = rows.Average(r => r.Weight);
-        return Math.Sqrt(rows.Average(r => (r.Weight - mean) * (r.Weight - mean)));
+        double mean = rows.Average(r => r.Target);
+        return Math.Sqrt(rows.Average(r => (r.Target - mean) * (r.Target - mean)));
     }
 }
