@@ -43,14 +43,13 @@ internal static class RegressionSuite
         string results = arg("--results") ?? Path.Combine(repo, "artifacts", "quality", "regression-cpu.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(results)!);
         var seeds = (arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToList();
-        if (kind is "image" or "all") Images(repo, arg, seeds, results);
+        var recipes = (arg("--recipes") ?? "baseline;defaults").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(Recipe.Parse).ToList();
+        if (kind is "image" or "all")
+            foreach (string name in arg("--image-datasets")?.Split(',') ?? ImageDataSets)
+                Images(repo, name, arg, seeds, results, recipes);
         if (kind is "text" or "all")
-        {
-            var recipes = (arg("--recipes") ?? "baseline;defaults").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(Recipe.Parse).ToList();
-            var done = Done(results);
             foreach (string name in arg("--datasets")?.Split(',') ?? TextDataSets)
-                Texts(repo, name, seeds, results, recipes, done);
-        }
+                Texts(repo, name, seeds, results, recipes, Done(results));
         return 0;
     }
 
@@ -105,13 +104,7 @@ internal static class RegressionSuite
     /// <summary>The image regression sets of <c>eng/prepare-data.sh suite-images</c> (ImagePath, target, Family TSVs).</summary>
     public static readonly string[] ImageDataSets = ["glyph-weights", "glyph-angles"];
 
-    private static void Images(string repo, Func<string, string?> arg, List<int> seeds, string results)
-    {
-        foreach (string name in arg("--image-datasets")?.Split(',') ?? ImageDataSets)
-            Images(repo, name, arg, seeds, results);
-    }
-
-    private static void Images(string repo, string name, Func<string, string?> arg, List<int> seeds, string results)
+    private static void Images(string repo, string name, Func<string, string?> arg, List<int> seeds, string results, List<Recipe> recipes)
     {
         string folder = Path.Combine(repo, "data", "suite", "images", name);
         if (!File.Exists(Path.Combine(folder, "train.tsv")))
@@ -128,22 +121,29 @@ internal static class RegressionSuite
             var ml = new MLContext(seed);
             var trainView = Load(ml, train);
             var testView = Load(ml, test);
-            if (!done.Contains($"{name}|baseline|{seed}")) Report(results, name, "baseline", seed, imageSize, epochs, train.Length, () =>
+            foreach (var recipe in recipes)
             {
-                var pipeline = ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image")
-                    .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
-                    .Append(ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features"));
-                var model = pipeline.Fit(trainView);
-                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), null);
-            });
-            if (!done.Contains($"{name}|defaults|{seed}")) Report(results, name, "defaults", seed, imageSize, epochs, train.Length, () =>
-            {
-                using var model = ml.Regression.Trainers.FineTuneImageRegressor(new FineTuneImageRegressor.Options
+                if (done.Contains($"{name}|{recipe.Name}|{seed}")) continue;
+                if (recipe.IsBaseline)
                 {
-                    LabelColumnName = nameof(Row.Target), ImageSize = imageSize, Epochs = epochs, Seed = seed,
-                }).Fit(trainView);
-                return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), TrainLoss(model));
-            });
+                    Report(results, name, recipe.Name, seed, imageSize, epochs, train.Length, () =>
+                    {
+                        var pipeline = ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image")
+                            .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
+                            .Append(ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features"));
+                        var model = pipeline.Fit(trainView);
+                        return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), null);
+                    });
+                    continue;
+                }
+                var options = new FineTuneImageRegressor.Options { LabelColumnName = nameof(Row.Target), ImageSize = imageSize, Epochs = epochs, Seed = seed };
+                recipe.Apply(options);
+                Report(results, name, recipe.Name, seed, imageSize, options.Epochs, train.Length, () =>
+                {
+                    using var model = ml.Regression.Trainers.FineTuneImageRegressor(options).Fit(trainView);
+                    return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), TrainLoss(model));
+                });
+            }
         }
     }
 
