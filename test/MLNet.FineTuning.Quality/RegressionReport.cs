@@ -12,20 +12,20 @@ namespace MLNet.FineTuning.Quality;
 /// </summary>
 internal static class RegressionReport
 {
-    private sealed record Run(string DataSet, string Recipe, int Seed, double RSquared, double Rmse, double Seconds);
+    internal sealed record Run(string DataSet, string Recipe, int Seed, double RSquared, double Rmse, double Seconds);
+
+    /// <summary>The runs of one results file (<see cref="RegressionSuite"/>'s JSON lines); none when it does not exist.</summary>
+    public static IEnumerable<Run> Read(string file) => !File.Exists(file) ? [] :
+        File.ReadLines(file).Where(l => l.Trim().Length > 0).Select(l => JsonDocument.Parse(l).RootElement)
+            .Select(e => new Run(e.GetProperty("dataset").GetString()!, e.GetProperty("recipe").GetString()!, e.GetProperty("seed").GetInt32(),
+                                 e.GetProperty("rSquared").GetDouble(), e.GetProperty("rmse").GetDouble(), e.GetProperty("seconds").GetDouble()));
 
     public static int Write(Func<string, string?> arg)
     {
         var files = (arg("--results") ?? throw new ArgumentException("regression-report needs --results FILE[,FILE...]")).Split(',');
         var runs = new Dictionary<(string, string, int), Run>();
-        foreach (string file in files)
-        foreach (string line in File.ReadLines(file).Where(l => l.Trim().Length > 0))
-        {
-            var e = JsonDocument.Parse(line).RootElement;
-            var run = new Run(e.GetProperty("dataset").GetString()!, e.GetProperty("recipe").GetString()!, e.GetProperty("seed").GetInt32(),
-                              e.GetProperty("rSquared").GetDouble(), e.GetProperty("rmse").GetDouble(), e.GetProperty("seconds").GetDouble());
+        foreach (var run in files.SelectMany(Read))
             runs[(run.DataSet, run.Recipe, run.Seed)] = run;
-        }
         var dataSets = runs.Values.Select(r => r.DataSet).Distinct().ToList();
         var recipes = runs.Values.Select(r => r.Recipe).Distinct()
             .OrderBy(r => r == Recipe.Baseline ? 0 : r == Recipe.Defaults ? 1 : 2).ToList();

@@ -49,7 +49,7 @@ internal static class RegressionSuite
                 Images(repo, name, arg, seeds, results, recipes);
         if (kind is "text" or "all")
             foreach (string name in arg("--datasets")?.Split(',') ?? TextDataSets)
-                Texts(repo, name, seeds, results, recipes, Done(results));
+                Texts(repo, name, seeds, results, recipes);
         return 0;
     }
 
@@ -59,7 +59,7 @@ internal static class RegressionSuite
         public float Target { get; set; }
     }
 
-    private static void Texts(string repo, string name, List<int> seeds, string results, List<Recipe> recipes, HashSet<string> done)
+    private static void Texts(string repo, string name, List<int> seeds, string results, List<Recipe> recipes)
     {
         string folder = Path.Combine(repo, "data", "suite", "text", name);
         if (!File.Exists(Path.Combine(folder, "train.tsv")))
@@ -69,37 +69,16 @@ internal static class RegressionSuite
         var train = Read("train");
         var test = Read("test");
         Console.WriteLine($"{name}: {train.Length} train, {test.Length} test texts; train target mean {train.Average(r => r.Target):F2}");
-        foreach (int seed in seeds)
-        foreach (var recipe in recipes)
-        {
-            if (done.Contains($"{name}|{recipe.Name}|{seed}")) continue;
-            var ml = new MLContext(seed);
-            var trainView = ml.Data.LoadFromEnumerable(train);
-            var testView = ml.Data.LoadFromEnumerable(test);
-            if (recipe.IsBaseline)
+        Runs(results, name, seeds, recipes, 0, 0, train.Length,
+            ml => (ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test)),
+            ml => ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text)).Append(ml.Regression.Trainers.Sdca(nameof(TextRow.Target), "Features")),
+            (ml, recipe, seed) =>
             {
-                Report(results, name, recipe.Name, seed, 0, 0, train.Length, () =>
-                {
-                    var model = ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text))
-                        .Append(ml.Regression.Trainers.Sdca(nameof(TextRow.Target), "Features")).Fit(trainView);
-                    return (ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target)), null);
-                });
-                continue;
-            }
-            var options = new LoraTextRegressor.Options { LabelColumnName = nameof(TextRow.Target), Seed = seed };
-            recipe.Apply(options);
-            Report(results, name, recipe.Name, seed, 0, options.Epochs, train.Length, () =>
-            {
-                using var model = ml.Regression.Trainers.LoraTextRegressor(options).Fit(trainView);
-                return (ml.Regression.Evaluate(model.Transform(testView), nameof(TextRow.Target)), TrainLoss(model));
+                var options = new LoraTextRegressor.Options { LabelColumnName = nameof(TextRow.Target), Seed = seed };
+                recipe.Apply(options);
+                return (ml.Regression.Trainers.LoraTextRegressor(options), options.Epochs);
             });
-        }
     }
-
-    private static HashSet<string> Done(string results) => File.Exists(results)
-        ? File.ReadLines(results).Where(l => l.Trim().Length > 0).Select(l => JsonDocument.Parse(l).RootElement)
-            .Select(e => $"{e.GetProperty("dataset").GetString()}|{e.GetProperty("recipe").GetString()}|{e.GetProperty("seed").GetInt32()}").ToHashSet()
-        : [];
 
     /// <summary>The image regression sets of <c>eng/prepare-data.sh suite-images</c> (ImagePath, target, Family TSVs).</summary>
     public static readonly string[] ImageDataSets = ["glyph-weights", "glyph-angles"];
@@ -115,35 +94,46 @@ internal static class RegressionSuite
         var test = Read(folder, "test", null);
         Console.WriteLine($"{name}: {train.Length} train, {test.Length} test images; train target mean {train.Average(r => r.Target):F1}, " +
                           $"spread {Spread(train):F1}");
-        var done = Done(results);
-        foreach (int seed in seeds)
-        {
-            var ml = new MLContext(seed);
-            var trainView = Load(ml, train);
-            var testView = Load(ml, test);
-            foreach (var recipe in recipes)
+        Runs(results, name, seeds, recipes, imageSize, epochs, train.Length,
+            ml => (Load(ml, train), Load(ml, test)),
+            ml => ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image")
+                .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
+                .Append(ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features")),
+            (ml, recipe, seed) =>
             {
-                if (done.Contains($"{name}|{recipe.Name}|{seed}")) continue;
-                if (recipe.IsBaseline)
-                {
-                    Report(results, name, recipe.Name, seed, imageSize, epochs, train.Length, () =>
-                    {
-                        var pipeline = ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image")
-                            .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
-                            .Append(ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features"));
-                        var model = pipeline.Fit(trainView);
-                        return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), null);
-                    });
-                    continue;
-                }
                 var options = new FineTuneImageRegressor.Options { LabelColumnName = nameof(Row.Target), ImageSize = imageSize, Epochs = epochs, Seed = seed };
                 recipe.Apply(options);
-                Report(results, name, recipe.Name, seed, imageSize, options.Epochs, train.Length, () =>
-                {
-                    using var model = ml.Regression.Trainers.FineTuneImageRegressor(options).Fit(trainView);
-                    return (ml.Regression.Evaluate(model.Transform(testView), nameof(Row.Target)), TrainLoss(model));
-                });
+                return (ml.Regression.Trainers.FineTuneImageRegressor(options), options.Epochs);
+            });
+    }
+
+    /// <summary>One data set's runs: each seed and recipe not yet in the results file, on a fresh <see cref="MLContext"/>
+    /// of the seed; the baseline through ML.NET alone, the others through the regressor the recipe makes. Both kinds
+    /// name their target column <c>Target</c>.</summary>
+    private static void Runs(string results, string name, List<int> seeds, List<Recipe> recipes, int imageSize, int epochs, int trainRows,
+                             Func<MLContext, (IDataView Train, IDataView Test)> load,
+                             Func<MLContext, IEstimator<ITransformer>> baseline,
+                             Func<MLContext, Recipe, int, (IEstimator<FineTunedTransformer> Estimator, int Epochs)> fineTuner)
+    {
+        var done = RegressionReport.Read(results).Select(r => (r.DataSet, r.Recipe, r.Seed)).ToHashSet();
+        foreach (int seed in seeds)
+        foreach (var recipe in recipes)
+        {
+            if (done.Contains((name, recipe.Name, seed))) continue;
+            var ml = new MLContext(seed);
+            var (train, test) = load(ml);
+            RegressionMetrics Score(ITransformer model) => ml.Regression.Evaluate(model.Transform(test), nameof(Row.Target));
+            if (recipe.IsBaseline)
+            {
+                Report(results, name, recipe.Name, seed, imageSize, epochs, trainRows, () => (Score(baseline(ml).Fit(train)), null));
+                continue;
             }
+            var (estimator, recipeEpochs) = fineTuner(ml, recipe, seed);
+            Report(results, name, recipe.Name, seed, imageSize, recipeEpochs, trainRows, () =>
+            {
+                using var model = estimator.Fit(train);
+                return (Score(model), TrainLoss(model));
+            });
         }
     }
 
