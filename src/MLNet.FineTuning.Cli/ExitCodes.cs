@@ -39,7 +39,8 @@ internal static class ExitCodes
     {
         for (var x = e; x != null; x = x.InnerException)
             if (x is UserError or ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
-                  or Training.TrainingDivergedException)   // names the step and the rate to lower
+                  or Training.TrainingDivergedException      // names the step and the rate to lower
+                  or Training.TrainingOutOfMemoryException)  // names the batch and a smaller batch size
                 return x;
         return null;
     }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Runtime;
 using TorchSharp.Modules;
@@ -149,6 +150,42 @@ internal sealed class TrainingLoop
                 windowSamples = 0;
                 window.Restart();
             }
+            // One batch: forward, backward, and the optimizer step once the batches it takes are in.
+            void TrainOn(Batch b)
+            {
+                if (inStep == 0)
+                {
+                    double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
+                    foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
+                }
+                using (var scope = NewDisposeScope())
+                {
+                    // Each batch's mean loss weighted by its share of a full step's rows: k batches of B rows then give
+                    // the gradient of one batch of k·B rows.
+                    double share = accumulate == 1 ? 1 : (double)b.Count / ((long)accumulate * options.BatchSize);
+                    var (loss, logits, labels) = Backward(model, b, mixed, weights, share, (epoch, stepInEpoch));
+                    // Read back every batch (gradient clipping reads the norm back every step anyway): a NaN or
+                    // infinite loss stops the run here, before the step that would spread it into the weights.
+                    double lossValue = loss.item<float>();
+                    if (!double.IsFinite(lossValue)) throw Diverged("loss", lossValue, state.GlobalStep + 1, epoch, groups[0].Group.LearningRate);
+                    using (no_grad())
+                    {
+                        using var rows = KeptScalars.Of(b.Count);
+                        lossSum.add_(loss.detach().to(float64).mul(rows), KeptScalars.One);
+                        if (task.Hits(logits, labels) is { } hits) correctSum.add_(hits, KeptScalars.One);
+                    }
+                }
+                // TorchSharp turns every double argument (AdamW's betas, epsilon and rates, our own constants) into
+                // a native at::Scalar that only its finalizer frees. A step allocates little managed memory, so the
+                // GC seldom runs, and on the CPU those small blocks pin glibc's heap between the large activation
+                // blocks: resident memory grew ~60 MiB per step (ResNet-18, 32 px, batch 8) until a full collection.
+                // A gen-0 collection per step (~3 ms) lets their finalizers run; the growth is then ~0
+                // (test/MLNet.FineTuning.Benchmarks, leak check; README "Benchmarks").
+                if (device.type == DeviceType.CPU) GC.Collect(0);
+                stepInEpoch++;
+                windowSamples += b.Count;
+                if (++inStep == accumulate) FinishStep();
+            }
             // A batch source may notice the cancellation first and throw from its enumerator; either way the
             // checkpoint records the steps taken so far.
             try
@@ -158,38 +195,11 @@ internal sealed class TrainingLoop
                     using var b = batch;
                     if (stepInEpoch < skip) { stepInEpoch++; continue; }
                     ct.ThrowIfCancellationRequested();
-                    if (inStep == 0)
+                    try { TrainOn(b); }
+                    catch (ExternalException e) when (TrainingOutOfMemoryException.IsOutOfMemory(e))
                     {
-                        double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
-                        foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
+                        throw OutOfMemory(e, "a training step", b, $" (step {state.GlobalStep + 1}, epoch {epoch + 1} of {options.Epochs})");
                     }
-                    using (var scope = NewDisposeScope())
-                    {
-                        // Each batch's mean loss weighted by its share of a full step's rows: k batches of B rows then give
-                        // the gradient of one batch of k·B rows.
-                        double share = accumulate == 1 ? 1 : (double)b.Count / ((long)accumulate * options.BatchSize);
-                        var (loss, logits, labels) = Backward(model, b, mixed, weights, share, (epoch, stepInEpoch));
-                        // Read back every batch (gradient clipping reads the norm back every step anyway): a NaN or
-                        // infinite loss stops the run here, before the step that would spread it into the weights.
-                        double lossValue = loss.item<float>();
-                        if (!double.IsFinite(lossValue)) throw Diverged("loss", lossValue, state.GlobalStep + 1, epoch, groups[0].Group.LearningRate);
-                        using (no_grad())
-                        {
-                            using var rows = KeptScalars.Of(b.Count);
-                            lossSum.add_(loss.detach().to(float64).mul(rows), KeptScalars.One);
-                            if (task.Hits(logits, labels) is { } hits) correctSum.add_(hits, KeptScalars.One);
-                        }
-                    }
-                    // TorchSharp turns every double argument (AdamW's betas, epsilon and rates, our own constants) into
-                    // a native at::Scalar that only its finalizer frees. A step allocates little managed memory, so the
-                    // GC seldom runs, and on the CPU those small blocks pin glibc's heap between the large activation
-                    // blocks: resident memory grew ~60 MiB per step (ResNet-18, 32 px, batch 8) until a full collection.
-                    // A gen-0 collection per step (~3 ms) lets their finalizers run; the growth is then ~0
-                    // (test/MLNet.FineTuning.Benchmarks, leak check; README "Benchmarks").
-                    if (device.type == DeviceType.CPU) GC.Collect(0);
-                    stepInEpoch++;
-                    windowSamples += b.Count;
-                    if (++inStep == accumulate) FinishStep();
                 }
                 if (inStep > 0) FinishStep();   // the epoch's last step, over the batches left
             }
@@ -338,6 +348,11 @@ internal sealed class TrainingLoop
             $"Lower LearningRate (now {options.LearningRate:G3}){(options.GradientClipNorm > 0 ? "" : ", set GradientClipNorm (e.g. 1)")}" +
             $"{(options.WarmupFraction < 0.05 ? ", or raise WarmupFraction" : "")}; with bf16 Precision, Float32 is the safer choice.");
 
+    /// <summary>The error for libtorch's allocation failure in <paramref name="phase"/> on batch <paramref name="b"/>: the
+    /// device, the batch and a smaller batch size (<see cref="TrainingOutOfMemoryException"/>).</summary>
+    private TrainingOutOfMemoryException OutOfMemory(Exception e, string phase, Batch b, string where = "") =>
+        new(device.ToString(), phase, b.Count, b.Inputs.Select(t => t.shape).ToArray(), options.BatchSize, options.GradientAccumulationSteps, where, e);
+
     /// <summary>Clips the accumulated gradients, takes one optimizer step (then <paramref name="afterStep"/>, on the
     /// tensors the optimizer owns) and clears them. A gradient norm that is not finite goes to <paramref name="notFinite"/>
     /// (which throws) before the step, so the weights stay as they were.</summary>
@@ -390,8 +405,15 @@ internal sealed class TrainingLoop
                 // Each group keeps its ratio to the head's rate (the backbone's factor).
                 foreach (var (group, baseRate) in groups) group.LearningRate = rate * baseRate / options.LearningRate;
                 double loss;
-                using (NewDisposeScope()) loss = Backward(model, b, mixed, weights, 1).Loss.item<float>();
-                Update(optimizer, mixed, trainable);
+                try
+                {
+                    using (NewDisposeScope()) loss = Backward(model, b, mixed, weights, 1).Loss.item<float>();
+                    Update(optimizer, mixed, trainable);
+                }
+                catch (ExternalException e) when (TrainingOutOfMemoryException.IsOutOfMemory(e))
+                {
+                    throw OutOfMemory(e, "the learning-rate range test", b, $" (step {rates.Count + 1})");
+                }
                 if (device.type == DeviceType.CPU) GC.Collect(0);   // see Run: TorchSharp's Scalars pin the heap otherwise
                 rates.Add(rate);
                 losses.Add(loss);
@@ -423,7 +445,7 @@ internal sealed class TrainingLoop
         {
             using var b = batch;
             using var scope = NewDisposeScope();
-            var logits = model.Forward(b.Inputs.Select(t => t.to(device)).ToArray()).to(float32);
+            var logits = ForwardWithoutGradients(model, b, "validation");
             var labels = b.Labels.to(device);
             loss += task.EvaluationLoss(logits, labels, weights).item<float>();
             if (task.Hits(logits, labels) is { } hits) correct += hits.item<long>();
@@ -444,13 +466,20 @@ internal sealed class TrainingLoop
         {
             using var b = batch;
             using var scope = NewDisposeScope();
-            var logits = model.Forward(b.Inputs.Select(t => t.to(device)).ToArray()).to(float32).cpu();
+            var logits = ForwardWithoutGradients(model, b, "scoring the validation rows").cpu();
             width = (int)logits.shape[1];
             labelWidth = b.Labels.dim() > 1 ? (int)b.Labels.shape[1] : 1;
             outputs.AddRange(logits.data<float>());
             labels.AddRange(b.Labels.to(float32).data<float>());
         }
         return new RowOutputs(outputs.ToArray(), width, labels.ToArray(), labelWidth);
+    }
+
+    /// <summary>The model's fp32 outputs on a batch (the caller holds no_grad and a dispose scope).</summary>
+    private Tensor ForwardWithoutGradients(IFineTunable model, Batch b, string phase)
+    {
+        try { return model.Forward(b.Inputs.Select(t => t.to(device)).ToArray()).to(float32); }
+        catch (ExternalException e) when (TrainingOutOfMemoryException.IsOutOfMemory(e)) { throw OutOfMemory(e, phase, b); }
     }
 
     private (optim.Optimizer, List<(optim.ILearningRateController Group, double BaseRate)>) CreateOptimizer(IFineTunable model, MixedPrecision? mixed)
