@@ -56,7 +56,7 @@ step() {
   timeout -k 5 "$limit" "$@" > "$log" 2>&1
   local rc=$?
   echo "$name: rc=$rc in $((SECONDS - t0)) s (limit $limit s)" | tee -a "$summary"
-  grep -E 'accuracy|micro|macro|img/s|seq/s|PASS|FAIL|rror|ratio|×|epoch 5/' "$log" | tail -25 | tee -a "$summary"
+  grep -E 'accuracy|micro|macro|img/s|seq/s|PASS|FAIL|rror|ratio|×|epoch 5/|score difference' "$log" | tail -25 | tee -a "$summary"
   return $rc
 }
 
@@ -91,6 +91,15 @@ step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}
 step bench-optimizer 40 "$app/MLNet.FineTuning.Benchmarks" optimizer "${gpu[@]}"
 # channels-last: right (each strided conv shape, whole network) and faster on cuDNN? (wrong on the CPU: docs/benchmarks.md)
 step bench-channels-last 60 "$app/MLNet.FineTuning.Benchmarks" channels-last "${gpu[@]}" "${cl[@]}"
+
+# What varies on a GPU: the same seed twice, and a run resumed in the middle of an epoch, against an uninterrupted one (issue 11)
+step determinism 90 "$app/MLNet.FineTuning.Benchmarks" determinism "${gpu[@]}"
+# A batch far too large for the GPU (ResNet-18 at 224 px, 16,384 images: about 400 GB of activations) must stop with
+# TrainingOutOfMemoryException naming the batch and a smaller one (issue 11; tested on the CPU with a real allocation failure)
+if [ -z "${SMOKE:-}" ]; then
+  step oom 60 "$app/ImageClassification" --data /tmp/fm "${gpu[@]}" --epochs 1 --image-size 224 --batch-size 16384 --no-baseline --out /tmp/oom-out
+  grep -o 'Out of memory on [^(]*([^)]*) with a batch of [0-9]* rows' "$out/oom.log" | head -1 | tee -a "$summary"
+fi
 
 # 6. The text recipe with a longer window, if time is left
 step text-256 150 "$app/TextClassification" "${gpu[@]}" "${txt256[@]}" --out /tmp/text-out-256

@@ -16,6 +16,7 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- leak             (resident memory over 2,000 steps of each estimator: LongRunMemory.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- cpu-peer         (Fit against Debian's PyTorch on the same CPU, interleaved: CpuPeer.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- cpu-peer-text    (the same for LoRA on MiniLM-L6: CpuPeerText.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- determinism [--gpu 0] (same seed twice, resumed mid-epoch: Determinism.cs)
 using System.Globalization;
 using Microsoft.ML;
 using MLNet.FineTuning;
@@ -59,6 +60,11 @@ if (args.Length > 0 && args[0] == "cpu-peer-text")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(CpuPeerText.Usage); return 0; }
     return CpuPeerText.Run(args[1..], RepoRoot(null), CommandLine(args));
+}
+if (args.Length > 0 && args[0] == "determinism")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(Determinism.Usage); return 0; }
+    return Determinism.Run(args[1..], RepoRoot(null), CommandLine(args));
 }
 if (args.Length > 0 && args[0] == "text")
 {

@@ -60,6 +60,9 @@ internal sealed class TrainingLoop
         if (device.type == DeviceType.CPU) NativeHeap.TuneForTraining(log);
     }
 
+    /// <summary>The <see cref="Seeds.Stable"/> streams of the per-step CUDA seeds start here, far from the batch sources' streams.</summary>
+    private const int CudaStepStream = 1 << 24;
+
     private bool UsesStartingWeights => options.PretrainedWeightDecay > 0 || options.WeightInterpolation < 1 || options.ChooseWeightInterpolation;
 
     public long StepsPerEpoch(long rows) => (rows + options.BatchSize - 1) / options.BatchSize;
@@ -157,6 +160,12 @@ internal sealed class TrainingLoop
                 {
                     double factor = LearningRateScheduleMath.Factor(options.Schedule, state.GlobalStep, totalSteps, options.WarmupFraction);
                     foreach (var (group, baseRate) in groups) group.LearningRate = baseRate * factor;
+                    // Dropout on CUDA draws from the device's generator, whose state TorchSharp 0.107 can neither read nor
+                    // set (torch.cuda has manual_seed only), so a checkpoint cannot hold it: on CUDA each step starts from
+                    // a seed of its own instead, and a run resumed at any step draws what the uninterrupted run drew there.
+                    // (The CPU generator's state is saved with the checkpoint; reseeding it per step would move every
+                    // seeded CPU result, docs/reliability.md.)
+                    if (device.type == DeviceType.CUDA) cuda.manual_seed(Seeds.Stable(options.Seed, epoch, CudaStepStream + stepInEpoch));
                 }
                 using (var scope = NewDisposeScope())
                 {
