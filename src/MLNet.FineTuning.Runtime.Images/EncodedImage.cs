@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Microsoft.ML.Data;
 using SkiaSharp;
 
@@ -10,14 +9,14 @@ namespace MLNet.FineTuning.Runtime.Images;
 /// SkiaSharp decoder as <c>LoadImages</c>' <c>MLImage.CreateFromFile</c>, so bytes and files of one image give the
 /// same pixels. Before decoding, the bytes are checked as a service that takes images from strangers needs: the size
 /// the header declares must be within <see cref="ImageLimits.MaxPixels"/> (a small file can declare 50,000 × 50,000
-/// pixels, 10 GB decoded), and a PNG or JPEG must be whole (SkiaSharp's decoder accepts a cut-off file and fills what is
+/// pixels, 10 GB decoded), and a PNG, JPEG, BMP, GIF or WebP must be whole (SkiaSharp's decoder accepts a cut-off file and fills what is
 /// missing, so a truncated upload would be scored as if it were a picture).
 /// </summary>
 internal static class EncodedImage
 {
     /// <summary>Decodes <paramref name="encoded"/>; the caller owns (and disposes) the image.</summary>
     /// <exception cref="InvalidDataException">The bytes are empty, no decoder recognises them, the declared size is over
-    /// <see cref="ImageLimits.MaxPixels"/>, or the PNG or JPEG is cut off.</exception>
+    /// <see cref="ImageLimits.MaxPixels"/>, or the file is cut off (<see cref="ImageFileEnds"/>).</exception>
     public static MLImage Decode(byte[] encoded)
     {
         if (encoded.Length == 0)
@@ -52,28 +51,16 @@ internal static class EncodedImage
                 "(ImageLimits.MaxPixels); refused before decoding");
         bool whole = codec.EncodedFormat switch
         {
-            SKEncodedImageFormat.Png => PngHasEnd(encoded),
+            SKEncodedImageFormat.Png => ImageFileEnds.Png(encoded),
             SKEncodedImageFormat.Jpeg => JpegDecodesWhole(codec),
-            _ => true,   // GIF, BMP, WebP, ...: as the decoder finds them
+            SKEncodedImageFormat.Bmp => ImageFileEnds.Bmp(encoded),
+            SKEncodedImageFormat.Gif => ImageFileEnds.Gif(encoded),
+            SKEncodedImageFormat.Webp => ImageFileEnds.WebP(encoded),
+            _ => true,   // ICO, WBMP, HEIF, ...: as the decoder finds them
         };
         if (!whole)
             throw new InvalidDataException(
                 $"a truncated {codec.EncodedFormat} file ({encoded.Length:N0} bytes; it declares {width:N0} × {height:N0} pixels but its data ends early)");
-    }
-
-    /// <summary>Walks the PNG's chunks (length, type, data, CRC) from the signature: a whole file reaches IEND.</summary>
-    private static bool PngHasEnd(byte[] png)
-    {
-        long at = 8;
-        while (at + 8 <= png.Length)
-        {
-            uint length = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan((int)at, 4));
-            bool end = png.AsSpan((int)at + 4, 4).SequenceEqual("IEND"u8);
-            at += 12L + length;
-            if (at > png.Length) return false;
-            if (end) return true;
-        }
-        return false;
     }
 
     /// <summary>Decodes the JPEG at its smallest scale (an eighth of each side: cheap) and says whether its data was whole.</summary>

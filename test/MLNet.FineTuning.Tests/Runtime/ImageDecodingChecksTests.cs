@@ -36,6 +36,36 @@ public class ImageDecodingChecksTests
         Assert.Contains("truncated Jpeg", e.Message);
     }
 
+    public static TheoryData<string> OtherFormats => ["Bmp", "Gif", "Webp"];
+
+    private static byte[] Encoded(string format) => format switch
+    {
+        "Bmp" => BmpAndGif.Bmp,
+        "Gif" => BmpAndGif.Gif,
+        _ => MutatedImages.WebP,
+    };
+
+    [Theory]
+    [MemberData(nameof(OtherFormats))]
+    public void WholeBmpGifAndWebP_AreDecoded(string format)
+    {
+        var decoded = pixels.FromEncoded(Encoded(format));
+        Assert.Equal(pixels.Length, decoded.Length);
+        Assert.True(decoded.Distinct().Count() > 10, "an image, not a flat fill");
+    }
+
+    [Theory]
+    [MemberData(nameof(OtherFormats))]
+    public void TruncatedBmpGifAndWebP_AreRefusedAsTruncated(string format)
+    {
+        byte[] whole = Encoded(format);
+        foreach (int keep in new[] { whole.Length / 2, whole.Length - 2 })
+        {
+            var e = Assert.Throws<InvalidDataException>(() => pixels.FromEncoded(whole[..keep]));
+            Assert.Contains($"truncated {format}", e.Message);
+        }
+    }
+
     [Fact]
     public void PngDeclaring20000By20000_IsRefusedByItsHeader()
     {
