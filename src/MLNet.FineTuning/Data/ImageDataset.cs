@@ -77,7 +77,7 @@ internal sealed class ImageDataset
         using var cursor = view.GetRowCursor([imageCol, labelCol, .. textCols]);
         var readImage = ImageColumnReader.Create(cursor, imageCol);
         // Decoded images come from ML.NET's LoadImages, which decodes whatever the file declares: check the file it reads
-        // first, as the runtime's decoder checks bytes (size declared in the header, PNG/JPEG cut off), so a 20,000 ×
+        // first, as the runtime's decoder checks bytes (size declared in the header, a PNG, JPEG, BMP, GIF or WebP cut off), so a 20,000 ×
         // 20,000 PNG of 400 KB is refused before it takes gigabytes. Encoded columns are checked by their decoder.
         bool checkFiles = ImageColumns.KindOf(imageCol.Type) == ImageColumnKind.Decoded;
         var getLabel = LabelReader.Create(cursor, labelCol, kind);
