@@ -102,6 +102,26 @@ public class FineTuneImageClassifierInputTests
     }
 
     [Fact]
+    public void Fit_TwoRowsOneOfEachClass_TrainsEveryEpochAndScoresBoth()
+    {
+        // The smallest set Fit accepts (one row is a single class, refused above); its one batch of 2 keeps BatchNorm
+        // in training mode defined, and every epoch takes its step.
+        var ml = new MLContext(1);
+        var data = TestData.Load(ml, TestData.Fashion("train", 1, TwoClasses));
+        var progress = new Training.ProgressLog();
+        var options = Tiny();
+        options.Epochs = 2;
+        options.Progress = progress;
+
+        using var model = Fit(ml, data, options);
+
+        Assert.Equal([1L, 2L], progress.Reports.Where(r => r.IsEpochEnd).Select(r => r.Step));
+        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        Assert.Equal(2, scores.Length);
+        Assert.All(scores, s => Assert.Equal(1, s.Sum(), 1e-4));
+    }
+
+    [Fact]
     public void Fit_NoRows_ThrowsSayingTrainingDataIsEmpty()
     {
         var ml = new MLContext(1);
@@ -128,13 +148,16 @@ public class FineTuneImageClassifierInputTests
         Assert.Contains("SkipUnreadableImages", e.Message);
     }
 
-    [Fact]
-    public void Fit_CorruptImageFile_ThrowsNamingRowAndFile()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Fit_CorruptOrZeroByteImageFile_ThrowsNamingRowAndFile(bool zeroBytes)
     {
         using var dir = new TempDirectory();
         var ml = new MLContext(1);
         var rows = EightRows();
         string corrupt = WriteGarbagePng(dir, "corrupt.png");
+        if (zeroBytes) File.WriteAllBytes(corrupt, []);
         rows[5] = new ImageFolder.Row { Label = rows[5].Label, ImagePath = corrupt };
 
         var e = Assert.Throws<InvalidDataException>(() => Fit(ml, TestData.Load(ml, rows)));

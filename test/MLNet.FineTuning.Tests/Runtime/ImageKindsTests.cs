@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.FineTuning.Runtime.Images;
+using MLNet.FineTuning.Tests.Pretrained;
 
 namespace MLNet.FineTuning.Tests.Runtime;
 
@@ -92,6 +93,24 @@ public class ImageKindsTests
 
         for (int i = 0; i < files.Length; i++)
             Assert.True(byPath[i].SequenceEqual(Decode(files[i])), files[i]);
+    }
+
+    [Fact]
+    public void PngNamedJpgAndJpegNamedPng_AreDecodedByTheirContent()
+    {
+        using var dir = new TempDirectory();
+        string png = dir.File("png-named.jpg"), jpeg = dir.File("jpeg-named.png");
+        File.Copy(Path.Combine(Folder, "rgb8.png"), png);
+        File.Copy(Path.Combine(Folder, "plain.jpg"), jpeg);
+        var ml = new MLContext(1);
+        var view = ml.Data.LoadFromEnumerable(new[] { new PathRow { Path = png }, new PathRow { Path = jpeg } });
+
+        var byPath = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(PathRow.Path))
+            .Append(ImagePixels.Steps(ml, "Image", Side))
+            .Fit(view).Transform(view).GetColumn<float[]>(ImagePixels.PixelsColumn).ToArray();
+
+        Assert.Equal(Decode("rgb8.png"), byPath[0]);
+        Assert.Equal(Decode("plain.jpg"), byPath[1]);
     }
 
     private sealed class PathRow

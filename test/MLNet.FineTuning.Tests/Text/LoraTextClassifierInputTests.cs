@@ -115,6 +115,24 @@ public class LoraTextClassifierInputTests
     }
 
     [Fact]
+    public void Fit_TwoRowsOneOfEachClass_TrainsAndScoresBoth()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Keyed(ml, [new Row { Label = "sport", Text = Sport[0] }, new Row { Label = "food", Text = Food[0] }]);
+        var progress = new Training.ProgressLog();
+        var options = FastOptions();
+        options.Epochs = 2;
+        options.Progress = progress;
+
+        var model = Trainer(ml, options).Fit(data);
+
+        Assert.Equal([1L, 2L], progress.Reports.Where(r => r.IsEpochEnd).Select(r => r.Step));
+        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        Assert.Equal(2, scores.Length);
+        Assert.All(scores, s => Assert.Equal(1f, s.Sum(), 3));
+    }
+
+    [Fact]
     public void Fit_TextOf50000Characters_TrainsAndScores()
     {
         var ml = new MLContext(seed: 1);
