@@ -124,6 +124,8 @@ for w in "${what[@]}"; do
       "${prep[@]}" suite-glyph-weights /usr/share/fonts "$out/glyph-weights"
       # glyph-angles: the same fonts, a regression set (each glyph turned by -45..45 degrees, the target); samples/data/README.md.
       "${prep[@]}" suite-glyph-angles /usr/share/fonts "$out/glyph-angles"
+      # glyph-counts: the same fonts, a regression set (1-9 small copies of a glyph, the count the target); samples/data/README.md.
+      "${prep[@]}" suite-glyph-counts /usr/share/fonts "$out/glyph-counts"
       # glyph-styles: the same fonts, a multi-label set (bold, light, italic, condensed, monospace); samples/data/README.md.
       "${prep[@]}" suite-glyph-styles /usr/share/fonts "$out/glyph-styles"
       # emoji: Google (Apache-2.0) and Twitter (CC-BY-4.0) images only; Apple's are not licensed for

@@ -6,6 +6,7 @@
 //   DataPrep suite-glyph-weights <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, glyph -> font weight class)
 //   DataPrep suite-glyph-styles <font-tree> <out-folder> (SuiteGlyphWeights.cs: a multi-label set, glyph -> bold/light/italic/condensed/monospace)
 //   DataPrep suite-glyph-angles <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, a turned glyph -> its angle)
+//   DataPrep suite-glyph-counts <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, 1-9 small glyphs -> how many)
 //   DataPrep suite-package-sizes <Packages> <out-folder> (SuiteTextSets.cs: a regression set, description -> log10 installed size)
 //   DataPrep suite-sotu-years|suite-word-valence|suite-word-frequency <source> <out-folder> (SuiteTextRegression.cs: regression sets)
 //   DataPrep suite-package-pairs <Packages> <out-folder> (SuiteTextSets.cs: a sentence-pair set, (name, description) -> match/other)
@@ -22,6 +23,7 @@ return args.FirstOrDefault() switch
     "suite-glyph-weights" when args.Length >= 3 => SuiteGlyphWeights.Run(args),
     "suite-glyph-styles" when args.Length >= 3 => SuiteGlyphWeights.Styles(args),
     "suite-glyph-angles" when args.Length >= 3 => SuiteGlyphWeights.Angles(args),
+    "suite-glyph-counts" when args.Length >= 3 => SuiteGlyphWeights.Counts(args),
     "suite-package-sizes" when args.Length >= 3 => SuiteTextSets.PackageSizes(args),
     "suite-sotu-years" when args.Length >= 3 => SuiteTextRegression.SotuYears(args),
     "suite-word-valence" when args.Length >= 3 => SuiteTextRegression.WordValence(args),
@@ -40,6 +42,7 @@ static int Usage()
     Console.Error.WriteLine("       DataPrep suite-glyph-weights <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-glyph-styles <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-glyph-angles <font-tree> <out-folder>");
+    Console.Error.WriteLine("       DataPrep suite-glyph-counts <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-package-sizes <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");
     Console.Error.WriteLine("       DataPrep suite-sotu-years <sotu data folder> | suite-word-valence <words.csv> | suite-word-frequency <index.json>, then <out-folder> [--train-cap 1000] [--test-cap 1000]");
     Console.Error.WriteLine("       DataPrep suite-package-pairs <Packages> <out-folder> [--train-cap 1000] [--test-cap 1000]");

@@ -7,7 +7,9 @@
 //                  slant), condensed (width class below normal), monospace (fixed pitch); a font may have none of them
 //   glyph-angles   a regression set: each glyph drawn turned by an angle from -45 to 45 degrees (clockwise, drawn from
 //                  a hash of the image's id), the target; what a deskewing step of a scanner learns
-//   DataPrep suite-glyph-weights|suite-glyph-styles|suite-glyph-angles <font-tree> <out-folder>
+//   glyph-counts   a regression set: 1 to 9 copies of a glyph (drawn from a hash of the image's id), each in its own cell
+//                  of a 3 × 3 grid at 0.4 of the usual size; the count is the target (counting objects)
+//   DataPrep suite-glyph-weights|suite-glyph-styles|suite-glyph-angles|suite-glyph-counts <font-tree> <out-folder>
 //     -> <out>/{train,test}/<id>_<char>.png and <out>/{train,test}.tsv (ImagePath, Weight or Tags, Family)
 using System.Security.Cryptography;
 using SkiaSharp;
@@ -20,10 +22,17 @@ internal static class SuiteGlyphWeights
 
     public static int Styles(string[] args) => Write(args, "glyph-styles", "Tags", t => string.Join(';', StylesOf(t)));
 
-    public static int Angles(string[] args) => Write(args, "glyph-angles", "Angle", _ => "", AngleOf);
+    public static int Angles(string[] args) => Write(args, "glyph-angles", "Angle", _ => "",
+        (t, c, file) => (SuiteGlyphs.Render(t, c, AngleOf(file)), AngleOf(file).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)));
+
+    public static int Counts(string[] args) => Write(args, "glyph-counts", "Count", _ => "",
+        (t, c, file) => (SuiteGlyphs.RenderCopies(t, c, CountOf(file), file), CountOf(file).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <summary>-45 to 45 degrees in steps of 0.1, uniform over the hash of the image's file name.</summary>
     private static float AngleOf(string fileName) => (float)(SuiteImages.Hash("angle:" + fileName) % 901) / 10f - 45f;
+
+    /// <summary>1 to 9, uniform over the hash of the image's file name.</summary>
+    private static int CountOf(string fileName) => (int)(SuiteImages.Hash("count:" + fileName) % 9) + 1;
 
     private static IEnumerable<string> StylesOf(SKTypeface t)
     {
@@ -34,9 +43,10 @@ internal static class SuiteGlyphWeights
         if (t.IsFixedPitch) yield return "monospace";
     }
 
-    /// <param name="angleOf">For a set whose target is the angle each glyph is drawn at (by file name); null draws upright
-    /// and labels every glyph of a font with <paramref name="label"/>.</param>
-    private static int Write(string[] args, string name, string labelHeader, Func<SKTypeface, string> label, Func<string, float>? angleOf = null)
+    /// <param name="drawn">For a set whose target is how each image is drawn (typeface, character, file name → the image
+    /// and its target); null draws every glyph upright and labels it with <paramref name="label"/> of its font.</param>
+    private static int Write(string[] args, string name, string labelHeader, Func<SKTypeface, string> label,
+                             Func<SKTypeface, char, string, (SKBitmap? Image, string Target)>? drawn = null)
     {
         string src = args[1], dst = args[2];
         if (Directory.Exists(dst)) Directory.Delete(dst, recursive: true);   // a rerun must not keep stale files
@@ -56,8 +66,8 @@ internal static class SuiteGlyphWeights
             if (!usedIds.Add(id)) id += "_" + Convert.ToHexString(SHA256.HashData(bytes))[..8];
             // File names are case-sensitive on Linux; the character's code keeps 'S' and 's' apart everywhere.
             var fileNames = Characters.Select(c => $"{id}_{(int)c:x2}.png").ToList();
-            var angles = fileNames.Select(f => angleOf?.Invoke(f) ?? 0f).ToList();
-            var images = Characters.Select((c, k) => SuiteGlyphs.Render(typeface, c, angles[k])).ToList();
+            var drawings = Characters.Select((c, k) => drawn?.Invoke(typeface, c, fileNames[k]) ?? (SuiteGlyphs.Render(typeface, c), "")).ToList();
+            var images = drawings.Select(d => d.Image).ToList();
             if (images.Any(i => i == null)) { usedIds.Remove(id); foreach (var i in images) i?.Dispose(); skipped++; continue; }
 
             string value = label(typeface);
@@ -65,7 +75,7 @@ internal static class SuiteGlyphWeights
             {
                 using var image = images[k]!;
                 SuiteImages.Save(image, Path.Combine(dst, split, fileNames[k]));
-                string target = angleOf == null ? value : angles[k].ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+                string target = drawn == null ? value : drawings[k].Target;
                 rows[split].Add($"{split}/{fileNames[k]}\t{target}\t{typeface.FamilyName}");
             }
             labels[value] = labels.GetValueOrDefault(value) + 1;
@@ -73,7 +83,7 @@ internal static class SuiteGlyphWeights
         foreach (var (split, lines) in rows)
             File.WriteAllLines(Path.Combine(dst, split + ".tsv"), [$"ImagePath\t{labelHeader}\tFamily", .. lines]);
         Console.WriteLine($"{name}: {rows["train"].Count} train and {rows["test"].Count} test images ({Characters.Length} per font), {skipped} font files skipped");
-        if (angleOf == null) Console.WriteLine($"fonts per {labelHeader.ToLowerInvariant()}: " + string.Join(", ", labels.Select(w => $"{(w.Key.Length == 0 ? "(none)" : w.Key)}: {w.Value}")));
+        if (drawn == null) Console.WriteLine($"fonts per {labelHeader.ToLowerInvariant()}: " + string.Join(", ", labels.Select(w => $"{(w.Key.Length == 0 ? "(none)" : w.Key)}: {w.Value}")));
         return 0;
     }
 }

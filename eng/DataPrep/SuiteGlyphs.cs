@@ -70,6 +70,27 @@ internal static class SuiteGlyphs
     /// <summary>Whether the family writes text (not pictures or math alphabets).</summary>
     internal static bool IsTextFamily(SKTypeface typeface) => !NotText.Any(n => typeface.FamilyName.Contains(n, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary><paramref name="copies"/> (1-9) copies of one character at 0.4 of the usual size, each centred by its
+    /// ink in its own cell of a 3 × 3 grid, the cells drawn from <paramref name="key"/>'s hash (glyph-counts); null when it
+    /// leaves no ink.</summary>
+    internal static SKBitmap? RenderCopies(SKTypeface typeface, char c, int copies, string key)
+    {
+        const float cell = Size / 3f;
+        using var font = new SKFont(typeface, TextSize * 0.4f) { Edging = SKFontEdging.Antialias, Subpixel = true };
+        using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        string text = c.ToString();
+        Span<ushort> glyph = stackalloc ushort[1];
+        font.GetGlyphs(text, glyph);
+        font.MeasureText(glyph, out var bounds, paint);
+        if (bounds.IsEmpty) return null;
+        var cells = Enumerable.Range(0, 9).OrderBy(i => SuiteImages.Hash($"{key}:cell{i}")).Take(copies);
+        return Draw(canvas =>
+        {
+            foreach (int i in cells)
+                canvas.DrawText(text, (i % 3 + 0.5f) * cell - (bounds.Left + bounds.Right) / 2f, (i / 3 + 0.5f) * cell - (bounds.Top + bounds.Bottom) / 2f, font, paint);
+        });
+    }
+
     /// <summary>One character, black on white, as an 8-bit grayscale bitmap, turned <paramref name="degrees"/> clockwise
     /// about the image's centre (corners of a large glyph may leave the image); null when it leaves no ink.</summary>
     internal static SKBitmap? Render(SKTypeface typeface, char c, float degrees = 0)
@@ -81,12 +102,21 @@ internal static class SuiteGlyphs
         font.GetGlyphs(text, glyph);
         font.MeasureText(glyph, out var bounds, paint);
         if (bounds.IsEmpty) return null;
+        return Draw(canvas =>
+        {
+            if (degrees != 0) canvas.RotateDegrees(degrees, Size / 2f, Size / 2f);
+            canvas.DrawText(text, Size / 2f - (bounds.Left + bounds.Right) / 2f, Baseline, font, paint);
+        });
+    }
+
+    /// <summary>What <paramref name="paint"/> draws on a white Size × Size canvas, as an 8-bit grayscale bitmap.</summary>
+    private static SKBitmap Draw(Action<SKCanvas> paint)
+    {
         using var rgb = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Rgb888x, SKAlphaType.Opaque));
         using (var canvas = new SKCanvas(rgb))
         {
             canvas.Clear(SKColors.White);
-            if (degrees != 0) canvas.RotateDegrees(degrees, Size / 2f, Size / 2f);
-            canvas.DrawText(text, Size / 2f - (bounds.Left + bounds.Right) / 2f, Baseline, font, paint);
+            paint(canvas);
         }
         var gray = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Gray8, SKAlphaType.Opaque));
         using var pixmap = rgb.PeekPixels();   // Skia draws into RGB only; read back as luminance

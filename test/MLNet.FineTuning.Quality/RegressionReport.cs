@@ -28,7 +28,7 @@ internal static class RegressionReport
             runs[(run.DataSet, run.Recipe, run.Seed)] = run;
         var dataSets = runs.Values.Select(r => r.DataSet).Distinct().ToList();
         var recipes = runs.Values.Select(r => r.Recipe).Distinct()
-            .OrderBy(r => r == Recipe.Baseline ? 0 : r == Recipe.Defaults ? 1 : 2).ToList();
+            .OrderBy(r => r == Recipe.Baseline ? 0 : r == Recipe.FastTreeBaseline ? 1 : r == Recipe.Defaults ? 2 : 3).ToList();
         var sb = new StringBuilder();
         sb.AppendLine($"| recipe | {string.Join(" | ", dataSets)} | gain | wins | fit s (mean) |");
         sb.AppendLine($"|---|{string.Concat(dataSets.Select(_ => "---|"))}---|---|---|");

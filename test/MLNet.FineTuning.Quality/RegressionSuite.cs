@@ -9,14 +9,15 @@ namespace MLNet.FineTuning.Quality;
 /// <summary>
 /// The regression tasks measured on real data (samples/data/README.md, "Quality suite: regression"):
 /// <list type="bullet">
-/// <item>images (DataPrep suite-glyph-weights, suite-glyph-angles): ten glyphs of each of 582 Debian text fonts labelled
-/// with the weight class their font file declares (100 thin … 900 black), or drawn turned by −45 … 45 degrees, the angle
-/// the target; split by family. Baseline: SDCA regression on the
-/// raw pixels (the classification suite's image baseline); ours: <see cref="FineTuneImageRegressor"/> on its defaults
+/// <item>images (DataPrep suite-glyph-weights, suite-glyph-angles, suite-glyph-counts): ten glyphs of each of 582 Debian
+/// text fonts labelled with the weight class their font file declares (100 thin … 900 black), or drawn turned by −45 …
+/// 45 degrees, the angle the target, or drawn 1 to 9 times small, the count the target; split by family. Baseline: SDCA regression on the
+/// raw pixels (the classification suite's image baseline; or FastTree: <c>baseline-fasttree</c>); ours: <see cref="FineTuneImageRegressor"/> on its defaults
 /// with the CPU's choices (image size, epochs).</item>
 /// <item>text (DataPrep suite-package-sizes, suite-sotu-years, suite-word-valence, suite-word-frequency): a package's
 /// short description → log10 installed KiB, a passage of a State of the Union address → its year, a word → its AFINN
-/// valence, a word → log10 of its count in film subtitles. Baseline: FeaturizeText + SDCA regression; ours:
+/// valence, a word → log10 of its count in film subtitles. Baseline: FeaturizeText + SDCA regression (or FastTree:
+/// <c>baseline-fasttree</c>); ours:
 /// <see cref="LoraTextRegressor"/> on its defaults or a recipe (<see cref="Recipe"/>: <c>key=value</c> over them).</item>
 /// </list>
 /// R², RMSE and MAE on the test rows per seed, one JSON line per run; a run already in the results file is skipped.
@@ -71,7 +72,7 @@ internal static class RegressionSuite
         Console.WriteLine($"{name}: {train.Length} train, {test.Length} test texts; train target mean {train.Average(r => r.Target):F2}");
         Runs(results, name, seeds, recipes, 0, 0, train.Length,
             ml => (ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test)),
-            ml => ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text)).Append(ml.Regression.Trainers.Sdca(nameof(TextRow.Target), "Features")),
+            ml => ml.Transforms.Text.FeaturizeText("Features", nameof(TextRow.Text)),
             (ml, recipe, seed) =>
             {
                 var options = new LoraTextRegressor.Options { LabelColumnName = nameof(TextRow.Target), Seed = seed };
@@ -81,7 +82,7 @@ internal static class RegressionSuite
     }
 
     /// <summary>The image regression sets of <c>eng/prepare-data.sh suite-images</c> (ImagePath, target, Family TSVs).</summary>
-    public static readonly string[] ImageDataSets = ["glyph-weights", "glyph-angles"];
+    public static readonly string[] ImageDataSets = ["glyph-weights", "glyph-angles", "glyph-counts"];
 
     private static void Images(string repo, string name, Func<string, string?> arg, List<int> seeds, string results, List<Recipe> recipes)
     {
@@ -97,8 +98,7 @@ internal static class RegressionSuite
         Runs(results, name, seeds, recipes, imageSize, epochs, train.Length,
             ml => (Load(ml, train), Load(ml, test)),
             ml => ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image")
-                .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255))
-                .Append(ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features")),
+                .Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255)),
             (ml, recipe, seed) =>
             {
                 var options = new FineTuneImageRegressor.Options { LabelColumnName = nameof(Row.Target), ImageSize = imageSize, Epochs = epochs, Seed = seed };
@@ -108,11 +108,12 @@ internal static class RegressionSuite
     }
 
     /// <summary>One data set's runs: each seed and recipe not yet in the results file, on a fresh <see cref="MLContext"/>
-    /// of the seed; the baseline through ML.NET alone, the others through the regressor the recipe makes. Both kinds
+    /// of the seed; a baseline through ML.NET alone (<paramref name="features"/> into a column <c>Features</c>, then SDCA,
+    /// or FastTree for <see cref="Recipe.FastTreeBaseline"/>), the others through the regressor the recipe makes. Both kinds
     /// name their target column <c>Target</c>.</summary>
     private static void Runs(string results, string name, List<int> seeds, List<Recipe> recipes, int imageSize, int epochs, int trainRows,
                              Func<MLContext, (IDataView Train, IDataView Test)> load,
-                             Func<MLContext, IEstimator<ITransformer>> baseline,
+                             Func<MLContext, IEstimator<ITransformer>> features,
                              Func<MLContext, Recipe, int, (IEstimator<FineTunedTransformer> Estimator, int Epochs)> fineTuner)
     {
         var done = RegressionReport.Read(results).Select(r => (r.DataSet, r.Recipe, r.Seed)).ToHashSet();
@@ -125,7 +126,10 @@ internal static class RegressionSuite
             RegressionMetrics Score(ITransformer model) => ml.Regression.Evaluate(model.Transform(test), nameof(Row.Target));
             if (recipe.IsBaseline)
             {
-                Report(results, name, recipe.Name, seed, imageSize, epochs, trainRows, () => (Score(baseline(ml).Fit(train)), null));
+                IEstimator<ITransformer> trainer = recipe.Name == Recipe.FastTreeBaseline
+                    ? ml.Regression.Trainers.FastTree(nameof(Row.Target), "Features")
+                    : ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features");
+                Report(results, name, recipe.Name, seed, imageSize, epochs, trainRows, () => (Score(features(ml).Append(trainer).Fit(train)), null));
                 continue;
             }
             var (estimator, recipeEpochs) = fineTuner(ml, recipe, seed);
