@@ -14,7 +14,7 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- range [--kind ...] [--datasets ...] [--recipes ...] [--seeds 1] [--out FILE.tsv]
 //                            the automatic recipe's learning-rate range test alone: suggestion per data set, curves to FILE
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--kind image|text|all] [--seeds 1,2,3] [--recipes ...]
-//                            the image regressor on glyph-weights and the text regressor on four text sets beside ML.NET's
+//                            the image regressor on three glyph sets and the text regressor on four text sets beside ML.NET's
 //                            SDCA regression (RegressionSuite.cs); regression-report --results FILE,... prints the R² table
 //   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- pairs [--seeds 1,2,3]
 //                            sentence pairs (package name, description) -> match/other beside FeaturizeText + SDCA (PairSuite.cs)

@@ -26,7 +26,7 @@ internal static class QualityReport
             var runs = group.Concat(latest.Where(r => r.Recipe == Recipe.Baseline && r.Profile == group.Key.Profile && r.Kind == group.Key.Kind)).ToList();
             var dataSets = SuiteDataSet.All.Select(d => d.Name).Where(n => runs.Any(r => r.DataSet == n)).ToList();
             var recipes = runs.Select(r => r.Recipe).Distinct()
-                .OrderBy(r => r == Recipe.Baseline ? 0 : r == Recipe.Defaults ? 1 : 2).ToList();
+                .OrderBy(r => r == Recipe.Baseline ? 0 : r == Recipe.LightGbmBaseline ? 1 : r == Recipe.Defaults ? 2 : 3).ToList();
             double margin = group.Key.Kind == "image" ? 1 : 2;
             string precisions = string.Join(", ", group.Select(r => r.Precision).Distinct());
             sb.AppendLine($"### {group.Key.Kind} data sets, {group.Key.Profile} profile, fine-tuned on {group.Key.Device} ({precisions})");

@@ -8,7 +8,7 @@ namespace MLNet.FineTuning.Quality;
 /// <summary>
 /// A recipe: the library defaults with a few options changed, written as <c>key=value</c> pairs joined by commas
 /// (<c>defaults</c> changes nothing; <c>baseline</c> is ML.NET's classic trainer instead of fine-tuning, and
-/// <c>baseline-fasttree</c> the regression suite's second one). The spec is
+/// <c>baseline-fasttree</c> and <c>baseline-lightgbm</c> the regression and classification suites' second ones). The spec is
 /// the recipe's name in the results, so a new variant needs no code: <c>--recipes "defaults;crop=1,flip=0;bb=1"</c>.
 /// </summary>
 internal sealed class Recipe
@@ -18,6 +18,10 @@ internal sealed class Recipe
     /// <summary>A second classic baseline (regression suite): the same features with ML.NET's FastTree (gradient-boosted trees,
     /// its defaults) instead of SDCA, for sets where a linear model on the features is too weak a bar.</summary>
     public const string FastTreeBaseline = "baseline-fasttree";
+
+    /// <summary>The classification suite's second classic baseline: the same features with ML.NET's LightGBM (multiclass
+    /// gradient-boosted trees, its defaults) instead of SDCA maximum entropy.</summary>
+    public const string LightGbmBaseline = "baseline-lightgbm";
 
     /// <summary>Keys both estimators take (the shared <see cref="FineTuningOptions"/>).</summary>
     public const string SharedKeys = "lr (LearningRate), bb (BackboneLearningRateFactor), wd (WeightDecay), wu (WarmupFraction), " +
@@ -32,7 +36,7 @@ internal sealed class Recipe
     private readonly Dictionary<string, string> settings;
 
     public string Name { get; }
-    public bool IsBaseline => Name is Baseline or FastTreeBaseline;
+    public bool IsBaseline => Name is Baseline or FastTreeBaseline or LightGbmBaseline;
 
     private Recipe(string name, Dictionary<string, string> settings)
     {
@@ -43,7 +47,7 @@ internal sealed class Recipe
     public static Recipe Parse(string spec)
     {
         spec = spec.Trim();
-        if (spec is Defaults or Baseline or FastTreeBaseline or "") return new(spec == "" ? Defaults : spec, []);
+        if (spec is Defaults or Baseline or FastTreeBaseline or LightGbmBaseline or "") return new(spec == "" ? Defaults : spec, []);
         var settings = new Dictionary<string, string>();
         foreach (var pair in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -43,11 +43,11 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         int epochs = 0;
         if (recipe.IsBaseline)
         {
-            // ML.NET alone: SDCA maximum entropy on the raw RGB pixels at 32×32 (what the image sample compares with).
+            // ML.NET alone: SDCA maximum entropy (or LightGBM) on the raw RGB pixels at 32×32 (what the image sample compares with).
             trainer = ml.Transforms.ResizeImages("Image", 32, 32)
                 .Append(ml.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255))
                 .AppendCacheCheckpoint(ml)
-                .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
+                .Append(ClassicTrainer(ml, recipe));
             size = 32;
         }
         else
@@ -70,10 +70,10 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         int epochs = 0, length = 0;
         if (recipe.IsBaseline)
         {
-            // ML.NET alone: FeaturizeText (word uni/bigrams + character trigrams) and SDCA maximum entropy.
+            // ML.NET alone: FeaturizeText (word uni/bigrams + character trigrams) and SDCA maximum entropy (or LightGBM).
             trainer = ml.Transforms.Text.FeaturizeText("Features", "Text")
                 .AppendCacheCheckpoint(ml)
-                .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
+                .Append(ClassicTrainer(ml, recipe));
         }
         else
         {
@@ -85,6 +85,12 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         return FitAndScore(ml, ml.Transforms.Conversion.MapValueToKey("Label").Append(trainer), train, test, shifted, d, recipe, seed,
             trainRows.Count, testRows.Count, trainRows.Select(r => r.Label).Distinct().Count(), epochs, length);
     }
+
+    /// <summary>The baseline's trainer on a <c>Features</c> column: SDCA maximum entropy, or LightGBM for
+    /// <see cref="Recipe.LightGbmBaseline"/>.</summary>
+    private static IEstimator<ITransformer> ClassicTrainer(MLContext ml, Recipe recipe) => recipe.Name == Recipe.LightGbmBaseline
+        ? ml.MulticlassClassification.Trainers.LightGbm()
+        : ml.MulticlassClassification.Trainers.SdcaMaximumEntropy();
 
     private FineTuneImageClassifier.Options ImageOptions(SuiteDataSet d, Recipe recipe, int seed)
     {
