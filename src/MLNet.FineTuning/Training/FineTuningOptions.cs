@@ -148,7 +148,6 @@ public abstract class FineTuningOptions
         if (string.IsNullOrWhiteSpace(LabelColumnName)) throw new ArgumentException("LabelColumnName must name a column.");
     }
 
-    /// <summary>What a regression estimator refuses: the options that only mean something for classes.</summary>
     /// <summary>What a multi-label classifier refuses: class balancing (its labels are not exclusive classes) and accuracy
     /// as the early-stopping metric (the exact-match rate moves in steps too coarse to stop on).</summary>
     internal void ValidateLabelSet(double threshold)
@@ -159,6 +158,7 @@ public abstract class FineTuningOptions
         if (!(threshold > 0 && threshold < 1)) throw new ArgumentOutOfRangeException("Threshold", threshold, "Threshold must lie strictly between 0 and 1.");
     }
 
+    /// <summary>What a regression estimator refuses: the options that only mean something for classes.</summary>
     internal void ValidateRegression()
     {
         if (LabelSmoothing != 0) throw new ArgumentException("LabelSmoothing is for classification; a regression takes 0.", nameof(LabelSmoothing));

@@ -148,6 +148,26 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void Run_ResumedWithALowerLearningRate_GoesOnAtTheNewRateFromTheScheduledPosition()
+    {
+        // What a user does after a divergence: resume from the last checkpoint with a lower rate. The schedule's position
+        // comes from the checkpoint, its base rate from the new options.
+        using var dir = new TempDirectory();
+        var (_, checkpoint) = UninterruptedAndCancelledAtStep6(dir);
+
+        var resumedLog = new ProgressLog();
+        var resumedOptions = Options(epochs: 3);
+        resumedOptions.LearningRate = 1e-3;
+        resumedOptions.ResumeFromCheckpoint = checkpoint;
+        resumedOptions.Progress = resumedLog;
+        Run(resumedOptions, new TinyFineTunable(1), new SyntheticBatches(32, 8));
+
+        var step7 = resumedLog.Reports.First(r => !r.IsEpochEnd);
+        Assert.Equal(7, step7.Step);
+        Assert.Equal(1e-3 * LearningRateScheduleMath.Factor(resumedOptions.Schedule, 6, 12, resumedOptions.WarmupFraction), step7.LearningRate, 1e-12);
+    }
+
+    [Fact]
     public void Resume_AfterAKillBetweenTheCheckpointSwapsMoves_FindsThePreviousCheckpoint()
     {
         using var dir = new TempDirectory();
