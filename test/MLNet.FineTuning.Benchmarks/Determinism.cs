@@ -15,7 +15,8 @@ namespace MLNet.FineTuning.Benchmarks;
 /// </summary>
 internal static class Determinism
 {
-    public const string Usage = "determinism [--gpu ID] [--kinds image,text]   (same seed twice, and resumed mid-epoch, against an uninterrupted run)";
+    public const string Usage = "determinism [--gpu ID] [--kinds image,text] [--repo DIR]   (same seed twice, and resumed mid-epoch, against an uninterrupted run;\n" +
+                                "  DIR holds samples/data/fashion-mnist/train and samples/data/spam-assassin/train.tsv, default the repository)";
 
     public static int Run(string[] args, string repoRoot, string command)
     {

@@ -64,7 +64,7 @@ if (args.Length > 0 && args[0] == "cpu-peer-text")
 if (args.Length > 0 && args[0] == "determinism")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(Determinism.Usage); return 0; }
-    return Determinism.Run(args[1..], RepoRoot(null), CommandLine(args));
+    return Determinism.Run(args[1..], RepoRoot(CommandArgs.Value(args, "--repo")), CommandLine(args));
 }
 if (args.Length > 0 && args[0] == "text")
 {
