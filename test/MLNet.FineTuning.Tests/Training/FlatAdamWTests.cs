@@ -70,6 +70,32 @@ public class FlatAdamWTests
     }
 
     [Fact]
+    public void Step_GroupLargerThanACpuChunk_SameUpdatesAsTorchSharpsAdamW()
+    {
+        // 2.4 M values in one group, updated in 2²⁰-element chunks on the CPU, the chunk edges inside both tensors.
+        Parameter[] Large(int seed)
+        {
+            var g = new Generator((ulong)seed);
+            return [new Parameter(randn([1100, 1000], generator: g)), new Parameter(randn([1300, 1000], generator: g))];
+        }
+        var reference = Large(2);
+        var flat = Large(2);
+        AdamW.ParamGroup[] Group(Parameter[] p) => [new(p, new AdamW.Options { LearningRate = 1e-3, weight_decay = 0.01 })];
+        using var adamw = optim.AdamW(Group(reference), lr: 1e-3, weight_decay: 0.01);
+        using var optimizer = new FlatAdamW(Group(flat), 1e-3, 0.01);
+
+        for (int step = 0; step < 3; step++)
+        {
+            Gradients(reference, step);
+            Gradients(flat, step);
+            adamw.step();
+            optimizer.step();
+        }
+
+        AssertSame(reference, flat);
+    }
+
+    [Fact]
     public void Step_ParameterWithoutGradient_IsLeftAlone()
     {
         // Frozen for the first steps (no gradient: neither decay nor update), then trained with its own step count, as
