@@ -76,37 +76,36 @@ internal static class SuiteGlyphs
     internal static SKBitmap? RenderCopies(SKTypeface typeface, char c, int copies, string key)
     {
         const float cell = Size / 3f;
-        using var font = new SKFont(typeface, TextSize * 0.4f) { Edging = SKFontEdging.Antialias, Subpixel = true };
-        using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        string text = c.ToString();
-        Span<ushort> glyph = stackalloc ushort[1];
-        font.GetGlyphs(text, glyph);
-        font.MeasureText(glyph, out var bounds, paint);
-        if (bounds.IsEmpty) return null;
         var cells = Enumerable.Range(0, 9).OrderBy(i => SuiteImages.Hash($"{key}:cell{i}")).Take(copies);
-        return Draw(canvas =>
+        return DrawGlyph(typeface, c, TextSize * 0.4f, (canvas, drawAt, ink) =>
         {
             foreach (int i in cells)
-                canvas.DrawText(text, (i % 3 + 0.5f) * cell - (bounds.Left + bounds.Right) / 2f, (i / 3 + 0.5f) * cell - (bounds.Top + bounds.Bottom) / 2f, font, paint);
+                drawAt((i % 3 + 0.5f) * cell - (ink.Left + ink.Right) / 2f, (i / 3 + 0.5f) * cell - (ink.Top + ink.Bottom) / 2f);
         });
     }
 
     /// <summary>One character, black on white, as an 8-bit grayscale bitmap, turned <paramref name="degrees"/> clockwise
     /// about the image's centre (corners of a large glyph may leave the image); null when it leaves no ink.</summary>
-    internal static SKBitmap? Render(SKTypeface typeface, char c, float degrees = 0)
+    internal static SKBitmap? Render(SKTypeface typeface, char c, float degrees = 0) =>
+        DrawGlyph(typeface, c, TextSize, (canvas, drawAt, ink) =>
+        {
+            if (degrees != 0) canvas.RotateDegrees(degrees, Size / 2f, Size / 2f);
+            drawAt(Size / 2f - (ink.Left + ink.Right) / 2f, Baseline);
+        });
+
+    /// <summary>Character <paramref name="c"/> at <paramref name="textSize"/>, placed by <paramref name="place"/> (the canvas,
+    /// a function that draws the character with its origin at (x, y), and its ink bounds about that origin); null when the
+    /// character has no ink.</summary>
+    private static SKBitmap? DrawGlyph(SKTypeface typeface, char c, float textSize, Action<SKCanvas, Action<float, float>, SKRect> place)
     {
-        using var font = new SKFont(typeface, TextSize) { Edging = SKFontEdging.Antialias, Subpixel = true };
+        using var font = new SKFont(typeface, textSize) { Edging = SKFontEdging.Antialias, Subpixel = true };
         using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         string text = c.ToString();
         Span<ushort> glyph = stackalloc ushort[1];
         font.GetGlyphs(text, glyph);
-        font.MeasureText(glyph, out var bounds, paint);
-        if (bounds.IsEmpty) return null;
-        return Draw(canvas =>
-        {
-            if (degrees != 0) canvas.RotateDegrees(degrees, Size / 2f, Size / 2f);
-            canvas.DrawText(text, Size / 2f - (bounds.Left + bounds.Right) / 2f, Baseline, font, paint);
-        });
+        font.MeasureText(glyph, out var ink, paint);
+        if (ink.IsEmpty) return null;
+        return Draw(canvas => place(canvas, (x, y) => canvas.DrawText(text, x, y, font, paint), ink));
     }
 
     /// <summary>What <paramref name="paint"/> draws on a white Size × Size canvas, as an 8-bit grayscale bitmap.</summary>

@@ -41,6 +41,22 @@ public class FlatAdamWTests
         }
     }
 
+    /// <summary><paramref name="steps"/> steps of both optimizers over the same seeded gradients (none for the
+    /// parameters <paramref name="frozenUntil"/> names, before that step); <paramref name="afterStep"/> sees each step.</summary>
+    private static void StepBoth(optim.Optimizer reference, Parameter[] referenceParameters, FlatAdamW flat, Parameter[] flatParameters, int steps,
+                                 (int Step, int[] Parameters)? frozenUntil = null, Action<int>? afterStep = null)
+    {
+        for (int step = 0; step < steps; step++)
+        {
+            int[] frozen = frozenUntil is var (until, which) && step < until ? which : [];
+            Gradients(referenceParameters, step, frozen);
+            Gradients(flatParameters, step, frozen);
+            reference.step();
+            flat.step();
+            afterStep?.Invoke(step);
+        }
+    }
+
     private static void AssertSame(Parameter[] expected, Parameter[] actual)
     {
         for (int i = 0; i < expected.Length; i++)
@@ -56,13 +72,7 @@ public class FlatAdamWTests
         using var adamw = optim.AdamW(Groups(reference), lr: 3e-3, weight_decay: 0.05);
         using var optimizer = new FlatAdamW(Groups(flat), 3e-3, 0.05);
 
-        for (int step = 0; step < 6; step++)
-        {
-            Gradients(reference, step);
-            Gradients(flat, step);
-            adamw.step();
-            optimizer.step();
-        }
+        StepBoth(adamw, reference, optimizer, flat, steps: 6);
 
         AssertSame(reference, flat);
         Assert.False(flat[0].allclose(Parameters(1)[0]), "nothing was updated");
@@ -84,13 +94,7 @@ public class FlatAdamWTests
         using var adamw = optim.AdamW(Group(reference), lr: 1e-3, weight_decay: 0.01);
         using var optimizer = new FlatAdamW(Group(flat), 1e-3, 0.01);
 
-        for (int step = 0; step < 3; step++)
-        {
-            Gradients(reference, step);
-            Gradients(flat, step);
-            adamw.step();
-            optimizer.step();
-        }
+        StepBoth(adamw, reference, optimizer, flat, steps: 3);
 
         AssertSame(reference, flat);
     }
@@ -106,15 +110,10 @@ public class FlatAdamWTests
         using var adamw = optim.AdamW(Groups(reference), lr: 3e-3, weight_decay: 0.05);
         using var optimizer = new FlatAdamW(Groups(flat), 3e-3, 0.05);
 
-        for (int step = 0; step < 5; step++)
+        StepBoth(adamw, reference, optimizer, flat, steps: 5, frozenUntil: (3, [0]), afterStep: step =>
         {
-            int[] frozen = step < 3 ? [0] : [];
-            Gradients(reference, step, frozen);
-            Gradients(flat, step, frozen);
-            adamw.step();
-            optimizer.step();
             if (step == 2) Assert.True(flat[0].eq(start[0]).all().item<bool>(), "a parameter without a gradient changed");
-        }
+        });
 
         AssertSame(reference, flat);
     }
