@@ -203,7 +203,7 @@ internal sealed class FlatAdamW : AdamW
     }, closure);
 
     /// <summary>Elements per CPU update chunk: 2²⁰ fp32 values are 4 MB in each of the four buffers, so a chunk's eight
-    /// passes stay in a 32 MB last-level cache. One update over ResNet-18's whole 45 MB buffers streamed every pass from
+    /// passes stay in a 32 MB last-level cache. One update over ResNet-18's whole 64 MB buffers streamed every pass from
     /// memory and took 38–44 ms against 23–28 ms for TorchSharp's per-parameter loop (whose tensors are at most 9 MB);
     /// docs/benchmarks.md, "The AdamW step alone".</summary>
     private const long CpuChunk = 1L << 20;
