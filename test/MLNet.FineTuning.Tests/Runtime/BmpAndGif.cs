@@ -16,8 +16,7 @@ internal static class BmpAndGif
     /// <summary>The grey level of each pixel, row by row from the top.</summary>
     private static byte[] Grey()
     {
-        using var small = SKBitmap.Decode(HostileImages.Png);
-        using var large = small.Resize(new SKImageInfo(Side, Side), SKFilterQuality.Medium);
+        using var large = HostileImages.Upscaled(Side);
         var grey = new byte[Side * Side];
         for (int y = 0; y < Side; y++)
             for (int x = 0; x < Side; x++)

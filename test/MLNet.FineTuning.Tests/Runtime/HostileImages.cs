@@ -10,13 +10,19 @@ internal static class HostileImages
     /// <summary>A committed 28 × 28 Fashion-MNIST PNG.</summary>
     public static byte[] Png => File.ReadAllBytes(Directory.GetFiles(Path.Combine(TestData.FashionRoot, "test", "Bag")).Order(StringComparer.Ordinal).First());
 
+    /// <summary>That PNG upscaled to <paramref name="side"/> × <paramref name="side"/> (the caller disposes it).</summary>
+    public static SKBitmap Upscaled(int side)
+    {
+        using var small = SKBitmap.Decode(Png);
+        return small.Resize(new SKImageInfo(side, side), SKFilterQuality.Medium);
+    }
+
     /// <summary>That PNG upscaled to 256 × 256 and encoded as JPEG (quality 90), so that cutting it loses real data.</summary>
     public static byte[] Jpeg
     {
         get
         {
-            using var small = SKBitmap.Decode(Png);
-            using var large = small.Resize(new SKImageInfo(256, 256), SKFilterQuality.Medium);
+            using var large = Upscaled(256);
             using var image = SKImage.FromBitmap(large);
             using var data = image.Encode(SKEncodedImageFormat.Jpeg, 90);
             return data.ToArray();

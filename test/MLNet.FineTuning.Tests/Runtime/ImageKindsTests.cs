@@ -26,6 +26,17 @@ public class ImageKindsTests
 
     private static float MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
 
+    /// <summary>The pixels of each file read by path, as training reads it: ML.NET's LoadImages, then the preparation
+    /// <see cref="ImagePixels"/> shares with the saved model.</summary>
+    private static float[][] ByPath(params string[] paths)
+    {
+        var ml = new MLContext(1);
+        var view = ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { Path = p }));
+        return ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(PathRow.Path))
+            .Append(ImagePixels.Steps(ml, "Image", Side))
+            .Fit(view).Transform(view).GetColumn<float[]>(ImagePixels.PixelsColumn).ToArray();
+    }
+
     [Fact]
     public void SixteenBitAndPalettePng_DecodeToThe8BitRgbPixels()
     {
@@ -85,11 +96,7 @@ public class ImageKindsTests
         // Training by path (ML.NET's LoadImages) and a service by bytes (ImagePixels, model.zip's decoding step) must
         // agree on every kind, alpha and EXIF included.
         string[] files = ["rgb8.png", "rgb16.png", "grey.png", "palette.png", "rgba.png", "plain.jpg", "cmyk.jpg", "exif-orientation-6.jpg"];
-        var ml = new MLContext(1);
-        var view = ml.Data.LoadFromEnumerable(files.Select(f => new PathRow { Path = Path.Combine(Folder, f) }));
-        var byPath = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(PathRow.Path))
-            .Append(ImagePixels.Steps(ml, "Image", Side))
-            .Fit(view).Transform(view).GetColumn<float[]>(ImagePixels.PixelsColumn).ToArray();
+        var byPath = ByPath(files.Select(f => Path.Combine(Folder, f)).ToArray());
 
         for (int i = 0; i < files.Length; i++)
             Assert.True(byPath[i].SequenceEqual(Decode(files[i])), files[i]);
@@ -102,12 +109,8 @@ public class ImageKindsTests
         string png = dir.File("png-named.jpg"), jpeg = dir.File("jpeg-named.png");
         File.Copy(Path.Combine(Folder, "rgb8.png"), png);
         File.Copy(Path.Combine(Folder, "plain.jpg"), jpeg);
-        var ml = new MLContext(1);
-        var view = ml.Data.LoadFromEnumerable(new[] { new PathRow { Path = png }, new PathRow { Path = jpeg } });
 
-        var byPath = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(PathRow.Path))
-            .Append(ImagePixels.Steps(ml, "Image", Side))
-            .Fit(view).Transform(view).GetColumn<float[]>(ImagePixels.PixelsColumn).ToArray();
+        var byPath = ByPath(png, jpeg);
 
         Assert.Equal(Decode("rgb8.png"), byPath[0]);
         Assert.Equal(Decode("plain.jpg"), byPath[1]);

@@ -12,8 +12,7 @@ internal static class MutatedImages
     {
         get
         {
-            using var small = SKBitmap.Decode(HostileImages.Png);
-            using var large = small.Resize(new SKImageInfo(96, 96), SKFilterQuality.Medium);
+            using var large = HostileImages.Upscaled(96);
             using var image = SKImage.FromBitmap(large);
             using var data = image.Encode(SKEncodedImageFormat.Webp, 80);
             return data.ToArray();
