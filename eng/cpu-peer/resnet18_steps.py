@@ -1,6 +1,7 @@
 """The PyTorch side of the CPU comparison (`MLNet.FineTuning.Benchmarks -- cpu-peer`, issue 10).
 
-Trains torchvision's ResNet-18 for one epoch on the images the benchmark wrote (float32 planar RGB 0..255 and int64
+Trains torchvision's ResNet with BasicBlocks, in the block counts the library's backbone has (`--blocks`; the
+library's resnet18-mlnet is 2,2,2,3, one block more in layer4 than torchvision's ResNet-18), for one epoch on the images the benchmark wrote (float32 planar RGB 0..255 and int64
 labels), with what Fit does per step: ImageNet normalisation, forward, cross-entropy, backward, AdamW with decay 0.01
 on weight matrices and kernels only, one rate for all (the library's backbone factor is 1). Prints one JSON line:
 images per second over the steps after the first `--skip`, and each step's seconds.
@@ -22,6 +23,7 @@ parser.add_argument("--size", type=int, required=True)
 parser.add_argument("--classes", type=int, required=True)
 parser.add_argument("--batch", type=int, required=True)
 parser.add_argument("--threads", type=int, required=True)
+parser.add_argument("--blocks", default="2,2,2,2", help="BasicBlocks per stage, four numbers")
 parser.add_argument("--lr", type=float, default=1e-3)
 parser.add_argument("--skip", type=int, default=2)
 args = parser.parse_args()
@@ -33,7 +35,8 @@ pixels = torch.from_numpy(np.fromfile(args.pixels, dtype=np.float32)).view(len(l
 mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
 std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
 
-model = torchvision.models.resnet18(num_classes=args.classes)
+blocks = [int(b) for b in args.blocks.split(",")]
+model = torchvision.models.resnet.ResNet(torchvision.models.resnet.BasicBlock, blocks, num_classes=args.classes)
 model.train()
 decay = [p for p in model.parameters() if p.dim() > 1]
 no_decay = [p for p in model.parameters() if p.dim() <= 1]

@@ -41,7 +41,7 @@ internal static class CpuPeer
         int threads = get_num_threads();
         Console.WriteLine($"CPU peer, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, torch threads {threads} on both sides, PyTorch {check.Output.Trim()}");
         Console.WriteLine($"  {command}");
-        Console.WriteLine($"  ResNet-18, {size} px, batch {batch}, {images} images, one epoch per run, the first 2 steps of each run not timed, {repeats} rounds");
+        Console.WriteLine($"  ResNet-18 (resnet18-mlnet's blocks on both sides), {size} px, batch {batch}, {images} images, one epoch per run, the first 2 steps of each run not timed, {repeats} rounds");
 
         var ml = new MLContext(seed: 1);
         using var tempFiles = TempFiles.For(ml);
@@ -50,8 +50,10 @@ internal static class CpuPeer
         using (var f = File.Create(pixels))
             foreach (var p in data.Pixels) f.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.AsSpan()));
         File.WriteAllBytes(labels, data.Labels.SelectMany(l => BitConverter.GetBytes((long)l)).ToArray());
+        // The same network on both sides: resnet18-mlnet has three blocks in layer4 where torchvision's ResNet-18 has two.
+        using var shape = (Modeling.ResNet)PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).CreateRandom(size);
         string[] peerArgs = [script, "--pixels", pixels, "--labels", labels, "--size", $"{size}", "--classes", $"{data.ClassNames.Length}",
-                             "--batch", $"{batch}", "--threads", $"{threads}"];
+                             "--batch", $"{batch}", "--threads", $"{threads}", "--blocks", string.Join(",", shape.Blocks)];
 
         var o = new BenchmarkOptions { ImageSize = size, BatchSize = batch, Images = images };
         var plainBatches = data.Tensors(batch, train: true, PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).Preprocessing);
