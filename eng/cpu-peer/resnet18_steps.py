@@ -1,10 +1,11 @@
 """The PyTorch side of the CPU comparison (`MLNet.FineTuning.Benchmarks -- cpu-peer`, issue 10).
 
-Trains torchvision's ResNet with BasicBlocks, in the block counts the library's backbone has (`--blocks`; the
-library's resnet18-mlnet is 2,2,2,3, one block more in layer4 than torchvision's ResNet-18), for one epoch on the images the benchmark wrote (float32 planar RGB 0..255 and int64
-labels), with what Fit does per step: ImageNet normalisation, forward, cross-entropy, backward, AdamW with decay 0.01
-on weight matrices and kernels only, one rate for all (the library's backbone factor is 1). Prints one JSON line:
-images per second over the steps after the first `--skip`, and each step's seconds.
+Trains torchvision's ResNet with BasicBlocks in the block counts of the library's backbone (`--blocks`: resnet18-mlnet
+is 2,2,2,3, one block more in layer4 than torchvision's ResNet-18) for one epoch on the images the benchmark wrote
+(float32 planar RGB 0..255 and int64 labels), with what Fit does per step: ImageNet normalisation, forward,
+cross-entropy, backward, AdamW with decay 0.01 on weight matrices and kernels only, one rate for all (the library's
+backbone factor is 1). Prints one JSON line: images per second over the steps after the first `--skip`, and each
+step's seconds.
 
 Run by the benchmark with Debian's python3-torch (1.13) and python3-torchvision; weights are random (speed only).
 """

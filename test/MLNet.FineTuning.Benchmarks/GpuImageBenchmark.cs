@@ -133,6 +133,9 @@ internal static class GpuImageBenchmark
             if (bf16Inference)
                 Console.WriteLine($"  TorchSharp bf16 on {gpu.Device}                  {Rate(inference.TorchBFloat16)} img/s; max |Δ probability| vs ONNX Runtime {Diff(inference.MaxDifferenceBFloat16)}");
             Console.WriteLine($"  ONNX Runtime CPU ({inference.OnnxThreads} intra-op threads, {inference.OnnxImages} images) {Rate(inference.Onnx)} img/s");
+            var d = inference.OnDevice;
+            Console.WriteLine($"  ONNX Runtime, {d.Provider}, {d.Images} images: inputs from the host {Rate(d.HostInputs)} img/s, inputs on the device " +
+                              $"(I/O binding) {Rate(d.DeviceInputs)} img/s; max |Δ probability| vs its CPU provider {Diff(d.MaxDifference)}");
             Console.WriteLine("  (ML.NET's row-at-a-time Transform is left out here: it is ONNX Runtime on the CPU, as in the CPU mode)");
             fitted.Dispose();
             fitted = null;
@@ -175,6 +178,11 @@ internal static class GpuImageBenchmark
             Row($"ONNX Runtime inference, CPU ({inference.OnnxThreads} threads)", $"{Rate(inference.Onnx).Trim()} img/s");
             if (inference.TorchFloat32 is double tf && inference.Onnx is double ox)
                 Row($"TorchSharp fp32 on {gpu.Device} / ONNX Runtime CPU", $"{tf / ox:F1}");
+            var d = inference.OnDevice;
+            Row($"ONNX Runtime inference, {d.Provider}, inputs from the host", $"{Rate(d.HostInputs).Trim()} img/s");
+            Row($"ONNX Runtime inference, {d.Provider}, inputs on the device", $"{Rate(d.DeviceInputs).Trim()} img/s");
+            if (d.DeviceInputs is double bound && inference.TorchFloat32 is double torch32)
+                Row($"**ONNX Runtime ({d.Provider}, device inputs) / TorchSharp fp32**", $"**{bound / torch32:F2}** (PyTorch eager: the `resnet inference` rows of device-checks' `peer` step)");
         }
         foreach (var (phase, m, device) in memory)
             Row($"memory: {phase}", $"host peak RSS {m.Peak:F0} MiB{(ProcessMemory.PeakIsPerPhase ? " (in the phase)" : " (since start)")}, RSS {m.Resident:F0} MiB" +

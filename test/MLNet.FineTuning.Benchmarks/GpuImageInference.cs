@@ -7,13 +7,14 @@ namespace MLNet.FineTuning.Benchmarks;
 
 /// <summary>Inference figures of the GPU mode; null where a part did not run or failed.</summary>
 internal sealed record GpuImageInferenceResult(double? TorchFloat32, double? TorchBFloat16, double? Onnx, int OnnxImages, int OnnxThreads,
-    double? MaxDifferenceFloat32, double? MaxDifferenceBFloat16);
+    double? MaxDifferenceFloat32, double? MaxDifferenceBFloat16, GpuOnnxInferenceResult OnDevice);
 
 /// <summary>
 /// Part 2 of the GPU mode: the fitted classifier's TorchSharp forward on the device (eval, no_grad, 0..255 batches
 /// already on the device, normalisation, network and softmax, each batch's probabilities read back to the host, which
 /// also waits for the device) in fp32 and, when asked, in bf16; ONNX Runtime's CPU provider on the exported model for
-/// comparison (the GPU machine has no CUDA provider), on the first images only, because the CPU is ~50× slower.
+/// comparison, on the first images only, because the CPU is ~50× slower; and ONNX Runtime on the device
+/// (<see cref="GpuOnnxInference"/>: its CUDA provider, which the GPU machine has when eng/gpu/pack.sh --ort-cuda carried it).
 /// </summary>
 internal static class GpuImageInference
 {
@@ -94,6 +95,8 @@ internal static class GpuImageInference
             }
         }, failures);
 
+        var onDevice = GpuOnnxInference.Images(model.OnnxModel.ToArray(), data, deviceBatches, gpu, batchSize, threads, repeats, onnxFirst, failures);
+
         double? MaxDifference(float[] torchFirst) => onnxFirst?.Zip(torchFirst, (a, b) => (double)Math.Abs(a - b)).Max();
         double? fp32 = null, bf16Rate = null, fp32Diff = null, bf16Diff = null;
         GpuSetup.Attempt($"TorchSharp fp32 inference on {gpu.Device}", () =>
@@ -108,6 +111,6 @@ internal static class GpuImageInference
                 var (rate, first) = TimeTorch(bfloat16);
                 (bf16Rate, bf16Diff) = (rate, MaxDifference(first));
             }, failures);
-        return new GpuImageInferenceResult(fp32, bf16Rate, onnx, onnxImages, threads, fp32Diff, bf16Diff);
+        return new GpuImageInferenceResult(fp32, bf16Rate, onnx, onnxImages, threads, fp32Diff, bf16Diff, onDevice);
     }
 }

@@ -84,6 +84,7 @@ internal static class GpuTextBenchmark
             Console.WriteLine($"  TorchSharp fp32 on {gpu.Device} {Rate(inf.TorchFloat32)} seq/s; max |Δp| vs ONNX Runtime {Diff(inf.MaxDifferenceFloat32)}");
             if (bf16Inference) Console.WriteLine($"  TorchSharp bf16 on {gpu.Device} {Rate(inf.TorchBFloat16)} seq/s; max |Δp| vs ONNX Runtime {Diff(inf.MaxDifferenceBFloat16)}");
             Console.WriteLine($"  ONNX Runtime CPU ({threads} threads, {inf.OnnxTexts} texts) {Rate(inf.Onnx)} seq/s; ML.NET Transform, row at a time ({inf.TransformTexts} texts) {Rate(inf.Transform)} seq/s");
+            Console.WriteLine($"  ONNX Runtime, {inf.OnDevice.Provider} ({inf.OnDevice.Images} texts) {Rate(inf.OnDevice.HostInputs)} seq/s; max |Δp| vs its CPU provider {Diff(inf.OnDevice.MaxDifference)}");
             Console.WriteLine($"\n3. tokenization: EncodeBatch {Rate(inf.EncodeBatch)} texts/s, TextTokenizationPipeline {Rate(inf.Chain)} texts/s");
             keep.Dispose();
         }
@@ -119,6 +120,9 @@ internal static class GpuTextBenchmark
             Console.WriteLine($"| ONNX Runtime inference, CPU ({threads} threads) | {Rate(inf.Onnx).Trim()} seq/s |");
             if (inf.TorchFloat32 is double tf && inf.Onnx is double ox)
                 Console.WriteLine($"| TorchSharp fp32 on {gpu.Device} / ONNX Runtime CPU | {tf / ox:F1} |");
+            Console.WriteLine($"| ONNX Runtime inference, {inf.OnDevice.Provider} | {Rate(inf.OnDevice.HostInputs).Trim()} seq/s |");
+            if (inf.OnDevice.HostInputs is double od && inf.TorchFloat32 is double t32)
+                Console.WriteLine($"| **ONNX Runtime ({inf.OnDevice.Provider}) / TorchSharp fp32** | **{od / t32:F2}** (PyTorch eager: the `minilm-l6 inference` row of device-checks' `peer` step) |");
             Console.WriteLine($"| ML.NET Transform, row at a time, CPU (tokenization included) | {Rate(inf.Transform).Trim()} seq/s |");
             Console.WriteLine($"| BertTextTokenizer.EncodeBatch | {Rate(inf.EncodeBatch).Trim()} texts/s |");
             Console.WriteLine($"| TextTokenizationPipeline (saved-model chain) | {Rate(inf.Chain).Trim()} texts/s |");

@@ -11,13 +11,15 @@ namespace MLNet.FineTuning.Benchmarks;
 
 /// <summary>Inference and tokenization figures of the text GPU mode; null where a part failed.</summary>
 internal sealed record GpuTextInferenceResult(double? TorchFloat32, double? TorchBFloat16, double? Onnx, int OnnxTexts,
-    double? MaxDifferenceFloat32, double? MaxDifferenceBFloat16, double? Transform, int TransformTexts, double? EncodeBatch, double? Chain);
+    double? MaxDifferenceFloat32, double? MaxDifferenceBFloat16, double? Transform, int TransformTexts, double? EncodeBatch, double? Chain,
+    GpuOnnxInferenceResult OnDevice);
 
 /// <summary>
 /// Parts 2 and 3 of the text GPU mode: the fitted LoRA model's (adapters merged) TorchSharp forward on the device (eval,
 /// no_grad, batches padded per batch by <see cref="BertTextTokenizer.EncodeBatch"/> and placed on the device beforehand,
 /// probabilities read back per batch, which also waits for the device) in fp32 and, when asked, bf16; ONNX Runtime's
-/// CPU provider and ML.NET's row-at-a-time Transform on the first texts only; tokenization as in the CPU mode.
+/// CPU provider and ML.NET's row-at-a-time Transform on the first texts only; ONNX Runtime on the device over every batch
+/// (<see cref="GpuOnnxInference.Texts"/>); tokenization as in the CPU mode.
 /// </summary>
 internal static class GpuTextInference
 {
@@ -79,6 +81,8 @@ internal static class GpuTextInference
             onnx = best;
         }, failures);
 
+        var onDevice = GpuOnnxInference.Texts(model.OnnxModel.ToArray(), batches, gpu, threads, repeats, onnxFirst, failures);
+
         double? MaxDifference(float[] torchFirst) => onnxFirst?.Zip(torchFirst, (a, b) => (double)Math.Abs(a - b)).Max();
         double? fp32 = null, bf16Rate = null, fp32Diff = null, bf16Diff = null;
         try
@@ -106,6 +110,6 @@ internal static class GpuTextInference
         double? transform = null, encode = null, chain = null;
         GpuSetup.Attempt("ML.NET Transform", () => transform = TextInference.TransformRate(ml, ml.Data.TakeRows(view, transformTexts), model, transformTexts), failures);
         GpuSetup.Attempt("tokenization", () => (encode, chain) = TextInference.Tokenization(ml, view, texts, tokenizer, maxLength, batchSize), failures);
-        return new GpuTextInferenceResult(fp32, bf16Rate, onnx, onnxTexts, fp32Diff, bf16Diff, transform, transformTexts, encode, chain);
+        return new GpuTextInferenceResult(fp32, bf16Rate, onnx, onnxTexts, fp32Diff, bf16Diff, transform, transformTexts, encode, chain, onDevice);
     }
 }
