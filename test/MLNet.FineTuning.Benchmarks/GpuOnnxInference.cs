@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Runtime.Text;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
@@ -27,11 +26,6 @@ internal static class GpuOnnxInference
     /// <summary>Most images scored (whole batches): a few passes of 1,024 images at 224 px take seconds on a GPU, and
     /// the host copies of the pixels stay under 1 GB.</summary>
     public const int ImageLimit = 1024;
-
-    // TorchSharp 0.107 keeps a tensor's data pointer internal; LibTorchSharp exports it (the storage's start, which is
-    // the tensor's first element for a tensor with storage offset 0, checked below).
-    [DllImport("LibTorchSharp")]
-    private static extern IntPtr THSStorage_data_ptr(IntPtr tensor);
 
     public static GpuOnnxInferenceResult Images(byte[] onnx, BenchmarkData data, IReadOnlyList<(Tensor Images, Tensor Labels)> deviceBatches,
         GpuSetup gpu, int batchSize, int threads, int repeats, float[]? cpuFirst, List<string> failures)
@@ -75,7 +69,7 @@ internal static class GpuOnnxInference
             var deviceInputs = lent.Select(t =>
             {
                 if (t.storage_offset() != 0 || !t.is_contiguous()) throw new InvalidOperationException("a lent batch is not a whole contiguous tensor");
-                return OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, t.shape, THSStorage_data_ptr(t.Handle), t.NumberOfElements * sizeof(float));
+                return OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, t.shape, TensorStorage.Start(t), t.NumberOfElements * sizeof(float));
             }).ToArray();
             try
             {

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -165,9 +164,6 @@ internal sealed class FlatAdamW : AdamW
         return true;
     }
 
-    [DllImport("LibTorchSharp")]
-    private static extern IntPtr THSStorage_data_ptr(IntPtr tensor);
-
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
     {
         var o = (Options)group.Options;
@@ -175,13 +171,13 @@ internal sealed class FlatAdamW : AdamW
         var f = flat[group];
         // Which parameters have a gradient; one that autograd allocated (or a caller set) is copied into the buffer.
         var has = new bool[f.Parameters.Length];
-        IntPtr gradientStorage = THSStorage_data_ptr(f.Gradients.Handle);
+        IntPtr gradientStorage = TensorStorage.Start(f.Gradients);
         for (int i = 0; i < f.Parameters.Length; i++)
         {
             var p = f.Parameters[i];
             using var grad = p.grad;
             has[i] = grad is not null;
-            f.Adopted[i] = has[i] && THSStorage_data_ptr(grad!.Handle) == gradientStorage;
+            f.Adopted[i] = has[i] && TensorStorage.Start(grad!) == gradientStorage;
             if (has[i] && !f.Adopted[i])
             {
                 var view = f.ViewOf(f.Gradients, i);
