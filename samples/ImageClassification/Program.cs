@@ -9,6 +9,7 @@
 //     --lr X --backbone-lr-factor F --augmentation none|light|strong   (default: the library's, chosen on the
 //                          quality suite, docs/quality.md)
 //     --precision auto|float32|bfloat16   (auto: bf16 mixed precision on a GPU, fp32 on the CPU)
+//     --seed N             the training's random draws (default 1)
 //     --out <folder>       where model.zip and model.onnx go (default: ./artifacts/image-classification)
 //     --no-baseline        skip the ML.NET-only baseline; --baseline-only: only the baseline
 using System.Diagnostics;
@@ -50,6 +51,7 @@ var options = new FineTuneImageClassifier.Options
     Precision = Enum.Parse<MLNet.FineTuning.Training.TrainingPrecision>(Arg("--precision") ?? "auto", ignoreCase: true),
 };
 // Everything else keeps the library's defaults; these flags only exist to try other settings.
+if (Arg("--seed") is string seed) options.Seed = int.Parse(seed);   // the training's draws (init, order, augmentation, dropout)
 if (Arg("--lr") is string lr) options.LearningRate = double.Parse(lr);
 if (Arg("--backbone-lr-factor") is string factor) options.BackboneLearningRateFactor = double.Parse(factor);
 if (Arg("--augmentation") is string augmentation) options.Augmentation = Enum.Parse<ImageAugmentationPolicy>(augmentation, ignoreCase: true);
