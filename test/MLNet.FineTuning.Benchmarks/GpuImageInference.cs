@@ -97,7 +97,7 @@ internal static class GpuImageInference
 
         var onDevice = GpuOnnxInference.Images(model.OnnxModel.ToArray(), data, deviceBatches, gpu, batchSize, threads, repeats, onnxFirst, failures);
 
-        double? MaxDifference(float[] torchFirst) => onnxFirst?.Zip(torchFirst, (a, b) => (double)Math.Abs(a - b)).Max();
+        double? MaxDifference(float[] torchFirst) => GpuOnnxInference.LargestDifference(onnxFirst, torchFirst);
         double? fp32 = null, bf16Rate = null, fp32Diff = null, bf16Diff = null;
         GpuSetup.Attempt($"TorchSharp fp32 inference on {gpu.Device}", () =>
         {

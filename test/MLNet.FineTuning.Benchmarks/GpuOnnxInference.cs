@@ -53,7 +53,7 @@ internal static class GpuOnnxInference
                     return i == 0 ? result[0].GetTensorDataAsSpan<float>().ToArray() : [];
                 }
                 var first = RunHost(0);
-                if (cpuFirst != null) difference = first.Zip(cpuFirst, (a, b) => (double)Math.Abs(a - b)).Max();
+                difference = LargestDifference(first, cpuFirst);
                 host = BestRate(images, repeats, () => { for (int i = 0; i < hostInputs.Length; i++) RunHost(i); });
             }
             finally
@@ -84,8 +84,7 @@ internal static class GpuOnnxInference
                 }
                 gpu.Synchronize();   // the lent tensors are written by TorchSharp's stream; ONNX Runtime uses its own
                 var first = RunBound(0);
-                if (cpuFirst != null)
-                    difference = Math.Max(difference ?? 0, first.Zip(cpuFirst, (a, b) => (double)Math.Abs(a - b)).Max());
+                if (LargestDifference(first, cpuFirst) is double d) difference = Math.Max(difference ?? 0, d);
                 bound = BestRate(images, repeats, () => { for (int i = 0; i < deviceInputs.Length; i++) RunBound(i); });
             }
             finally
@@ -112,11 +111,14 @@ internal static class GpuOnnxInference
             using var session = new InferenceSession(onnx, options);
             using var runOptions = new RunOptions();
             var first = OnnxSessions.RunText(session, runOptions, batches[0]);
-            if (cpuFirst != null) difference = first.Zip(cpuFirst, (a, b) => (double)Math.Abs(a - b)).Max();
+            difference = LargestDifference(first, cpuFirst);
             rate = BestRate(texts, repeats, () => { foreach (var b in batches) OnnxSessions.RunText(session, runOptions, b); });
         }, failures);
         return new GpuOnnxInferenceResult(provider, rate, null, texts, difference);
     }
+
+    /// <summary>Largest |a − b| over two runs' probabilities of the same batch; null when either run is missing.</summary>
+    internal static double? LargestDifference(float[]? a, float[]? b) => a is null || b is null ? null : a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
 
     /// <summary>One untimed pass (kernels, cuDNN's algorithm search, the arena), then the best of at least three.</summary>
     private static double BestRate(int items, int repeats, Action pass)

@@ -83,7 +83,7 @@ internal static class GpuTextInference
 
         var onDevice = GpuOnnxInference.Texts(model.OnnxModel.ToArray(), batches, gpu, threads, repeats, onnxFirst, failures);
 
-        double? MaxDifference(float[] torchFirst) => onnxFirst?.Zip(torchFirst, (a, b) => (double)Math.Abs(a - b)).Max();
+        double? MaxDifference(float[] torchFirst) => GpuOnnxInference.LargestDifference(onnxFirst, torchFirst);
         double? fp32 = null, bf16Rate = null, fp32Diff = null, bf16Diff = null;
         try
         {
