@@ -39,22 +39,12 @@ internal static class GpuImageInference
             var p = nn.functional.softmax(network.forward(x).to(float32), 1).cpu();   // the read-back waits for the device
             return i == 0 ? p.data<float>().ToArray() : [];
         }
-        // Passes over every batch: one to warm up (kernels, cuDNN's choices, the caching allocator), then the best of
-        // at least three (a pass takes a fraction of a second on a GPU).
+        // Passes over every batch (a pass takes a fraction of a second on a GPU): the first batch's probabilities, then
+        // gpu.BestRate's warm-up pass and the best of at least three.
         (double Rate, float[] First) TimeTorch(ScalarType dtype)
         {
             var first = RunTorch(0, dtype);
-            for (int i = 1; i < deviceBatches.Count; i++) RunTorch(i, dtype);
-            double best = 0;
-            for (int r = 0; r < Math.Max(3, repeats); r++)
-            {
-                gpu.Synchronize();
-                var sw = Stopwatch.StartNew();
-                for (int i = 0; i < deviceBatches.Count; i++) RunTorch(i, dtype);
-                gpu.Synchronize();
-                best = Math.Max(best, images / sw.Elapsed.TotalSeconds);
-            }
-            return (best, first);
+            return (gpu.BestRate(images, repeats, () => { for (int i = 0; i < deviceBatches.Count; i++) RunTorch(i, dtype); }), first);
         }
 
         // ONNX Runtime, CPU provider, on the first whole batches up to OnnxImageLimit images.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Runtime.Text;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
@@ -54,7 +53,7 @@ internal static class GpuOnnxInference
                 }
                 var first = RunHost(0);
                 difference = LargestDifference(first, cpuFirst);
-                host = BestRate(images, repeats, () => { for (int i = 0; i < hostInputs.Length; i++) RunHost(i); });
+                host = gpu.BestRate(images, repeats, () => { for (int i = 0; i < hostInputs.Length; i++) RunHost(i); });
             }
             finally
             {
@@ -85,7 +84,7 @@ internal static class GpuOnnxInference
                 gpu.Synchronize();   // the lent tensors are written by TorchSharp's stream; ONNX Runtime uses its own
                 var first = RunBound(0);
                 if (LargestDifference(first, cpuFirst) is double d) difference = Math.Max(difference ?? 0, d);
-                bound = BestRate(images, repeats, () => { for (int i = 0; i < deviceInputs.Length; i++) RunBound(i); });
+                bound = gpu.BestRate(images, repeats, () => { for (int i = 0; i < deviceInputs.Length; i++) RunBound(i); });
             }
             finally
             {
@@ -112,25 +111,11 @@ internal static class GpuOnnxInference
             using var runOptions = new RunOptions();
             var first = OnnxSessions.RunText(session, runOptions, batches[0]);
             difference = LargestDifference(first, cpuFirst);
-            rate = BestRate(texts, repeats, () => { foreach (var b in batches) OnnxSessions.RunText(session, runOptions, b); });
+            rate = gpu.BestRate(texts, repeats, () => { foreach (var b in batches) OnnxSessions.RunText(session, runOptions, b); });
         }, failures);
         return new GpuOnnxInferenceResult(provider, rate, null, texts, difference);
     }
 
     /// <summary>Largest |a − b| over two runs' probabilities of the same batch; null when either run is missing.</summary>
     internal static double? LargestDifference(float[]? a, float[]? b) => a is null || b is null ? null : a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
-
-    /// <summary>One untimed pass (kernels, cuDNN's algorithm search, the arena), then the best of at least three.</summary>
-    private static double BestRate(int items, int repeats, Action pass)
-    {
-        pass();
-        double best = 0;
-        for (int r = 0; r < Math.Max(3, repeats); r++)
-        {
-            var sw = Stopwatch.StartNew();
-            pass();
-            best = Math.Max(best, items / sw.Elapsed.TotalSeconds);
-        }
-        return best;
-    }
 }

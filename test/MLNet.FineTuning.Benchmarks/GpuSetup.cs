@@ -52,6 +52,24 @@ internal sealed record GpuSetup(Device Device, int GpuDeviceId, bool DryRun)
         if (IsCuda) cuda.synchronize(Device);
     }
 
+    /// <summary>Items per second of <paramref name="pass"/>: one untimed pass (kernels, cuDNN's or ONNX Runtime's algorithm
+    /// choices, the caching allocator), then the best of at least three, each timed from a waited-for device to a
+    /// waited-for device.</summary>
+    public double BestRate(int items, int repeats, Action pass)
+    {
+        pass();
+        double best = 0;
+        for (int r = 0; r < Math.Max(3, repeats); r++)
+        {
+            Synchronize();
+            var sw = Stopwatch.StartNew();
+            pass();
+            Synchronize();
+            best = Math.Max(best, items / sw.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
     /// <summary>"cuda:0", or "cpu (dry run of --gpu 0)".</summary>
     public string Name => DryRun ? $"cpu (dry run of --gpu {GpuDeviceId}: the GPU sections on the CPU, figures mean nothing)" : Device.ToString();
 

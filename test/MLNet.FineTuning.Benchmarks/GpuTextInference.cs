@@ -47,21 +47,11 @@ internal static class GpuTextInference
             var p = nn.functional.softmax(network.forward(ids, mask, types).to(float32), 1).cpu();   // the read-back waits for the device
             return i == 0 ? p.data<float>().ToArray() : [];
         }
-        // One pass to warm up, then the best of at least three.
+        // The first batch's probabilities, then gpu.BestRate's warm-up pass and the best of at least three.
         (double Rate, float[] First) TimeTorch()
         {
             var first = RunTorch(0);
-            for (int i = 1; i < deviceBatches.Length; i++) RunTorch(i);
-            double best = 0;
-            for (int r = 0; r < Math.Max(3, repeats); r++)
-            {
-                gpu.Synchronize();
-                var sw = Stopwatch.StartNew();
-                for (int i = 0; i < deviceBatches.Length; i++) RunTorch(i);
-                gpu.Synchronize();
-                best = Math.Max(best, texts.Length / sw.Elapsed.TotalSeconds);
-            }
-            return (best, first);
+            return (gpu.BestRate(texts.Length, repeats, () => { for (int i = 0; i < deviceBatches.Length; i++) RunTorch(i); }), first);
         }
 
         var onnxBatches = batches.Take(Math.Max(1, CpuTextLimit / batchSize)).ToArray();
