@@ -137,7 +137,8 @@ if wanted quality && { [ -d "$work/data/suite" ] || [ -n "${APP:-}" ]; }; then
   # seed every shard's results file, so the program skips them (it keys a run by profile, device, data set, recipe, seed)
   done_before="$repo/docs/quality/gpu-profile-results.jsonl"
   if [ -f "$done_before" ] && [ -z "${SMOKE:-}" ]; then
-    for k in image text; do for ((i = 0; i < 8; i++)); do cp "$done_before" "/tmp/quality-out/q-$k-$i.jsonl"; done; done
+    for ((i = 0; i < ${IMAGE_SHARDS:-3}; i++)); do cp "$done_before" "/tmp/quality-out/q-image-$i.jsonl"; done
+    for ((i = 0; i < ${TEXT_SHARDS:-3}; i++)); do cp "$done_before" "/tmp/quality-out/q-text-$i.jsonl"; done
   fi
   [ -n "${SMOKE:-}" ] && export GPU="" SEEDS=1 IMAGE_SHARDS=1 TEXT_SHARDS=1 IMAGE_DATASETS=digits TEXT_DATASETS=first-names \
                                IMAGE_RECIPES=defaults TEXT_RECIPES=defaults
