@@ -42,7 +42,7 @@ internal static class TextBenchmark
     public static Settings Parse(string[] args)
     {
         bool quick = args.Contains("--quick"), gpuSized = args.Contains("--gpu") && !args.Contains("--gpu-dry-run");
-        // GPU-sized: PyTorch fine-tunes this shape at 2,100–2,700 seq/s on an H200 (README "On a GPU"), so an epoch of 2048
+        // GPU-sized: PyTorch fine-tunes this shape at 2,100–2,700 seq/s on an H200 (docs/benchmarks.md, "On a GPU"), so an epoch of 2048
         // texts takes about a second; the whole Fit calls (load, tokenize, export, scoring chain) dominate the run, so one
         // timed run of each of the four kinds (after a warm-up Fit per precision) keeps it near a minute, inside the 100 s
         // that eng/gpu/device-checks.sh gives the step. A dedicated GPU does not need the CPU mode's best-of-two.

@@ -55,8 +55,8 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
     /// </summary>
     /// <remarks>
     /// The int8 file is written from the merged network on each call; the model's own scoring stays float32. On the
-    /// 2-core AVX512-VNNI machine of the README's benchmark it ran 1.76× as fast as the float32 export (2.04× TorchSharp),
-    /// moving the LoRA model's probabilities by 0.008 at most and keeping 254 of 256 argmax (README "Benchmarks",
+    /// 2-core AVX512-VNNI machine of the text benchmark it ran 1.76× as fast as the float32 export (2.04× TorchSharp),
+    /// moving the LoRA model's probabilities by 0.008 at most and keeping 254 of 256 argmax (docs/benchmarks.md,
     /// docs/text-saved-model.md). Without int8 dot-product
     /// instructions (AVX2 only) ONNX Runtime's u8·s8 kernels may saturate intermediate sums; check accuracy there.
     /// </remarks>

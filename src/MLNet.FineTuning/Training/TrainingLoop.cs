@@ -189,7 +189,7 @@ internal sealed class TrainingLoop
                 // GC seldom runs, and on the CPU those small blocks pin glibc's heap between the large activation
                 // blocks: resident memory grew ~60 MiB per step (ResNet-18, 32 px, batch 8) until a full collection.
                 // A gen-0 collection per step (~3 ms) lets their finalizers run; the growth is then ~0
-                // (test/MLNet.FineTuning.Benchmarks, leak check; README "Benchmarks").
+                // (test/MLNet.FineTuning.Benchmarks, leak check; docs/benchmarks.md).
                 if (device.type == DeviceType.CPU) GC.Collect(0);
                 stepInEpoch++;
                 windowSamples += b.Count;
