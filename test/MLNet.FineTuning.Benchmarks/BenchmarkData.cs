@@ -38,8 +38,9 @@ internal sealed class BenchmarkData
 
     /// <summary>Takes <paramref name="count"/> images round-robin over the classes (class order, then file order),
     /// so that every prefix is balanced. With <paramref name="cycle"/>, a count above the folder's images repeats that
-    /// order from the start (the GPU mode's larger epochs); without it, such a count is an error.</summary>
-    public static BenchmarkData Load(MLContext ml, string root, int count, int imageSize, bool cycle = false)
+    /// order from the start (the GPU mode's larger epochs); without it, such a count is an error. Without
+    /// <paramref name="centreCrops"/>, <see cref="Pixels"/> stays empty (the data-path mode makes its own).</summary>
+    public static BenchmarkData Load(MLContext ml, string root, int count, int imageSize, bool cycle = false, bool centreCrops = true)
     {
         var byClass = ImageFolder.List(root).GroupBy(r => r.Label).Select(g => g.ToArray()).ToArray();
         int available = byClass.Sum(g => g.Length);
@@ -58,6 +59,7 @@ internal sealed class BenchmarkData
         var classNames = LabelColumn.ClassNames(view.Schema, "Label", LabelColumn.CheckKey(view.Schema, "Label"));
         var dataset = ImageDataset.Read(view, "Image", "Label", long.MaxValue, skipUnreadable: false, "benchmark", default);
         var decoded = dataset.Images!;
+        if (!centreCrops) return new BenchmarkData(view, classNames, decoded, dataset.ClassIndices, [], imageSize, distinct);
         var pixels = new float[decoded.Length][];
         // A repeated row shares its first occurrence's pixels (at 224 px each image is 0.6 MB of floats).
         Parallel.For(0, distinct, i =>

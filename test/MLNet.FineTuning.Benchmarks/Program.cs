@@ -61,6 +61,11 @@ if (args.Length > 0 && args[0] == "cpu-peer-text")
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(CpuPeerText.Usage); return 0; }
     return CpuPeerText.Run(args[1..], RepoRoot(null), CommandLine(args));
 }
+if (args.Length > 0 && args[0] == "data-path")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(DataPath.Usage); return 0; }
+    return DataPath.Run(args[1..], RepoRoot(null), CommandLine(args));
+}
 if (args.Length > 0 && args[0] == "determinism")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(Determinism.Usage); return 0; }
@@ -162,7 +167,8 @@ var bd = FitBreakdown.Run(ml, data, o, rawBatches, o.Repeats);
 double loopStep = bd.LoopImageSourceSeconds - bd.LoopImageSourceWaitSeconds;
 Console.WriteLine($"  read + decode the IDataView (ImageDataset.Read)    {bd.ReadSeconds,7:F2} s");
 Console.WriteLine($"  load pretrained weights (ResNet18.onnx → torch)    {bd.LoadWeightsSeconds,7:F2} s");
-Console.WriteLine($"  ImageBatchSource alone (shuffle, crop, flip)       {bd.ProduceImagesPerSecond,7:F0} img/s");
+Console.WriteLine($"  ImageBatchSource alone (shuffle, resample)          {bd.ProduceImagesPerSecond,7:F0} img/s");
+Console.WriteLine($"  ImageBatchSource, pixels kept (Fit's default)      {bd.ProduceKeptImagesPerSecond.Best,7:F0} img/s (first epoch, making them: {bd.ProduceKeptImagesPerSecond.First:F0} img/s; 0: the options change the images)");
 Console.WriteLine($"  TrainingLoop + ImageBatchSource                    {bd.LoopImageSourceImagesPerSecond,7:F1} img/s ({bd.LoopImageSourceSeconds:F2} s, of which waiting for batches {bd.LoopImageSourceWaitSeconds:F3} s, steps {loopStep:F2} s)");
 Console.WriteLine($"  TrainingLoop + pre-built tensors                   {bd.LoopTensorSourceImagesPerSecond,7:F1} img/s");
 Console.WriteLine($"  plain TorchSharp loop (from part 1)                {bestPlain,7:F1} img/s");
@@ -207,7 +213,7 @@ Row("ratio Fit / plain, best epochs", $"{fitRatio:F2}");
 Row("ratio Fit / plain, median step time", $"{medianRatio:F2} ({fitMedian:F3} s vs {plainMedian:F3} s per batch of {o.BatchSize})");
 Row("ratio Fit / plain, fastest step time", $"{fastestRatio:F2} ({fitFastest:F3} s vs {plainFastest:F3} s)");
 Row("TrainingLoop + pre-built tensors", $"{bd.LoopTensorSourceImagesPerSecond:F1} img/s");
-Row("ImageBatchSource alone", $"{bd.ProduceImagesPerSecond:F0} img/s");
+Row("ImageBatchSource alone, resampling / pixels kept", $"{bd.ProduceImagesPerSecond:F0} / {bd.ProduceKeptImagesPerSecond.Best:F0} img/s");
 Row("ONNX Runtime inference", $"{inference.OnnxImagesPerSecond:F1} img/s");
 Row("TorchSharp eval inference", $"{inference.TorchImagesPerSecond:F1} img/s");
 Row("**ratio ONNX Runtime / TorchSharp** (target ≥ 1.5)", $"**{inferenceRatio:F2}** (median of per-batch ratios {inference.MedianBatchRatio:F2})");

@@ -13,4 +13,8 @@ internal readonly record struct ImageAugmentationSettings(double MinCropScale, b
 
     /// <summary>Whether any photometric change is on (the geometry alone skips that pass over the pixels).</summary>
     public bool Photometric => ColorJitter > 0 || NoiseLevel > 0;
+
+    /// <summary>Whether training sees exactly what scoring sees, the centre square: no crop (a crop of the whole area
+    /// always falls back to the centre square), no flip, no photometric change. Every epoch then has the same pixels.</summary>
+    public bool LeavesImagesAsTheyAre => MinCropScale >= 1 && !Flip && !Photometric;
 }

@@ -10,32 +10,38 @@ namespace MLNet.FineTuning.Data;
 /// are shuffled and augmented with a seed derived from (seed, epoch), so an epoch replays exactly;
 /// evaluation batches keep row order and use the centre crop. Decoding (when not cached) and augmentation
 /// run on a background producer, <see cref="Prefetch"/> batches ahead, so the device does not wait for them.
+/// When every epoch would see the same pixels (evaluation, or training that does not change the images) and
+/// <paramref name="keepPixels"/> allows it, they are made once and kept on the training device (<see cref="PixelCache"/>):
+/// the batches are then gathered there, the same bytes in the same order.
 /// </summary>
-internal sealed class ImageBatchSource : IBatchSource
+/// <param name="mlContext">Shuffles the rows that are streamed (over the decoded-image budget).</param>
+/// <param name="data">The rows, read once.</param>
+/// <param name="imageSize">S, the side of the square the network sees.</param>
+/// <param name="batchSize">Rows per batch (an epoch's last batch may hold fewer).</param>
+/// <param name="train">Training batches (shuffled, augmented) or evaluation ones (row order, centre square).</param>
+/// <param name="seed">Where the epoch's draws derive from.</param>
+/// <param name="augmentation">What training batches do to each image; evaluation batches (train false) see the centre square.</param>
+/// <param name="keepPixels">Where and within what budget the fixed pixels may be kept; null: never (each epoch resamples).</param>
+internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, int imageSize, int batchSize, bool train, int seed,
+                                       ImageAugmentationSettings augmentation, PixelKeeping? keepPixels = null) : IBatchSource
 {
     private const int Prefetch = 3;
-    private readonly MLContext mlContext;
-    private readonly ImageDataset data;
-    private readonly int imageSize, batchSize, seed;
-    private readonly bool train;
-    private readonly ImageAugmentationSettings augmentation;
-
-    // augmentation: what training batches do to each image; evaluation batches (train false) see the centre square.
-    public ImageBatchSource(MLContext mlContext, ImageDataset data, int imageSize, int batchSize, bool train, int seed, ImageAugmentationSettings augmentation)
-    {
-        this.mlContext = mlContext;
-        this.data = data;
-        this.imageSize = imageSize;
-        this.batchSize = batchSize;
-        this.train = train;
-        this.seed = seed;
-        this.augmentation = augmentation;
-    }
+    private PixelCache? pixels;
+    private bool pixelsTried;
 
     public long RowCount => data.Count;
 
+    /// <summary>Whether the batches are gathered from kept pixels (known once the batches were first asked for).</summary>
+    internal bool KeepsPixels => pixels != null;
+
+    /// <summary>Whether every epoch sees the same pixels: evaluation, or training whose images are not changed.</summary>
+    private bool FixedPixels => !train || augmentation.LeavesImagesAsTheyAre;
+
     public IEnumerable<Batch> Batches(int epoch, CancellationToken cancellation)
     {
+        if (!pixelsTried && keepPixels is { } keep && FixedPixels && data.Images is { } images)
+            pixels = PixelCache.TryCreate(images, imageSize, keep.Device, keep.BudgetBytes, keep.Log, train ? "training" : "validation");
+        pixelsTried = true;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         using var queue = new BlockingCollection<Batch>(Prefetch);
         var producer = Task.Run(() =>
@@ -67,6 +73,11 @@ internal sealed class ImageBatchSource : IBatchSource
     private IEnumerable<Batch> Produce(int epoch, CancellationToken cancellation)
     {
         var rng = new Random(Seeds.Stable(seed, epoch, 0x5eed));
+        if (pixels != null)
+        {
+            foreach (var batch in Gathered(pixels, Order(rng), cancellation)) yield return batch;
+            yield break;
+        }
         var pending = new List<(DecodedImage Image, float[] Label, int Seed)>(batchSize);
         foreach (var (image, label) in Examples(epoch, rng))
         {
@@ -86,15 +97,40 @@ internal sealed class ImageBatchSource : IBatchSource
     {
         if (data.Images is { } cached)
         {
-            var order = Enumerable.Range(0, data.Count).ToArray();
-            if (train) rng.Shuffle(order);
-            foreach (int i in order) yield return (cached[i], data.Labels[i]);
+            foreach (int i in Order(rng)) yield return (cached[i], data.Labels[i]);
             yield break;
         }
         // Over the cache budget: stream and decode again, shuffled by ML.NET's pool shuffle when training.
         var view = train ? mlContext.Data.ShuffleRows(data.View, seed: Seeds.Stable(seed, epoch, 0), shufflePoolSize: 1000) : data.View;
         foreach (var (_, label, image, _) in ImageDataset.Rows(view, data.ImageColumn, data.LabelColumn, data.Kind))
             if (image != null) yield return (image, label);
+    }
+
+    /// <summary>The epoch's row order for cached rows: shuffled by <paramref name="rng"/> when training, as stored otherwise.</summary>
+    private int[] Order(Random rng)
+    {
+        var order = Enumerable.Range(0, data.Count).ToArray();
+        if (train) rng.Shuffle(order);
+        return order;
+    }
+
+    /// <summary>The batches of <paramref name="order"/> gathered from the kept pixels, cut as <see cref="Produce"/> cuts them.</summary>
+    private IEnumerable<Batch> Gathered(PixelCache cache, int[] order, CancellationToken cancellation)
+    {
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var rows = order[start..Math.Min(order.Length, start + batchSize)];
+            if (rows.Length == 1 && train) yield break;   // the one-row batch Produce drops
+            yield return new Batch([cache.Gather(rows)], LabelReader.ToTensor(Array.ConvertAll(rows, i => data.Labels[i]), data.Kind));
+        }
+    }
+
+    /// <summary>Frees the kept pixels (device memory on a GPU).</summary>
+    public void Dispose()
+    {
+        pixels?.Dispose();
+        pixels = null;
     }
 
     private Batch MakeBatch(List<(DecodedImage Image, float[] Label, int Seed)> items)

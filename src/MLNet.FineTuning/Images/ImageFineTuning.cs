@@ -63,16 +63,18 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
         return rows;
     }
 
-    protected override ModelToTrain<Classifier> Build(ImageRows rows, TOptions o)
+    protected override ModelToTrain<Classifier> Build(ImageRows rows, TOptions o, Device device)
     {
         manual_seed(o.Seed);
         var backbone = o.UsePretrainedWeights ? rows.Definition.CreatePretrained(o.WeightsPath, o.ImageSize) : rows.Definition.CreateRandom(o.ImageSize);
         var head = new ClassifierHead(backbone.FeatureCount, HeadOutputs(rows), o.HeadDropout);
         InitializeHead(head, rows);
         var model = new Classifier(backbone, head);
+        // Pixels that every epoch sees alike are kept on the device, within the same budget as the decoded images.
+        var keep = new PixelKeeping(device, (long)o.ImageCacheMegabytes << 20, Log);
         return new ModelToTrain<Classifier>(model, new ImageFineTunable(model, rows.Definition.Preprocessing, o.FreezeBatchNormStatistics),
-            new ImageBatchSource(Env.Data, rows.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation),
-            rows.Valid == null ? null : new ImageBatchSource(Env.Data, rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None));
+            new ImageBatchSource(Env.Data, rows.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation, keep),
+            rows.Valid == null ? null : new ImageBatchSource(Env.Data, rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None, keep));
     }
 
     /// <summary>The learning rate (the range test's suggestion or the options'), the backbone's share of it and the

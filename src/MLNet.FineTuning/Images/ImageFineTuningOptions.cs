@@ -88,7 +88,11 @@ public abstract class ImageFineTuningOptions : FineTuningOptions
     public bool SkipUnreadableImages { get; set; }
 
     /// <summary>Decoded images are kept in memory while they fit this budget (MiB); beyond it every epoch
-    /// streams and decodes them again from the IDataView. Default 2048.</summary>
+    /// streams and decodes them again from the IDataView. When every epoch sees the same pixels (validation, and
+    /// training under <see cref="ImageAugmentationPolicy.None"/> without photometric changes: the default), the
+    /// centre-cropped pixels at <see cref="ImageSize"/> (3 × S × S bytes per image) are kept too, on the training
+    /// device (GPU memory under CUDA), the training and the validation rows each when they fit this budget: batches are then gathered there instead of
+    /// resampled on the CPU and copied each epoch, with the same bytes. Default 2048.</summary>
     public int ImageCacheMegabytes { get; set; } = 2048;
 
     /// <summary>What a checkpoint records of the network these options build, under <paramref name="kind"/> (the

@@ -114,7 +114,7 @@ public static partial class DomainAdaptation
                 var loop = new TrainingLoop(o.LoopOptions(), device, ch, () => [], task: new MaskedLanguageModelTask());
                 var recipe = new MaskingRecipe(o.MaskProbability, tokenizer.MaskId, Math.Min(config.VocabSize, tokenizer.VocabularySize),
                     [tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.UnkId, tokenizer.MaskId]);
-                var batches = new MaskedTextBatchSource(
+                using var batches = new MaskedTextBatchSource(
                     new TextBatchSource(TextDataset.Unlabelled(encodings), o.BatchSize, train: true, o.Seed, tokenizer.PadId), recipe, o.Seed);
                 result = loop.Run(tunable, batches, validation: null);
                 // The adapted encoder as plain BERT: what the bert-folder loader and Hugging Face read.

@@ -108,7 +108,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
     }
 
     /// <summary>The pretrained encoder, LoRA adapters (unless <c>FullFineTune</c>) and a new head.</summary>
-    protected override ModelToTrain<TextModel> Build(TextRows rows, TOptions o)
+    protected override ModelToTrain<TextModel> Build(TextRows rows, TOptions o, Device device)
     {
         var encoder = rows.NewEncoder(o.EncoderPath);
         TextClassifier? model = null;

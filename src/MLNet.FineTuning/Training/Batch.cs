@@ -2,7 +2,8 @@ using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Training;
 
-/// <summary>One mini-batch on the CPU: model inputs (images, or token ids and masks) and 0-based class labels.</summary>
+/// <summary>One mini-batch: model inputs (images, or token ids and masks) and 0-based class labels, on the CPU (or, for inputs
+/// a source keeps there, already on the training device: the loop moves what is not).</summary>
 internal sealed class Batch : IDisposable
 {
     public Batch(Tensor[] inputs, Tensor labels)
@@ -23,11 +24,15 @@ internal sealed class Batch : IDisposable
     }
 }
 
-/// <summary>Produces the batches of one epoch. Implementations own their decoding and prefetching.</summary>
-internal interface IBatchSource
+/// <summary>Produces the batches of one epoch. Implementations own their decoding and prefetching, and what they keep
+/// between epochs (disposing the source frees it).</summary>
+internal interface IBatchSource : IDisposable
 {
     /// <summary>Rows per epoch.</summary>
     long RowCount { get; }
+
+    /// <summary>Nothing to free unless a source keeps something (<see cref="Data.ImageBatchSource"/> its pixels).</summary>
+    void IDisposable.Dispose() { }
 
     /// <summary>The batches of <paramref name="epoch"/> (0-based). Training sources shuffle and augment with a
     /// seed derived from the epoch, so an epoch can be replayed exactly (resume); evaluation sources do neither.

@@ -23,7 +23,15 @@ internal interface IFineTuningRows
 /// <param name="Tunable">The network as the loop sees it.</param>
 /// <param name="Train">The training batches (shuffled and augmented per epoch).</param>
 /// <param name="Valid">The validation batches, or null without validation.</param>
-internal sealed record ModelToTrain<TModel>(TModel Model, IFineTunable Tunable, IBatchSource Train, IBatchSource? Valid);
+internal sealed record ModelToTrain<TModel>(TModel Model, IFineTunable Tunable, IBatchSource Train, IBatchSource? Valid)
+{
+    /// <summary>Frees what the batch sources kept between epochs; the model stays with whoever owns it.</summary>
+    public void DisposeSources()
+    {
+        Train.Dispose();
+        Valid?.Dispose();
+    }
+}
 
 /// <summary>
 /// The outline every fine-tuning estimator's <c>Fit</c> follows, written once: read and check the rows (once per call),
@@ -52,8 +60,9 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     protected abstract TRows Read(IDataView input, bool withValidation);
 
     /// <summary>A fresh model for <paramref name="o"/>'s settings (pretrained weights, new head, seeded with
-    /// <c>o.Seed</c> before its first random draw) and its batch sources. Disposes what it made when it throws.</summary>
-    protected abstract ModelToTrain<TModel> Build(TRows rows, TOptions o);
+    /// <c>o.Seed</c> before its first random draw) and its batch sources, for training on <paramref name="device"/> (where a
+    /// source may keep what every epoch reads). Disposes what it made when it throws.</summary>
+    protected abstract ModelToTrain<TModel> Build(TRows rows, TOptions o, Device device);
 
     /// <summary>What the automatic recipe tries, given the range test's suggested rate; the options as given first.</summary>
     protected abstract IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate);
@@ -101,7 +110,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     private (ModelToTrain<TModel> Run, TrainingLoop Loop, Tensor? ClassWeights, double? ConstantAnswerLoss) Prepare(TRows rows, TOptions o)
     {
         var device = TrainingDevice.Select(env.GpuDeviceId, env.FallbackToCpu);
-        var run = Build(rows, o);
+        var run = Build(rows, o, device);
         var mixing = Mixing(o);
         var task = Task(o, rows);
         var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), mixing, task);
@@ -126,6 +135,10 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
             run.Model.Dispose();
             throw;
         }
+        finally
+        {
+            run.DisposeSources();
+        }
     }
 
     private LearningRateRange? RangeTest(TRows rows, TOptions o, int steps, double minRate, double maxRate, Func<int, int, bool>? keepGoing = null)
@@ -134,7 +147,14 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         var (run, loop, classWeights, _) = Prepare(rows, o);
         using var model = run.Model;
         using var weights = classWeights;
-        return loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights, keepGoing);
+        try
+        {
+            return loop.FindLearningRate(run.Tunable, run.Train, steps, minRate, maxRate, weights, keepGoing);
+        }
+        finally
+        {
+            run.DisposeSources();
+        }
     }
 
     /// <summary>The automatic recipe over the modality's <see cref="Candidates"/>. When the search held out its own

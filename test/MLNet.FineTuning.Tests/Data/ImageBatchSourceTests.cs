@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Data;
+using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Tests.Data;
 
@@ -67,5 +68,84 @@ public class ImageBatchSourceTests
         Assert.Equal(TorchSharp.torch.ScalarType.Byte, pixels.dtype);   // bytes travel; the network widens them
         Assert.True(pixels.min().item<byte>() < 16);                      // Fashion-MNIST items are bright on black
         Assert.True(pixels.max().item<byte>() >= 128);
+    }
+
+    /// <summary>Every batch of an epoch as (its labels, its pixel bytes).</summary>
+    private static List<(long[] Labels, byte[] Pixels)> Contents(ImageBatchSource source, int epoch) =>
+        source.Batches(epoch, CancellationToken.None).Select(b =>
+        {
+            using (b) return (b.Labels.data<long>().ToArray(), b.Inputs[0].cpu().data<byte>().ToArray());
+        }).ToList();
+
+    private static PixelKeeping OnTheCpu(long budgetBytes) => new(CPU, budgetBytes, null);
+
+    [Theory]
+    [InlineData(true, 3)]    // training without changes to the images: shuffled, last batch of 2
+    [InlineData(true, 7)]    // ... and a last batch of one, which training drops
+    [InlineData(false, 3)]   // evaluation: row order
+    public void Batches_KeptPixels_GiveTheResampledBatchesExactly(bool train, int batchSize)
+    {
+        // Keeping the pixels must change where a batch comes from, never what it holds: the same bytes, rows and
+        // order, epoch after epoch, as resampling the decoded images again.
+        var ml = new MLContext(1);
+        var data = OneImagePerClass(ml);
+        using var kept = new ImageBatchSource(ml, data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20));
+        using var resampled = new ImageBatchSource(ml, data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None);
+
+        for (int epoch = 0; epoch < 3; epoch++)
+        {
+            var expected = Contents(resampled, epoch);
+            var actual = Contents(kept, epoch);
+            Assert.True(kept.KeepsPixels);
+            Assert.Equal(expected.Count, actual.Count);
+            for (int i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expected[i].Labels, actual[i].Labels);
+                Assert.Equal(expected[i].Pixels, actual[i].Pixels);
+            }
+        }
+    }
+
+    [Fact]
+    public void Batches_KeptPixelsOverTheBudget_ResampleAsBefore()
+    {
+        // 8 images × 3 × 32 × 32 bytes = 24 KiB: a budget of 20 KiB keeps nothing, and the batches are still whole.
+        var ml = new MLContext(1);
+        var data = OneImagePerClass(ml);
+        using var source = new ImageBatchSource(ml, data, 32, 4, train: false, seed: 7, ImageAugmentationSettings.None, OnTheCpu(20 << 10));
+        using var resampled = new ImageBatchSource(ml, data, 32, 4, train: false, seed: 7, ImageAugmentationSettings.None);
+
+        var actual = Contents(source, 0);
+
+        Assert.False(source.KeepsPixels);
+        Assert.Equal(Contents(resampled, 0).SelectMany(b => b.Pixels), actual.SelectMany(b => b.Pixels));
+    }
+
+    [Fact]
+    public void Batches_TrainingThatCropsOrFlips_KeepsNoPixels()
+    {
+        // A crop or a flip draws new pixels every epoch: kept pixels would silently turn the augmentation off.
+        var ml = new MLContext(1);
+        using var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, new ImageAugmentationSettings(1, true), OnTheCpu(1 << 20));
+
+        var first = Contents(source, 0);
+
+        Assert.False(source.KeepsPixels);
+        Assert.NotEqual(first.SelectMany(b => b.Pixels), Contents(source, 1).SelectMany(b => b.Pixels));
+    }
+
+    [Fact]
+    public void Dispose_KeptPixels_AreFreedAndTheSourceStillResamples()
+    {
+        var ml = new MLContext(1);
+        var data = OneImagePerClass(ml);
+        var source = new ImageBatchSource(ml, data, 32, 8, train: false, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20));
+        var before = Contents(source, 0);
+        Assert.True(source.KeepsPixels);
+
+        source.Dispose();
+
+        Assert.False(source.KeepsPixels);
+        Assert.Equal(before.SelectMany(b => b.Pixels), Contents(source, 1).SelectMany(b => b.Pixels));
     }
 }
