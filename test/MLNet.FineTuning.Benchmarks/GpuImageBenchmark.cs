@@ -23,6 +23,7 @@ internal static class GpuImageBenchmark
     public static int Run(BenchmarkOptions o, GpuSetup gpu, string command, string repoRoot)
     {
         if (o.Threads is int t) torch.set_num_threads(t);
+        using var kernels = gpu.KernelChoices();
         int threads = torch.get_num_threads();
         var started = DateTime.UtcNow;
         var failures = new List<string>();

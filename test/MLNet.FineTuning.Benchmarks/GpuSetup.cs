@@ -45,6 +45,11 @@ internal sealed record GpuSetup(Device Device, int GpuDeviceId, bool DryRun)
     /// </summary>
     public MLContext CreateContext() => new(seed: 1) { GpuDeviceId = GpuDeviceId, FallbackToCpu = true };
 
+    /// <summary>The kernel choices <c>Fit</c> makes while it trains on CUDA (cuDNN's autotuner, TF32), for the whole
+    /// benchmark: the plain loop and the inference runs then choose their kernels as Fit and the PyTorch peer do.
+    /// Nothing on the CPU (a dry run).</summary>
+    public IDisposable? KernelChoices() => CudaKernelChoices.ForTraining(Device, allowTf32: true, line => Console.WriteLine("  " + line));
+
     /// <summary>Waits for every kernel queued on the device (CUDA runs asynchronously: a clock read before this
     /// measures the launches, not the work). Nothing to wait for on the CPU.</summary>
     public void Synchronize()
@@ -73,11 +78,11 @@ internal sealed record GpuSetup(Device Device, int GpuDeviceId, bool DryRun)
     /// <summary>"cuda:0", or "cpu (dry run of --gpu 0)".</summary>
     public string Name => DryRun ? $"cpu (dry run of --gpu {GpuDeviceId}: the GPU sections on the CPU, figures mean nothing)" : Device.ToString();
 
-    /// <summary>What libtorch allows on CUDA (TF32 in convolutions and matrix products), for the header.</summary>
+    /// <summary>What libtorch allows on CUDA (TF32 in convolutions and matrix products, cuDNN's autotuner), for the header.</summary>
     public string Backends()
     {
         if (!IsCuda) return "";
-        try { return $", TF32: cuDNN {backends.cudnn.allow_tf32}, matmul {backends.cuda.matmul.allow_tf32}"; }
+        try { return $", TF32: cuDNN {backends.cudnn.allow_tf32}, matmul {backends.cuda.matmul.allow_tf32}; cuDNN autotuner {CuDnnAutotuner.Enabled?.ToString() ?? "unknown"}"; }
         catch (Exception e) when (e is ExternalException or EntryPointNotFoundException) { return ""; }
     }
 

@@ -19,6 +19,7 @@ internal static class GpuTextBenchmark
     public static int Run(TextBenchmark.Settings s, GpuSetup gpu, string command, string repoRoot)
     {
         if (s.Threads is int t) torch.set_num_threads(t);
+        using var kernels = gpu.KernelChoices();
         int threads = torch.get_num_threads();
         var started = DateTime.UtcNow;
         var failures = new List<string>();

@@ -101,6 +101,11 @@ public abstract class FineTuningOptions
     /// <summary>Number format while training. Default <see cref="TrainingPrecision.Auto"/>: bf16 mixed precision on a
     /// CUDA device, fp32 on the CPU.</summary>
     public TrainingPrecision Precision { get; set; } = TrainingPrecision.Auto;
+    /// <summary>On a CUDA device, let fp32 matrix products and convolutions run on TF32 tensor cores (fp32's range, 10
+    /// mantissa bits; what PyTorch did by default until 1.12 and what the PyTorch peer of the GPU figures allows). Matters
+    /// with <see cref="TrainingPrecision.Float32"/>; under bf16 the network computes in bf16 anyway. False keeps full fp32
+    /// arithmetic. Training on CUDA also turns on cuDNN's autotuner for its duration. No effect on the CPU. Default true.</summary>
+    public bool AllowTf32 { get; set; } = true;
     /// <summary>
     /// Turns on the automatic recipe: within about this much wall time, <c>Fit</c> runs a learning-rate range test
     /// (<c>FindLearningRate</c>) and a successive-halving search over the settings the quality suite showed matter

@@ -70,6 +70,7 @@ internal sealed class TrainingLoop
     public TrainingResult Run(IFineTunable model, IBatchSource train, IBatchSource? validation, Tensor? classWeights = null)
     {
         var ct = options.CancellationToken;
+        using var kernels = CudaKernelChoices.ForTraining(device, options.AllowTf32, Info);
         model.Module.to(device);
         using var weights = classWeights?.to(device);
         var state = new TrainingState(0, 0, 0, null, -1, 0);
@@ -393,6 +394,7 @@ internal sealed class TrainingLoop
     public LearningRateRange? FindLearningRate(IFineTunable model, IBatchSource train, int steps, double minRate, double maxRate, Tensor? classWeights = null,
                                                Func<int, int, bool>? keepGoing = null)
     {
+        using var kernels = CudaKernelChoices.ForTraining(device, options.AllowTf32, Info);
         model.Module.to(device);
         using var weights = classWeights?.to(device);
         using var mixed = MixedPrecision.Wanted(options.Precision, device) ? MixedPrecision.Begin(model) : null;
