@@ -13,7 +13,9 @@ namespace MLNet.FineTuning.Benchmarks;
 /// the library's <see cref="FlatAdamW"/>, on the parameters the two estimators train: ResNet-18 with its head (68
 /// tensors, 15.9 M values with `resnet18-mlnet`'s layer4 of 3 blocks, four groups as Fit makes them; the program prints the counts) and MiniLM-L6's LoRA adapters on every linear layer with a
 /// head (74 small tensors). Each side steps over the same random gradients; the figure is milliseconds per step (the
-/// median of the timed steps, the device waited for on CUDA).
+/// median of the timed steps, the device waited for on CUDA). Beside them, the gradient clipping that the training loop
+/// runs before each step (TorchSharp's <c>clip_grad_norm_</c>: a norm per tensor, their norm read back to the host, a
+/// scaling per tensor): on a GPU, launches and a wait the update phase adds to every step.
 /// </summary>
 internal static class OptimizerStep
 {
@@ -29,10 +31,11 @@ internal static class OptimizerStep
         {
             double stock = Time(make, device, steps, groups => optim.AdamW(groups, lr: 1e-3, weight_decay: 0.01));
             double flat = Time(make, device, steps, groups => new FlatAdamW(groups, 1e-3, 0.01));
+            double clip = TimeClipping(make, device, steps);
             var parameters = make();
             string size = $"{parameters.Sum(g => g.Length)} tensors, {parameters.Sum(g => g.Sum(p => p.numel())) / 1e6:F1} M values";
             foreach (var p in parameters.SelectMany(g => g)) p.Dispose();
-            Console.WriteLine($"  {name,-48} TorchSharp AdamW {stock,8:F2} ms   FlatAdamW {flat,8:F2} ms   {stock / flat,5:F2}×   ({size})");
+            Console.WriteLine($"  {name,-48} TorchSharp AdamW {stock,8:F2} ms   FlatAdamW {flat,8:F2} ms   {stock / flat,5:F2}×   clip_grad_norm_ {clip,7:F2} ms   ({size})");
         }
         return 0;
     }
@@ -56,6 +59,25 @@ internal static class OptimizerStep
         var adapters = Enumerable.Range(0, 6).SelectMany(_ => linears)
             .SelectMany(l => new[] { new Parameter(randn(rank, l.In)), new Parameter(randn(l.Out, rank)) }).ToArray();
         return [adapters, [new Parameter(randn(10, hidden))], [new Parameter(randn(10))]];
+    }
+
+    /// <summary>Median milliseconds of <c>clip_grad_norm_</c> at the loop's default (1.0) over the same tensors and random gradients.</summary>
+    private static double TimeClipping(Func<Parameter[][]> make, Device device, int steps)
+    {
+        manual_seed(1);
+        var parameters = make().SelectMany(ps => ps).Select(p => new Parameter(p.to(device))).ToArray();
+        foreach (var p in parameters) p.grad = randn_like(p);
+        var times = new List<double>();
+        var clock = new Stopwatch();
+        for (int step = 0; step < steps + 5; step++)
+        {
+            clock.Restart();
+            nn.utils.clip_grad_norm_(parameters, 1.0);   // reads the norm back: waits for the device
+            if (step >= 5) times.Add(clock.Elapsed.TotalMilliseconds);
+            if (device.type == DeviceType.CPU) GC.Collect(0);
+        }
+        foreach (var p in parameters) p.Dispose();
+        return times.Order().ElementAt(times.Count / 2);
     }
 
     private static double Time(Func<Parameter[][]> make, Device device, int steps, Func<AdamW.ParamGroup[], optim.Optimizer> create)
