@@ -53,7 +53,9 @@ internal static class CpuPeer
         // The same network on both sides: resnet18-mlnet has three blocks in layer4 where torchvision's ResNet-18 has two.
         using var shape = (Modeling.ResNet)PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).CreateRandom(size);
         string[] peerArgs = [script, "--pixels", pixels, "--labels", labels, "--size", $"{size}", "--classes", $"{data.ClassNames.Length}",
-                             "--batch", $"{batch}", "--threads", $"{threads}", "--blocks", string.Join(",", shape.Blocks)];
+                             "--batch", $"{batch}", "--threads", $"{threads}", "--blocks", string.Join(",", shape.Blocks),
+                             // Clipping as the benchmark's Fit has it (off: FitBenchmark.FitOptions, like the plain loop).
+                             "--clip", $"{FitBenchmark.FitOptions(size, batch, null).GradientClipNorm}"];
 
         var o = new BenchmarkOptions { ImageSize = size, BatchSize = batch, Images = images };
         var plainBatches = data.Tensors(batch, train: true, PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).Preprocessing);

@@ -41,7 +41,9 @@ internal static class CpuPeerText
         var raw = ml.Data.LoadFromEnumerable(rows);
         var view = ml.Transforms.Conversion.MapValueToKey("Label").Fit(raw).Transform(raw);
         int classes = rows.Select(r => r.Label).Distinct().Count();
-        string[] peerArgs = [script, "--texts", $"{texts}", "--length", $"{length}", "--classes", $"{classes}", "--batch", $"{batch}", "--threads", $"{threads}"];
+        // Clipping as Fit has it here (the estimator's default global norm, 1.0).
+        string[] peerArgs = [script, "--texts", $"{texts}", "--length", $"{length}", "--classes", $"{classes}", "--batch", $"{batch}", "--threads", $"{threads}",
+                             "--clip", $"{new LoraTextClassifier.Options().GradientClipNorm.ToString(System.Globalization.CultureInfo.InvariantCulture)}"];
 
         TextBenchmark.Train(ml, view, 2 * batch, batch, length, fullFineTune: false, TrainingPrecision.Float32).Model.Dispose();   // warm-up
         var fit = new List<double>();
