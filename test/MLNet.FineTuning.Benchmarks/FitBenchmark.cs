@@ -31,13 +31,16 @@ internal static class FitBenchmark
 
     /// <summary>Runs Fit once on the first <paramref name="images"/> rows and returns its timings; the fitted
     /// transformer goes to <paramref name="keep"/> when given, otherwise it is disposed. The training-phase figure
-    /// leaves out the first <paramref name="skipFirst"/> steps; <paramref name="precision"/> replaces <c>--precision</c>.</summary>
+    /// leaves out the first <paramref name="skipFirst"/> steps; <paramref name="precision"/> replaces <c>--precision</c>.
+    /// <paramref name="channelsLast"/> sets <c>ChannelsLast</c> (in a dry run on the CPU too, to run its code).</summary>
     public static FitRun RunFit(MLContext ml, BenchmarkData data, BenchmarkOptions o, int images, Action<FineTuneImageClassifierTransformer>? keep = null,
-        TrainingPrecision? precision = null, int skipFirst = 0)
+        TrainingPrecision? precision = null, int skipFirst = 0, bool channelsLast = false)
     {
         var view = images >= data.Count ? data.View : ml.Data.TakeRows(data.View, images);
         var log = new ProgressLog();
-        var estimator = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(FitOptions(o.ImageSize, o.BatchSize, log, precision ?? o.Precision));
+        var options = FitOptions(o.ImageSize, o.BatchSize, log, precision ?? o.Precision);
+        options.ChannelsLast = options.ChannelsLastOnTheCpu = channelsLast;
+        var estimator = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
         var sw = Stopwatch.StartNew();
         var model = estimator.Fit(view);
         double whole = sw.Elapsed.TotalSeconds;

@@ -66,10 +66,13 @@ internal static class GpuImageBenchmark
                 FitBenchmark.RunFit(ml, data, o, o.WarmupSteps * o.BatchSize, precision: p);
                 checkFit($"warm-up Fit {Short(p)}", p, failures);
             }, failures);
+        foreach (var p in precisions)
+            GpuSetup.Attempt($"warm-up Fit {Short(p)} channels-last", () => FitBenchmark.RunFit(ml, data, o, o.WarmupSteps * o.BatchSize, precision: p, channelsLast: true), failures);
         GpuSetup.Attempt("warm-up plain loop", () => FitBenchmark.RunPlain(data, plainBatches, o.WarmupSteps, gpu), failures);
         Console.WriteLine($"  warmed up ({o.WarmupSteps} steps each)");
 
         var bestFit = new Dictionary<TrainingPrecision, FitRun>();
+        var bestFitChannelsLast = new Dictionary<TrainingPrecision, FitRun>();   // ChannelsLast = true (opt-in; issue 10's layout)
         double? bestPlain = null;
         FineTuneImageClassifierTransformer? fitted = null;
         for (int r = 0; r < o.Repeats; r++)
@@ -83,6 +86,13 @@ internal static class GpuImageBenchmark
                                       $"steps {Steps(fit.StepSeconds)} s");
                     if (!bestFit.TryGetValue(p, out var best) || fit.TrainImagesPerSecond > best.TrainImagesPerSecond) bestFit[p] = fit;
                 }, failures);
+            foreach (var p in precisions)
+                GpuSetup.Attempt($"Fit {Short(p)} channels-last, run {r + 1}", () =>
+                {
+                    var fit = FitBenchmark.RunFit(ml, data, o, data.Count, precision: p, skipFirst: 1, channelsLast: true);
+                    Console.WriteLine($"  run {r + 1}: Fit {Short(p),-4} channels-last {fit.TrainImagesPerSecond,8:F0} img/s (training phase); steps {Steps(fit.StepSeconds)} s");
+                    if (!bestFitChannelsLast.TryGetValue(p, out var best) || fit.TrainImagesPerSecond > best.TrainImagesPerSecond) bestFitChannelsLast[p] = fit;
+                }, failures);
             GpuSetup.Attempt($"plain loop, run {r + 1}", () =>
             {
                 var (plain, steps) = FitBenchmark.RunPlain(data, plainBatches, gpu: gpu, skipFirst: 1);
@@ -92,6 +102,9 @@ internal static class GpuImageBenchmark
         }
         foreach (var (p, fit) in bestFit)
             Console.WriteLine($"  best: Fit {Short(p),-4} {fit.TrainImagesPerSecond:F0} img/s{(bestPlain is double bp ? $", Fit / plain fp32 {fit.TrainImagesPerSecond / bp:F2}" : "")}");
+        foreach (var (p, fit) in bestFitChannelsLast)
+            Console.WriteLine($"  best: Fit {Short(p),-4} channels-last {fit.TrainImagesPerSecond:F0} img/s" +
+                              (bestFit.GetValueOrDefault(p) is FitRun plainLayout ? $", / the same Fit contiguous {fit.TrainImagesPerSecond / plainLayout.TrainImagesPerSecond:F2}" : ""));
         if (bestPlain is double plainRate) Console.WriteLine($"  best: plain fp32 {plainRate:F0} img/s");
         if (bestFit.TryGetValue(TrainingPrecision.Float32, out var f32) && bestFit.TryGetValue(TrainingPrecision.BFloat16, out var b16))
             Console.WriteLine($"  Fit bf16 / Fit fp32 {b16.TrainImagesPerSecond / f32.TrainImagesPerSecond:F2}");
@@ -171,6 +184,10 @@ internal static class GpuImageBenchmark
                 Row($"**Fit {Short(p)} / plain fp32**", $"**{fit.TrainImagesPerSecond / plain:F2}**");
         if (bestFit.TryGetValue(TrainingPrecision.Float32, out var s32) && bestFit.TryGetValue(TrainingPrecision.BFloat16, out var s16))
             Row("Fit bf16 / Fit fp32", $"{s16.TrainImagesPerSecond / s32.TrainImagesPerSecond:F2}");
+        foreach (var p in precisions)
+            Row($"Fit {Short(p)} channels-last (opt-in), training phase", bestFitChannelsLast.GetValueOrDefault(p) is FitRun cl
+                ? $"{cl.TrainImagesPerSecond:F0} img/s" + (bestFit.GetValueOrDefault(p) is FitRun c ? $" ({cl.TrainImagesPerSecond / c.TrainImagesPerSecond:F2}× contiguous)" : "")
+                : "failed");
         Row($"ImageBatchSource alone (CPU, {Environment.ProcessorCount} cores)", produce is double pd ? $"{pd:F0} img/s" : "failed");
         foreach (var p in precisions)
             Row($"TrainingLoop over device tensors, {Short(p)}", loopRates.TryGetValue(p, out double lr) ? $"{lr:F0} img/s" : "failed");

@@ -7,19 +7,21 @@ using static TorchSharp.torch;
 namespace MLNet.FineTuning.Images;
 
 /// <summary>A backbone + head image classifier as the training loop sees it; normalisation happens here,
-/// on the device, so batches travel as compact 0..255 pixels.</summary>
+/// on the device, so batches travel as compact 0..255 pixels. With <c>channelsLast</c> the normalised batch is laid out
+/// channels-last, as the kernels are (<see cref="ChannelsLast"/>).</summary>
 internal sealed class ImageFineTunable : IFineTunable
 {
     private readonly Classifier model;
     private readonly ImagePreprocessing preprocessing;
-    private readonly bool freezeBatchNorm;
+    private readonly bool freezeBatchNorm, channelsLast;
     private bool backboneFrozen;
 
-    public ImageFineTunable(Classifier model, ImagePreprocessing preprocessing, bool freezeBatchNorm)
+    public ImageFineTunable(Classifier model, ImagePreprocessing preprocessing, bool freezeBatchNorm, bool channelsLast = false)
     {
         this.model = model;
         this.preprocessing = preprocessing;
         this.freezeBatchNorm = freezeBatchNorm;
+        this.channelsLast = channelsLast;
     }
 
     public nn.Module Module => model;
@@ -56,6 +58,7 @@ internal sealed class ImageFineTunable : IFineTunable
         using var scope = NewDisposeScope();
         // Normalised in fp32, then cast to the network's compute type (bf16 under mixed precision).
         var x = preprocessing.Apply(inputs[0].to(float32)).to(model.Head.parameters().First().dtype);   // uint8 batches widen here
+        if (channelsLast) x = ChannelsLast.Of(x);
         Tensor features;
         if (backboneFrozen && model.training)
             using (no_grad()) features = model.Backbone.forward(x);   // no graph through a frozen backbone

@@ -70,9 +70,16 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
         var head = new ClassifierHead(backbone.FeatureCount, HeadOutputs(rows), o.HeadDropout);
         InitializeHead(head, rows);
         var model = new Classifier(backbone, head);
+        bool channelsLast = o.UsesChannelsLast(device);
+        if (channelsLast)
+        {
+            ChannelsLast.Apply(model);   // before the optimizer is made: it keeps each kernel's strides
+            Log.Info(MessageSensitivity.None, $"channels-last layout for the kernels and batches on {device}");
+        }
+        else if (o.ChannelsLast) Log.Info(MessageSensitivity.None, "ChannelsLast applies on a CUDA device only: training on the CPU stays contiguous");
         // Pixels that every epoch sees alike are kept on the device, within the same budget as the decoded images.
         var keep = new PixelKeeping(device, (long)o.ImageCacheMegabytes << 20, Log);
-        return new ModelToTrain<Classifier>(model, new ImageFineTunable(model, rows.Definition.Preprocessing, o.FreezeBatchNormStatistics),
+        return new ModelToTrain<Classifier>(model, new ImageFineTunable(model, rows.Definition.Preprocessing, o.FreezeBatchNormStatistics, channelsLast),
             new ImageBatchSource(Env.Data, rows.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation, keep),
             rows.Valid == null ? null : new ImageBatchSource(Env.Data, rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None, keep));
     }
@@ -100,6 +107,7 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
     protected static void PrepareForExport(Classifier model)
     {
         model.to(CPU);
+        ChannelsLast.Undo(model);   // the fitted model is contiguous whatever layout trained it
         model.eval();
     }
 }

@@ -32,10 +32,20 @@ internal static class Checkpoint
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
             Directory.CreateDirectory(tmp);
-            if (weights != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, ModelFile), weights.ToDictionary());
-            else model.save_safetensors(Path.Combine(tmp, ModelFile));
-            if (best != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, BestFile), best.ToDictionary());
-            if (average != null) TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, AverageFile), average.ToDictionary());
+            // Contiguous copies of channels-last kernels (the safetensors writer reads raw bytes and refuses them).
+            var copies = new List<Tensor>();
+            try
+            {
+                void Write(string file, IEnumerable<KeyValuePair<string, Tensor>> tensors) =>
+                    TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(tmp, file), Modeling.ChannelsLast.Contiguous(tensors, copies));
+                Write(ModelFile, weights ?? (IEnumerable<KeyValuePair<string, Tensor>>)model.state_dict());
+                if (best != null) Write(BestFile, best);
+                if (average != null) Write(AverageFile, average);
+            }
+            finally
+            {
+                foreach (var copy in copies) copy.Dispose();
+            }
             ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(tmp, OptimizerFile));
             // TorchSharp's CPU generator (dropout) as the last step left it, for a resume in the middle of an epoch.
             if (generator is not null) File.WriteAllBytes(Path.Combine(tmp, GeneratorFile), generator.data<byte>().ToArray());
