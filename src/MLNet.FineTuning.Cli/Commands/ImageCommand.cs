@@ -21,6 +21,7 @@ internal static class ImageCommand
         var jitter = r.Add(command, new Option<double?>("--color-jitter") { Description = "Brightness and contrast jitter of the training images, in [0, 1) (library default 0; 0.2 with --noise-level 10 when the images to score may be dimmer or noisier than the training ones: docs/quality.md)." });
         var noise = r.Add(command, new Option<double?>("--noise-level") { Description = "Largest Gaussian noise added to training images, in grey levels of 255 (library default 0)." });
         var skipUnreadable = r.Add(command, new Option<bool>("--skip-unreadable") { Description = "Skip (and count) image files that cannot be decoded instead of stopping." });
+        var channelsLast = r.Add(command, new Option<bool>("--channels-last") { Description = "With --gpu: train in the channels-last layout (opt-in, not yet measured on a GPU; ignored on the CPU)." });
         RecordedOptions.Check(imageSize, v => v is int n && n < 32 ? $"--image-size must be at least 32; got {n}." : null);
 
         command.SetAction(parse =>
@@ -42,6 +43,7 @@ internal static class ImageCommand
             if (parse.GetValue(jitter) is double j) options.ColorJitter = j;
             if (parse.GetValue(noise) is double n) options.NoiseLevel = n;
             options.SkipUnreadableImages = parse.GetValue(skipUnreadable);
+            options.ChannelsLast = parse.GetValue(channelsLast);
             var run = new ImageRun(options, task, parse.GetValue(pathColumn)!, parse.GetValue(labelColumn)!);
             return FineTuneRun.Execute(run, task, common.Settings(parse));
         });

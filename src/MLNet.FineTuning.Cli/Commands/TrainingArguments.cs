@@ -19,7 +19,7 @@ internal sealed class TrainingArguments
     public readonly Option<int> Seed;
     public readonly Option<int?> Gpu;
     public readonly Option<TrainingPrecision?> Precision;
-    public readonly Option<bool> BalanceClasses, Force, Resume, NoBaseline;
+    public readonly Option<bool> BalanceClasses, NoTf32, Force, Resume, NoBaseline;
 
     public TrainingArguments(Command command, string dataDescription)
     {
@@ -49,6 +49,7 @@ internal sealed class TrainingArguments
         TimeBudget = Recorded.Add(command, new Option<double?>("--time-budget") { Description = "Minutes for the automatic recipe: a learning-rate range test and a search over the settings that matter, then the best one retrained." });
         BalanceClasses = Recorded.Add(command, new Option<bool>("--balance-classes") { Description = "Weight the loss so that every class counts the same." });
         Precision = Recorded.Add(command, new Option<TrainingPrecision?>("--precision") { Description = "auto (bf16 mixed precision on a GPU, fp32 on the CPU), float32 or bfloat16." });
+        NoTf32 = Recorded.Add(command, new Option<bool>("--no-tf32") { Description = "With --gpu: full fp32 arithmetic in fp32 matrix products and convolutions (TF32 tensor cores are allowed by default)." });
         Seed = Recorded.Add(command, new Option<int>("--seed") { Description = "Seed of the split, the initialisation and the data order.", DefaultValueFactory = _ => 1 });
         Gpu = Recorded.Add(command, new Option<int?>("--gpu") { Description = "Train on this CUDA device (needs TorchSharp's CUDA backend; README, \"Use the tool\")." });
         NoBaseline = Recorded.Add(command, new Option<bool>("--no-baseline") { Description = "Skip the ML.NET-only baseline in metrics.json." });
@@ -77,6 +78,7 @@ internal sealed class TrainingArguments
         if (r.GetValue(EarlyStopping) is int patience) o.EarlyStoppingPatience = patience;
         if (r.GetValue(TimeBudget) is double minutes) o.TimeBudget = TimeSpan.FromMinutes(minutes);
         if (r.GetValue(Precision) is TrainingPrecision precision) o.Precision = precision;
+        o.AllowTf32 = !r.GetValue(NoTf32);
         o.BalanceClasses = r.GetValue(BalanceClasses);
         o.Seed = r.GetValue(Seed);
     }
