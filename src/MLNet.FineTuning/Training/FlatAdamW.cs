@@ -169,7 +169,24 @@ internal sealed class FlatAdamW : AdamW
         var o = (Options)group.Options;
         if (o.amsgrad == true || o.maximize == true) throw new NotSupportedException("FlatAdamW implements plain AdamW only.");
         var f = flat[group];
-        // Which parameters have a gradient; one that autograd allocated (or a caller set) is copied into the buffer.
+        var has = Adopt(f);
+        for (int i = 0; i < f.Parameters.Length; i++)
+            if (has[i]) ((FlatState)_state[f.Parameters[i].Handle]).Step += 1;
+        for (int start = 0; start < has.Length;)
+        {
+            if (!has[start]) { start++; continue; }
+            long step = ((FlatState)_state[f.Parameters[start].Handle]).Step;
+            int end = start + 1;
+            while (end < has.Length && has[end] && ((FlatState)_state[f.Parameters[end].Handle]).Step == step) end++;
+            UpdateInChunks(f, f.Offsets[start], f.Offsets[end] - f.Offsets[start], step, o);
+            start = end;
+        }
+    }, closure);
+
+    /// <summary>Which parameters of the group have a gradient; one that autograd allocated (or a caller set) is copied into
+    /// the group's buffer, whose view becomes the parameter's gradient. Idempotent: adopted gradients stay as they are.</summary>
+    private static bool[] Adopt(FlatGroup f)
+    {
         var has = new bool[f.Parameters.Length];
         IntPtr gradientStorage = TensorStorage.Start(f.Gradients);
         for (int i = 0; i < f.Parameters.Length; i++)
@@ -185,18 +202,36 @@ internal sealed class FlatAdamW : AdamW
                 p.grad = view;
                 f.Adopted[i] = true;
             }
-            if (has[i]) ((FlatState)_state[p.Handle]).Step += 1;
         }
-        for (int start = 0; start < has.Length;)
+        return has;
+    }
+
+    /// <summary>
+    /// Clips the gradients' global L2 norm to <paramref name="maxNorm"/> over the flat gradient buffers, as
+    /// <c>nn.utils.clip_grad_norm_</c> does over the parameters' gradients (each scaled by maxNorm / (norm + 1e-6) when that
+    /// is below 1), in a few operations per group instead of two per parameter: on a GPU about 140 kernel launches fewer
+    /// per ResNet-18 step (docs/benchmarks.md, "The AdamW step alone"). The squares add up in another grouping, so the norm
+    /// agrees with TorchSharp's to rounding. A parameter without a gradient has zeros in the buffer (<see cref="zero_grad"/>
+    /// clears it after every step) and adds nothing. Returns the norm, read back to the host (the loop stops on a
+    /// non-finite one).
+    /// </summary>
+    public double ClipGradientNorm(double maxNorm)
+    {
+        double norm;
+        using (var scope = NewDisposeScope())
         {
-            if (!has[start]) { start++; continue; }
-            long step = ((FlatState)_state[f.Parameters[start].Handle]).Step;
-            int end = start + 1;
-            while (end < has.Length && has[end] && ((FlatState)_state[f.Parameters[end].Handle]).Step == step) end++;
-            UpdateInChunks(f, f.Offsets[start], f.Offsets[end] - f.Offsets[start], step, o);
-            start = end;
+            foreach (var f in flat.Values) Adopt(f);
+            // The norm of the groups' norms, as TorchSharp takes the norm of the tensors' norms (no temporary the buffers' size).
+            norm = stack(flat.Values.Select(f => f.Gradients.norm()).ToArray()).norm().item<float>();
         }
-    }, closure);
+        double coefficient = maxNorm / (norm + 1e-6);
+        if (coefficient < 1)
+        {
+            using Scalar scale = coefficient.ToScalar();
+            foreach (var f in flat.Values) f.Gradients.mul_(scale);
+        }
+        return norm;
+    }
 
     /// <summary>Elements per CPU update chunk: 2²⁰ fp32 values are 4 MB in each of the four buffers, so a chunk's eight
     /// passes stay in a 32 MB last-level cache. One update over ResNet-18's whole 64 MB buffers streamed every pass from

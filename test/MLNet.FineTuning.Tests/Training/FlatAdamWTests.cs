@@ -118,6 +118,48 @@ public class FlatAdamWTests
         AssertSame(reference, flat);
     }
 
+    [Theory]
+    [InlineData(0.5)]    // below every step's norm: each gradient is scaled
+    [InlineData(1e6)]    // above it: nothing is scaled
+    public void ClipGradientNorm_SameNormAndUpdatesAsTorchSharpsClipping(double maxNorm)
+    {
+        // The loop's order: gradients (new tensors, none for a frozen parameter at first), clip, step, zero_grad. Over the
+        // flat buffers the squares add up in another order, so the norm agrees to rounding, and so do the updates.
+        var reference = Parameters(3);
+        var flat = Parameters(3);
+        using var adamw = optim.AdamW(Groups(reference), lr: 3e-3, weight_decay: 0.05);
+        using var optimizer = new FlatAdamW(Groups(flat), 3e-3, 0.05);
+        for (int step = 0; step < 4; step++)
+        {
+            int[] frozen = step < 2 ? [2] : [];
+            Gradients(reference, step, frozen);
+            Gradients(flat, step, frozen);
+            double expected = nn.utils.clip_grad_norm_(reference, maxNorm);
+            double actual = optimizer.ClipGradientNorm(maxNorm);
+            Assert.InRange(Math.Abs(actual - expected), 0, 1e-5 * expected);
+            adamw.step();
+            optimizer.step();
+            adamw.zero_grad();
+            optimizer.zero_grad();
+        }
+
+        AssertSame(reference, flat);
+    }
+
+    [Fact]
+    public void ClipGradientNorm_NonFiniteGradient_ReturnsTheNonFiniteNormAndScalesNothing()
+    {
+        // The loop stops on a non-finite norm before the step; the gradients are left as they were for it to clear.
+        var flat = Parameters(4);
+        using var optimizer = new FlatAdamW(Groups(flat), 3e-3, 0.05);
+        Gradients(flat, 0);
+        using (no_grad()) flat[3].grad![0, 0] = float.NaN;
+        var before = flat[0].grad!.clone();
+
+        Assert.True(double.IsNaN(optimizer.ClipGradientNorm(0.5)));
+        Assert.True(flat[0].grad!.allclose(before, rtol: 0, atol: 0));
+    }
+
     [Fact]
     public void Backward_AccumulatesIntoTheBuffer_AndZeroGradClearsIt()
     {
