@@ -66,61 +66,51 @@ internal static class OptimizerStep
     /// <summary>Median milliseconds of <c>clip_grad_norm_</c> at the loop's default (1.0) over the same tensors and random gradients.</summary>
     private static double TimeClipping(Func<Parameter[][]> make, Device device, int steps)
     {
-        manual_seed(1);
-        var parameters = make().SelectMany(ps => ps).Select(p => new Parameter(p.to(device))).ToArray();
-        foreach (var p in parameters) p.grad = randn_like(p);
-        var times = new List<double>();
-        var clock = new Stopwatch();
-        for (int step = 0; step < steps + 5; step++)
-        {
-            clock.Restart();
-            nn.utils.clip_grad_norm_(parameters, 1.0);   // reads the norm back: waits for the device
-            if (step >= 5) times.Add(clock.Elapsed.TotalMilliseconds);
-            if (device.type == DeviceType.CPU) GC.Collect(0);
-        }
-        foreach (var p in parameters) p.Dispose();
-        return times.Order().ElementAt(times.Count / 2);
+        var groups = OnDevice(make, device);
+        var parameters = groups.SelectMany(ps => ps).ToArray();
+        try { return MedianMilliseconds(device, steps, () => nn.utils.clip_grad_norm_(parameters, 1.0)); }   // reads the norm back
+        finally { foreach (var p in parameters) p.Dispose(); }
     }
 
     /// <summary>Median milliseconds of <see cref="FlatAdamW.ClipGradientNorm"/> at 1.0 over the same tensors, as the loop's
     /// groups hold them (the gradients adopted into the buffers at the first call, as after a first step).</summary>
-    private static double TimeFlatClipping(Func<Parameter[][]> make, Device device, int steps)
+    private static double TimeFlatClipping(Func<Parameter[][]> make, Device device, int steps) =>
+        Time(make, device, steps, groups => new FlatAdamW(groups, 1e-3, 0.01), optimizer => ((FlatAdamW)optimizer).ClipGradientNorm(1.0));
+
+    /// <summary>Median milliseconds of <paramref name="act"/> (default: the optimizer's step) over the parameters
+    /// <paramref name="make"/> gives, on <paramref name="device"/>, with random gradients, in Fit's groups.</summary>
+    private static double Time(Func<Parameter[][]> make, Device device, int steps, Func<AdamW.ParamGroup[], optim.Optimizer> create,
+                               Action<optim.Optimizer>? act = null)
     {
-        manual_seed(1);
-        var groups = make().Select(ps => ps.Select(p => new Parameter(p.to(device))).ToArray()).ToArray();
-        foreach (var p in groups.SelectMany(x => x)) p.grad = randn_like(p);
-        using var optimizer = new FlatAdamW(groups.Select(ps => new AdamW.ParamGroup(ps, new AdamW.Options { LearningRate = 1e-3, weight_decay = 0.01 })).ToArray(), 1e-3, 0.01);
-        var times = new List<double>();
-        var clock = new Stopwatch();
-        for (int step = 0; step < steps + 5; step++)
-        {
-            clock.Restart();
-            optimizer.ClipGradientNorm(1.0);   // reads the norm back: waits for the device
-            if (step >= 5) times.Add(clock.Elapsed.TotalMilliseconds);
-            if (device.type == DeviceType.CPU) GC.Collect(0);
-        }
-        foreach (var p in groups.SelectMany(x => x)) p.Dispose();
-        return times.Order().ElementAt(times.Count / 2);
+        using var _ = no_grad();
+        var groups = OnDevice(make, device);
+        using var optimizer = create(groups.Select((ps, i) => new AdamW.ParamGroup(ps, new AdamW.Options { LearningRate = 1e-3, weight_decay = i % 2 == 0 ? 0.01 : 0 })).ToArray());
+        try { return MedianMilliseconds(device, steps, () => { if (act != null) act(optimizer); else optimizer.step(); }); }
+        finally { foreach (var p in groups.SelectMany(x => x)) p.Dispose(); }
     }
 
-    private static double Time(Func<Parameter[][]> make, Device device, int steps, Func<AdamW.ParamGroup[], optim.Optimizer> create)
+    /// <summary>The parameters on the device, each with a random gradient (seeded alike for every figure).</summary>
+    private static Parameter[][] OnDevice(Func<Parameter[][]> make, Device device)
     {
         manual_seed(1);
-        using var _ = no_grad();
         var groups = make().Select(ps => ps.Select(p => new Parameter(p.to(device))).ToArray()).ToArray();
         foreach (var p in groups.SelectMany(x => x)) p.grad = randn_like(p);
-        using var optimizer = create(groups.Select((ps, i) => new AdamW.ParamGroup(ps, new AdamW.Options { LearningRate = 1e-3, weight_decay = i % 2 == 0 ? 0.01 : 0 })).ToArray());
+        return groups;
+    }
+
+    /// <summary>The median of <paramref name="steps"/> timed calls after 5 untimed ones, each waited for on CUDA.</summary>
+    private static double MedianMilliseconds(Device device, int steps, Action call)
+    {
         var times = new List<double>();
         var clock = new Stopwatch();
         for (int step = 0; step < steps + 5; step++)
         {
             clock.Restart();
-            optimizer.step();
+            call();
             if (device.type == DeviceType.CUDA) cuda.synchronize(device);
             if (step >= 5) times.Add(clock.Elapsed.TotalMilliseconds);
             if (device.type == DeviceType.CPU) GC.Collect(0);   // as the training loop does (TorchSharp's Scalars)
         }
-        foreach (var p in groups.SelectMany(x => x)) p.Dispose();
         return times.Order().ElementAt(times.Count / 2);
     }
 }
