@@ -50,6 +50,27 @@ internal sealed class FlatAdamW : AdamW
 
     private readonly Dictionary<ParamGroup, FlatGroup> flat = [];
 
+    /// <summary>Each group's parameters with their element offsets (the last one the group's size), its weights buffer
+    /// and its gradients buffer: what <see cref="MixedPrecision"/> lays its bf16 copies out by, so that a copy between
+    /// them is one operation per group.</summary>
+    internal IEnumerable<(Parameter[] Parameters, long[] Offsets, Tensor Weights, Tensor Gradients)> Buffers =>
+        flat.Values.Select(f => (f.Parameters, f.Offsets, f.Weights, f.Gradients));
+
+    /// <summary>Makes <paramref name="parameter"/>'s gradient its view of the group's gradients buffer (what it is after a
+    /// step anyway), so that writing the buffer writes the gradient.</summary>
+    internal void GradientIsBufferView(Parameter parameter)
+    {
+        foreach (var f in flat.Values)
+        {
+            int i = Array.FindIndex(f.Parameters, p => ReferenceEquals(p, parameter));
+            if (i < 0) continue;
+            parameter.grad = f.ViewOf(f.Gradients, i);
+            f.Adopted[i] = true;
+            return;
+        }
+        throw new ArgumentException("Not one of this optimizer's parameters.", nameof(parameter));
+    }
+
     public FlatAdamW(IEnumerable<ParamGroup> groups, double lr, double weightDecay)
         : base(groups, lr: lr, weight_decay: weightDecay)
     {

@@ -9,6 +9,10 @@ namespace MLNet.FineTuning.Training;
 /// forward and backward passes, and every trained parameter gets an fp32 master copy that the optimizer owns.
 /// Each step copies the bf16 gradients to the masters, the optimizer updates the masters, and the masters are
 /// rounded back into the module. <see cref="End"/> returns the module to fp32 holding the masters' exact values.
+/// Once the optimizer exists (<see cref="MirrorBuffers"/>), the module's bf16 parameters and gradients are views of bf16
+/// buffers laid out as FlatAdamW's fp32 ones, so that each of those copies is one operation per parameter group instead
+/// of one or two per parameter (on a GPU, about 190 kernel launches fewer per ResNet-18 step); the arithmetic is the same,
+/// element for element.
 /// </summary>
 /// <remarks>
 /// Normalisation layers are converted too: libtorch's CUDA LayerNorm needs its weight in the input's dtype, and
@@ -20,6 +24,15 @@ internal sealed class MixedPrecision : IDisposable
     private readonly nn.Module module;
     private readonly List<(string Name, Parameter Model, Parameter Master)> pairs;
     private readonly Dictionary<string, Parameter> mastersByName;
+
+    /// <summary>One FlatAdamW group's bf16 mirror: the module's parameters and gradients of the group as views of
+    /// <see cref="Weights"/> and <see cref="Gradients"/>, at the offsets of the group's fp32 buffers.</summary>
+    private sealed record Mirror(Tensor Weights, Tensor Gradients, Tensor MasterWeights, Tensor MasterGradients, (Parameter Model, Parameter Master)[] Members);
+
+    private List<Mirror>? mirrors;
+    private FlatAdamW? flatOptimizer;
+    /// <summary>Masters whose gradient is their view of the optimizer's buffer (the others have none: frozen).</summary>
+    private readonly HashSet<Parameter> mastersWithGradient = new(ReferenceEqualityComparer.Instance);
 
     private MixedPrecision(nn.Module module, List<(string, Parameter, Parameter)> pairs)
     {
@@ -55,10 +68,64 @@ internal sealed class MixedPrecision : IDisposable
     /// <summary>The masters, in the module's parameter order: what the optimizer updates and clipping measures.</summary>
     public IEnumerable<Parameter> Masters => pairs.Select(x => x.Master);
 
-    /// <summary>master.grad += fp32(model.grad), so that gradients accumulated over several batches add up in fp32 (the
-    /// caller clears the module's bf16 gradients after each batch); a parameter without a gradient (frozen this epoch)
-    /// leaves its master without one, so the optimizer skips it.</summary>
+    /// <summary>Lays the module's trained bf16 parameters and their gradients out as views of bf16 buffers mirroring
+    /// <paramref name="optimizer"/>'s groups (whose parameters are the masters), so that <see cref="AddGradientsToMasters"/>
+    /// and <see cref="MastersToModel"/> are one operation per group.</summary>
+    public void MirrorBuffers(FlatAdamW optimizer)
+    {
+        using var _ = no_grad();
+        var modelOf = new Dictionary<Parameter, Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (_, model, master) in pairs) modelOf[master] = model;
+        mirrors = [];
+        foreach (var (masters, offsets, masterWeights, masterGradients) in optimizer.Buffers)
+        {
+            var weights = empty(offsets[^1], dtype: bfloat16, device: masterWeights.device);
+            var gradients = zeros(offsets[^1], dtype: bfloat16, device: masterWeights.device);
+            var members = new (Parameter, Parameter)[masters.Length];
+            for (int i = 0; i < masters.Length; i++)
+            {
+                var model = modelOf[masters[i]];
+                // The master's strides (a copy of the fp32 parameter), so that element k of one buffer is element k of the other.
+                using (var view = weights.as_strided(model.shape, masters[i].stride(), offsets[i]))
+                {
+                    view.copy_(model);
+                    model.set_(view);
+                }
+                model.grad = gradients.as_strided(model.shape, masters[i].stride(), offsets[i]);
+                members[i] = (model, masters[i]);
+            }
+            mirrors.Add(new Mirror(weights, gradients, masterWeights, masterGradients, members));
+        }
+        flatOptimizer = optimizer;
+    }
+
+    /// <summary>master.grad += fp32(model.grad), so that gradients accumulated over several batches add up in fp32, then
+    /// clears the module's bf16 gradients; a parameter without a gradient (frozen this epoch) leaves its master without
+    /// one, so the optimizer skips it. Mirrored (<see cref="MirrorBuffers"/>), a parameter is frozen when it does not
+    /// require a gradient, and the sums are one addition per group over the buffers.</summary>
     public void AddGradientsToMasters()
+    {
+        if (mirrors != null)
+        {
+            using var _ = no_grad();
+            foreach (var mirror in mirrors)
+            {
+                foreach (var (model, master) in mirror.Members)
+                {
+                    bool trained = model.requires_grad;
+                    if (trained && mastersWithGradient.Add(master)) flatOptimizer!.GradientIsBufferView(master);
+                    else if (!trained && mastersWithGradient.Remove(master)) master.grad = null;
+                }
+                mirror.MasterGradients.add_(mirror.Gradients, KeptScalars.One);
+                mirror.Gradients.zero_();
+            }
+            return;
+        }
+        AddGradientsOneByOne();
+        module.zero_grad();
+    }
+
+    private void AddGradientsOneByOne()
     {
         using var scope = NewDisposeScope();
         foreach (var (_, model, master) in pairs)
@@ -73,7 +140,10 @@ internal sealed class MixedPrecision : IDisposable
     public void MastersToModel()
     {
         using var _ = no_grad();
-        foreach (var (_, model, master) in pairs) model.copy_(master);
+        if (mirrors != null)
+            foreach (var mirror in mirrors) mirror.Weights.copy_(mirror.MasterWeights);
+        else
+            foreach (var (_, model, master) in pairs) model.copy_(master);
     }
 
     /// <summary>The module's state in fp32, trained parameters taken from the masters (CPU copies the caller owns):
@@ -91,7 +161,8 @@ internal sealed class MixedPrecision : IDisposable
     /// <summary>Back to fp32 with the masters' exact values (the parameters become new objects again).</summary>
     public void End()
     {
-        module.to(float32);
+        module.to(float32);   // new fp32 parameters: the mirrors are no longer the module's
+        DisposeMirrors();
         using var _ = no_grad();
         foreach (var (name, p) in module.named_parameters())
             if (mastersByName.TryGetValue(name, out var master)) p.copy_(master);
@@ -99,7 +170,18 @@ internal sealed class MixedPrecision : IDisposable
 
     public void Dispose()
     {
+        DisposeMirrors();
         foreach (var (_, _, master) in pairs) master.Dispose();
+    }
+
+    private void DisposeMirrors()
+    {
+        foreach (var mirror in mirrors ?? [])
+        {
+            mirror.Weights.Dispose();
+            mirror.Gradients.Dispose();
+        }
+        mirrors = null;
     }
 
     private static HashSet<string> NamesOf(nn.Module module, IEnumerable<Parameter> parameters)

@@ -344,11 +344,7 @@ internal sealed class TrainingLoop
         }
         using var part = KeptScalars.Of(share);
         (share == 1 ? loss : loss.mul(part)).backward();
-        if (mixed != null)
-        {
-            mixed.AddGradientsToMasters();
-            model.Module.zero_grad();
-        }
+        mixed?.AddGradientsToMasters();   // and clears the module's bf16 gradients
         return (loss, logits, labels);
     }
 
@@ -533,6 +529,7 @@ internal sealed class TrainingLoop
         var groups = specs.Select(s => (Group: new AdamW.ParamGroup(s.Params.ToArray(), new AdamW.Options { LearningRate = s.Rate, weight_decay = s.Decay }), s.Rate))
                           .Where(g => g.Group.Parameters.Any()).ToList();
         var optimizer = new FlatAdamW(groups.Select(g => g.Group), options.LearningRate, options.WeightDecay);
+        mixed?.MirrorBuffers(optimizer);
         long trainableCount = groups.Sum(g => g.Group.Parameters.Sum(p => p.numel()));
         Info($"trainable parameters: {trainableCount:N0} (head {model.HeadParameters.Sum(p => p.Parameter.numel()):N0}, backbone/adapters {model.BackboneParameters.Sum(p => p.Parameter.numel()):N0}) on {device}{(mixed != null ? ", bf16 mixed precision (fp32 master weights)" : "")}");
         return (optimizer, groups.Select(g => ((optim.ILearningRateController)g.Group, g.Rate)).ToList());

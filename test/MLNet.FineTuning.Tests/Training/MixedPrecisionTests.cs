@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using MLNet.FineTuning.Tests.Pretrained;
 using MLNet.FineTuning.Training;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Tests.Training;
@@ -17,6 +18,46 @@ public class MixedPrecisionTests
 
     private static TrainingResult Run(FineTuningOptions options, TinyFineTunable model, IBatchSource train) =>
         new TrainingLoop(options, CPU, null, () => new JsonObject { ["kind"] = "test" }).Run(model, train, null);
+
+    [Fact]
+    public void MirrorBuffers_SameMastersAsOneCopyPerParameter_ThroughFreezingAndAccumulation()
+    {
+        // The mirrored copies (one per optimizer group) against the per-parameter ones, step for step: two batches
+        // accumulated per step, the backbone frozen for the first two steps (its masters get no gradient and no update)
+        // and trained after. Element-wise casts and additions in both, so the masters agree exactly.
+        var models = new[] { new TinyFineTunable(3), new TinyFineTunable(3) };
+        var mixed = models.Select(MixedPrecision.Begin).ToArray();
+        var optimizers = mixed.Select(m => new FlatAdamW([new AdamW.ParamGroup(m.Masters.ToArray(), new AdamW.Options { LearningRate = 1e-2, weight_decay = 0.01 })], 1e-2, 0.01)).ToArray();
+        mixed[1].MirrorBuffers(optimizers[1]);
+        var g = new Generator(7);
+        for (int step = 0; step < 5; step++)
+        {
+            for (int k = 0; k < 2; k++)
+            {
+                var x = randn([8, TinyFineTunable.Features], generator: g);
+                var y = randint(0, 2, [8], generator: g);
+                for (int i = 0; i < 2; i++)
+                {
+                    models[i].SetTrainingMode(backboneFrozen: step < 2);
+                    nn.functional.cross_entropy(models[i].Forward([x]).to(float32), y).backward();
+                    mixed[i].AddGradientsToMasters();
+                }
+            }
+            for (int i = 0; i < 2; i++)
+            {
+                optimizers[i].step();
+                mixed[i].MastersToModel();
+                optimizers[i].zero_grad();
+            }
+            var (one, mirrored) = (mixed[0].Masters.ToArray(), mixed[1].Masters.ToArray());
+            for (int j = 0; j < one.Length; j++)
+                Assert.True(one[j].allclose(mirrored[j], rtol: 0, atol: 0), $"step {step}, master {j}");
+        }
+        var start = new TinyFineTunable(3).Weights();
+        Assert.NotEqual(start["backbone.weight"], models[1].Weights()["backbone.weight"]);   // trained after the frozen steps
+        foreach (var o in optimizers) o.Dispose();
+        foreach (var m in mixed) m.Dispose();
+    }
 
     [Fact]
     public void Run_BFloat16_UpdatesSmallerThanBf16SpacingSurviveInTheFp32Masters()
