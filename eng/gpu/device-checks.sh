@@ -93,7 +93,7 @@ step peer 90 "${PYTHON:-python3}" "$repo/eng/gpu/pytorch_peer.py" "${peer[@]}"
 step bench-text 100 "$app/MLNet.FineTuning.Benchmarks" text "${gpu[@]}" "${bench[@]}"
 # (its images come from the Fashion-MNIST folders made in step 1, so the committed PNGs need not travel)
 mkdir -p /tmp/bench-repo/samples/data && ln -sfn /tmp/fm /tmp/bench-repo/samples/data/fashion-mnist && touch /tmp/bench-repo/MLNet.FineTuning.sln
-step bench-image 100 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}" --repo /tmp/bench-repo
+step bench-image 130 "$app/MLNet.FineTuning.Benchmarks" "${gpu[@]}" "${bench[@]}" --repo /tmp/bench-repo
 # the AdamW step alone: TorchSharp's per-parameter loop against FlatAdamW (kernel launches; docs/benchmarks.md)
 step bench-optimizer 40 "$app/MLNet.FineTuning.Benchmarks" optimizer "${gpu[@]}"
 # channels-last: right (each strided conv shape, whole network) and faster on cuDNN? (wrong on the CPU: docs/benchmarks.md)
