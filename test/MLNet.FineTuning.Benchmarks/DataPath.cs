@@ -49,8 +49,9 @@ internal static class DataPath
         return kept.KeepsPixels ? 0 : 1;
     }
 
-    /// <summary>Images per second of one epoch's batches, each on the device (moved there when the source made it on the host).</summary>
-    private static double Epoch(ImageBatchSource source, int epoch, Device device)
+    /// <summary>Images per second of one epoch's batches, each on the device (moved there when the source made it on the
+    /// host), timed from a waited-for device to a waited-for device.</summary>
+    internal static double Epoch(ImageBatchSource source, int epoch, Device device)
     {
         long images = 0;
         Sync(device);

@@ -93,16 +93,8 @@ internal static class FitBreakdown
         if (!options.TrainingAugmentation.LeavesImagesAsTheyAre) return (0, 0);
         using var source = new ImageBatchSource(ml, dataset, imageSize, batchSize, train: true, options.Seed, options.TrainingAugmentation,
             new PixelKeeping(device, (long)options.ImageCacheMegabytes << 20, null));
-        double first = 0, best = 0;
-        for (int r = 0; r <= repeats; r++)
-        {
-            long images = 0;
-            var sw = Stopwatch.StartNew();
-            foreach (var b in source.Batches(r, default)) { images += b.Count; b.Dispose(); }
-            if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize(device);
-            double rate = images / sw.Elapsed.TotalSeconds;
-            if (r == 0) first = rate; else best = Math.Max(best, rate);
-        }
+        double first = DataPath.Epoch(source, 0, device), best = 0;
+        for (int r = 1; r <= repeats; r++) best = Math.Max(best, DataPath.Epoch(source, r, device));
         return source.KeepsPixels ? (first, best) : (0, 0);
     }
 

@@ -19,9 +19,6 @@ internal sealed class PixelCache : IDisposable
 
     private PixelCache(Tensor pixels) => this.pixels = pixels;
 
-    /// <summary>Rows held.</summary>
-    public long Count => pixels.shape[0];
-
     /// <summary>The pixels of <paramref name="images"/> at <paramref name="size"/> on <paramref name="device"/>, or null when
     /// they would take more than <paramref name="budgetBytes"/> or the device has no room for them (then the batches are
     /// made from the decoded images as before: the same bytes, more work per epoch). Logs which it was.</summary>
