@@ -9,7 +9,12 @@ namespace MLNet.FineTuning.Data;
 /// Batches of images for the training loop: uint8 [n,3,S,S] RGB 0..255 and int64 labels. Training batches
 /// are shuffled and augmented with a seed derived from (seed, epoch), so an epoch replays exactly;
 /// evaluation batches keep row order and use the centre crop. Decoding (when not cached) and augmentation
-/// run on a background producer, <see cref="Prefetch"/> batches ahead, so the device does not wait for them.
+/// run on a background producer, <see cref="Prefetch"/> batches ahead, so the device does not wait for them. The
+/// producer makes managed arrays only; their tensors are made on the thread that asks for the batches (the training
+/// thread): libtorch's CPU operations run on OpenMP, which gives every thread that calls it a team of its own, and once
+/// a process holds more OpenMP threads than cores, libgomp stops spinning between parallel regions, so every operation
+/// of the training step waits for its workers to be woken by the kernel (10–30 % slower steps on 2 cores:
+/// docs/benchmarks.md, "One thread calls libtorch").
 /// When every epoch would see the same pixels (evaluation, or training that does not change the images) and
 /// <paramref name="keepPixels"/> allows it, they are made once and kept on the training device (<see cref="PixelCache"/>):
 /// the batches are then gathered there, the same bytes in the same order.
@@ -42,42 +47,41 @@ internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, i
         if (!pixelsTried && keepPixels is { } keep && FixedPixels && data.Images is { } images)
             pixels = PixelCache.TryCreate(images, imageSize, keep.Device, keep.BudgetBytes, keep.Log, train ? "training" : "validation");
         pixelsTried = true;
+        var rng = new Random(Seeds.Stable(seed, epoch, 0x5eed));
+        if (pixels != null)
+        {
+            // A gather on the device per batch: nothing to prefetch.
+            foreach (var batch in Gathered(pixels, Order(rng), cancellation)) yield return batch;
+            yield break;
+        }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        using var queue = new BlockingCollection<Batch>(Prefetch);
+        using var queue = new BlockingCollection<HostBatch>(Prefetch);
         var producer = Task.Run(() =>
         {
             try
             {
-                foreach (var batch in Produce(epoch, stop.Token))
-                {
-                    try { queue.Add(batch, stop.Token); }
-                    catch { batch.Dispose(); throw; }
-                }
+                foreach (var batch in Produce(epoch, rng, stop.Token)) queue.Add(batch, stop.Token);
             }
             finally { queue.CompleteAdding(); }
         });
         try
         {
             foreach (var batch in queue.GetConsumingEnumerable())
-                yield return batch;
+                yield return new Batch([tensor(batch.Pixels, [batch.Labels.Length, 3, imageSize, imageSize])], LabelReader.ToTensor(batch.Labels, data.Kind));
             producer.GetAwaiter().GetResult();   // surface a decoding error with its row and column
         }
         finally
         {
             stop.Cancel();
-            foreach (var left in queue) left.Dispose();
             try { producer.Wait(); } catch (AggregateException) { }
         }
     }
 
-    private IEnumerable<Batch> Produce(int epoch, CancellationToken cancellation)
+    /// <summary>A batch as the producer makes it: uint8 pixels [n,3,S,S] and the n labels, no tensors yet (see the class).</summary>
+    private sealed record HostBatch(byte[] Pixels, float[][] Labels);
+
+    private IEnumerable<HostBatch> Produce(int epoch, Random rng, CancellationToken cancellation)
     {
-        var rng = new Random(Seeds.Stable(seed, epoch, 0x5eed));
-        if (pixels != null)
-        {
-            foreach (var batch in Gathered(pixels, Order(rng), cancellation)) yield return batch;
-            yield break;
-        }
         var pending = new List<(DecodedImage Image, float[] Label, int Seed)>(batchSize);
         foreach (var (image, label) in Examples(epoch, rng))
         {
@@ -133,7 +137,7 @@ internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, i
         pixels = null;
     }
 
-    private Batch MakeBatch(List<(DecodedImage Image, float[] Label, int Seed)> items)
+    private HostBatch MakeBatch(List<(DecodedImage Image, float[] Label, int Seed)> items)
     {
         int n = items.Count, per = 3 * imageSize * imageSize;
         var pixels = new byte[n * per];   // uint8 0..255: the network's preprocessing widens them on the device
@@ -149,6 +153,6 @@ internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, i
             ImageAugmentation.RandomResizedCrop(items[i].Image, imageSize, augmentation.MinCropScale, augmentation.Flip, rng, span);
             if (augmentation.Photometric) ImageAugmentation.Photometric(span, augmentation.ColorJitter, augmentation.NoiseLevel, rng);
         });
-        return new Batch([tensor(pixels, [n, 3, imageSize, imageSize])], LabelReader.ToTensor(items.Select(x => x.Label).ToArray(), data.Kind));
+        return new HostBatch(pixels, items.Select(x => x.Label).ToArray());
     }
 }
