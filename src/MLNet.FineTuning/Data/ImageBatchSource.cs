@@ -67,7 +67,7 @@ internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, i
         try
         {
             foreach (var batch in queue.GetConsumingEnumerable())
-                yield return new Batch([tensor(batch.Pixels, [batch.Labels.Length, 3, imageSize, imageSize])], LabelReader.ToTensor(batch.Labels, data.Kind));
+                yield return ToBatch(batch);
             producer.GetAwaiter().GetResult();   // surface a decoding error with its row and column
         }
         finally
@@ -79,6 +79,15 @@ internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, i
 
     /// <summary>A batch as the producer makes it: uint8 pixels [n,3,S,S] and the n labels, no tensors yet (see the class).</summary>
     private sealed record HostBatch(byte[] Pixels, float[][] Labels);
+
+    /// <summary>The tensors of <paramref name="batch"/>: the pixels over the producer's array itself (pinned until the
+    /// batch is disposed; each batch has its own array), no copy: at 224 px a batch of 128 is 19 MB, which
+    /// <c>tensor(byte[])</c> copied in about 5 ms.</summary>
+    private Batch ToBatch(HostBatch batch)
+    {
+        using var flat = frombuffer(batch.Pixels, ScalarType.Byte);
+        return new Batch([flat.view(batch.Labels.Length, 3, imageSize, imageSize)], LabelReader.ToTensor(batch.Labels, data.Kind));
+    }
 
     private IEnumerable<HostBatch> Produce(int epoch, Random rng, CancellationToken cancellation)
     {
