@@ -12,6 +12,7 @@
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- scalar-lifetime  (TorchSharp's scalar race: ScalarLifetime.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- optimizer [--gpu 0] (the AdamW step alone, TorchSharp's against FlatAdamW: OptimizerStep.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- channels-last [--gpu 0] (is the layout right and faster here: ChannelsLast.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- openmp-teams [--control] (one libtorch operation on a second thread slows the steps: OpenMpTeams.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- serve            (samples/OnnxServing under load: ServingLoad.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- leak             (resident memory over 2,000 steps of each estimator: LongRunMemory.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- cpu-peer         (Fit against Debian's PyTorch on the same CPU, interleaved: CpuPeer.cs)
@@ -35,6 +36,11 @@ if (args.Length > 0 && args[0] == "channels-last")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(ChannelsLast.Usage); return 0; }
     return ChannelsLast.Run(args[1..]);
+}
+if (args.Length > 0 && args[0] == "openmp-teams")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(OpenMpTeams.Usage); return 0; }
+    return OpenMpTeams.Run(args[1..]);
 }
 if (args.Length > 0 && args[0] == "optimizer")
 {

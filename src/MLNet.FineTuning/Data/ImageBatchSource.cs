@@ -13,7 +13,7 @@ namespace MLNet.FineTuning.Data;
 /// producer makes managed arrays only; their tensors are made on the thread that asks for the batches (the training
 /// thread): libtorch's CPU operations run on OpenMP, which gives every thread that calls it a team of its own, and once
 /// a process holds more OpenMP threads than cores, libgomp stops spinning between parallel regions, so every operation
-/// of the training step waits for its workers to be woken by the kernel (10–20 % slower steps on 2 cores:
+/// of the training step waits for its workers to be woken by the kernel (6–20 % slower steps on 2 cores:
 /// docs/benchmarks.md, "One thread calls libtorch").
 /// When every epoch would see the same pixels (evaluation, or training that does not change the images) and
 /// <paramref name="keepPixels"/> allows it, they are made once and kept on the training device (<see cref="PixelCache"/>):
