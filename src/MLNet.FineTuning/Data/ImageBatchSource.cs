@@ -45,7 +45,7 @@ internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, i
     public IEnumerable<Batch> Batches(int epoch, CancellationToken cancellation)
     {
         if (!pixelsTried && keepPixels is { } keep && FixedPixels && data.Images is { } images)
-            pixels = PixelCache.TryCreate(images, imageSize, keep.Device, keep.BudgetBytes, keep.Log, train ? "training" : "validation");
+            pixels = PixelCache.TryCreate(images, imageSize, keep.Device, keep.BudgetBytes, keep.Log, train ? "training" : "validation", keep.ChunkBytes);
         pixelsTried = true;
         var rng = new Random(Seeds.Stable(seed, epoch, 0x5eed));
         if (pixels != null)

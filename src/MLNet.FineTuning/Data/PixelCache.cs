@@ -14,7 +14,7 @@ namespace MLNet.FineTuning.Data;
 internal sealed class PixelCache : IDisposable
 {
     /// <summary>Images resampled per host buffer while the cache is filled: about 64 MiB at a time, not the whole set.</summary>
-    private const long ChunkBytes = 64L << 20;
+    internal const long DefaultChunkBytes = 64L << 20;
     private readonly Tensor pixels;
 
     private PixelCache(Tensor pixels) => this.pixels = pixels;
@@ -22,7 +22,8 @@ internal sealed class PixelCache : IDisposable
     /// <summary>The pixels of <paramref name="images"/> at <paramref name="size"/> on <paramref name="device"/>, or null when
     /// they would take more than <paramref name="budgetBytes"/> or the device has no room for them (then the batches are
     /// made from the decoded images as before: the same bytes, more work per epoch). Logs which it was.</summary>
-    public static PixelCache? TryCreate(IReadOnlyList<DecodedImage> images, int size, Device device, long budgetBytes, IChannel? log, string role)
+    public static PixelCache? TryCreate(IReadOnlyList<DecodedImage> images, int size, Device device, long budgetBytes, IChannel? log, string role,
+                                        long chunkBytes = DefaultChunkBytes)
     {
         long per = 3L * size * size, total = per * images.Count;
         if (total > budgetBytes)
@@ -35,14 +36,15 @@ internal sealed class PixelCache : IDisposable
         {
             // Kept across epochs: out of any dispose scope the first enumeration of the batches happens to run in.
             all = empty([images.Count, 3, size, size], dtype: uint8, device: device).DetachFromDisposeScope();
-            int chunk = (int)Math.Clamp(ChunkBytes / per, 1, images.Count);
+            int chunk = (int)Math.Clamp(chunkBytes / per, 1, images.Count);
             var buffer = new byte[chunk * per];
             for (int start = 0; start < images.Count; start += chunk)
             {
                 int n = Math.Min(chunk, images.Count - start);
-                var data = n == chunk ? buffer : new byte[n * per];   // a tensor over an array takes all of it
-                Parallel.For(0, n, i => ImageAugmentation.CenterCrop(images[start + i], size, data.AsSpan((int)(i * per), (int)per)));
-                using var part = tensor(data, [n, 3, size, size]);   // over the array, not a copy: copied out before the next chunk
+                Parallel.For(0, n, i => ImageAugmentation.CenterCrop(images[start + i], size, buffer.AsSpan((int)(i * per), (int)per)));
+                // Over the buffer itself (tensor(byte[]) would copy it first), copied out before the next chunk refills it.
+                using var flat = frombuffer(buffer, ScalarType.Byte, count: n * per);
+                using var part = flat.view(n, 3, size, size);
                 using var target = all.narrow(0, start, n);
                 target.copy_(part);
             }
@@ -67,6 +69,6 @@ internal sealed class PixelCache : IDisposable
     public void Dispose() => pixels.Dispose();
 }
 
-/// <summary>Where a batch source may keep fixed pixels (<see cref="PixelCache"/>): the training device, the most bytes, and
-/// the log that says whether it did.</summary>
-internal sealed record PixelKeeping(Device Device, long BudgetBytes, IChannel? Log);
+/// <summary>Where a batch source may keep fixed pixels (<see cref="PixelCache"/>): the training device, the most bytes, the
+/// log that says whether it did, and how many bytes of pixels are made per host buffer while the cache fills.</summary>
+internal sealed record PixelKeeping(Device Device, long BudgetBytes, IChannel? Log, long ChunkBytes = PixelCache.DefaultChunkBytes);

@@ -77,19 +77,20 @@ public class ImageBatchSourceTests
             using (b) return (b.Labels.data<long>().ToArray(), b.Inputs[0].cpu().data<byte>().ToArray());
         }).ToList();
 
-    private static PixelKeeping OnTheCpu(long budgetBytes) => new(CPU, budgetBytes, null);
+    private static PixelKeeping OnTheCpu(long budgetBytes, long chunkBytes = PixelCache.DefaultChunkBytes) => new(CPU, budgetBytes, null, chunkBytes);
 
     [Theory]
-    [InlineData(true, 3)]    // training without changes to the images: shuffled, last batch of 2
-    [InlineData(true, 7)]    // ... and a last batch of one, which training drops
-    [InlineData(false, 3)]   // evaluation: row order
-    public void Batches_KeptPixels_GiveTheResampledBatchesExactly(bool train, int batchSize)
+    [InlineData(true, 3, 1 << 20)]    // training without changes to the images: shuffled, last batch of 2
+    [InlineData(true, 7, 1 << 20)]    // ... and a last batch of one, which training drops
+    [InlineData(false, 3, 1 << 20)]   // evaluation: row order
+    [InlineData(false, 3, 9216)]      // the 8 images made 3 at a time (3 × 32 × 32 × 3 bytes): chunks of 3, 3 and 2
+    public void Batches_KeptPixels_GiveTheResampledBatchesExactly(bool train, int batchSize, long chunkBytes)
     {
         // Keeping the pixels must change where a batch comes from, never what it holds: the same bytes, rows and
         // order, epoch after epoch, as resampling the decoded images again.
         var ml = new MLContext(1);
         var data = OneImagePerClass(ml);
-        using var kept = new ImageBatchSource(ml, data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20));
+        using var kept = new ImageBatchSource(ml, data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20, chunkBytes));
         using var resampled = new ImageBatchSource(ml, data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None);
 
         for (int epoch = 0; epoch < 3; epoch++)
