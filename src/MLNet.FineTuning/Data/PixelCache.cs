@@ -16,8 +16,15 @@ internal sealed class PixelCache : IDisposable
     /// <summary>Images resampled per host buffer while the cache is filled: about 64 MiB at a time, not the whole set.</summary>
     internal const long DefaultChunkBytes = 64L << 20;
     private readonly Tensor pixels;
+    private readonly string deviceName;
+    private int disposed;
 
-    private PixelCache(Tensor pixels) => this.pixels = pixels;
+    private PixelCache(Tensor pixels)
+    {
+        this.pixels = pixels;
+        deviceName = pixels.device.ToString();
+        KeptDeviceMemory.Add(deviceName, pixels.numel());   // uint8: one byte per element
+    }
 
     /// <summary>The pixels of <paramref name="images"/> at <paramref name="size"/> on <paramref name="device"/>, or null when
     /// they would take more than <paramref name="budgetBytes"/> or the device has no room for them (then the batches are
@@ -66,7 +73,12 @@ internal sealed class PixelCache : IDisposable
         return pixels.index_select(0, index);
     }
 
-    public void Dispose() => pixels.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+        KeptDeviceMemory.Remove(deviceName, pixels.numel());
+        pixels.Dispose();
+    }
 }
 
 /// <summary>Where a batch source may keep fixed pixels (<see cref="PixelCache"/>): the training device, the most bytes, the

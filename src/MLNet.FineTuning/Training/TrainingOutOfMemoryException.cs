@@ -5,8 +5,8 @@ namespace MLNet.FineTuning.Training;
 /// <summary>
 /// A step of training or validation asked libtorch for more memory than the device had (CUDA's "out of memory", or the
 /// CPU allocator's "can't allocate memory"). The message names the device, the phase, the step, the batch (its rows and
-/// input shapes) and a smaller batch size that keeps the same effective batch through gradient accumulation; the
-/// libtorch error is the inner exception. Thrown from the step where it happened; the checkpoints written before it
+/// input shapes), a smaller batch size that keeps the same effective batch through gradient accumulation and, when
+/// image pixels are kept on the device, how much they take; the libtorch error is the inner exception. Thrown from the step where it happened; the checkpoints written before it
 /// stay as they were.
 /// </summary>
 public sealed class TrainingOutOfMemoryException : InvalidOperationException
@@ -14,7 +14,7 @@ public sealed class TrainingOutOfMemoryException : InvalidOperationException
     internal TrainingOutOfMemoryException(string device, string phase, int rows, IReadOnlyList<long[]> inputShapes, int batchSize,
                                           int accumulationSteps, string where, Exception inner)
         : base($"Out of memory on {device} in {phase}{where} with a batch of {rows} rows (inputs {Shapes(inputShapes)}; BatchSize = {batchSize}). " +
-               $"{Advice(batchSize, accumulationSteps)} (libtorch: {FirstLine(inner.Message)})", inner)
+               $"{Advice(batchSize, accumulationSteps)}{Kept(device)} (libtorch: {FirstLine(inner.Message)})", inner)
     {
         Device = device;
         BatchSize = batchSize;
@@ -51,6 +51,11 @@ public sealed class TrainingOutOfMemoryException : InvalidOperationException
         return $"Set BatchSize = {half} and GradientAccumulationSteps = {steps}: an optimizer step then still averages {half * steps} rows " +
                $"(now {batchSize * accumulationSteps}). A smaller image size or maximum text length, or bf16 Precision on a GPU, also lowers what a step needs.";
     }
+
+    /// <summary>The image pixels kept on the device, which a smaller cache budget gives back without changing the batch.</summary>
+    private static string Kept(string device) => KeptDeviceMemory.Bytes(device) is > 0 and long kept
+        ? $" Pixels of image rows kept on {device} across epochs take {kept / 1048576.0:0.#} MiB: an ImageCacheMegabytes below that resamples them every epoch instead (slower, same results)."
+        : "";
 
     private static string Shapes(IReadOnlyList<long[]> shapes) => string.Join(", ", shapes.Select(s => $"[{string.Join(", ", s)}]"));
 

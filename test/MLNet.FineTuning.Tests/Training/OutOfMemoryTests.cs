@@ -90,6 +90,26 @@ public class OutOfMemoryTests
     }
 
     [Fact]
+    public void Run_OutOfMemoryWhilePixelsAreKept_NamesTheirSizeAndTheBudgetThatGivesThemBack()
+    {
+        // Four grey 224 px images kept on the CPU (588 KiB) while a batch does not fit. Other tests may keep pixels at the
+        // same time, so the figure is checked as at least this cache's.
+        var images = Enumerable.Range(0, 4).Select(_ => new MLNet.FineTuning.Data.DecodedImage(224, 224, new byte[224 * 224 * 3])).ToArray();
+        using var cache = MLNet.FineTuning.Data.PixelCache.TryCreate(images, 224, CPU, long.MaxValue, null, "training");
+        Assert.NotNull(cache);
+        Assert.True(KeptDeviceMemory.Bytes("cpu") >= 4 * 3 * 224 * 224);
+        var model = Model();
+        var options = new FineTuneImageClassifier.Options { Epochs = 1, BatchSize = 4 };
+
+        var e = Assert.Throws<TrainingOutOfMemoryException>(() =>
+            new TrainingLoop(options, CPU, null, () => new JsonObject { ["kind"] = "test" }).Run(model, new ImagesWithOneHugeBatch(4, 4, huge: 1), null));
+
+        Assert.Contains("Pixels of image rows kept on cpu across epochs take ", e.Message);
+        Assert.Contains("an ImageCacheMegabytes below that resamples them every epoch instead", e.Message);
+        model.Module.Dispose();
+    }
+
+    [Fact]
     public void IsOutOfMemory_OtherLibtorchErrors_AreLeftAsTheyAre()
     {
         // (A shape error raised inside matmul would end the process: TorchSharp 0.107 does not catch libtorch's errors there.)
