@@ -30,8 +30,18 @@ internal static class SuiteData
         return folder;
     }
 
-    public static IReadOnlyList<ImageFolder.Row> Images(string folder, string split, int maxRows) =>
-        Sample(ImageFolder.List(Path.Combine(folder, split)), maxRows);
+    /// <summary>The images of <paramref name="split"/>; with a <paramref name="pool"/>, only its first that many files by
+    /// file name (in class order, as listed), before the sample is drawn.</summary>
+    public static IReadOnlyList<ImageFolder.Row> Images(string folder, string split, int maxRows, int pool = 0)
+    {
+        var rows = ImageFolder.List(Path.Combine(folder, split));
+        if (pool > 0 && rows.Count > pool)
+        {
+            var first = rows.Select(r => Path.GetFileName(r.ImagePath)).Order(StringComparer.Ordinal).Take(pool).ToHashSet(StringComparer.Ordinal);
+            rows = rows.Where(r => first.Contains(Path.GetFileName(r.ImagePath))).ToList();
+        }
+        return Sample(rows, maxRows);
+    }
 
     public static IReadOnlyList<TextRow> Texts(MLContext ml, string folder, string split, int maxRows)
     {

@@ -31,7 +31,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
 
     private RunResult RunImages(MLContext ml, SuiteDataSet d, string folder, Recipe recipe, int seed)
     {
-        var trainRows = SuiteData.Images(folder, "train", profile.TrainRows);
+        var trainRows = SuiteData.Images(folder, "train", profile.TrainRows, d.TrainPool);
         var testRows = SuiteData.KnownClassesOnly(SuiteData.Images(folder, "test", profile.TestRows), trainRows, r => r.Label, d.Name);
         IDataView train = ml.Data.LoadFromEnumerable(trainRows), test = ml.Data.LoadFromEnumerable(testRows);
         // Beside the derived data (ignored by git), one folder per data set and test sample size.
@@ -124,7 +124,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         var mapLabel = ml.Transforms.Conversion.MapValueToKey("Label");
         if (d.Kind == DataKind.Image)
         {
-            var rows = SuiteData.Images(folder, "train", profile.TrainRows);
+            var rows = SuiteData.Images(folder, "train", profile.TrainRows, d.TrainPool);
             var o = ImageOptions(d, recipe, seed);
             var data = mapLabel.Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))
                 .Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(SearchRows(rows, seed)));
