@@ -19,10 +19,12 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
     {
         var ml = new MLContext(seed);
         if (gpu is int id) { ml.GpuDeviceId = id; ml.FallbackToCpu = true; }
-        // The choices a run makes itself (the automatic recipe's trials, the interpolation's α) go to the console.
+        // The choices a run makes itself (the automatic recipe's trials, the interpolation's α) and the estimators'
+        // warnings (a run that learned nothing) go to the console.
         ml.Log += (_, e) =>
         {
-            if (e.Message.Contains("automatic recipe:") || e.Message.Contains("weight interpolation:"))
+            if (e.Message.Contains("automatic recipe:") || e.Message.Contains("weight interpolation:")
+                || (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning && e.Source is nameof(LoraTextClassifier) or nameof(FineTuneImageClassifier)))
                 Console.WriteLine("      " + e.Message[(e.Message.IndexOf("] ", StringComparison.Ordinal) + 2)..]);
         };
         string folder = SuiteData.Locate(repoRoot, d);

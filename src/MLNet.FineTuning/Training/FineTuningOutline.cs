@@ -114,7 +114,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         var mixing = Mixing(o);
         var task = Task(o, rows);
         var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), mixing, task);
-        double? constant = o.BalanceClasses || mixing != null ? null : task.ConstantAnswerLoss(rows);
+        double? constant = mixing != null ? null : task.ConstantAnswerLoss(rows, o.BalanceClasses ? o.BatchSize : null);
         return (run, loop, o.BalanceClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null, constant);
     }
 

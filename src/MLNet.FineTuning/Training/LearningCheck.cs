@@ -15,16 +15,21 @@ internal static class LearningCheck
     public const double Share = 0.98;
 
     /// <summary>A warning for a run that learned nothing, or null. <paramref name="constantAnswerLoss"/> is null where the
-    /// loss is not comparable with it (class weights, mixing, label smoothing, a task that cannot say).</summary>
+    /// loss is not comparable with it (mixing, label smoothing, a task that cannot say); with class weights it is the
+    /// weighted loss's constant (<see cref="ClassificationTask.ConstantAnswerLoss"/>).</summary>
     public static string? Warning(TrainingResult result, double? constantAnswerLoss, FineTuningOptions o, bool regression)
     {
         if (constantAnswerLoss is not double constant || constant <= 0 || result.Epochs.Count == 0) return null;
         double best = result.Epochs.Min(e => e.TrainLoss);
         if (!(best >= Share * constant)) return null;
-        string answer = regression ? "the training mean for every row" : "the training rows' class frequencies for every row";
+        string answer = regression ? "the training mean for every row"
+            : o.BalanceClasses ? "the same class probabilities for every row (the best such answer under the class weights)"
+            : "the training rows' class frequencies for every row";
         return $"Training did not learn: its best epoch's training loss ({best:F3}) is no lower than answering {answer} " +
                $"({constant:F3}), so the model gives about the same answer whatever the input. The usual cause is a learning rate " +
                $"too high for the network (head {o.LearningRate:G3}, backbone or adapters {o.LearningRate * o.BackboneLearningRateFactor:G3}): " +
-               $"lower LearningRate or BackboneLearningRateFactor and train again.";
+               $"lower LearningRate or BackboneLearningRateFactor and train again." +
+               (o.BalanceClasses ? " BalanceClasses makes each row of a rare class count as much as many rows of a common one, " +
+                                   "which raises the steps those rows take: a lower rate, or BalanceClasses off, avoids it." : "");
     }
 }

@@ -27,6 +27,22 @@ public class LearningCheckTests
     }
 
     [Fact]
+    public void ConstantAnswerLoss_ClassWeights_IsTheEntropyOfEachClassesShareOfABatchsWeight()
+    {
+        // 640, 320 and 40 rows (the suite's spam-assassin sample, about): with balanced weights one batch of all the
+        // rows gives each class a third of the weight (log 3); batches of one row give each class its frequency; batches
+        // of 16 lie between, near the 1.078 that the collapsed run's loss (1.071) is to be compared with.
+        var rows = new Rows([.. Enumerable.Repeat(0, 640), .. Enumerable.Repeat(1, 320), .. Enumerable.Repeat(2, 40)], ["easy", "spam", "hard"]);
+        var task = new ClassificationTask(0);
+        double frequencies = task.ConstantAnswerLoss(rows)!.Value;
+        Assert.Equal(Math.Log(3), task.ConstantAnswerLoss(rows, balancedBatchSize: 1000)!.Value, 9);
+        Assert.Equal(frequencies, task.ConstantAnswerLoss(rows, balancedBatchSize: 1)!.Value, 9);
+        double batchesOf16 = task.ConstantAnswerLoss(rows, balancedBatchSize: 16)!.Value;
+        Assert.InRange(batchesOf16, 1.07, 1.085);
+        Assert.True(batchesOf16 * LearningCheck.Share <= 1.071, "the collapsed run's best epoch must count as not learned");
+    }
+
+    [Fact]
     public void Warning_OnlyWhenNoEpochGetsBelowTheConstantAnswer()
     {
         var options = new LoraTextRegressor.Options { LearningRate = 1e-2, BackboneLearningRateFactor = 1 };
@@ -40,5 +56,8 @@ public class LearningCheckTests
         Assert.Null(LearningCheck.Warning(Losses(0.904), 1, options, regression: true));   // learned little: package-sizes' first epoch
         Assert.Null(LearningCheck.Warning(Losses(1.142, 1.027, 1.015), null, options, regression: true));
         Assert.Contains("class frequencies", LearningCheck.Warning(Losses(0.70, 0.69), Math.Log(2), options, regression: false));
+        var balanced = new LoraTextClassifier.Options { BalanceClasses = true };
+        // The suite's spam-assassin run with BalanceClasses, seed 1 (docs/quality.md, "Balanced classes"): it answered easy ham for every e-mail.
+        Assert.Contains("BalanceClasses off", LearningCheck.Warning(Losses(1.436, 1.071, 1.081), 1.078, balanced, regression: false));
     }
 }
