@@ -6,8 +6,8 @@ namespace MLNet.FineTuning.Training;
 /// A step of training or validation asked libtorch for more memory than the device had (CUDA's "out of memory", or the
 /// CPU allocator's "can't allocate memory"). The message names the device, the phase, the step, the batch (its rows and
 /// input shapes), a smaller batch size that keeps the same effective batch through gradient accumulation and, when
-/// image pixels are kept on the device, how much they take; the libtorch error is the inner exception. Thrown from the step where it happened; the checkpoints written before it
-/// stay as they were.
+/// image pixels are kept on the device, how much they take; the libtorch error is the inner exception. Thrown from the
+/// step where it happened; the checkpoints written before it stay as they were.
 /// </summary>
 public sealed class TrainingOutOfMemoryException : InvalidOperationException
 {
