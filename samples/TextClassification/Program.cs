@@ -7,7 +7,7 @@
 //     --full         all 4,826 training e-mails, 4 epochs (tens of minutes on 2 cores; minutes on a GPU)
 //     --data <dir>   folder with train.tsv and test.tsv (Label, Text, Id); default samples/data/spam-assassin
 //     --train-rows N --epochs N --max-length N --lr X --rank N --batch-size N --gpu ID --no-baseline
-//     --no-balance   unweighted loss (the library's default; the sample weights the classes, README "Sample")
+//     --no-balance   every e-mail once an epoch (the library's default; the sample draws the classes evenly, README "Sample")
 //     --precision auto|float32|bfloat16   (auto: bf16 mixed precision on a GPU, fp32 on the CPU)
 using System.Diagnostics;
 using Microsoft.ML;
@@ -50,7 +50,7 @@ var options = new LoraTextClassifier.Options
     Epochs = int.Parse(Arg("--epochs") ?? (full ? "4" : "2")),
     MaxSequenceLength = int.Parse(Arg("--max-length") ?? "128"),
     BatchSize = int.Parse(Arg("--batch-size") ?? "16"),
-    BalanceClasses = !args.Contains("--no-balance"),   // hard_ham is 4% of the e-mails: weight the loss so it counts
+    BalanceClasses = !args.Contains("--no-balance"),   // hard_ham is 4% of the e-mails: draw it as often as the other classes
     LogEveryNSteps = 20,
     // auto: bf16 mixed precision on a GPU, fp32 on the CPU
     Precision = Enum.Parse<MLNet.FineTuning.Training.TrainingPrecision>(Arg("--precision") ?? "auto", ignoreCase: true),

@@ -30,12 +30,12 @@ internal static class DataPath
         Console.WriteLine($"data path: {data.Count} images ({data.Distinct} distinct, 28 px), {size} px, batch {batch}, on {device}; " +
                           $"{Environment.ProcessorCount} cores; kept pixels {keptBytes >> 20} MiB");
 
-        using var kept = new ImageBatchSource(ml, dataset, size, batch, train: true, options.Seed, options.TrainingAugmentation,
+        using var kept = new ImageBatchSource(dataset, size, batch, train: true, options.Seed, options.TrainingAugmentation,
             new PixelKeeping(device, long.MaxValue, null));
         double first = Epoch(kept, 0, device), bestKept = 0, bestResampled = 0;
         for (int r = 1; r <= repeats; r++)
         {
-            using var resampled = new ImageBatchSource(ml, dataset, size, batch, train: true, options.Seed, options.TrainingAugmentation);
+            using var resampled = new ImageBatchSource(dataset, size, batch, train: true, options.Seed, options.TrainingAugmentation);
             double a = Epoch(resampled, r, device), b = Epoch(kept, r, device);
             Console.WriteLine($"  epoch {r}: resampled on the CPU and copied {a,9:F0} img/s, gathered on {device} {b,9:F0} img/s");
             (bestResampled, bestKept) = (Math.Max(bestResampled, a), Math.Max(bestKept, b));

@@ -40,9 +40,9 @@ internal static class FitBreakdown
         definition.CreatePretrained().Dispose();
         double load = sw.Elapsed.TotalSeconds;
 
-        ImageBatchSource Source() => new(ml, dataset, o.ImageSize, o.BatchSize, train: true, options.Seed, options.TrainingAugmentation);
+        ImageBatchSource Source() => new(dataset, o.ImageSize, o.BatchSize, train: true, options.Seed, options.TrainingAugmentation);
         double produce = ProduceImagesPerSecond(Source, repeats);
-        var produceKept = ProduceKeptImagesPerSecond(ml, dataset, o.ImageSize, o.BatchSize, options, CPU, repeats);
+        var produceKept = ProduceKeptImagesPerSecond(dataset, o.ImageSize, o.BatchSize, options, CPU, repeats);
 
         double bestImage = 0, bestImageWait = 0, bestImageSeconds = 0, bestTensor = 0;
         for (int r = 0; r < repeats; r++)
@@ -87,11 +87,11 @@ internal static class FitBreakdown
     /// default augmentation policy): the first epoch, which also makes them, and the best of the next
     /// <paramref name="repeats"/>, which gather them; synchronised with the device before the clock is read. Zero
     /// when the options change the images (nothing can be kept).</summary>
-    public static (double First, double Best) ProduceKeptImagesPerSecond(MLContext ml, ImageDataset dataset, int imageSize, int batchSize,
+    public static (double First, double Best) ProduceKeptImagesPerSecond(ImageDataset dataset, int imageSize, int batchSize,
         FineTuneImageClassifier.Options options, Device device, int repeats)
     {
         if (!options.TrainingAugmentation.LeavesImagesAsTheyAre) return (0, 0);
-        using var source = new ImageBatchSource(ml, dataset, imageSize, batchSize, train: true, options.Seed, options.TrainingAugmentation,
+        using var source = new ImageBatchSource(dataset, imageSize, batchSize, train: true, options.Seed, options.TrainingAugmentation,
             new PixelKeeping(device, (long)options.ImageCacheMegabytes << 20, null));
         double first = DataPath.Epoch(source, 0, device), best = 0;
         for (int r = 1; r <= repeats; r++) best = Math.Max(best, DataPath.Epoch(source, r, device));

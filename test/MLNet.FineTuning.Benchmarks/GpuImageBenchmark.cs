@@ -119,10 +119,10 @@ internal static class GpuImageBenchmark
         {
             var options = FitBenchmark.FitOptions(o.ImageSize, o.BatchSize, null);
             var dataset = ImageDataset.Read(data.View, options.ImageColumnName, options.LabelColumnName, (long)options.ImageCacheMegabytes << 20, false, "training", default);
-            produce = FitBreakdown.ProduceImagesPerSecond(() => new ImageBatchSource(ml, dataset, o.ImageSize, o.BatchSize, train: true, options.Seed,
+            produce = FitBreakdown.ProduceImagesPerSecond(() => new ImageBatchSource(dataset, o.ImageSize, o.BatchSize, train: true, options.Seed,
                 options.TrainingAugmentation), o.Repeats);
             Console.WriteLine($"  ImageBatchSource alone (CPU: shuffle, resample each epoch; {Environment.ProcessorCount} cores) {produce,8:F0} img/s");
-            var (first, kept) = FitBreakdown.ProduceKeptImagesPerSecond(ml, dataset, o.ImageSize, o.BatchSize, options, gpu.Device, o.Repeats);
+            var (first, kept) = FitBreakdown.ProduceKeptImagesPerSecond(dataset, o.ImageSize, o.BatchSize, options, gpu.Device, o.Repeats);
             Console.WriteLine($"  ImageBatchSource, pixels kept on {gpu.Device} (Fit's default)   {kept,8:F0} img/s (first epoch, making them: {first:F0} img/s; 0: not kept)");
         }, failures);
         var trainBatches = rawBatches.Where(b => b.Images.shape[0] > 1).ToArray();

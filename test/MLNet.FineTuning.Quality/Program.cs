@@ -56,6 +56,8 @@ try
     if (args[0] == "report")
     {
         var files = (Arg("--results") ?? throw new ArgumentException("report needs --results FILE[,FILE...]")).Split(',');
+        // A results file that is not there is a typo, not "no runs yet": a report without it silently drops its rows.
+        if (files.FirstOrDefault(f => !File.Exists(f)) is { } missing) throw new FileNotFoundException($"No results file '{missing}'.", missing);
         var results = files.SelectMany(RunResult.Read).ToList();
         if (results.Count == 0) throw new ArgumentException($"No results in {string.Join(", ", files)}.");
         string outPath = Arg("--out") ?? Path.Combine(repo, "docs", "quality.md");

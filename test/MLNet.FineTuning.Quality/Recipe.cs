@@ -26,7 +26,7 @@ internal sealed class Recipe
     /// <summary>Keys both estimators take (the shared <see cref="FineTuningOptions"/>).</summary>
     public const string SharedKeys = "lr (LearningRate), bb (BackboneLearningRateFactor), wd (WeightDecay), wu (WarmupFraction), " +
                                      "ls (LabelSmoothing), hd (HeadDropout), ep (Epochs), frz (FreezeBackboneEpochs), sched (cosine|onecycle|constant), " +
-                                     "bal (BalanceClasses 0|1), acc (GradientAccumulationSteps), budget (TimeBudget in minutes: the automatic recipe), " +
+                                     "bal (BalanceClasses 0|1), balby (BalanceClassesBy sampling|weights), acc (GradientAccumulationSteps), budget (TimeBudget in minutes: the automatic recipe), " +
                                      "vf (ValidationFraction), ema (WeightAverageDecay), l2sp (PretrainedWeightDecay), wise (WeightInterpolation), " +
                                      "wiseauto (ChooseWeightInterpolation 0|1), llrd (LayerwiseLearningRateDecay), gradual (GradualUnfreezing 0|1)";
     public const string ImageKeys = "aug (Augmentation none|light|strong), crop (RandomCropMinScale), flip (HorizontalFlip 0|1), fbn (FreezeBatchNormStatistics 0|1), " +
@@ -125,6 +125,14 @@ internal sealed class Recipe
             case "ep": o.Epochs = (int)Number(key, value); return true;
             case "frz": o.FreezeBackboneEpochs = (int)Number(key, value); return true;
             case "bal": o.BalanceClasses = Flag(key, value); return true;
+            case "balby":
+                o.BalanceClassesBy = value switch
+                {
+                    "sampling" => ClassBalance.Sampling,
+                    "weights" => ClassBalance.LossWeights,
+                    _ => throw Bad(key, value, "sampling or weights"),
+                };
+                return true;
             case "acc": o.GradientAccumulationSteps = (int)Number(key, value); return true;
             case "budget": o.TimeBudget = TimeSpan.FromMinutes(Number(key, value)); return true;
             case "vf": o.ValidationFraction = Number(key, value); return true;

@@ -47,7 +47,7 @@ internal sealed class TrainingArguments
         FreezeBackboneEpochs = Recorded.Add(command, new Option<int?>("--freeze-backbone-epochs") { Description = "Epochs that train the head only before the backbone joins." });
         EarlyStopping = Recorded.Add(command, new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation accuracy (keeps the best epoch)." });
         TimeBudget = Recorded.Add(command, new Option<double?>("--time-budget") { Description = "Minutes for the automatic recipe: a learning-rate range test and a search over the settings that matter, then the best one retrained." });
-        BalanceClasses = Recorded.Add(command, new Option<bool>("--balance-classes") { Description = "Weight the loss so that every class counts the same." });
+        BalanceClasses = Recorded.Add(command, new Option<bool>("--balance-classes") { Description = "Draw every class equally often in training, so that rare classes count as much as common ones." });
         Precision = Recorded.Add(command, new Option<TrainingPrecision?>("--precision") { Description = "auto (bf16 mixed precision on a GPU, fp32 on the CPU), float32 or bfloat16." });
         NoTf32 = Recorded.Add(command, new Option<bool>("--no-tf32") { Description = "With --gpu: full fp32 arithmetic in fp32 matrix products and convolutions (TF32 tensor cores are allowed by default)." });
         Seed = Recorded.Add(command, new Option<int>("--seed") { Description = "Seed of the split, the initialisation and the data order.", DefaultValueFactory = _ => 1 });

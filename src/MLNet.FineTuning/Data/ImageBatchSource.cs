@@ -19,7 +19,6 @@ namespace MLNet.FineTuning.Data;
 /// <paramref name="keepPixels"/> allows it, they are made once and kept on the training device (<see cref="PixelCache"/>):
 /// the batches are then gathered there, the same bytes in the same order.
 /// </summary>
-/// <param name="mlContext">Shuffles the rows that are streamed (over the decoded-image budget).</param>
 /// <param name="data">The rows, read once.</param>
 /// <param name="imageSize">S, the side of the square the network sees.</param>
 /// <param name="batchSize">Rows per batch (an epoch's last batch may hold fewer).</param>
@@ -27,8 +26,10 @@ namespace MLNet.FineTuning.Data;
 /// <param name="seed">Where the epoch's draws derive from.</param>
 /// <param name="augmentation">What training batches do to each image; evaluation batches (train false) see the centre square.</param>
 /// <param name="keepPixels">Where and within what budget the fixed pixels may be kept; null: never (each epoch resamples).</param>
-internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, int imageSize, int batchSize, bool train, int seed,
-                                       ImageAugmentationSettings augmentation, PixelKeeping? keepPixels = null) : IBatchSource
+/// <param name="balanceClasses">Training epochs draw as many rows of every class (<see cref="BalancedSampling"/>).</param>
+internal sealed class ImageBatchSource(ImageDataset data, int imageSize, int batchSize, bool train, int seed,
+                                       ImageAugmentationSettings augmentation, PixelKeeping? keepPixels = null,
+                                       bool balanceClasses = false) : IBatchSource
 {
     private const int Prefetch = 3;
     private PixelCache? pixels;
@@ -113,15 +114,27 @@ internal sealed class ImageBatchSource(MLContext mlContext, ImageDataset data, i
             foreach (int i in Order(rng)) yield return (cached[i], data.Labels[i]);
             yield break;
         }
-        // Over the cache budget: stream and decode again, shuffled by ML.NET's pool shuffle when training.
-        var view = train ? mlContext.Data.ShuffleRows(data.View, seed: Seeds.Stable(seed, epoch, 0), shufflePoolSize: 1000) : data.View;
-        foreach (var (_, label, image, _) in ImageDataset.Rows(view, data.ImageColumn, data.LabelColumn, data.Kind))
-            if (image != null) yield return (image, label);
+        // Over the cache budget: stream and decode again; when training, in the source's shuffled order where it can
+        // shuffle, then through a pool (ShufflePool says why not ML.NET's ShuffleRows).
+        var rows = ImageDataset.Rows(data.View, data.ImageColumn, data.LabelColumn, data.Kind,
+                train ? new Random(Seeds.Stable(seed, epoch, 0)) : null)
+            .Where(r => r.Image != null).Select(r => (Image: r.Image!, r.Label));
+        if (!train)
+        {
+            foreach (var row in rows) yield return row;
+            yield break;
+        }
+        if (Balanced) rows = BalancedSampling.Copies(rows.Select(r => (r, LabelReader.ClassIndices([r.Label], data.Kind)[0])), data.ClassIndices, rng);
+        foreach (var row in ShufflePool.Shuffle(rows, r => r.Image.Bytes, rng)) yield return row;
     }
 
-    /// <summary>The epoch's row order for cached rows: shuffled by <paramref name="rng"/> when training, as stored otherwise.</summary>
+    private bool Balanced => train && balanceClasses;
+
+    /// <summary>The epoch's row order for cached rows: shuffled by <paramref name="rng"/> (and class-balanced when asked) when
+    /// training, as stored otherwise.</summary>
     private int[] Order(Random rng)
     {
+        if (Balanced) return BalancedSampling.Order(data.ClassIndices, rng);
         var order = Enumerable.Range(0, data.Count).ToArray();
         if (train) rng.Shuffle(order);
         return order;

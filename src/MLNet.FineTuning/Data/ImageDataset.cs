@@ -66,15 +66,17 @@ internal sealed class ImageDataset
     }
 
     /// <summary>Streams (row, label as <see cref="LabelReader"/> reads it, decoded image or the error that names the row);
-    /// the image column holds decoded images or encoded bytes (<see cref="ImageColumnKind"/>).</summary>
+    /// the image column holds decoded images or encoded bytes (<see cref="ImageColumnKind"/>). With
+    /// <paramref name="shuffle"/>, in the order a source that can shuffle draws with it (as ML.NET's row shuffling asks);
+    /// other sources keep their order, and the row numbers count rows as read.</summary>
     public static IEnumerable<(long Row, float[] Label, DecodedImage? Image, Exception? Error)> Rows(IDataView view, string imageColumn, string labelColumn,
-        LabelKind kind)
+        LabelKind kind, Random? shuffle = null)
     {
         var imageCol = view.Schema[imageColumn];
         var labelCol = view.Schema[labelColumn];
         // The text columns too: when an image cannot be read, the path it came from (LoadImages' input) names the file.
         var textCols = view.Schema.Where(c => c.Type is TextDataViewType && c.Index != imageCol.Index && !c.IsHidden).ToList();
-        using var cursor = view.GetRowCursor([imageCol, labelCol, .. textCols]);
+        using var cursor = view.GetRowCursor([imageCol, labelCol, .. textCols], shuffle);
         var readImage = ImageColumnReader.Create(cursor, imageCol);
         // Decoded images come from ML.NET's LoadImages, which decodes whatever the file declares: check the file it reads
         // first, as the runtime's decoder checks bytes (size declared in the header, a PNG, JPEG, BMP, GIF or WebP cut off), so a 20,000 ×

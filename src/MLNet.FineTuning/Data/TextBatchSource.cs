@@ -16,11 +16,18 @@ internal sealed class TextBatchSource : IBatchSource
     private readonly TextDataset data;
     private readonly int batchSize, seed;
     private readonly long padId;
-    private readonly bool train;
+    private readonly bool train, balanceClasses;
 
-    public TextBatchSource(TextDataset data, int batchSize, bool train, int seed, int padId)
+    /// <param name="data">The rows, tokenized.</param>
+    /// <param name="batchSize">Rows per batch.</param>
+    /// <param name="train">Training batches (shuffled, bucketed by length) or evaluation ones (sorted by length).</param>
+    /// <param name="seed">Where each epoch's shuffle derives from.</param>
+    /// <param name="padId">The tokenizer's padding id.</param>
+    /// <param name="balanceClasses">Training epochs draw as many rows of every class (<see cref="BalancedSampling"/>).</param>
+    public TextBatchSource(TextDataset data, int batchSize, bool train, int seed, int padId, bool balanceClasses = false)
     {
         this.data = data;
+        this.balanceClasses = balanceClasses;
         this.batchSize = batchSize;
         this.train = train;
         this.seed = seed;
@@ -48,7 +55,8 @@ internal sealed class TextBatchSource : IBatchSource
             return order.Chunk(batchSize).ToList();
         }
         var rng = new Random(Seeds.Stable(seed, epoch, 0x7e47));
-        rng.Shuffle(order);
+        if (balanceClasses) order = BalancedSampling.Order(data.ClassIndices, rng);
+        else rng.Shuffle(order);
         var batches = new List<int[]>();
         foreach (var bucket in order.Chunk(batchSize * BucketBatches))
         {

@@ -80,8 +80,9 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
         // Pixels that every epoch sees alike are kept on the device, within the same budget as the decoded images.
         var keep = new PixelKeeping(device, (long)o.ImageCacheMegabytes << 20, Log);
         return new ModelToTrain<Classifier>(model, new ImageFineTunable(model, rows.Definition.Preprocessing, o.FreezeBatchNormStatistics, channelsLast),
-            new ImageBatchSource(Env.Data, rows.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation, keep),
-            rows.Valid == null ? null : new ImageBatchSource(Env.Data, rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None, keep));
+            new ImageBatchSource(rows.Train, o.ImageSize, o.BatchSize, train: true, o.Seed, o.TrainingAugmentation, keep,
+                balanceClasses: o.SamplesClassesEvenly),
+            rows.Valid == null ? null : new ImageBatchSource(rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None, keep));
     }
 
     /// <summary>The learning rate (the range test's suggestion or the options'), the backbone's share of it and the

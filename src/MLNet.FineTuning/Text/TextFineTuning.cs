@@ -121,7 +121,8 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
             var lora = o.FullFineTune ? null : LoraInjector.Apply(encoder, o.LoraConfig);
             var tunable = new TextFineTunable(model, lora);   // marks the adapters, and only them, trainable
             return new ModelToTrain<TextModel>(new TextModel(model, lora, lora?.TrainableParameterCount ?? 0), tunable,
-                new TextBatchSource(rows.Train, o.BatchSize, train: true, o.Seed, rows.Tokenizer.PadId),
+                new TextBatchSource(rows.Train, o.BatchSize, train: true, o.Seed, rows.Tokenizer.PadId,
+                    balanceClasses: o.SamplesClassesEvenly),
                 rows.Valid == null ? null : new TextBatchSource(rows.Valid, o.BatchSize, train: false, o.Seed, rows.Tokenizer.PadId));
         }
         catch

@@ -114,8 +114,9 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         var mixing = Mixing(o);
         var task = Task(o, rows);
         var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), mixing, task);
-        double? constant = mixing != null ? null : task.ConstantAnswerLoss(rows, o.BalanceClasses ? o.BatchSize : null);
-        return (run, loop, o.BalanceClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null, constant);
+        double? constant = mixing != null ? null
+            : task.ConstantAnswerLoss(rows, o.WeightsClasses ? o.BatchSize : null, o.SamplesClassesEvenly);
+        return (run, loop, o.WeightsClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null, constant);
     }
 
     private (TModel Model, TOptions Options, TrainingResult Result) Train(TRows rows, TOptions o)

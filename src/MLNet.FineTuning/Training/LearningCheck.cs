@@ -23,13 +23,14 @@ internal static class LearningCheck
         double best = result.Epochs.Min(e => e.TrainLoss);
         if (!(best >= Share * constant)) return null;
         string answer = regression ? "the training mean for every row"
-            : o.BalanceClasses ? "the same class probabilities for every row (the best such answer under the class weights)"
+            : o.WeightsClasses ? "the same class probabilities for every row (the best such answer under the class weights)"
+            : o.SamplesClassesEvenly ? "every class equally likely for every row (the classes are drawn evenly)"
             : "the training rows' class frequencies for every row";
         return $"Training did not learn: its best epoch's training loss ({best:F3}) is no lower than answering {answer} " +
                $"({constant:F3}), so the model gives about the same answer whatever the input. The usual cause is a learning rate " +
                $"too high for the network (head {o.LearningRate:G3}, backbone or adapters {o.LearningRate * o.BackboneLearningRateFactor:G3}): " +
                $"lower LearningRate or BackboneLearningRateFactor and train again." +
-               (o.BalanceClasses ? " BalanceClasses makes each row of a rare class count as much as many rows of a common one, " +
-                                   "which raises the steps those rows take: a lower rate, or BalanceClasses off, avoids it." : "");
+               (o.WeightsClasses ? " BalanceClasses by loss weights makes each row of a rare class count as much as many rows of a common one, " +
+                                   "which raises the steps those rows take: a lower rate, BalanceClassesBy = Sampling, or BalanceClasses off, avoids it." : "");
     }
 }

@@ -33,8 +33,9 @@ internal abstract class TrainingTask
     /// <summary>The training loss of the best answer that ignores the input (one constant for every row) on the training
     /// rows, or null where the task cannot say: what a run that learned nothing ends at (<see cref="LearningCheck"/>).
     /// <paramref name="balancedBatchSize"/> is the batch size when the loss weights the classes (<see cref="ClassWeights"/>),
-    /// else null.</summary>
-    public virtual double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null) => null;
+    /// else null; <paramref name="sampledEvenly"/> says that each epoch draws as many rows of every class
+    /// (<see cref="Data.BalancedSampling"/>).</summary>
+    public virtual double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null, bool sampledEvenly = false) => null;
 }
 
 /// <summary>Single-label classification: cross-entropy over K logits against int64 class indices; a hit is the argmax.</summary>
@@ -57,10 +58,11 @@ internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
     /// the entropy of those shares: between the frequencies' entropy and log K. The shares depend on how the rows fall
     /// into batches; they are averaged over a few seeded shuffles (the suite's 1,000 spam-assassin rows, batches of 16:
     /// 1.076 nats against log 3 = 1.099, where a run that collapsed reached 1.071, docs/quality.md "Balanced classes").</summary>
-    public override double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null)
+    public override double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null, bool sampledEvenly = false)
     {
         if (labelSmoothing != 0 || rows.TrainClasses.Length == 0) return null;
         int[] labels = rows.TrainClasses;
+        if (sampledEvenly) return Math.Log(labels.Distinct().Count());   // even shares of the classes present
         int classes = labels.Max() + 1;
         double[] shares = balancedBatchSize is int size ? WeightShares(labels, ClassWeights.Values(labels, classes), size)
             : labels.GroupBy(c => c).Select(g => (double)g.Count() / labels.Length).ToArray();
@@ -113,7 +115,7 @@ internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
     public override bool HasAccuracy => false;
 
     /// <summary>1: the standardised targets' variance, what answering the training mean costs.</summary>
-    public override double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null) => 1;
+    public override double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null, bool sampledEvenly = false) => 1;
 }
 
 /// <summary>

@@ -173,8 +173,8 @@ public class ImageAugmentationTests
         var ml = new MLContext(1);
         var data = ImageDataset.Read(TestData.Load(ml, TestData.Fashion("train", 2, ["Bag", "Sandal", "Trouser"])), "Image", "Label",
             cacheBudgetBytes: 1 << 20, skipUnreadable: false, "training", CancellationToken.None);
-        var noisy = new ImageBatchSource(ml, data, 32, 6, train: true, seed: 3, ImageAugmentationSettings.None with { NoiseLevel = 30 });
-        var clean = new ImageBatchSource(ml, data, 32, 6, train: true, seed: 3, ImageAugmentationSettings.None);
+        var noisy = new ImageBatchSource(data, 32, 6, train: true, seed: 3, ImageAugmentationSettings.None with { NoiseLevel = 30 });
+        var clean = new ImageBatchSource(data, 32, 6, train: true, seed: 3, ImageAugmentationSettings.None);
 
         byte[] First(ImageBatchSource s, int epoch) { using var b = s.Batches(epoch, CancellationToken.None).First(); return b.Inputs[0].data<byte>().ToArray(); }
 

@@ -23,7 +23,7 @@ public class ImageBatchSourceTests
         // another order in every run, so seeded runs did not repeat and a resumed epoch replayed a different
         // shuffle than the one it was cut off in.
         var ml = new MLContext(1);
-        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, ImageAugmentationSettings.None);
+        var source = new ImageBatchSource(OneImagePerClass(ml), 32, 8, train: true, seed: 7, ImageAugmentationSettings.None);
 
         Assert.Equal(PinnedEpoch0Seed7, Order(source, 0));
         Assert.Equal(PinnedEpoch1Seed7, Order(source, 1));
@@ -37,7 +37,7 @@ public class ImageBatchSourceTests
     {
         var ml = new MLContext(1);
         var data = OneImagePerClass(ml);
-        var source = new ImageBatchSource(ml, data, 32, 3, train: false, seed: 7, ImageAugmentationSettings.None);
+        var source = new ImageBatchSource(data, 32, 3, train: false, seed: 7, ImageAugmentationSettings.None);
 
         Assert.Equal(data.Labels.Select(l => (long)l[0]), Order(source, 0));
         Assert.Equal(Order(source, 0), Order(source, 5));
@@ -48,7 +48,7 @@ public class ImageBatchSourceTests
     {
         // A batch of one breaks BatchNorm in training mode; 8 rows in batches of 7 leave one row over.
         var ml = new MLContext(1);
-        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 7, train: true, seed: 7, ImageAugmentationSettings.None);
+        var source = new ImageBatchSource(OneImagePerClass(ml), 32, 7, train: true, seed: 7, ImageAugmentationSettings.None);
 
         var sizes = source.Batches(0, CancellationToken.None).Select(b => { using (b) return b.Count; }).ToArray();
 
@@ -59,7 +59,7 @@ public class ImageBatchSourceTests
     public void Batches_Training_PixelsAreRgb255OfTheRequestedSize()
     {
         var ml = new MLContext(1);
-        var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, new ImageAugmentationSettings(0.35, true));
+        var source = new ImageBatchSource(OneImagePerClass(ml), 32, 8, train: true, seed: 7, new ImageAugmentationSettings(0.35, true));
 
         using var batch = source.Batches(0, CancellationToken.None).First();
         var pixels = batch.Inputs[0];
@@ -90,8 +90,8 @@ public class ImageBatchSourceTests
         // order, epoch after epoch, as resampling the decoded images again.
         var ml = new MLContext(1);
         var data = OneImagePerClass(ml);
-        using var kept = new ImageBatchSource(ml, data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20, chunkBytes));
-        using var resampled = new ImageBatchSource(ml, data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None);
+        using var kept = new ImageBatchSource(data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20, chunkBytes));
+        using var resampled = new ImageBatchSource(data, 32, batchSize, train, seed: 7, ImageAugmentationSettings.None);
 
         for (int epoch = 0; epoch < 3; epoch++)
         {
@@ -113,8 +113,8 @@ public class ImageBatchSourceTests
         // 8 images × 3 × 32 × 32 bytes = 24 KiB: a budget of 20 KiB keeps nothing, and the batches are still whole.
         var ml = new MLContext(1);
         var data = OneImagePerClass(ml);
-        using var source = new ImageBatchSource(ml, data, 32, 4, train: false, seed: 7, ImageAugmentationSettings.None, OnTheCpu(20 << 10));
-        using var resampled = new ImageBatchSource(ml, data, 32, 4, train: false, seed: 7, ImageAugmentationSettings.None);
+        using var source = new ImageBatchSource(data, 32, 4, train: false, seed: 7, ImageAugmentationSettings.None, OnTheCpu(20 << 10));
+        using var resampled = new ImageBatchSource(data, 32, 4, train: false, seed: 7, ImageAugmentationSettings.None);
 
         var actual = Contents(source, 0);
 
@@ -127,7 +127,7 @@ public class ImageBatchSourceTests
     {
         // A crop or a flip draws new pixels every epoch: kept pixels would silently turn the augmentation off.
         var ml = new MLContext(1);
-        using var source = new ImageBatchSource(ml, OneImagePerClass(ml), 32, 8, train: true, seed: 7, new ImageAugmentationSettings(1, true), OnTheCpu(1 << 20));
+        using var source = new ImageBatchSource(OneImagePerClass(ml), 32, 8, train: true, seed: 7, new ImageAugmentationSettings(1, true), OnTheCpu(1 << 20));
 
         var first = Contents(source, 0);
 
@@ -140,7 +140,7 @@ public class ImageBatchSourceTests
     {
         var ml = new MLContext(1);
         var data = OneImagePerClass(ml);
-        var source = new ImageBatchSource(ml, data, 32, 8, train: false, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20));
+        var source = new ImageBatchSource(data, 32, 8, train: false, seed: 7, ImageAugmentationSettings.None, OnTheCpu(1 << 20));
         var before = Contents(source, 0);
         Assert.True(source.KeepsPixels);
 
@@ -148,5 +148,52 @@ public class ImageBatchSourceTests
 
         Assert.False(source.KeepsPixels);
         Assert.Equal(before.SelectMany(b => b.Pixels), Contents(source, 1).SelectMany(b => b.Pixels));
+    }
+
+    /// <summary>12 Bags and 2 Coats: a rare class among the training rows.</summary>
+    private static ImageDataset TwelveBagsTwoCoats(MLContext ml, long cacheBudgetBytes) =>
+        ImageDataset.Read(TestData.Load(ml, [.. TestData.Fashion("train", 12, "Bag"), .. TestData.Fashion("train", 2, "Coat")]), "Image", "Label",
+            cacheBudgetBytes, skipUnreadable: false, "training", CancellationToken.None);
+
+    [Theory]
+    [InlineData(1 << 20, false)]   // decoded images kept in memory
+    [InlineData(1 << 20, true)]    // pixels kept as tensors (no augmentation)
+    [InlineData(0, false)]         // over the budget: streamed and decoded again every epoch
+    public void Batches_BalancedClasses_EachEpochDrawsTheRareClassAboutAsOftenAsTheCommonOne(long budget, bool keepPixels)
+    {
+        var ml = new MLContext(1);
+        var data = TwelveBagsTwoCoats(ml, budget);
+        Assert.Equal(budget == 0, data.Images == null);
+        using var balanced = new ImageBatchSource(data, 32, 2, train: true, seed: 7, ImageAugmentationSettings.None,
+            keepPixels ? OnTheCpu(1 << 20) : null, balanceClasses: true);
+        using var plain = new ImageBatchSource(data, 32, 2, train: true, seed: 7, ImageAugmentationSettings.None);
+
+        var rare = Enumerable.Range(0, 20).Select(epoch => Order(balanced, epoch).Count(label => label == 1)).ToArray();
+
+        Assert.Equal(keepPixels, balanced.KeepsPixels);
+        Assert.InRange(rare.Average(), 6, 8);                                  // 7 of 14 draws on average (2 of 14 rows)
+        Assert.All(Enumerable.Range(0, 3), epoch => Assert.Equal(2, Order(plain, epoch).Count(label => label == 1)));
+    }
+
+    [Theory]
+    [InlineData(false)]   // LoadImages: decoded images, which ML.NET's ShuffleRows dropped ("Column 'Image' not found")
+    [InlineData(true)]    // LoadRawImageBytes: encoded bytes
+    public void Batches_TrainingOverTheCacheBudget_StreamsEveryRowOnceInAnotherOrderEachEpoch(bool encoded)
+    {
+        var ml = new MLContext(1);
+        var rows = TestData.Fashion("train", 3, EightClasses);
+        var data = ImageDataset.Read(encoded ? TestData.LoadBytes(ml, rows) : TestData.Load(ml, rows), "Image", "Label",
+            cacheBudgetBytes: 0, skipUnreadable: false, "training", CancellationToken.None);
+        Assert.Null(data.Images);
+        using var source = new ImageBatchSource(data, 32, 4, train: true, seed: 7, ImageAugmentationSettings.None);
+
+        var first = Contents(source, 0);
+        var second = Contents(source, 1);
+
+        var labels = data.Labels.Select(l => (long)l[0]).Order();
+        Assert.Equal(labels, first.SelectMany(b => b.Labels).Order());
+        Assert.Equal(labels, second.SelectMany(b => b.Labels).Order());
+        Assert.NotEqual(first.SelectMany(b => b.Pixels), second.SelectMany(b => b.Pixels));
+        Assert.Equal(first.SelectMany(b => b.Pixels), Contents(source, 0).SelectMany(b => b.Pixels));   // an epoch replays
     }
 }

@@ -121,6 +121,29 @@ public class FineTuneImageClassifierInputTests
         Assert.All(scores, s => Assert.Equal(1, s.Sum(), 1e-4));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Fit_ImagesOverTheCacheBudget_StreamEveryEpochAndTrain(bool balanceClasses)
+    {
+        // ImageCacheMegabytes = 0: nothing is kept, every epoch decodes the LoadImages column again. ML.NET's ShuffleRows,
+        // which shuffled those epochs until 2026-12-06, drops decoded-image columns: Fit failed with "Column 'Image' not found".
+        var ml = new MLContext(1);
+        var data = TestData.Load(ml, [.. TestData.Fashion("train", 6, TwoClasses[0]), .. TestData.Fashion("train", 2, TwoClasses[1])]);
+        var progress = new Training.ProgressLog();
+        var options = Tiny();
+        options.ImageCacheMegabytes = 0;
+        options.Epochs = 2;
+        options.BalanceClasses = balanceClasses;
+        options.BalanceClassesBy = MLNet.FineTuning.Training.ClassBalance.Sampling;
+        options.Progress = progress;
+
+        using var model = Fit(ml, data, options);
+
+        Assert.Equal(2, progress.Reports.Count(r => r.IsEpochEnd));
+        Assert.Equal(8, model.Transform(data).GetColumn<float[]>("Score").Count());
+    }
+
     [Fact]
     public void Fit_NoRows_ThrowsSayingTrainingDataIsEmpty()
     {

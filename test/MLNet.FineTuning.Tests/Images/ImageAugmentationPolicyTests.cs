@@ -63,8 +63,8 @@ public class ImageAugmentationPolicyTests
         var data = ImageDataset.Read(TestData.Load(ml, TestData.Fashion("train", 2, ["Bag", "Sandal", "Trouser"])), "Image", "Label",
             cacheBudgetBytes: 1 << 20, skipUnreadable: false, "training", CancellationToken.None);
         var none = ImageAugmentationPolicy.None;
-        var train = new ImageBatchSource(ml, data, 32, 6, train: true, seed: 3, new ImageAugmentationSettings(none.CropMinScale(), none.Flips()));
-        var eval = new ImageBatchSource(ml, data, 32, 6, train: false, seed: 3, ImageAugmentationSettings.None);
+        var train = new ImageBatchSource(data, 32, 6, train: true, seed: 3, new ImageAugmentationSettings(none.CropMinScale(), none.Flips()));
+        var eval = new ImageBatchSource(data, 32, 6, train: false, seed: 3, ImageAugmentationSettings.None);
 
         var trained = Images(train);
         var evaluated = Images(eval);

@@ -27,6 +27,14 @@ public class LearningCheckTests
     }
 
     [Fact]
+    public void ConstantAnswerLoss_SampledEvenly_IsLogOfTheClassesPresent()
+    {
+        // Class-balanced sampling draws the 3 classes present equally, whatever their counts; class 1 has no rows.
+        var rows = new Rows([0, 0, 0, 0, 0, 2, 3, 3], ["a", "b", "c", "d"]);
+        Assert.Equal(Math.Log(3), new ClassificationTask(0).ConstantAnswerLoss(rows, sampledEvenly: true)!.Value, 12);
+    }
+
+    [Fact]
     public void ConstantAnswerLoss_ClassWeights_IsTheEntropyOfEachClassesShareOfABatchsWeight()
     {
         // 640, 320 and 40 rows (the suite's spam-assassin sample, about): with balanced weights one batch of all the
@@ -56,8 +64,12 @@ public class LearningCheckTests
         Assert.Null(LearningCheck.Warning(Losses(0.904), 1, options, regression: true));   // learned little: package-sizes' first epoch
         Assert.Null(LearningCheck.Warning(Losses(1.142, 1.027, 1.015), null, options, regression: true));
         Assert.Contains("class frequencies", LearningCheck.Warning(Losses(0.70, 0.69), Math.Log(2), options, regression: false));
-        var balanced = new LoraTextClassifier.Options { BalanceClasses = true };
+        var balanced = new LoraTextClassifier.Options { BalanceClasses = true, BalanceClassesBy = ClassBalance.LossWeights };
         // The suite's spam-assassin run with BalanceClasses, seed 1 (docs/quality.md, "Balanced classes"): it answered easy ham for every e-mail.
-        Assert.Contains("BalanceClasses off", LearningCheck.Warning(Losses(1.436, 1.071, 1.081), 1.078, balanced, regression: false));
+        string? weighted = LearningCheck.Warning(Losses(1.436, 1.071, 1.081), 1.078, balanced, regression: false);
+        Assert.Contains("BalanceClassesBy = Sampling", weighted);
+        Assert.Contains("BalanceClasses off", weighted);
+        var sampled = new LoraTextClassifier.Options { BalanceClasses = true };   // by sampling, the default
+        Assert.Contains("every class equally likely", LearningCheck.Warning(Losses(1.12, 1.10), Math.Log(3), sampled, regression: false));
     }
 }
