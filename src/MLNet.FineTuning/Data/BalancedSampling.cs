@@ -5,7 +5,7 @@ namespace MLNet.FineTuning.Data;
 /// to randomly chosen classes), each class's draws cycling through shuffled passes over its rows, so a rare class's rows
 /// repeat as evenly as they can and a common class's rows take turns from epoch to epoch; then the draws are shuffled.
 /// Resampling instead of weighting the loss keeps every row's weight at 1, so one rare row never carries half a
-/// batch's gradient (docs/quality.md, "Balanced classes").
+/// batch's gradient (docs/quality.md, "Balanced sampling").
 /// </summary>
 internal static class BalancedSampling
 {

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Training;
 
-/// <summary>The loss weights of <see cref="FineTuningOptions.BalanceClasses"/>.</summary>
+/// <summary>The loss weights of <see cref="FineTuningOptions.BalanceClasses"/> by <see cref="ClassBalance.LossWeights"/>.</summary>
 internal static class ClassWeights
 {
     /// <summary>w_c = N / (K · n_c): the loss of each class counts as if the classes were balanced (scikit-learn's
