@@ -19,6 +19,7 @@ internal sealed class TrainingArguments
     public readonly Option<int> Seed;
     public readonly Option<int?> Gpu;
     public readonly Option<TrainingPrecision?> Precision;
+    public readonly Option<ClassBalance?> BalanceBy;
     public readonly Option<bool> BalanceClasses, NoTf32, Force, Resume, NoBaseline;
 
     public TrainingArguments(Command command, string dataDescription)
@@ -47,7 +48,9 @@ internal sealed class TrainingArguments
         FreezeBackboneEpochs = Recorded.Add(command, new Option<int?>("--freeze-backbone-epochs") { Description = "Epochs that train the head only before the backbone joins." });
         EarlyStopping = Recorded.Add(command, new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation accuracy (keeps the best epoch)." });
         TimeBudget = Recorded.Add(command, new Option<double?>("--time-budget") { Description = "Minutes for the automatic recipe: a learning-rate range test and a search over the settings that matter, then the best one retrained." });
-        BalanceClasses = Recorded.Add(command, new Option<bool>("--balance-classes") { Description = "Draw every class equally often in training, so that rare classes count as much as common ones." });
+        BalanceClasses = Recorded.Add(command, new Option<bool>("--balance-classes") { Description = "Make rare classes count as much as common ones in training (higher macro accuracy on uneven classes), as --balance-by says." });
+        BalanceBy = Recorded.Add(command, new Option<ClassBalance?>("--balance-by")
+        { Description = "With --balance-classes: sampling (library default: each epoch draws every class equally often) or lossweights (every row, the loss weighted per class)." });
         Precision = Recorded.Add(command, new Option<TrainingPrecision?>("--precision") { Description = "auto (bf16 mixed precision on a GPU, fp32 on the CPU), float32 or bfloat16." });
         NoTf32 = Recorded.Add(command, new Option<bool>("--no-tf32") { Description = "With --gpu: full fp32 arithmetic in fp32 matrix products and convolutions (TF32 tensor cores are allowed by default)." });
         Seed = Recorded.Add(command, new Option<int>("--seed") { Description = "Seed of the split, the initialisation and the data order.", DefaultValueFactory = _ => 1 });
@@ -63,6 +66,7 @@ internal sealed class TrainingArguments
         command.Validators.Add(r =>
         {
             if (r.GetValue(Force) && r.GetValue(Resume)) r.AddError("--force and --resume exclude each other: --force starts over, --resume continues.");
+            if (r.GetValue(BalanceBy) != null && !r.GetValue(BalanceClasses)) r.AddError("--balance-by says how --balance-classes balances; add --balance-classes (alone it would change nothing).");
             if (r.GetValue(Resume) && r.GetValue(TimeBudget) != null) r.AddError("--resume cannot be combined with --time-budget (the automatic recipe trains several models from the start).");
         });
     }
@@ -80,6 +84,7 @@ internal sealed class TrainingArguments
         if (r.GetValue(Precision) is TrainingPrecision precision) o.Precision = precision;
         o.AllowTf32 = !r.GetValue(NoTf32);
         o.BalanceClasses = r.GetValue(BalanceClasses);
+        if (r.GetValue(BalanceBy) is ClassBalance by) o.BalanceClassesBy = by;
         o.Seed = r.GetValue(Seed);
     }
 

@@ -49,10 +49,12 @@ public abstract class FineTuningOptions
     /// loss weights where balancing helps, and no run that learned nothing, where loss weights made one spam-assassin run
     /// in three answer the largest class (docs/quality.md, "Balanced sampling").</summary>
     public ClassBalance BalanceClassesBy { get; set; } = ClassBalance.Sampling;
+    /// <summary>How the classes are balanced, or null when they are not.</summary>
+    internal ClassBalance? Balance => BalanceClasses ? BalanceClassesBy : null;
     /// <summary>Whether training epochs draw as many rows of every class.</summary>
-    internal bool SamplesClassesEvenly => BalanceClasses && BalanceClassesBy == ClassBalance.Sampling;
+    internal bool SamplesClassesEvenly => Balance == ClassBalance.Sampling;
     /// <summary>Whether the loss weighs the classes (<see cref="ClassWeights"/>).</summary>
-    internal bool WeightsClasses => BalanceClasses && BalanceClassesBy == ClassBalance.LossWeights;
+    internal bool WeightsClasses => Balance == ClassBalance.LossWeights;
     /// <summary>Exponential moving average of the weights (timm's model EMA), in [0, 1); 0 turns it off. After every step
     /// the average moves toward the weights by 1 − d, d = min(decay, (1 + step) / (10 + step)); validation, the best-epoch
     /// choice, checkpoints' average and the exported model then use the average. Typical: 0.999. Default 0 (off).</summary>

@@ -115,7 +115,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         var task = Task(o, rows);
         var loop = new TrainingLoop(o, device, log, () => CheckpointMetadata(o, rows), mixing, task);
         double? constant = mixing != null ? null
-            : task.ConstantAnswerLoss(rows, o.WeightsClasses ? o.BatchSize : null, o.SamplesClassesEvenly);
+            : task.ConstantAnswerLoss(rows, o.Balance, o.BatchSize);
         return (run, loop, o.WeightsClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null, constant);
     }
 

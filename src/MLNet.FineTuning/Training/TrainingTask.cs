@@ -32,10 +32,10 @@ internal abstract class TrainingTask
 
     /// <summary>The training loss of the best answer that ignores the input (one constant for every row) on the training
     /// rows, or null where the task cannot say: what a run that learned nothing ends at (<see cref="LearningCheck"/>).
-    /// <paramref name="balancedBatchSize"/> is the batch size when the loss weights the classes (<see cref="ClassWeights"/>),
-    /// else null; <paramref name="sampledEvenly"/> says that each epoch draws as many rows of every class
-    /// (<see cref="Data.BalancedSampling"/>).</summary>
-    public virtual double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null, bool sampledEvenly = false) => null;
+    /// <paramref name="balance"/> is how the classes are balanced (null: not at all): by sampling, each epoch draws as
+    /// many rows of every class (<see cref="Data.BalancedSampling"/>); by loss weights (<see cref="ClassWeights"/>), the
+    /// constant depends on how rows fall into batches of <paramref name="batchSize"/>.</summary>
+    public virtual double? ConstantAnswerLoss(IFineTuningRows rows, ClassBalance? balance = null, int batchSize = 0) => null;
 }
 
 /// <summary>Single-label classification: cross-entropy over K logits against int64 class indices; a hit is the argmax.</summary>
@@ -58,13 +58,15 @@ internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
     /// the entropy of those shares: between the frequencies' entropy and log K. The shares depend on how the rows fall
     /// into batches; they are averaged over a few seeded shuffles (the suite's 1,000 spam-assassin rows, batches of 16:
     /// 1.076 nats against log 3 = 1.099, where a run that collapsed reached 1.071, docs/quality.md "Balanced classes").</summary>
-    public override double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null, bool sampledEvenly = false)
+    public override double? ConstantAnswerLoss(IFineTuningRows rows, ClassBalance? balance = null, int batchSize = 0)
     {
         if (labelSmoothing != 0 || rows.TrainClasses.Length == 0) return null;
         int[] labels = rows.TrainClasses;
-        if (sampledEvenly) return Math.Log(labels.Distinct().Count());   // even shares of the classes present
-        int classes = labels.Max() + 1;
-        double[] shares = balancedBatchSize is int size ? WeightShares(labels, ClassWeights.Values(labels, classes), size)
+        if (balance == ClassBalance.Sampling) return Math.Log(labels.Distinct().Count());   // even shares of the classes present
+        if (balance == ClassBalance.LossWeights && batchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Loss weights' constant needs the batch size.");
+        double[] shares = balance == ClassBalance.LossWeights
+            ? WeightShares(labels, ClassWeights.Values(labels, labels.Max() + 1), batchSize)
             : labels.GroupBy(c => c).Select(g => (double)g.Count() / labels.Length).ToArray();
         return -shares.Where(p => p > 0).Sum(p => p * Math.Log(p));
     }
@@ -115,7 +117,7 @@ internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
     public override bool HasAccuracy => false;
 
     /// <summary>1: the standardised targets' variance, what answering the training mean costs.</summary>
-    public override double? ConstantAnswerLoss(IFineTuningRows rows, int? balancedBatchSize = null, bool sampledEvenly = false) => 1;
+    public override double? ConstantAnswerLoss(IFineTuningRows rows, ClassBalance? balance = null, int batchSize = 0) => 1;
 }
 
 /// <summary>

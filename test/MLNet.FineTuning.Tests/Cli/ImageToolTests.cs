@@ -4,10 +4,11 @@ using MLNet.FineTuning.Tests.Pretrained;
 namespace MLNet.FineTuning.Tests.Cli;
 
 /// <summary>One `mlnet-finetune image` run on a tiny Fashion-MNIST folder (3 classes, 16 training and 8 test images
-/// each, 32 px, 2 epochs), shared by the tests below.</summary>
+/// each, 32 px, 2 epochs; classes balanced by loss weights, which on these even classes changes little and shows that
+/// the option reaches the estimator and its record), shared by the tests below.</summary>
 public sealed class ImageToolRun() : ToolRun("image",
     root => (Tool.ImageFolder(root, "train", 16), Tool.ImageFolder(root, "test", 8)),
-    ["--image-size", "32", "--epochs", "2", "--batch-size", "16"])
+    ["--image-size", "32", "--epochs", "2", "--batch-size", "16", "--balance-classes", "--balance-by", "lossweights"])
 {
     /// <summary>The collection of the tests that share this run (the tool's and the serving sample's).</summary>
     public const string Collection = "image tool run";
@@ -126,6 +127,8 @@ public sealed class ImageToolTests(ImageToolRun run)
         using var record = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(again, "finetune.json")));
         Assert.Equal("32", record.RootElement.GetProperty("arguments").GetProperty("--image-size").GetString());
         Assert.Equal(32, record.RootElement.GetProperty("options").GetProperty("ImageSize").GetInt32());
+        Assert.True(record.RootElement.GetProperty("options").GetProperty("BalanceClasses").GetBoolean());
+        Assert.Equal("LossWeights", record.RootElement.GetProperty("options").GetProperty("BalanceClassesBy").GetString());
         Assert.Equal(2, record.RootElement.GetProperty("epochs").GetArrayLength());
     }
 

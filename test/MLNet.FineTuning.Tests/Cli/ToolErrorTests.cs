@@ -92,6 +92,9 @@ public sealed class ToolErrorTests : IDisposable
         var unknown = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--learning-speed", "2");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("--learning-speed", unknown.Error);
+        var balanceByAlone = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--balance-by", "lossweights");
+        Assert.Equal(1, balanceByAlone.ExitCode);
+        Assert.Contains("add --balance-classes", balanceByAlone.Error);
         Assert.False(Directory.Exists(Path.Combine(root, "out")), "a rejected command line writes nothing");
     }
 

@@ -31,7 +31,7 @@ public class LearningCheckTests
     {
         // Class-balanced sampling draws the 3 classes present equally, whatever their counts; class 1 has no rows.
         var rows = new Rows([0, 0, 0, 0, 0, 2, 3, 3], ["a", "b", "c", "d"]);
-        Assert.Equal(Math.Log(3), new ClassificationTask(0).ConstantAnswerLoss(rows, sampledEvenly: true)!.Value, 12);
+        Assert.Equal(Math.Log(3), new ClassificationTask(0).ConstantAnswerLoss(rows, ClassBalance.Sampling)!.Value, 12);
     }
 
     [Fact]
@@ -43,9 +43,9 @@ public class LearningCheckTests
         var rows = new Rows([.. Enumerable.Repeat(0, 640), .. Enumerable.Repeat(1, 320), .. Enumerable.Repeat(2, 40)], ["easy", "spam", "hard"]);
         var task = new ClassificationTask(0);
         double frequencies = task.ConstantAnswerLoss(rows)!.Value;
-        Assert.Equal(Math.Log(3), task.ConstantAnswerLoss(rows, balancedBatchSize: 1000)!.Value, 9);
-        Assert.Equal(frequencies, task.ConstantAnswerLoss(rows, balancedBatchSize: 1)!.Value, 9);
-        double batchesOf16 = task.ConstantAnswerLoss(rows, balancedBatchSize: 16)!.Value;
+        Assert.Equal(Math.Log(3), task.ConstantAnswerLoss(rows, ClassBalance.LossWeights, 1000)!.Value, 9);
+        Assert.Equal(frequencies, task.ConstantAnswerLoss(rows, ClassBalance.LossWeights, 1)!.Value, 9);
+        double batchesOf16 = task.ConstantAnswerLoss(rows, ClassBalance.LossWeights, 16)!.Value;
         Assert.InRange(batchesOf16, 1.07, 1.085);
         Assert.True(batchesOf16 * LearningCheck.Share <= 1.071, "the collapsed run's best epoch must count as not learned");
     }
