@@ -15,8 +15,8 @@ internal static class LearningCheck
     public const double Share = 0.98;
 
     /// <summary>A warning for a run that learned nothing, or null. <paramref name="constantAnswerLoss"/> is null where the
-    /// loss is not comparable with it (mixing, label smoothing, a task that cannot say); with class weights it is the
-    /// weighted loss's constant (<see cref="ClassificationTask.ConstantAnswerLoss"/>).</summary>
+    /// loss is not comparable with it (mixing, label smoothing with class weights, a task that cannot say); with class
+    /// weights or label smoothing it is that loss's constant (<see cref="ClassificationTask.ConstantAnswerLoss"/>).</summary>
     public static string? Warning(TrainingResult result, double? constantAnswerLoss, FineTuningOptions o, bool regression)
     {
         if (constantAnswerLoss is not double constant || constant <= 0 || result.Epochs.Count == 0) return null;
@@ -25,6 +25,7 @@ internal static class LearningCheck
         string answer = regression ? "the training mean for every row"
             : o.WeightsClasses ? "the same class probabilities for every row (the best such answer under the class weights)"
             : o.SamplesClassesEvenly ? "every class equally likely for every row (the classes are drawn evenly)"
+            : o.LabelSmoothing > 0 ? "the training rows' class frequencies, smoothed as the targets are, for every row"
             : "the training rows' class frequencies for every row";
         return $"Training did not learn: its best epoch's training loss ({best:F3}) is no lower than answering {answer} " +
                $"({constant:F3}), so the model gives about the same answer whatever the input. The usual cause is a learning rate " +

@@ -52,23 +52,31 @@ internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
     public override bool HasAccuracy => true;
 
     /// <summary>The entropy of the training rows' class frequencies (nats): the cross-entropy of answering those
-    /// frequencies for every row. Null with label smoothing, which moves the best constant's loss.
+    /// frequencies for every row. With label smoothing ε each row's target is (1 − ε)·one-hot + ε/K (PyTorch's
+    /// cross_entropy), so the best constant answers the mean target, (1 − ε)·frequencies + ε/K, and costs its entropy.
     /// With class weights the loss of a batch is its weighted mean (divided by the batch's sum of weights, as PyTorch's
     /// cross_entropy does), so the best constant answers each class's expected share of a batch's weight, and its loss is
     /// the entropy of those shares: between the frequencies' entropy and log K. The shares depend on how the rows fall
     /// into batches; they are averaged over a few seeded shuffles (the suite's 1,000 spam-assassin rows, batches of 16:
-    /// 1.076 nats against log 3 = 1.099, where a run that collapsed reached 1.071, docs/quality.md "Balanced classes").</summary>
+    /// 1.076 nats against log 3 = 1.099, where a run that collapsed reached 1.071, docs/quality.md "Balanced classes").
+    /// Null for class weights with label smoothing, where PyTorch weighs the smoothing term per class as well.</summary>
     public override double? ConstantAnswerLoss(IFineTuningRows rows, ClassBalance? balance = null, int batchSize = 0)
     {
-        if (labelSmoothing != 0 || rows.TrainClasses.Length == 0) return null;
         int[] labels = rows.TrainClasses;
-        if (balance == ClassBalance.Sampling) return Math.Log(labels.Distinct().Count());   // even shares of the classes present
+        if (labels.Length == 0 || (labelSmoothing != 0 && balance == ClassBalance.LossWeights)) return null;
         if (balance == ClassBalance.LossWeights && batchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Loss weights' constant needs the batch size.");
-        double[] shares = balance == ClassBalance.LossWeights
-            ? WeightShares(labels, ClassWeights.Values(labels, labels.Max() + 1), batchSize)
-            : labels.GroupBy(c => c).Select(g => (double)g.Count() / labels.Length).ToArray();
-        return -shares.Where(p => p > 0).Sum(p => p * Math.Log(p));
+        int classes = Math.Max(rows.ClassNames.Length, labels.Max() + 1);
+        var counts = new double[classes];
+        foreach (int c in labels) counts[c]++;
+        int present = counts.Count(n => n > 0);
+        double[] shares = balance switch
+        {
+            ClassBalance.Sampling => Array.ConvertAll(counts, n => n > 0 ? 1.0 / present : 0),   // the classes present, evenly
+            ClassBalance.LossWeights => WeightShares(labels, ClassWeights.Values(labels, classes), batchSize),
+            _ => Array.ConvertAll(counts, n => n / labels.Length),
+        };
+        return -shares.Select(p => (1 - labelSmoothing) * p + labelSmoothing / classes).Where(t => t > 0).Sum(t => t * Math.Log(t));
     }
 
     /// <summary>Each class's share of a batch's weight, averaged over the batches of a few seeded shuffles.</summary>

@@ -21,9 +21,33 @@ public class LearningCheckTests
         var skewed = new Rows([0, 0, 0, 1], ["a", "b"]);
         Assert.Equal(Math.Log(2), new ClassificationTask(0).ConstantAnswerLoss(even)!.Value, 12);
         Assert.Equal(-(0.75 * Math.Log(0.75) + 0.25 * Math.Log(0.25)), new ClassificationTask(0).ConstantAnswerLoss(skewed)!.Value, 12);
-        Assert.Null(new ClassificationTask(0.1).ConstantAnswerLoss(even));   // smoothing moves the best constant's loss
         Assert.Equal(1, new RegressionTask(new TargetScaling(5, 2)).ConstantAnswerLoss(new Rows([], []))!.Value);
         Assert.Null(new LabelSetTask(0, false).ConstantAnswerLoss(even));
+    }
+
+    [Fact]
+    public void ConstantAnswerLoss_WithLabelSmoothing_IsWhatLibtorchChargesTheBestConstant()
+    {
+        // 4 classes, one of them absent from training: smoothing still spreads ε/K onto it, as PyTorch's cross_entropy does.
+        var rows = new Rows([0, 0, 0, 0, 0, 0, 1, 1, 2, 2], ["a", "b", "c", "d"]);
+        foreach (var (smoothing, balance) in new (double, ClassBalance?)[] { (0.1, null), (0.3, null), (0.1, ClassBalance.Sampling), (0, null) })
+        {
+            double expected = new ClassificationTask(smoothing).ConstantAnswerLoss(rows, balance)!.Value;
+            // The best constant answer, as logits: log of the mean smoothed target, the same for every row.
+            double[] shares = balance == ClassBalance.Sampling ? [1 / 3.0, 1 / 3.0, 1 / 3.0, 0] : [0.6, 0.2, 0.2, 0];
+            var best = shares.Select(p => (float)Math.Log((1 - smoothing) * p + smoothing / 4)).ToArray();
+            // Sampling draws every class equally: a batch of one row of each class present stands for an epoch.
+            long[] drawn = balance == ClassBalance.Sampling ? [0, 1, 2] : [.. rows.TrainClasses.Select(c => (long)c)];
+            using var logits = TorchSharp.torch.tensor(best).expand(drawn.Length, 4);
+            using var labels = TorchSharp.torch.tensor(drawn);
+            using var loss = TorchSharp.torch.nn.functional.cross_entropy(logits, labels, label_smoothing: smoothing);
+            Assert.Equal(loss.item<float>(), expected, 5);
+            // And it is the best constant: moving the answer costs more.
+            using var other = TorchSharp.torch.tensor(best).add(TorchSharp.torch.tensor(new[] { 0.2f, 0, -0.1f, 0 })).expand(drawn.Length, 4);
+            using var worse = TorchSharp.torch.nn.functional.cross_entropy(other, labels, label_smoothing: smoothing);
+            Assert.True(worse.item<float>() > expected, $"smoothing {smoothing}: a moved constant cost {worse.item<float>()} against {expected}");
+        }
+        Assert.Null(new ClassificationTask(0.1).ConstantAnswerLoss(rows, ClassBalance.LossWeights, 16));   // weighted smoothing: not comparable
     }
 
     [Fact]
