@@ -15,8 +15,8 @@ internal static class LearningCheck
     public const double Share = 0.98;
 
     /// <summary>A warning for a run that learned nothing, or null. <paramref name="constantAnswerLoss"/> is null where the
-    /// loss is not comparable with it (mixing, label smoothing with class weights, a task that cannot say); with class
-    /// weights or label smoothing it is that loss's constant (<see cref="ClassificationTask.ConstantAnswerLoss"/>).</summary>
+    /// loss is not comparable with it (mixing, a task that cannot say); with class weights or label smoothing it is that
+    /// loss's constant (<see cref="ClassificationTask.ConstantAnswerLoss"/>).</summary>
     public static string? Warning(TrainingResult result, double? constantAnswerLoss, FineTuningOptions o, bool regression)
     {
         if (constantAnswerLoss is not double constant || constant <= 0 || result.Epochs.Count == 0) return null;

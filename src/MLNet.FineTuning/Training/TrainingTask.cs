@@ -59,31 +59,38 @@ internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
     /// the entropy of those shares: between the frequencies' entropy and log K. The shares depend on how the rows fall
     /// into batches; they are averaged over a few seeded shuffles (the suite's 1,000 spam-assassin rows, batches of 16:
     /// 1.076 nats against log 3 = 1.099, where a run that collapsed reached 1.071, docs/quality.md "Balanced classes").
-    /// Null for class weights with label smoothing, where PyTorch weighs the smoothing term per class as well.</summary>
+    /// Both together: PyTorch weighs the smoothing term of class k by its weight and divides it by the same sum, so
+    /// class k's coefficient in the loss is (1 − ε)·share + ε/K·(batch rows · weight / batch weight), averaged over the
+    /// batches; coefficients c that need not sum to 1 make −Σ c log(c / Σc) the best constant's loss.</summary>
     public override double? ConstantAnswerLoss(IFineTuningRows rows, ClassBalance? balance = null, int batchSize = 0)
     {
         int[] labels = rows.TrainClasses;
-        if (labels.Length == 0 || (labelSmoothing != 0 && balance == ClassBalance.LossWeights)) return null;
+        if (labels.Length == 0) return null;
         if (balance == ClassBalance.LossWeights && batchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Loss weights' constant needs the batch size.");
         int classes = Math.Max(rows.ClassNames.Length, labels.Max() + 1);
         var counts = new double[classes];
         foreach (int c in labels) counts[c]++;
         int present = counts.Count(n => n > 0);
+        var smoothingShares = Enumerable.Repeat(1.0, classes).ToArray();   // unweighted: ε/K on every class
         double[] shares = balance switch
         {
             ClassBalance.Sampling => Array.ConvertAll(counts, n => n > 0 ? 1.0 / present : 0),   // the classes present, evenly
-            ClassBalance.LossWeights => WeightShares(labels, ClassWeights.Values(labels, classes), batchSize),
+            ClassBalance.LossWeights => WeightShares(labels, ClassWeights.Values(labels, classes), batchSize, out smoothingShares),
             _ => Array.ConvertAll(counts, n => n / labels.Length),
         };
-        return -shares.Select(p => (1 - labelSmoothing) * p + labelSmoothing / classes).Where(t => t > 0).Sum(t => t * Math.Log(t));
+        var coefficients = shares.Select((p, k) => (1 - labelSmoothing) * p + labelSmoothing / classes * smoothingShares[k]).ToArray();
+        double sum = coefficients.Sum();
+        return -coefficients.Where(c => c > 0).Sum(c => c * Math.Log(c / sum));
     }
 
-    /// <summary>Each class's share of a batch's weight, averaged over the batches of a few seeded shuffles.</summary>
-    private static double[] WeightShares(int[] labels, double[] weights, int batchSize)
+    /// <summary>Each class's share of a batch's weight, averaged over the batches of a few seeded shuffles; and, for label
+    /// smoothing, each class's weight times the batch's rows over the batch's weight, averaged the same way.</summary>
+    private static double[] WeightShares(int[] labels, double[] weights, int batchSize, out double[] smoothingShares)
     {
         const int shuffles = 8;
         var shares = new double[weights.Length];
+        var smoothing = new double[weights.Length];
         var order = (int[])labels.Clone();
         var random = new Random(0);
         int batches = 0;
@@ -96,8 +103,10 @@ internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
                 double total = 0;
                 foreach (int c in batch) total += weights[c];
                 foreach (int c in batch) shares[c] += weights[c] / total;
+                for (int k = 0; k < weights.Length; k++) smoothing[k] += batch.Length * weights[k] / total;
             }
         }
+        smoothingShares = Array.ConvertAll(smoothing, x => x / batches);
         return Array.ConvertAll(shares, x => x / batches);
     }
 }

@@ -47,7 +47,34 @@ public class LearningCheckTests
             using var worse = TorchSharp.torch.nn.functional.cross_entropy(other, labels, label_smoothing: smoothing);
             Assert.True(worse.item<float>() > expected, $"smoothing {smoothing}: a moved constant cost {worse.item<float>()} against {expected}");
         }
-        Assert.Null(new ClassificationTask(0.1).ConstantAnswerLoss(rows, ClassBalance.LossWeights, 16));   // weighted smoothing: not comparable
+    }
+
+    [Fact]
+    public void ConstantAnswerLoss_WithLabelSmoothingAndClassWeights_IsWhatLibtorchChargesTheBestConstant()
+    {
+        // One batch of every row: the weighted, smoothed loss of a constant answer, exactly as libtorch computes it.
+        var rows = new Rows([0, 0, 0, 0, 0, 0, 1, 1, 2, 2], ["a", "b", "c", "d"]);
+        foreach (double smoothing in new[] { 0.1, 0.3 })
+        {
+            double expected = new ClassificationTask(smoothing).ConstantAnswerLoss(rows, ClassBalance.LossWeights, rows.TrainCount)!.Value;
+            double[] weights = ClassWeights.Values(rows.TrainClasses, 4);
+            using var weight = TorchSharp.torch.tensor(weights.Select(w => (float)w).ToArray());
+            using var labels = TorchSharp.torch.tensor(rows.TrainClasses.Select(c => (long)c).ToArray());
+            // The best constant, found by libtorch itself: gradient descent on one logit vector shared by every row.
+            using var logits = new TorchSharp.Modules.Parameter(TorchSharp.torch.zeros(4));
+            using var optimizer = TorchSharp.torch.optim.Adam([logits], 0.05);
+            float loss = float.NaN;
+            for (int step = 0; step < 3000; step++)
+            {
+                optimizer.zero_grad();
+                using var l = TorchSharp.torch.nn.functional.cross_entropy(logits.expand(rows.TrainCount, 4), labels, weight, label_smoothing: smoothing);
+                l.backward();
+                optimizer.step();
+                loss = l.item<float>();
+            }
+            // No constant does better, and gradient descent gets there (within what a constant step size leaves).
+            Assert.InRange(loss, expected - 1e-5, expected + 1e-4);
+        }
     }
 
     [Fact]
