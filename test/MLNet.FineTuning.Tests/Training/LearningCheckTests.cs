@@ -32,6 +32,7 @@ public class LearningCheckTests
         var rows = new Rows([0, 0, 0, 0, 0, 0, 1, 1, 2, 2], ["a", "b", "c", "d"]);
         foreach (var (smoothing, balance) in new (double, ClassBalance?)[] { (0.1, null), (0.3, null), (0.1, ClassBalance.Sampling), (0, null) })
         {
+            using var scope = TorchSharp.torch.NewDisposeScope();
             double expected = new ClassificationTask(smoothing).ConstantAnswerLoss(rows, balance)!.Value;
             // The best constant answer, as logits: log of the mean smoothed target, the same for every row.
             double[] shares = balance == ClassBalance.Sampling ? [1 / 3.0, 1 / 3.0, 1 / 3.0, 0] : [0.6, 0.2, 0.2, 0];
@@ -67,7 +68,8 @@ public class LearningCheckTests
             for (int step = 0; step < 3000; step++)
             {
                 optimizer.zero_grad();
-                using var l = TorchSharp.torch.nn.functional.cross_entropy(logits.expand(rows.TrainCount, 4), labels, weight, label_smoothing: smoothing);
+                using var expanded = logits.expand(rows.TrainCount, 4);
+                using var l = TorchSharp.torch.nn.functional.cross_entropy(expanded, labels, weight, label_smoothing: smoothing);
                 l.backward();
                 optimizer.step();
                 loss = l.item<float>();
