@@ -8,25 +8,6 @@ using static TorchSharp.torch;
 
 namespace MLNet.FineTuning.Training;
 
-/// <summary>What a finished run reports.</summary>
-internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int BestEpoch, double? BestMetric, IReadOnlyList<TrainingProgress> Epochs)
-{
-    /// <summary>The automatic recipe's record, when <see cref="FineTuningOptions.TimeBudget"/> chose the run.</summary>
-    public RecipeSearchResult? Search { get; init; }
-    /// <summary>The weight interpolation α applied after training (1 when off).</summary>
-    public double WeightInterpolation { get; init; } = 1;
-    /// <summary>The final model's outputs on the validation rows, when the task asks for them
-    /// (<see cref="TrainingTask.NeedsValidationOutputs"/>) and there are validation rows; otherwise null.</summary>
-    public RowOutputs? ValidationOutputs { get; init; }
-}
-
-/// <summary>A model's raw outputs (logits) on some rows and those rows' labels, row-major: row i's outputs are
-/// <c>Outputs[i·Width .. (i+1)·Width)</c>, its labels <c>Labels[i·LabelWidth ..]</c>.</summary>
-internal sealed record RowOutputs(float[] Outputs, int Width, float[] Labels, int LabelWidth)
-{
-    public int Rows => Outputs.Length / Math.Max(1, Width);
-}
-
 /// <summary>
 /// The one fine-tuning loop both estimators use: AdamW with parameter groups (head / backbone rates,
 /// no decay on biases and normalisation weights), a per-step schedule, gradient clipping, head-only warm
@@ -35,7 +16,7 @@ internal sealed record RowOutputs(float[] Outputs, int Width, float[] Labels, in
 /// weights (<see cref="WeightAverage"/>), L2-SP and weight interpolation (<see cref="StartingWeights"/>).
 /// Every step runs inside a dispose scope; nothing but the accumulators outlives it.
 /// </summary>
-internal sealed class TrainingLoop
+internal sealed partial class TrainingLoop
 {
     private readonly FineTuningOptions options;
     private readonly Device device;
@@ -382,163 +363,6 @@ internal sealed class TrainingLoop
         mixed?.MastersToModel();
         optimizer.zero_grad();
     }
-
-    /// <summary>
-    /// The learning-rate range test (Smith 2017, "Cyclical Learning Rates for Training Neural Networks", §3.3; fastai's
-    /// <c>lr_find</c>): from the current weights, <paramref name="steps"/> optimizer steps with the head's rate growing
-    /// exponentially from <paramref name="minRate"/> to <paramref name="maxRate"/> (the backbone keeps its factor), the
-    /// loss of each step recorded, stopping once the smoothed loss exceeds 4× its minimum. The weights are changed: run
-    /// it on a model that is thrown away afterwards. <paramref name="keepGoing"/>, when given, is asked after each step with
-    /// (steps done, steps planned); false stops the test, which then returns null (the automatic recipe's budget).
-    /// </summary>
-    public LearningRateRange? FindLearningRate(IFineTunable model, IBatchSource train, int steps, double minRate, double maxRate, Tensor? classWeights = null,
-                                               Func<int, int, bool>? keepGoing = null)
-    {
-        using var kernels = CudaKernelChoices.ForTraining(device, options.AllowTf32, Info);
-        model.Module.to(device);
-        using var weights = classWeights?.to(device);
-        using var mixed = MixedPrecision.Wanted(options.Precision, device) ? MixedPrecision.Begin(model) : null;
-        var (optimizer, groups) = CreateOptimizer(model, mixed);
-        using var _ = optimizer;
-        optimizer.zero_grad();
-        var trainable = mixed?.Masters.ToArray() ?? model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
-        model.SetTrainingMode(false);
-        manual_seed(options.Seed);
-        var rates = new List<double>();
-        var losses = new List<double>();
-        for (int epoch = 0; rates.Count < steps; epoch++)
-        {
-            int before = rates.Count;
-            foreach (var batch in train.Batches(epoch, options.CancellationToken))
-            {
-                using var b = batch;
-                double rate = minRate * Math.Pow(maxRate / minRate, (double)rates.Count / Math.Max(1, steps - 1));
-                // Each group keeps its ratio to the head's rate (the backbone's factor).
-                foreach (var (group, baseRate) in groups) group.LearningRate = rate * baseRate / options.LearningRate;
-                double loss;
-                try
-                {
-                    using (NewDisposeScope()) loss = Backward(model, b, mixed, weights, 1).Loss.item<float>();
-                    Update(optimizer, mixed, trainable);
-                }
-                catch (ExternalException e) when (TrainingOutOfMemoryException.IsOutOfMemory(e))
-                {
-                    throw OutOfMemory(e, "the learning-rate range test", b, $" (step {rates.Count + 1})");
-                }
-                if (device.type == DeviceType.CPU) GC.Collect(0);   // see Run: TorchSharp's Scalars pin the heap otherwise
-                rates.Add(rate);
-                losses.Add(loss);
-                if (keepGoing != null && rates.Count < steps && !keepGoing(rates.Count, steps))
-                {
-                    mixed?.End();
-                    Info($"learning-rate range test stopped after {rates.Count} of {steps} steps");
-                    return null;
-                }
-                if (rates.Count >= steps || LearningRateRange.Diverged(losses)) break;
-            }
-            if (rates.Count == before) throw new InvalidOperationException("The training data gave no batch for the learning-rate range test.");
-            if (LearningRateRange.Diverged(losses)) break;
-        }
-        mixed?.End();
-        var range = LearningRateRange.From(rates, losses);
-        Info($"learning-rate range test: {rates.Count} steps from {minRate:G2} to {rates[^1]:G2}; suggested {range.SuggestedLearningRate:G2} (steepest fall of the smoothed loss)");
-        return range;
-    }
-
-    /// <summary>Mean loss and accuracy over a source, in evaluation mode, without gradients.</summary>
-    public (double Loss, double Accuracy) Evaluate(IFineTunable model, IBatchSource source, Tensor? weights = null)
-    {
-        model.Module.eval();
-        double loss = 0, correct = 0;
-        long n = 0;
-        using var _ = no_grad();
-        foreach (var batch in source.Batches(0, options.CancellationToken))
-        {
-            using var b = batch;
-            using var scope = NewDisposeScope();
-            var logits = ForwardWithoutGradients(model, b, "validation");
-            var labels = b.Labels.to(device);
-            loss += task.EvaluationLoss(logits, labels, weights).item<float>();
-            if (task.Hits(logits, labels) is { } hits) correct += hits.item<long>();
-            n += b.Count;
-        }
-        return (loss / Math.Max(1, n), task.Accuracy(correct, n));
-    }
-
-    /// <summary>The model's fp32 outputs and the labels over a source, in evaluation mode, without gradients, copied to the host.</summary>
-    public RowOutputs Outputs(IFineTunable model, IBatchSource source)
-    {
-        model.Module.eval();
-        var outputs = new List<float>();
-        var labels = new List<float>();
-        int width = 0, labelWidth = 1;
-        using var _ = no_grad();
-        foreach (var batch in source.Batches(0, options.CancellationToken))
-        {
-            using var b = batch;
-            using var scope = NewDisposeScope();
-            var logits = ForwardWithoutGradients(model, b, "scoring the validation rows").cpu();
-            width = (int)logits.shape[1];
-            labelWidth = b.Labels.dim() > 1 ? (int)b.Labels.shape[1] : 1;
-            outputs.AddRange(logits.data<float>());
-            labels.AddRange(b.Labels.to(float32).data<float>());
-        }
-        return new RowOutputs(outputs.ToArray(), width, labels.ToArray(), labelWidth);
-    }
-
-    /// <summary>The model's fp32 outputs on a batch (the caller holds no_grad and a dispose scope).</summary>
-    private Tensor ForwardWithoutGradients(IFineTunable model, Batch b, string phase)
-    {
-        try { return model.Forward(b.Inputs.Select(t => t.to(device)).ToArray()).to(float32); }
-        catch (ExternalException e) when (TrainingOutOfMemoryException.IsOutOfMemory(e)) { throw OutOfMemory(e, phase, b); }
-    }
-
-    private (optim.Optimizer, List<(optim.ILearningRateController Group, double BaseRate)>) CreateOptimizer(IFineTunable model, MixedPrecision? mixed)
-    {
-        // Decoupled weight decay only on weight matrices and kernels: decaying biases and normalisation
-        // scales hurts fine-tuning (the usual no_decay rule of BERT/timm fine-tuning scripts).
-        // The model names further exemptions (a Vision Transformer's class token and position table, as timm's and
-        // torchvision's recipes exempt them).
-        var exempt = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
-        // Under bf16 the optimizer owns the fp32 masters, not the module's bf16 parameters.
-        Parameter Owned((string Name, Parameter Parameter) p)
-        {
-            var owned = mixed?.MasterOf(p.Parameter) ?? p.Parameter;
-            if (!model.DecaysWeight(p.Name)) exempt.Add(owned);
-            return owned;
-        }
-        bool Decays(Parameter p) => p.dim() > 1 && !exempt.Contains(p);
-        var head = model.HeadParameters.Select(Owned).ToArray();
-        var backbone = model.BackboneParameters.Select(Owned).ToArray();
-        // L2-SP replaces the backbone's decay toward zero by its own toward the pretrained weights.
-        double backboneDecay = options.PretrainedWeightDecay > 0 ? 0 : options.WeightDecay;
-        // With layer-wise decay, one pair of groups per backbone layer group, each at its LayerFactor.
-        var layers = model.BackboneParameters.Select((p, i) => (Factor: LayerFactor(model, p.Name), Tensor: backbone[i]))
-            .GroupBy(x => x.Factor, x => x.Tensor).OrderByDescending(g => g.Key).Select(g => (Params: g.ToArray(), g.Key));
-        var specs = new List<(IEnumerable<Parameter> Params, double Rate, double Decay)>
-        {
-            (head.Where(Decays), options.LearningRate, options.WeightDecay),
-            (head.Where(p => !Decays(p)), options.LearningRate, 0),
-        };
-        foreach (var (parameters, factor) in layers)
-        {
-            double rate = options.LearningRate * options.BackboneLearningRateFactor * factor;
-            specs.Add((parameters.Where(Decays), rate, backboneDecay));
-            specs.Add((parameters.Where(p => !Decays(p)), rate, 0));
-        }
-        var groups = specs.Select(s => (Group: new AdamW.ParamGroup(s.Params.ToArray(), new AdamW.Options { LearningRate = s.Rate, weight_decay = s.Decay }), s.Rate))
-                          .Where(g => g.Group.Parameters.Any()).ToList();
-        var optimizer = new FlatAdamW(groups.Select(g => g.Group), options.LearningRate, options.WeightDecay);
-        mixed?.MirrorBuffers(optimizer);
-        long trainableCount = groups.Sum(g => g.Group.Parameters.Sum(p => p.numel()));
-        Info($"trainable parameters: {trainableCount:N0} (head {model.HeadParameters.Sum(p => p.Parameter.numel()):N0}, backbone/adapters {model.BackboneParameters.Sum(p => p.Parameter.numel()):N0}) on {device}{(mixed != null ? ", bf16 mixed precision (fp32 master weights)" : "")}");
-        return (optimizer, groups.Select(g => ((optim.ILearningRateController)g.Group, g.Rate)).ToList());
-    }
-
-    /// <summary>Layer-wise rate decay: the share of the backbone's rate that a parameter's layer group trains at,
-    /// decay^(groups above it); 1 when off.</summary>
-    private double LayerFactor(IFineTunable model, string backboneParameterName) =>
-        options.LayerwiseLearningRateDecay == 1 ? 1 : Math.Pow(options.LayerwiseLearningRateDecay, model.LayerCount - 1 - model.LayerOf(backboneParameterName));
 
     private void SaveCheckpoint(IFineTunable model, MixedPrecision? mixed, optim.Optimizer optimizer, TrainingState state, Dictionary<string, Tensor>? best,
                                 WeightAverage? average, string why, Tensor? generator = null)

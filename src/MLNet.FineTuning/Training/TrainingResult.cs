@@ -1,0 +1,20 @@
+namespace MLNet.FineTuning.Training;
+
+/// <summary>What a finished run reports.</summary>
+internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int BestEpoch, double? BestMetric, IReadOnlyList<TrainingProgress> Epochs)
+{
+    /// <summary>The automatic recipe's record, when <see cref="FineTuningOptions.TimeBudget"/> chose the run.</summary>
+    public RecipeSearchResult? Search { get; init; }
+    /// <summary>The weight interpolation α applied after training (1 when off).</summary>
+    public double WeightInterpolation { get; init; } = 1;
+    /// <summary>The final model's outputs on the validation rows, when the task asks for them
+    /// (<see cref="TrainingTask.NeedsValidationOutputs"/>) and there are validation rows; otherwise null.</summary>
+    public RowOutputs? ValidationOutputs { get; init; }
+}
+
+/// <summary>A model's raw outputs (logits) on some rows and those rows' labels, row-major: row i's outputs are
+/// <c>Outputs[i·Width .. (i+1)·Width)</c>, its labels <c>Labels[i·LabelWidth ..]</c>.</summary>
+internal sealed record RowOutputs(float[] Outputs, int Width, float[] Labels, int LabelWidth)
+{
+    public int Rows => Outputs.Length / Math.Max(1, Width);
+}
