@@ -42,7 +42,7 @@ public abstract class ImageFineTuningOptions : FineTuningOptions
     /// <summary>How much the training images are distorted (<see cref="ImageAugmentationPolicy"/>). Default
     /// <see cref="ImageAugmentationPolicy.None"/>: on the quality suite (docs/quality.md; 1,000 rows, 5 epochs) every
     /// augmentation tried lost accuracy: flips and crops down to 35 % of the area lost 10–55 points on glyphs and
-    /// digits, and crops of 75–100 % still lost 0.5–3.6 points on four of five data sets.</summary>
+    /// digits, and crops of 75–100 % still lost 0.2–2.9 points on each of the five data sets.</summary>
     public ImageAugmentationPolicy Augmentation { get; set; } = ImageAugmentationPolicy.None;
 
     /// <summary>Smallest area fraction of the random resized crop used for training augmentation, in (0, 1]; 1 turns
@@ -62,7 +62,7 @@ public abstract class ImageFineTuningOptions : FineTuningOptions
     /// <summary>Brightness and contrast jitter for training images: each image's brightness and contrast are scaled by
     /// factors drawn uniformly from [1 − j, 1 + j], in [0, 1). Default 0 (off). Turn it on with <see cref="NoiseLevel"/>
     /// when the images to score may be dimmer or noisier than the training images (phone photos, scans): on the quality
-    /// suite (docs/quality.md) 0.2 with a noise level of 10 cost 0.4 points on clean test images and gained 11 on
+    /// suite (docs/quality.md) 0.2 with a noise level of 10 cost 0.7 points on clean test images and gained 13 on
     /// degraded copies.</summary>
     public double ColorJitter { get; set; }
 
