@@ -85,19 +85,20 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
             rows.Valid == null ? null : new ImageBatchSource(rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None, keep));
     }
 
-    /// <summary>The learning rate (the range test's suggestion or the options'), the backbone's share of it and the
-    /// augmentation policy: what the quality suite showed matters for images.</summary>
+    /// <summary>The learning rate (the range test's suggestion or the options'), layer-wise rate decay and the
+    /// augmentation policy: what the quality suite showed matters for images (layer-wise decay 0.7 gained 2.6 points on
+    /// its photos and nothing elsewhere; it replaced a backbone factor of 0.3, which lost 2.0 on average).</summary>
     protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate)
     {
         var o = Options;
         var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggestedRate) }.Distinct();
-        var factors = new[] { o.BackboneLearningRateFactor, o.BackboneLearningRateFactor == 1 ? 0.3 : 1 };
+        var decays = new[] { o.LayerwiseLearningRateDecay, o.LayerwiseLearningRateDecay == 1 ? 0.7 : 1 };
         var policies = new[] { o.Augmentation, o.Augmentation == ImageAugmentationPolicy.None ? ImageAugmentationPolicy.Light : ImageAugmentationPolicy.None };
-        return (from lr in rates from bb in factors from aug in policies
-                select new RecipeCandidate<TOptions>($"lr={lr:G2}, bb={bb:G2}, aug={aug}", x =>
+        return (from lr in rates from llrd in decays from aug in policies
+                select new RecipeCandidate<TOptions>($"lr={lr:G2}, llrd={llrd:G2}, aug={aug}", x =>
                 {
                     x.LearningRate = lr;
-                    x.BackboneLearningRateFactor = bb;
+                    x.LayerwiseLearningRateDecay = llrd;
                     x.Augmentation = aug;
                 })).ToList();
     }
