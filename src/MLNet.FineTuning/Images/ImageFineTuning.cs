@@ -85,23 +85,7 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
             rows.Valid == null ? null : new ImageBatchSource(rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None, keep));
     }
 
-    /// <summary>The learning rate (the range test's suggestion or the options'), layer-wise rate decay and the
-    /// augmentation policy: what the quality suite showed matters for images (layer-wise decay 0.7 gained 2.6 points on
-    /// its photos and nothing elsewhere; it replaced a backbone factor of 0.3, which lost 2.0 on average).</summary>
-    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate)
-    {
-        var o = Options;
-        var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggestedRate) }.Distinct();
-        var decays = new[] { o.LayerwiseLearningRateDecay, o.LayerwiseLearningRateDecay == 1 ? 0.7 : 1 };
-        var policies = new[] { o.Augmentation, o.Augmentation == ImageAugmentationPolicy.None ? ImageAugmentationPolicy.Light : ImageAugmentationPolicy.None };
-        return (from lr in rates from llrd in decays from aug in policies
-                select new RecipeCandidate<TOptions>($"lr={lr:G2}, llrd={llrd:G2}, aug={aug}", x =>
-                {
-                    x.LearningRate = lr;
-                    x.LayerwiseLearningRateDecay = llrd;
-                    x.Augmentation = aug;
-                })).ToList();
-    }
+    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate) => ImageRecipeCandidates.For(Options, suggestedRate);
 
     protected override BatchMixing Mixing(TOptions o) => new(o.MixupAlpha, o.CutMixAlpha);
 
