@@ -132,20 +132,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
         }
     }
 
-    /// <summary>The learning rate (the range test's suggestion or the options') and which layers get adapters: what the
-    /// quality suite showed matters for LoRA.</summary>
-    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate)
-    {
-        var o = Options;
-        var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggestedRate) }.Distinct();
-        var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(LoraTargetModules.AllLinear) ? LoraTargetModules.Bert : LoraTargetModules.AllLinear };
-        return (from lr in rates from t in targets
-                select new RecipeCandidate<TOptions>($"lr={lr:G2}, targets={string.Join("+", t)}", x =>
-                {
-                    x.LearningRate = lr;
-                    x.TargetModules = t;
-                })).ToList();
-    }
+    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate) => TextRecipeCandidates.For(Options, suggestedRate);
 
     /// <summary>Keeps the adapter and head in PEFT's layout (naming the base model it adapts), then merges the adapter into
     /// the base and removes it, so the encoder exports as plain BERT. Returns the adapter files (null with full fine-tuning).</summary>
