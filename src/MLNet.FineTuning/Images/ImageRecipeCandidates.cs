@@ -12,7 +12,7 @@ internal static class ImageRecipeCandidates
     /// first, so that a tie keeps them.</summary>
     public static IReadOnlyList<RecipeCandidate<TOptions>> For<TOptions>(TOptions o, double suggestedRate) where TOptions : ImageFineTuningOptions
     {
-        var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggestedRate) }.Distinct();
+        var rates = RecipeCandidates.Rates(o.LearningRate, suggestedRate);
         var decays = new[] { o.LayerwiseLearningRateDecay, o.LayerwiseLearningRateDecay == 1 ? 0.7 : 1 };
         var policies = new[] { o.Augmentation, o.Augmentation == ImageAugmentationPolicy.None ? ImageAugmentationPolicy.Light : ImageAugmentationPolicy.None };
         return (from lr in rates from llrd in decays from aug in policies

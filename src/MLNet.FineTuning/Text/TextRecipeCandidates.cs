@@ -12,7 +12,7 @@ internal static class TextRecipeCandidates
     /// them.</summary>
     public static IReadOnlyList<RecipeCandidate<TOptions>> For<TOptions>(TOptions o, double suggestedRate) where TOptions : TextFineTuningOptions
     {
-        var rates = new[] { o.LearningRate, RecipeCandidates.Rounded(suggestedRate) }.Distinct();
+        var rates = RecipeCandidates.Rates(o.LearningRate, suggestedRate);
         var targets = new[] { o.TargetModules, o.TargetModules.SequenceEqual(LoraTargetModules.AllLinear) ? LoraTargetModules.Bert : LoraTargetModules.AllLinear };
         return (from lr in rates from t in targets
                 select new RecipeCandidate<TOptions>($"lr={lr:G2}, targets={string.Join("+", t)}", x =>
