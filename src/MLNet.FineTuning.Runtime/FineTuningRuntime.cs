@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNet.FineTuning.Runtime.Onnx;
 
 namespace MLNet.FineTuning.Runtime;
 
@@ -14,5 +15,18 @@ public static class FineTuningRuntime
     {
         mlContext.ComponentCatalog.RegisterAssembly(typeof(FineTuningRuntime).Assembly);
         return mlContext;
+    }
+
+    /// <summary>
+    /// <c>mlContext.Model.Load(path, out inputSchema)</c>, repeated when ML.NET's temporary copy of the ONNX graph drew a
+    /// name that ONNX Runtime reads as its ORT format (one load in 32,768; <see cref="OrtFormatMisread"/>). Call
+    /// <see cref="RegisterFineTuningRuntime"/> first, as for <c>Model.Load</c>.
+    /// </summary>
+    public static ITransformer LoadFineTunedModel(this MLContext mlContext, string path, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        var (model, schema) = OrtFormatMisread.Retry(() => (mlContext.Model.Load(path, out var s), s));
+        inputSchema = schema;
+        return model;
     }
 }

@@ -66,7 +66,7 @@ internal static class PredictCommand
         DataViewSchema schema;
         try
         {
-            model = ml.Model.Load(full, out schema);
+            model = ml.LoadFineTunedModel(full, out schema);
         }
         catch (Exception e) when (Cause(e) is InvalidOperationException or FormatException or InvalidDataException)
         {

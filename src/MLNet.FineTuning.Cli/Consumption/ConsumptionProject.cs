@@ -120,7 +120,7 @@ internal static partial class ConsumptionProject
                 static readonly Lazy<PredictionEngine<ModelInput, ModelOutput>> Engine = new(() =>
                 {
                     var mlContext = new MLContext().RegisterFineTuningRuntime();   // the runtime's mappings, before Load
-                    var model = mlContext.Model.Load(ModelPath, out _);
+                    var model = mlContext.LoadFineTunedModel(ModelPath, out _);     // Model.Load, retried on ONNX Runtime's rare misread of its temporary file
                     return mlContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
                 });
 

@@ -49,13 +49,15 @@ internal static class OnnxScoringChain
         return Fit(ml, input, from, onnx, [probabilities, predicted], outputs, [], gpuDeviceId, fallbackToCpu);
     }
 
+    /// <summary>The chain, fitted; repeated if ML.NET's temporary copy of the graph drew a name that ONNX Runtime reads as its ORT
+    /// format (<see cref="OrtFormatMisread"/>: one fit in 32,768 stopped there after training).</summary>
     private static ITransformer Fit(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string[] onnxOutputs,
         IEstimator<ITransformer> outputs, string[] outputColumns, int? gpuDeviceId, bool fallbackToCpu) =>
-        from.Steps
+        OrtFormatMisread.Retry(() => from.Steps
             .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, [.. from.OnnxInputs], new MemoryStream(onnx), from.Shapes.ToDictionary(), gpuDeviceId, fallbackToCpu))
             .Append(outputs)
             .Append(ml.Transforms.DropColumns([.. from.Columns, .. from.OnnxInputs, .. onnxOutputs, .. outputColumns]))
-            .Fit(input);
+            .Fit(input));
 
     private sealed class ClassName
     {
