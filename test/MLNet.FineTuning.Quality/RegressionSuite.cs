@@ -129,14 +129,14 @@ internal static class RegressionSuite
                 IEstimator<ITransformer> trainer = recipe.Name == Recipe.FastTreeBaseline
                     ? ml.Regression.Trainers.FastTree(nameof(Row.Target), "Features")
                     : ml.Regression.Trainers.Sdca(nameof(Row.Target), "Features");
-                Report(results, name, recipe.Name, seed, imageSize, epochs, trainRows, () => (Score(features(ml).Append(trainer).Fit(train)), null));
+                Report(results, name, recipe.Name, seed, imageSize, epochs, trainRows, () => (Score(features(ml).Append(trainer).Fit(train)), null, null));
                 continue;
             }
             var (estimator, recipeEpochs) = fineTuner(ml, recipe, seed);
             Report(results, name, recipe.Name, seed, imageSize, recipeEpochs, trainRows, () =>
             {
                 using var model = estimator.Fit(train);
-                return (Score(model), TrainLoss(model));
+                return (Score(model), TrainLoss(model), Search(model));
             });
         }
     }
@@ -144,18 +144,24 @@ internal static class RegressionSuite
     /// <summary>The mean training loss of each epoch, in standardised units (1 is what predicting the mean costs).</summary>
     private static double[] TrainLoss(FineTunedTransformer model) => [.. model.History.Select(h => Math.Round(h.TrainLoss, 4))];
 
+    /// <summary>What the automatic recipe did, when the recipe set a time budget: the kept recipe, the runs it took
+    /// (range test not counted) and whether the range test finished; null otherwise.</summary>
+    private static string? Search(FineTunedTransformer model) => model.RecipeSearch is { } s
+        ? $"{s.Chosen.Recipe} ({s.Trials.Count} runs{(s.LearningRateRange == null ? ", no range test" : "")}{(s.CutShortByBudget ? ", cut short" : "")})"
+        : null;
+
     private static void Report(string results, string dataset, string recipe, int seed, int imageSize, int epochs, int trainRows,
-                               Func<(RegressionMetrics Metrics, double[]? TrainLoss)> run)
+                               Func<(RegressionMetrics Metrics, double[]? TrainLoss, string? Chosen)> run)
     {
         var watch = Stopwatch.StartNew();
-        var (m, trainLoss) = run();
+        var (m, trainLoss, chosen) = run();
         double seconds = watch.Elapsed.TotalSeconds;
         string losses = trainLoss == null ? "" : $", train loss by epoch {string.Join(" ", trainLoss.Select(l => l.ToString("F3", CultureInfo.InvariantCulture)))}";
-        Console.WriteLine($"  {dataset} {recipe} seed {seed}: R² {m.RSquared:F3}, RMSE {m.RootMeanSquaredError:F1}, MAE {m.MeanAbsoluteError:F1} in {seconds:F0} s{losses}");
+        Console.WriteLine($"  {dataset} {recipe} seed {seed}: R² {m.RSquared:F3}, RMSE {m.RootMeanSquaredError:F1}, MAE {m.MeanAbsoluteError:F1} in {seconds:F0} s{losses}{(chosen == null ? "" : $"; kept {chosen}")}");
         File.AppendAllLines(results, [JsonSerializer.Serialize(new
         {
             dataset, recipe, seed, imageSize, epochs, trainRows, rSquared = m.RSquared,
-            rmse = m.RootMeanSquaredError, mae = m.MeanAbsoluteError, trainLoss, seconds = Math.Round(seconds, 1),
+            rmse = m.RootMeanSquaredError, mae = m.MeanAbsoluteError, trainLoss, chosen, seconds = Math.Round(seconds, 1),
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         })]);
     }
