@@ -144,11 +144,8 @@ internal static class RegressionSuite
     /// <summary>The mean training loss of each epoch, in standardised units (1 is what predicting the mean costs).</summary>
     private static double[] TrainLoss(FineTunedTransformer model) => [.. model.History.Select(h => Math.Round(h.TrainLoss, 4))];
 
-    /// <summary>What the automatic recipe did, when the recipe set a time budget: the kept recipe, the runs it took
-    /// (range test not counted) and whether the range test finished; null otherwise.</summary>
-    private static string? Search(FineTunedTransformer model) => model.RecipeSearch is { } s
-        ? $"{s.Chosen.Recipe} ({s.Trials.Count} runs{(s.LearningRateRange == null ? ", no range test" : "")}{(s.CutShortByBudget ? ", cut short" : "")})"
-        : null;
+    /// <summary>What the automatic recipe did when the recipe set a time budget (<see cref="SuiteRunner.Describe"/>); null otherwise.</summary>
+    private static string? Search(FineTunedTransformer model) => model.RecipeSearch is { } s ? SuiteRunner.Describe(s) : null;
 
     private static void Report(string results, string dataset, string recipe, int seed, int imageSize, int epochs, int trainRows,
                                Func<(RegressionMetrics Metrics, double[]? TrainLoss, string? Chosen)> run)

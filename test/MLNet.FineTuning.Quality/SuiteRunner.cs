@@ -155,11 +155,16 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
 
     /// <summary>What the run chose itself: the automatic recipe's kept recipe ("recipe (n runs)") and the weight
     /// interpolation's α when it was applied.</summary>
+    /// <summary>What the automatic recipe did, for a results line: the kept recipe, the runs it took (range test not
+    /// counted), and whether the range test was stopped or the search cut short by the budget.</summary>
+    internal static string Describe(RecipeSearchResult s) =>
+        $"{s.Chosen.Recipe} ({s.Trials.Count} runs{(s.LearningRateRange == null ? ", no range test" : "")}{(s.CutShortByBudget ? ", cut short" : "")})";
+
     private static string? ChosenRecipe(ITransformer model)
     {
         if (model is not TransformerChain<ITransformer> { LastTransformer: FineTunedTransformer t }) return null;
         var parts = new List<string>();
-        if (t.RecipeSearch is { } s) parts.Add($"{s.Chosen.Recipe} ({s.Trials.Count} runs)");
+        if (t.RecipeSearch is { } s) parts.Add(Describe(s));
         if (t.WeightInterpolation < 1) parts.Add($"α={t.WeightInterpolation:F1}");
         return parts.Count == 0 ? null : string.Join("; ", parts);
     }
