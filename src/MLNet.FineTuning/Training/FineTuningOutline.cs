@@ -85,10 +85,10 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     {
         Check.NotNull(input, nameof(input));
         var rows = Read(input, withValidation: true);
-        var (model, o, result) = options.TimeBudget is TimeSpan budget ? Search(input, rows, budget) : Train(rows, options);
+        var (model, o, result, trainedOn) = options.TimeBudget is TimeSpan budget ? Search(input, rows, budget) : Train(rows, options);
         try
         {
-            return Finish(input, rows, model, o, result);
+            return Finish(input, trainedOn, model, o, result);
         }
         catch
         {
@@ -119,7 +119,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         return (run, loop, o.WeightsClasses ? ClassWeights.For(rows.TrainClasses, rows.ClassNames.Length) : null, constant);
     }
 
-    private (TModel Model, TOptions Options, TrainingResult Result) Train(TRows rows, TOptions o)
+    private (TModel Model, TOptions Options, TrainingResult Result, TRows TrainedOn) Train(TRows rows, TOptions o)
     {
         using var generator = GlobalGenerator.Exclusive(log);   // from seeding to the last step: one training at a time
         var (run, loop, classWeights, constantAnswerLoss) = Prepare(rows, o);
@@ -129,7 +129,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
             var result = loop.Run(run.Tunable, run.Train, run.Valid, weights);
             if (LearningCheck.Warning(result, constantAnswerLoss, o, rows.ClassNames.Length == 0) is string warning)
                 log.Warning(MessageSensitivity.None, warning);
-            return (run.Model, o, result);
+            return (run.Model, o, result, rows);
         }
         catch
         {
@@ -160,23 +160,26 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
 
     /// <summary>The automatic recipe over the modality's <see cref="Candidates"/>. When the search held out its own
     /// validation rows, the kept recipe trains again on all of <paramref name="input"/> (read again: the rows read for
-    /// the search hold the split).</summary>
-    private (TModel Model, TOptions Options, TrainingResult Result) Search(IDataView input, TRows rows, TimeSpan budget)
+    /// the search hold the split), and those rows are what the model is finished with: what a model keeps of its
+    /// training rows (a regressor's target mean and spread) must be the rows it trained on, not the search's four fifths.</summary>
+    private (TModel Model, TOptions Options, TrainingResult Result, TRows TrainedOn) Search(IDataView input, TRows rows, TimeSpan budget)
     {
         int trainCount = rows.TrainCount;
+        var trainedOn = rows;
         var finalRun = !ValidationSplit.HoldsOutAutomatically(options) ? null : new FinalRunOnAllRows<TOptions, TModel>(x =>
         {
-            var (model, _, result) = Train(Read(input, withValidation: false), x);
+            var (model, _, result, allRows) = Train(Read(input, withValidation: false), x);
+            trainedOn = allRows;
             return (model, result);
         }, (double)(trainCount + rows.ValidCount) / trainCount);
         var search = new RecipeSearch<TOptions, TModel>(options, x => (TOptions)x.Copy(), x =>
         {
-            var (model, _, result) = Train(rows, x);
+            var (model, _, result, _) = Train(rows, x);
             return (model, result);
         }, finalRun, log);
         var (kept, chosen, keptResult, _) = search.Run(
             (x, keepGoing) => RangeTest(rows, x, RecipeCandidates.RangeTestSteps(trainCount, x.BatchSize), 1e-7, 1, keepGoing),
             Candidates, (trainCount + options.BatchSize - 1) / options.BatchSize, budget);
-        return (kept, chosen, keptResult);
+        return (kept, chosen, keptResult, trainedOn);
     }
 }

@@ -116,6 +116,29 @@ public class FineTuneImageRegressorTests(ITestOutputHelper output)
             System.Reflection.BindingFlags.NonPublic, [typeof(DataViewSchema)])!.Invoke(null, [schema])!;
 
     [Fact]
+    public void Fit_TimeBudgetWithNoRoomForASearch_GivesThePlainFitsModel()
+    {
+        // A budget too small for a trial trains the options as given on all the rows, after a search that held out a
+        // fifth: the model must keep the target scaling of the rows it trained on (until 2026-12-06 it kept the search's
+        // four fifths, and predicted off by their difference in mean and spread).
+        var ml = new MLContext(1);
+        var data = Load(ml, Rows("train", 6));
+        var options = Options();
+        options.Epochs = 1;
+        using var plain = ml.Regression.Trainers.FineTuneImageRegressor(options).Fit(data);
+        options.TimeBudget = TimeSpan.FromMilliseconds(1);
+        using var budgeted = ml.Regression.Trainers.FineTuneImageRegressor(options).Fit(data);
+
+        Assert.True(budgeted.RecipeSearch!.CutShortByBudget);
+        Assert.Equal(plain.TargetMean, budgeted.TargetMean);
+        Assert.Equal(plain.TargetSpread, budgeted.TargetSpread);
+        var expected = plain.Transform(data).GetColumn<float>("Score").ToArray();
+        var actual = budgeted.Transform(data).GetColumn<float>("Score").ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-4f);
+    }
+
+    [Fact]
     public void GetOutputSchema_FloatLabel_AddsASingleScore_KeyLabelIsRefused()
     {
         var ml = new MLContext(1);
