@@ -44,12 +44,13 @@ public class RecipeSearchTests
     private static IReadOnlyList<RecipeCandidate<LoraTextClassifier.Options>> Rates(params double[] rates) =>
         rates.Select(r => new RecipeCandidate<LoraTextClassifier.Options>($"lr={r:G2}", o => o.LearningRate = r)).ToList();
 
-    /// <summary>Five range-test steps of 1 s each, asking <paramref name="keepGoing"/> after each but the last, as the loop does.</summary>
-    private static LearningRateRange? FakeRange(TimeSpan[] clock, Func<int, int, bool> keepGoing)
+    /// <summary>Five range-test steps of 1 s each, asking <paramref name="keepGoing"/> after each but the last, as the loop
+    /// does; the first also pays <paramref name="setupSeconds"/> (building the model, one-time costs).</summary>
+    private static LearningRateRange? FakeRange(TimeSpan[] clock, Func<int, int, bool> keepGoing, double setupSeconds = 0)
     {
         for (int step = 1; step <= 5; step++)
         {
-            clock[0] += TimeSpan.FromSeconds(1);
+            clock[0] += TimeSpan.FromSeconds(1 + (step == 1 ? setupSeconds : 0));
             if (step < 5 && !keepGoing(step, 5)) return null;
         }
         return LearningRateRange.From([1e-4, 1e-3, 1e-2, 1e-1, 1], [2.0, 1.9, 1.0, 0.8, 5.0]);
@@ -141,10 +142,30 @@ public class RecipeSearchTests
     }
 
     [Fact]
+    public void Run_SlowFirstStep_IsSetUpNotTheRangeTestsPace()
+    {
+        // A first step that also builds the model (12 s more) must not count as steps: averaged over the first 3 it says
+        // 5 s a step, 50 s an epoch, and stops the test (15 + 10 + 50 + 500 > 250 s). Timed after the warm-up steps it is
+        // 1 s a step and 12 s of set-up per run: the test ends (17 s), and each 20-s trial starts while it, its set-up
+        // and the final run's (12 + 100 s) fit in 250 s: all four of round 0, none of round 1 (97 + 12 + 40 + 112 > 250).
+        var clock = new TimeSpan[1];
+        var (search, _) = Setup(FourRates, clock, finalOnAllRows: true);
+
+        var (_, _, _, record) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing, setupSeconds: 12), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2),
+                                           batchesPerEpoch: 10, TimeSpan.FromSeconds(250));
+
+        Assert.NotNull(record.LearningRateRange);
+        Assert.Equal([2, 2, 2, 2, 8], record.Trials.Select(t => t.Epochs));
+        Assert.Equal("lr=0.002", record.Chosen.Recipe);
+        Assert.True(record.CutShortByBudget);
+    }
+
+    [Fact]
     public void Run_BudgetTooSmallForTheRangeTest_StopsItAndTrainsTheOptionsAsGiven()
     {
-        // After 3 of the range test's 5 steps its pace (1 s a step, so 10 s an epoch) says that the rest of it (2 s),
-        // one 1-epoch trial (10 s) and the final run (80 s) would end past 90 s: it stops there, and the options train.
+        // After 4 of the range test's 5 steps its pace (1 s a step after the 3 warm-up steps, so 10 s an epoch) says that
+        // the rest of it (1 s), one 1-epoch trial (10 s) and the final run (80 s) would end past 90 s: it stops there,
+        // and the options train.
         var clock = new TimeSpan[1];
         var (search, models) = Setup(FourRates, clock);
 
@@ -155,7 +176,7 @@ public class RecipeSearchTests
         Assert.Equal(8, model.Epochs);
         Assert.Equal(1e-3, options.LearningRate);
         Assert.True(record.CutShortByBudget);
-        Assert.Equal(TimeSpan.FromSeconds(83), clock[0]);   // 3 steps of the range test, then the 80-s run
+        Assert.Equal(TimeSpan.FromSeconds(84), clock[0]);   // 4 steps of the range test, then the 80-s run
         Assert.Single(models);
     }
 
