@@ -20,8 +20,9 @@ namespace MLNet.FineTuning.Quality;
 /// italic, condensed, monospace (none to three), fonts split by family; baseline features the raw pixels at the image
 /// size. The defaults at 32 px, 5 epochs.</item>
 /// </list>
+/// On both, <c>budget=M</c> is the defaults with a <c>TimeBudget</c> of M minutes (the automatic recipe; not run unless named).
 ///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- multilabel [--kind text|image|all] [--seeds 1,2,3]
-///       [--recipes "baseline;defaults;thresholds;holdout,fixed;thresholds,lr=3e-3"] [--image-size 32] [--epochs 5] [--results FILE]
+///       [--recipes "baseline;defaults;thresholds;holdout,fixed;thresholds,lr=3e-3;budget=3"] [--image-size 32] [--epochs 5] [--results FILE]
 /// </summary>
 internal static class MultiLabelSuite
 {
@@ -38,11 +39,16 @@ internal static class MultiLabelSuite
         string kind = arg("--kind") ?? "all";
         string results = arg("--results") ?? Path.Combine(repo, "artifacts", "quality", "multilabel-cpu.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(results)!);
-        var recipes = arg("--recipes")?.Split(';').ToHashSet();   // text recipes to run (default: all, and the baseline)
+        var recipes = arg("--recipes")?.Split(';').ToHashSet();   // recipes to run (default: all but the budgets, and the baseline)
         if (kind is "text" or "all") Texts(repo, seeds, results, recipes);
-        if (kind is "image" or "all") Images(repo, seeds, results, int.Parse(arg("--image-size") ?? "32"), int.Parse(arg("--epochs") ?? "5"));
+        if (kind is "image" or "all") Images(repo, seeds, results, recipes, int.Parse(arg("--image-size") ?? "32"), int.Parse(arg("--epochs") ?? "5"));
         return 0;
     }
+
+    /// <summary>The time budgets named by <c>budget=M</c> recipes, in minutes.</summary>
+    private static IEnumerable<(string Recipe, TimeSpan Budget)> Budgets(HashSet<string>? recipes) =>
+        (recipes ?? []).Where(r => r.StartsWith("budget=", StringComparison.Ordinal))
+            .Select(r => (r, TimeSpan.FromMinutes(double.Parse(r["budget=".Length..], CultureInfo.InvariantCulture))));
 
     private static void Texts(string repo, List<int> seeds, string results, HashSet<string>? recipes)
     {
@@ -50,7 +56,7 @@ internal static class MultiLabelSuite
         var (train, test) = Read(Path.Combine(repo, "data", "suite", "text", name), f => new Row { Tags = f[0], Text = f[1] }, "suite-text");
         foreach (int seed in seeds)
         {
-            var ml = new MLContext(seed);
+            var ml = SuiteRunner.PrintingChoices(new MLContext(seed));
             var (trainView, testView, names) = Labelled(ml, train, test);
             if (recipes?.Contains("baseline") != false)
                 Report(results, name, "baseline", seed, train.Length, () => Baseline(ml, ml.Transforms.Text.FeaturizeText("Features", nameof(Row.Text)), trainView, testView, names));
@@ -62,32 +68,43 @@ internal static class MultiLabelSuite
                     var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, ValidationFraction = validation, ChooseThresholds = choose };
                     if (rate > 0) options.LearningRate = rate;
                     using var model = ml.MultiLabelClassification().Trainers.LoraTextClassifier(options).Fit(trainView);
-                    return ml.MultiLabelClassification().Evaluate(model.Transform(testView));
+                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), null);
+                });
+            foreach (var (recipe, budget) in Budgets(recipes))
+                Report(results, name, recipe, seed, train.Length, () =>
+                {
+                    var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, TimeBudget = budget };
+                    using var model = ml.MultiLabelClassification().Trainers.LoraTextClassifier(options).Fit(trainView);
+                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), SuiteRunner.Describe(model.RecipeSearch!));
                 });
         }
     }
 
-    private static void Images(string repo, List<int> seeds, string results, int imageSize, int epochs)
+    private static void Images(string repo, List<int> seeds, string results, HashSet<string>? recipes, int imageSize, int epochs)
     {
         const string name = "glyph-styles";
         string folder = Path.Combine(repo, "data", "suite", "images", name);
         var (train, test) = Read(folder, f => new Row { ImagePath = Path.Combine(folder, f[0]), Tags = f[1] }, "suite-images");
         foreach (int seed in seeds)
         {
-            var ml = new MLContext(seed);
+            var ml = SuiteRunner.PrintingChoices(new MLContext(seed));
             var (trainTags, testTags, names) = Labelled(ml, train, test);
             var images = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(Row.ImagePath));
             var trainView = images.Fit(trainTags).Transform(trainTags);
             var testView = images.Fit(testTags).Transform(testTags);
-            Report(results, name, "baseline", seed, train.Length, () => Baseline(ml,
-                ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image").Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255)),
-                trainView, testView, names));
-            Report(results, name, "defaults", seed, train.Length, () =>
-            {
-                using var model = ml.MultiLabelClassification().Trainers.FineTuneImageClassifier(
-                    new FineTuneImageMultiLabelClassifier.Options { ImageSize = imageSize, Epochs = epochs, Seed = seed }).Fit(trainView);
-                return ml.MultiLabelClassification().Evaluate(model.Transform(testView));
-            });
+            if (recipes?.Contains("baseline") != false)
+                Report(results, name, "baseline", seed, train.Length, () => Baseline(ml,
+                    ml.Transforms.ResizeImages("Resized", imageSize, imageSize, "Image").Append(ml.Transforms.ExtractPixels("Features", "Resized", scaleImage: 1f / 255)),
+                    trainView, testView, names));
+            var runs = (recipes?.Contains("defaults") != false ? [("defaults", (TimeSpan?)null)] : Array.Empty<(string, TimeSpan?)>())
+                .Concat(Budgets(recipes).Select(b => (b.Recipe, (TimeSpan?)b.Budget)));
+            foreach (var (recipe, budget) in runs)
+                Report(results, name, recipe, seed, train.Length, () =>
+                {
+                    using var model = ml.MultiLabelClassification().Trainers.FineTuneImageClassifier(new FineTuneImageMultiLabelClassifier.Options
+                        { ImageSize = imageSize, Epochs = epochs, Seed = seed, TimeBudget = budget }).Fit(trainView);
+                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), model.RecipeSearch is { } s ? SuiteRunner.Describe(s) : null);
+                });
         }
     }
 
@@ -114,22 +131,24 @@ internal static class MultiLabelSuite
         return (trainView, tags.Transform(ml.Data.LoadFromEnumerable(test)), [.. slots.DenseValues().Select(s => s.ToString())]);
     }
 
-    private static MultiLabelMetrics Baseline(MLContext ml, IEstimator<ITransformer> features, IDataView train, IDataView test, string[] names)
+    private static (MultiLabelMetrics, string?) Baseline(MLContext ml, IEstimator<ITransformer> features, IDataView train, IDataView test, string[] names)
     {
         var fitted = features.Fit(train);
-        return BinaryRelevanceBaseline.Evaluate(ml, fitted.Transform(train), fitted.Transform(test), names);
+        return (BinaryRelevanceBaseline.Evaluate(ml, fitted.Transform(train), fitted.Transform(test), names), null);
     }
 
-    private static void Report(string results, string dataset, string recipe, int seed, int trainRows, Func<MultiLabelMetrics> run)
+    /// <summary>Runs, prints and appends one results line; <c>chosen</c> is what the automatic recipe did, when it ran.</summary>
+    private static void Report(string results, string dataset, string recipe, int seed, int trainRows, Func<(MultiLabelMetrics, string?)> run)
     {
         var watch = Stopwatch.StartNew();
-        var m = run();
+        var (m, chosen) = run();
         double seconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"  {dataset} {recipe,-18} seed {seed}: micro F1 {m.MicroF1:F3}, macro F1 {m.MacroF1:F3}, exact {m.SubsetAccuracy:F3}, Hamming {m.HammingLoss:F3} in {seconds:F0} s");
+        Console.WriteLine($"  {dataset} {recipe,-18} seed {seed}: micro F1 {m.MicroF1:F3}, macro F1 {m.MacroF1:F3}, exact {m.SubsetAccuracy:F3}, " +
+                          $"Hamming {m.HammingLoss:F3} in {seconds:F0} s{(chosen == null ? "" : $"; kept {chosen}")}");
         File.AppendAllLines(results, [JsonSerializer.Serialize(new
         {
             dataset, recipe, seed, trainRows, microF1 = Math.Round(m.MicroF1, 4), macroF1 = Math.Round(m.MacroF1, 4),
-            subsetAccuracy = Math.Round(m.SubsetAccuracy, 4), hammingLoss = Math.Round(m.HammingLoss, 4), seconds = Math.Round(seconds, 1),
+            subsetAccuracy = Math.Round(m.SubsetAccuracy, 4), hammingLoss = Math.Round(m.HammingLoss, 4), chosen, seconds = Math.Round(seconds, 1),
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         })]);
     }

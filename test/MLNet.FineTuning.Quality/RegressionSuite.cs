@@ -121,7 +121,7 @@ internal static class RegressionSuite
         foreach (var recipe in recipes)
         {
             if (done.Contains((name, recipe.Name, seed))) continue;
-            var ml = new MLContext(seed);
+            var ml = SuiteRunner.PrintingChoices(new MLContext(seed));
             var (train, test) = load(ml);
             RegressionMetrics Score(ITransformer model) => ml.Regression.Evaluate(model.Transform(test), nameof(Row.Target));
             if (recipe.IsBaseline)

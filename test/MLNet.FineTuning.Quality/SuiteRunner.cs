@@ -17,16 +17,8 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
 
     public RunResult Run(SuiteDataSet d, Recipe recipe, int seed)
     {
-        var ml = new MLContext(seed);
+        var ml = PrintingChoices(new MLContext(seed));
         if (gpu is int id) { ml.GpuDeviceId = id; ml.FallbackToCpu = true; }
-        // The choices a run makes itself (the automatic recipe's trials, the interpolation's α) and the estimators'
-        // warnings (a run that learned nothing) go to the console.
-        ml.Log += (_, e) =>
-        {
-            if (e.Message.Contains("automatic recipe:") || e.Message.Contains("weight interpolation:")
-                || (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning && e.Source is nameof(LoraTextClassifier) or nameof(FineTuneImageClassifier)))
-                Console.WriteLine("      " + e.Message[(e.Message.IndexOf("] ", StringComparison.Ordinal) + 2)..]);
-        };
         string folder = SuiteData.Locate(repoRoot, d);
         return d.Kind == DataKind.Image ? RunImages(ml, d, folder, recipe, seed) : RunTexts(ml, d, folder, recipe, seed);
     }
@@ -155,6 +147,19 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
 
     /// <summary>What the run chose itself: the automatic recipe's kept recipe ("recipe (n runs)") and the weight
     /// interpolation's α when it was applied.</summary>
+    /// <summary>The context with the choices a run makes itself (the automatic recipe's steps, the interpolation's α) and
+    /// the fine-tuning estimators' warnings (a run that learned nothing) printed to the console.</summary>
+    internal static MLContext PrintingChoices(MLContext ml)
+    {
+        ml.Log += (_, e) =>
+        {
+            if (e.Message.Contains("automatic recipe:") || e.Message.Contains("weight interpolation:")
+                || (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning && (e.Source.StartsWith("FineTune", StringComparison.Ordinal) || e.Source.StartsWith("LoraText", StringComparison.Ordinal))))
+                Console.WriteLine("      " + e.Message[(e.Message.IndexOf("] ", StringComparison.Ordinal) + 2)..]);
+        };
+        return ml;
+    }
+
     /// <summary>What the automatic recipe did, for a results line: the kept recipe, the runs it took (range test not
     /// counted), and whether the range test was stopped or the search cut short by the budget.</summary>
     internal static string Describe(RecipeSearchResult s) =>
