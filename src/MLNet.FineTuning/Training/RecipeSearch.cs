@@ -172,15 +172,25 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         }
 
         var survivors = candidates.ToList();
+        var scores = new Dictionary<RecipeCandidate<TOptions>, double>();   // the last rung's that ran, by candidate
+        int lastEpochs = 0;
         for (int rung = 0; rung < rounds && survivors.Count > 1 && !cutShort; rung++)
         {
             int e = Math.Max(1, (int)Math.Round(epochs / Math.Pow(2, rounds - rung)));
-            var scored = new List<(RecipeCandidate<TOptions> Candidate, double Score)>();
-            foreach (var c in survivors)
-                if (RunTrial(c, rung, e) is double score) scored.Add((c, score));
+            // With few epochs and many candidates a rung can be as long as the last one (5 epochs, 8 candidates: 1, 1, 2).
+            // Its runs would only repeat the last rung's, seeded alike, to the same scores: halve on those instead.
+            if (e != lastEpochs)
+            {
+                scores.Clear();
+                foreach (var c in survivors)
+                    if (RunTrial(c, rung, e) is double score) scores[c] = score;
+            }
+            else Info($"automatic recipe: round {rung} would repeat round {rung - 1}'s {e}-epoch runs; halving on their scores");
+            var scored = survivors.Where(scores.ContainsKey).ToList();
             if (scored.Count == 0) break;
             // Stable: equal scores keep the candidates' order (the defaults come first).
-            survivors = scored.OrderByDescending(x => x.Score).Take((scored.Count + 1) / 2).Select(x => x.Candidate).ToList();
+            survivors = scored.OrderByDescending(c => scores[c]).Take((scored.Count + 1) / 2).ToList();
+            lastEpochs = e;
         }
         var winner = survivors[0];
         if (trials.Count == 0 && range != null)

@@ -22,7 +22,7 @@ public class RecipeSearchTests
     /// has 10 batches, so the first pace estimate is right.
     /// </summary>
     private static (RecipeSearch<LoraTextClassifier.Options, FakeModel> Search, List<FakeModel> Models) Setup(
-        Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false)
+        Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false, int epochs = 8)
     {
         var models = new List<FakeModel>();
         (FakeModel, TrainingResult) Train(LoraTextClassifier.Options o, bool allRows)
@@ -35,7 +35,7 @@ public class RecipeSearchTests
             return (model, new TrainingResult(o.Epochs, false, o.Epochs - 1, allRows ? null : score, []));
         }
         var search = new RecipeSearch<LoraTextClassifier.Options, FakeModel>(
-            new LoraTextClassifier.Options { Epochs = 8, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(),
+            new LoraTextClassifier.Options { Epochs = epochs, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(),
             o => Train(o, allRows: false), finalOnAllRows ? new FinalRunOnAllRows<LoraTextClassifier.Options, FakeModel>(o => Train(o, allRows: true), 1.25) : null,
             log: null, clock: () => clock[0]);
         return (search, models);
@@ -86,6 +86,25 @@ public class RecipeSearchTests
         Assert.All(models.Take(models.Count - 1), m => Assert.True(m.Disposed));   // nothing else stays alive
         Assert.False(record.CutShortByBudget);
         Assert.NotNull(record.LearningRateRange);
+    }
+
+    [Fact]
+    public void Run_RungAsLongAsTheLast_HalvesOnItsScoresWithoutTrainingAgain()
+    {
+        // 8 candidates, 5 epochs: rounds at 5/8 → 1, 5/4 → 1 and 5/2 → 2 epochs. The second would train four survivors
+        // for 1 epoch again, to the scores they already have: it halves on those, and the third trains the best two.
+        var clock = new TimeSpan[1];
+        var quality = new Dictionary<double, double>
+            { [1e-3] = 0.6, [2e-3] = 0.9, [3e-3] = 0.7, [4e-3] = 0.85, [5e-3] = 0.8, [6e-3] = 0.65, [7e-3] = 0.75, [8e-3] = 0.5 };
+        var (search, _) = Setup(quality, clock, epochs: 5);
+
+        var (model, options, _, record) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing),
+            _ => Rates(1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3, 7e-3, 8e-3), batchesPerEpoch: 10, TimeSpan.FromHours(1));
+
+        Assert.Equal([1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 5], record.Trials.Select(t => t.Epochs));
+        Assert.Equal(["lr=0.002", "lr=0.004"], record.Trials.Where(t => t.Epochs == 2).Select(t => t.Recipe));
+        Assert.Equal(2e-3, options.LearningRate);
+        Assert.Equal(5, model.Epochs);
     }
 
     [Fact]
