@@ -75,7 +75,7 @@ internal static class MultiLabelSuite
                 {
                     var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, TimeBudget = budget };
                     using var model = ml.MultiLabelClassification().Trainers.LoraTextClassifier(options).Fit(trainView);
-                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), SuiteRunner.Describe(model.RecipeSearch!));
+                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), SuiteRunner.Describe(model.RecipeSearch));
                 });
         }
     }
@@ -103,7 +103,7 @@ internal static class MultiLabelSuite
                 {
                     using var model = ml.MultiLabelClassification().Trainers.FineTuneImageClassifier(new FineTuneImageMultiLabelClassifier.Options
                         { ImageSize = imageSize, Epochs = epochs, Seed = seed, TimeBudget = budget }).Fit(trainView);
-                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), model.RecipeSearch is { } s ? SuiteRunner.Describe(s) : null);
+                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), SuiteRunner.Describe(model.RecipeSearch));
                 });
         }
     }

@@ -136,16 +136,13 @@ internal static class RegressionSuite
             Report(results, name, recipe.Name, seed, imageSize, recipeEpochs, trainRows, () =>
             {
                 using var model = estimator.Fit(train);
-                return (Score(model), TrainLoss(model), Search(model));
+                return (Score(model), TrainLoss(model), SuiteRunner.Describe(model.RecipeSearch));
             });
         }
     }
 
     /// <summary>The mean training loss of each epoch, in standardised units (1 is what predicting the mean costs).</summary>
     private static double[] TrainLoss(FineTunedTransformer model) => [.. model.History.Select(h => Math.Round(h.TrainLoss, 4))];
-
-    /// <summary>What the automatic recipe did when the recipe set a time budget (<see cref="SuiteRunner.Describe"/>); null otherwise.</summary>
-    private static string? Search(FineTunedTransformer model) => model.RecipeSearch is { } s ? SuiteRunner.Describe(s) : null;
 
     private static void Report(string results, string dataset, string recipe, int seed, int imageSize, int epochs, int trainRows,
                                Func<(RegressionMetrics Metrics, double[]? TrainLoss, string? Chosen)> run)

@@ -161,8 +161,9 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
     }
 
     /// <summary>What the automatic recipe did, for a results line: the kept recipe, the runs it took (range test not
-    /// counted), and whether the range test was stopped or the search cut short by the budget.</summary>
-    internal static string Describe(RecipeSearchResult s) =>
+    /// counted), and whether the range test was stopped or the search cut short by the budget; null when no budget was set.</summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(s))]
+    internal static string? Describe(RecipeSearchResult? s) => s is null ? null :
         $"{s.Chosen.Recipe} ({s.Trials.Count} runs{(s.LearningRateRange == null ? ", no range test" : "")}{(s.CutShortByBudget ? ", cut short" : "")})";
 
     private static string? ChosenRecipe(ITransformer model)
