@@ -60,20 +60,15 @@ internal static class MultiLabelSuite
             var (trainView, testView, names) = Labelled(ml, train, test);
             if (recipes?.Contains("baseline") != false)
                 Report(results, name, "baseline", seed, train.Length, () => Baseline(ml, ml.Transforms.Text.FeaturizeText("Features", nameof(Row.Text)), trainView, testView, names));
-            foreach (var (recipe, validation, choose, rate) in new[]
-                     { ("defaults", 0.0, true, 0.0), ("thresholds", 0.1, true, 0.0), ("holdout,fixed", 0.1, false, 0.0), ("thresholds,lr=3e-3", 0.1, true, 3e-3) }
-                     .Where(r => recipes?.Contains(r.Item1) != false))
+            var runs = new (string Recipe, double Validation, bool Choose, double Rate, TimeSpan? Budget)[]
+                     { ("defaults", 0.0, true, 0.0, null), ("thresholds", 0.1, true, 0.0, null), ("holdout,fixed", 0.1, false, 0.0, null), ("thresholds,lr=3e-3", 0.1, true, 3e-3, null) }
+                .Where(r => recipes?.Contains(r.Recipe) != false)
+                .Concat(Budgets(recipes).Select(b => (b.Recipe, 0.0, false, 0.0, (TimeSpan?)b.Budget)));   // the options' defaults, with a budget
+            foreach (var (recipe, validation, choose, rate, budget) in runs)
                 Report(results, name, recipe, seed, train.Length, () =>
                 {
-                    var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, ValidationFraction = validation, ChooseThresholds = choose };
+                    var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, ValidationFraction = validation, ChooseThresholds = choose, TimeBudget = budget };
                     if (rate > 0) options.LearningRate = rate;
-                    using var model = ml.MultiLabelClassification().Trainers.LoraTextClassifier(options).Fit(trainView);
-                    return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), null);
-                });
-            foreach (var (recipe, budget) in Budgets(recipes))
-                Report(results, name, recipe, seed, train.Length, () =>
-                {
-                    var options = new LoraTextMultiLabelClassifier.Options { Seed = seed, TimeBudget = budget };
                     using var model = ml.MultiLabelClassification().Trainers.LoraTextClassifier(options).Fit(trainView);
                     return (ml.MultiLabelClassification().Evaluate(model.Transform(testView)), SuiteRunner.Describe(model.RecipeSearch));
                 });

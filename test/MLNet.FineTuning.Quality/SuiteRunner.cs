@@ -145,8 +145,6 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
     /// <summary>The automatic recipe's own step count for its range test on the search's rows.</summary>
     private static int Steps(int rows, int batchSize) => RecipeCandidates.RangeTestSteps(SearchRowCount(rows), batchSize);
 
-    /// <summary>What the run chose itself: the automatic recipe's kept recipe ("recipe (n runs)") and the weight
-    /// interpolation's α when it was applied.</summary>
     /// <summary>The context with the choices a run makes itself (the automatic recipe's steps, the interpolation's α) and
     /// the fine-tuning estimators' warnings (a run that learned nothing) printed to the console.</summary>
     internal static MLContext PrintingChoices(MLContext ml)
@@ -166,6 +164,8 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
     internal static string? Describe(RecipeSearchResult? s) => s is null ? null :
         $"{s.Chosen.Recipe} ({s.Trials.Count} runs{(s.LearningRateRange == null ? ", no range test" : "")}{(s.CutShortByBudget ? ", cut short" : "")})";
 
+    /// <summary>What the run chose itself: the automatic recipe's kept recipe (<see cref="Describe"/>) and the weight
+    /// interpolation's α when it was applied.</summary>
     private static string? ChosenRecipe(ITransformer model)
     {
         if (model is not TransformerChain<ITransformer> { LastTransformer: FineTunedTransformer t }) return null;
