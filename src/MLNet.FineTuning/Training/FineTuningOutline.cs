@@ -88,6 +88,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         var (model, o, result, trainedOn) = options.TimeBudget is TimeSpan budget ? Search(input, rows, budget) : Train(rows, options);
         try
         {
+            if (result.NotLearned is string warning) log.Warning(MessageSensitivity.None, warning);
             return Finish(input, trainedOn, model, o, result);
         }
         catch
@@ -127,9 +128,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         {
             using var weights = classWeights;
             var result = loop.Run(run.Tunable, run.Train, run.Valid, weights);
-            if (LearningCheck.Warning(result, constantAnswerLoss, o, rows.ClassNames.Length == 0) is string warning)
-                log.Warning(MessageSensitivity.None, warning);
-            return (run.Model, o, result, rows);
+            return (run.Model, o, result with { NotLearned = LearningCheck.Warning(result, constantAnswerLoss, o, rows.ClassNames.Length == 0) }, rows);
         }
         catch
         {

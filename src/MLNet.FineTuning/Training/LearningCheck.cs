@@ -14,6 +14,11 @@ internal static class LearningCheck
     /// after their first epoch (package-sizes, held-out R² 0.01–0.06: 0.90–0.93; word-valence 0.60).</summary>
     public const double Share = 0.98;
 
+    /// <summary>A head rate below this (a tenth of the lowest default, the image estimators' 1e-3) more likely learned
+    /// nothing for lack of steps than for too large ones: a 1-epoch run at 1e-5 on package-sizes (LoRA regressor, 800
+    /// rows) ended at exactly the constant answer's loss, 1.000 (2026-12-07, the automatic recipe's range-test candidate).</summary>
+    public const double LowRate = 1e-4;
+
     /// <summary>A warning for a run that learned nothing, or null. <paramref name="constantAnswerLoss"/> is null where the
     /// loss is not comparable with it (mixing, a task that cannot say); with class weights or label smoothing it is that
     /// loss's constant (<see cref="ClassificationTask.ConstantAnswerLoss"/>).</summary>
@@ -31,6 +36,8 @@ internal static class LearningCheck
                $"({constant:F3}), so the model gives about the same answer whatever the input. The usual cause is a learning rate " +
                $"too high for the network (head {o.LearningRate:G3}, backbone or adapters {o.LearningRate * o.BackboneLearningRateFactor:G3}): " +
                $"lower LearningRate or BackboneLearningRateFactor and train again." +
+               (o.LearningRate < LowRate ? $" At a head rate below {LowRate:G1} the other cause is likelier: too little training to move the " +
+                                           "new head (raise LearningRate or Epochs)." : "") +
                (o.WeightsClasses ? " BalanceClasses by loss weights makes each row of a rare class count as much as many rows of a common one, " +
                                    "which raises the steps those rows take: a lower rate, BalanceClassesBy = Sampling, or BalanceClasses off, avoids it." : "");
     }

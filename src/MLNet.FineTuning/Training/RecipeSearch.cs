@@ -160,7 +160,8 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             var t0 = clock();
             var run = Train(c, rung, e, train);
             secondsPerEpoch = Math.Max(secondsPerEpoch, ((clock() - t0).TotalSeconds - setUpSeconds) / e);
-            Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {run.Trial.Score:F4} in {run.Trial.Seconds:F0} s");
+            Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {run.Trial.Score:F4} in {run.Trial.Seconds:F0} s" +
+                 (run.Result.NotLearned != null ? " (learned nothing: its training loss stayed at a constant answer's)" : ""));
             // Keep the best model of the longest runs so far (a longer run is the better estimate of the final one).
             if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && run.Trial.Score > b.Trial.Score))
             {

@@ -5,6 +5,10 @@ internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int Best
 {
     /// <summary>The automatic recipe's record, when <see cref="FineTuningOptions.TimeBudget"/> chose the run.</summary>
     public RecipeSearchResult? Search { get; init; }
+    /// <summary><see cref="LearningCheck"/>'s warning when the run learned nothing, else null. Carried rather than logged
+    /// where it is found, so that only the run whose model is kept warns the user: a search's trial that learned nothing
+    /// is a rejected candidate, noted in the search's log.</summary>
+    public string? NotLearned { get; init; }
     /// <summary>The weight interpolation α applied after training (1 when off).</summary>
     public double WeightInterpolation { get; init; } = 1;
     /// <summary>The final model's outputs on the validation rows, when the task asks for them

@@ -113,6 +113,10 @@ public class LearningCheckTests
         Assert.Contains("did not learn", stuck);
         Assert.Contains("the training mean", stuck);
         Assert.Contains("adapters 0.01", stuck);
+        Assert.DoesNotContain("too little training", stuck);   // at the default rate, too high is the likely cause
+        // The automatic recipe's 1-epoch trial at 1e-5 on package-sizes (2026-12-07) ended at the constant answer's loss.
+        var slow = new LoraTextRegressor.Options { LearningRate = 1e-5 };
+        Assert.Contains("too little training", LearningCheck.Warning(Losses(1.000), 1, slow, regression: true));
         Assert.Null(LearningCheck.Warning(Losses(0.600, 0.262, 0.155), 1, options, regression: true));
         Assert.Null(LearningCheck.Warning(Losses(0.904), 1, options, regression: true));   // learned little: package-sizes' first epoch
         Assert.Null(LearningCheck.Warning(Losses(1.142, 1.027, 1.015), null, options, regression: true));

@@ -22,7 +22,8 @@ public class RecipeSearchTests
     /// has 10 batches, so the first pace estimate is right.
     /// </summary>
     private static (RecipeSearch<LoraTextClassifier.Options, FakeModel> Search, List<FakeModel> Models) Setup(
-        Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false, int epochs = 8)
+        Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false, int epochs = 8,
+        Microsoft.ML.Runtime.IChannel? log = null, double? learnsNothingAt = null)
     {
         var models = new List<FakeModel>();
         (FakeModel, TrainingResult) Train(LoraTextClassifier.Options o, bool allRows)
@@ -32,12 +33,13 @@ public class RecipeSearchTests
             var model = new FakeModel($"lr={o.LearningRate:G2}", o.Epochs) { AllRows = allRows };
             models.Add(model);
             double score = qualityByRate[o.LearningRate] * (1 - 1.0 / (o.Epochs + 1));
-            return (model, new TrainingResult(o.Epochs, false, o.Epochs - 1, allRows ? null : score, []));
+            return (model, new TrainingResult(o.Epochs, false, o.Epochs - 1, allRows ? null : score, [])
+                { NotLearned = o.LearningRate == learnsNothingAt ? "Training did not learn" : null });
         }
         var search = new RecipeSearch<LoraTextClassifier.Options, FakeModel>(
             new LoraTextClassifier.Options { Epochs = epochs, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(),
             o => Train(o, allRows: false), finalOnAllRows ? new FinalRunOnAllRows<LoraTextClassifier.Options, FakeModel>(o => Train(o, allRows: true), 1.25) : null,
-            log: null, clock: () => clock[0]);
+            log, clock: () => clock[0]);
         return (search, models);
     }
 
@@ -86,6 +88,32 @@ public class RecipeSearchTests
         Assert.All(models.Take(models.Count - 1), m => Assert.True(m.Disposed));   // nothing else stays alive
         Assert.False(record.CutShortByBudget);
         Assert.NotNull(record.LearningRateRange);
+    }
+
+    [Fact]
+    public void Run_TrialThatLearnedNothing_IsNotedInTheSearchsLogAndOnlyTheKeptRunsCheckReachesFit()
+    {
+        // Fit warns on the result the search returns; a rejected trial that learned nothing (the range test's rate can
+        // be far too low for 1 epoch) is the search's business, told as information, not a warning to act on.
+        var messages = new List<(Microsoft.ML.Runtime.ChannelMessageKind Kind, string Message)>();
+        var ml = new MLContext(1);
+        ml.Log += (_, e) => { lock (messages) messages.Add((e.Kind, e.Message)); };
+        var clock = new TimeSpan[1];
+        using (var channel = ((Microsoft.ML.Runtime.IHostEnvironment)ml).Start("search"))
+        {
+            var (search, _) = Setup(FourRates, clock, log: channel, learnsNothingAt: 1e-2);
+            var (_, _, kept, _) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2),
+                batchesPerEpoch: 10, TimeSpan.FromHours(1));
+            Assert.Null(kept.NotLearned);
+
+            var (stuck, _) = Setup(new() { [1e-2] = 0.5 }, clock, log: channel, learnsNothingAt: 1e-2);
+            var (_, _, keptStuck, _) = stuck.Run((_, keepGoing) => FakeRange(clock, keepGoing), _ => Rates(1e-2),
+                batchesPerEpoch: 10, TimeSpan.FromHours(1));
+            Assert.NotNull(keptStuck.NotLearned);   // the kept run's own check travels out for Fit to warn
+        }
+        Assert.Contains(messages, m => m.Message.Contains("round 0, lr=0.01") && m.Message.Contains("learned nothing"));
+        Assert.DoesNotContain(messages, m => m.Message.Contains("round 0, lr=0.002") && m.Message.Contains("learned nothing"));
+        Assert.DoesNotContain(messages, m => m.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning);
     }
 
     [Fact]
