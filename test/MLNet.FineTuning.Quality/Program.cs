@@ -84,20 +84,10 @@ try
     {
         // The automatic recipe's range test alone, on each data set: its suggestion beside the rates the suite chose.
         string curves = Arg("--out") ?? Path.Combine(repo, "artifacts", "quality", "range-curves.tsv");
-        Directory.CreateDirectory(Path.GetDirectoryName(curves)!);
-        using var writer = new StreamWriter(curves, append: true);
         foreach (var seed in seeds)
         foreach (var d in dataSets)
         foreach (var r in recipes)
-        {
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            var range = runner.RangeTest(d, r, seed);
-            Console.WriteLine($"  {d.Name,-18} seed {seed}  {r.Name,-20} {range.Points.Count} steps in {watch.Elapsed.TotalSeconds:F0} s: " +
-                              $"suggested {range.SuggestedLearningRate:G2}, lowest loss at {range.MinimumLossLearningRate:G2}" +
-                              (range.StoppedAtDivergence ? " (stopped at divergence)" : ""));
-            foreach (var p in range.Points)
-                writer.WriteLine($"{d.Name}\t{r.Name}\t{seed}\t{p.LearningRate:G4}\t{p.Loss:G5}\t{p.SmoothedLoss:G5}");
-        }
+            SuiteRunner.WriteRange(curves, d.Name, r.Name, seed, () => runner.RangeTest(d, r, seed));
         Console.WriteLine($"curves -> {curves}");
         return 0;
     }

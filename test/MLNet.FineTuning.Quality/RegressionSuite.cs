@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning.Quality;
 
@@ -24,7 +25,9 @@ namespace MLNet.FineTuning.Quality;
 ///
 ///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression [--kind image|text|all] [--seeds 1,2,3]
 ///       [--image-size 32] [--epochs 5] [--train-cap N] [--image-datasets glyph-weights,glyph-angles] [--datasets package-sizes,sotu-years,...]
-///       [--recipes "baseline;defaults;lr=3e-3"] [--results FILE]
+///       [--recipes "baseline;defaults;lr=3e-3"] [--results FILE] [--range FILE.tsv]
+///   (--range: instead of fitting, each recipe's learning-rate range test on the training rows, with the automatic
+///   recipe's step count; the suggestion is printed and every step appended to FILE.tsv)
 ///   dotnet run -c Release --project test/MLNet.FineTuning.Quality -- regression-report --results FILE[,FILE...]
 /// </summary>
 internal static class RegressionSuite
@@ -38,6 +41,9 @@ internal static class RegressionSuite
         public float Target { get; set; }
     }
 
+    /// <summary>Where <c>--range</c> writes the range tests' curves; null: fit and score.</summary>
+    private static string? rangeCurves;
+
     public static int Run(string repo, Func<string, string?> arg)
     {
         string kind = arg("--kind") ?? "all";
@@ -45,6 +51,7 @@ internal static class RegressionSuite
         Directory.CreateDirectory(Path.GetDirectoryName(results)!);
         var seeds = (arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToList();
         var recipes = (arg("--recipes") ?? "baseline;defaults").Split(';', StringSplitOptions.RemoveEmptyEntries).Select(Recipe.Parse).ToList();
+        rangeCurves = arg("--range");
         if (kind is "image" or "all")
             foreach (string name in arg("--image-datasets")?.Split(',') ?? ImageDataSets)
                 Images(repo, name, arg, seeds, results, recipes);
@@ -77,7 +84,8 @@ internal static class RegressionSuite
             {
                 var options = new LoraTextRegressor.Options { LabelColumnName = nameof(TextRow.Target), Seed = seed };
                 recipe.Apply(options);
-                return (ml.Regression.Trainers.LoraTextRegressor(options), options.Epochs);
+                var estimator = ml.Regression.Trainers.LoraTextRegressor(options);
+                return (estimator, options.Epochs, data => estimator.FindLearningRate(data, SuiteRunner.RangeTestSteps(train.Length, options.BatchSize)));
             });
     }
 
@@ -103,7 +111,8 @@ internal static class RegressionSuite
             {
                 var options = new FineTuneImageRegressor.Options { LabelColumnName = nameof(Row.Target), ImageSize = imageSize, Epochs = epochs, Seed = seed };
                 recipe.Apply(options);
-                return (ml.Regression.Trainers.FineTuneImageRegressor(options), options.Epochs);
+                var estimator = ml.Regression.Trainers.FineTuneImageRegressor(options);
+                return (estimator, options.Epochs, data => estimator.FindLearningRate(data, SuiteRunner.RangeTestSteps(train.Length, options.BatchSize)));
             });
     }
 
@@ -114,13 +123,13 @@ internal static class RegressionSuite
     private static void Runs(string results, string name, List<int> seeds, List<Recipe> recipes, int imageSize, int epochs, int trainRows,
                              Func<MLContext, (IDataView Train, IDataView Test)> load,
                              Func<MLContext, IEstimator<ITransformer>> features,
-                             Func<MLContext, Recipe, int, (IEstimator<FineTunedTransformer> Estimator, int Epochs)> fineTuner)
+                             Func<MLContext, Recipe, int, (IEstimator<FineTunedTransformer> Estimator, int Epochs, Func<IDataView, LearningRateRange> FindLearningRate)> fineTuner)
     {
         var done = RegressionReport.Read(results).Select(r => (r.DataSet, r.Recipe, r.Seed)).ToHashSet();
         foreach (int seed in seeds)
         foreach (var recipe in recipes)
         {
-            if (done.Contains((name, recipe.Name, seed))) continue;
+            if (done.Contains((name, recipe.Name, seed)) || (rangeCurves != null && recipe.IsBaseline)) continue;
             var ml = SuiteRunner.PrintingChoices(new MLContext(seed));
             var (train, test) = load(ml);
             RegressionMetrics Score(ITransformer model) => ml.Regression.Evaluate(model.Transform(test), nameof(Row.Target));
@@ -132,7 +141,12 @@ internal static class RegressionSuite
                 Report(results, name, recipe.Name, seed, imageSize, epochs, trainRows, () => (Score(features(ml).Append(trainer).Fit(train)), null, null));
                 continue;
             }
-            var (estimator, recipeEpochs) = fineTuner(ml, recipe, seed);
+            var (estimator, recipeEpochs, findLearningRate) = fineTuner(ml, recipe, seed);
+            if (rangeCurves != null)
+            {
+                SuiteRunner.WriteRange(rangeCurves, name, recipe.Name, seed, () => findLearningRate(train));
+                continue;
+            }
             Report(results, name, recipe.Name, seed, imageSize, recipeEpochs, trainRows, () =>
             {
                 using var model = estimator.Fit(train);

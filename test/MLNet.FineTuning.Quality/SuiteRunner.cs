@@ -122,14 +122,14 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
             var o = ImageOptions(d, recipe, seed);
             var data = mapLabel.Append(ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: nameof(ImageFolder.Row.ImagePath)))
                 .Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(SearchRows(rows, seed)));
-            return ml.MulticlassClassification.Trainers.FineTuneImageClassifier(o).FindLearningRate(data, Steps(rows.Count, o.BatchSize));
+            return ml.MulticlassClassification.Trainers.FineTuneImageClassifier(o).FindLearningRate(data, RangeTestSteps(rows.Count, o.BatchSize));
         }
         else
         {
             var rows = SuiteData.Texts(ml, folder, "train", profile.TrainRows);
             var o = TextOptions(recipe, seed);
             var data = mapLabel.Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(SearchRows(rows, seed)));
-            return ml.MulticlassClassification.Trainers.LoraTextClassifier(o).FindLearningRate(data, Steps(rows.Count, o.BatchSize));
+            return ml.MulticlassClassification.Trainers.LoraTextClassifier(o).FindLearningRate(data, RangeTestSteps(rows.Count, o.BatchSize));
         }
     }
 
@@ -143,7 +143,21 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
     private static int SearchRowCount(int rows) => (int)Math.Round(rows * (1 - ValidationSplit.AutomaticFraction));
 
     /// <summary>The automatic recipe's own step count for its range test on the search's rows.</summary>
-    private static int Steps(int rows, int batchSize) => RecipeCandidates.RangeTestSteps(SearchRowCount(rows), batchSize);
+    internal static int RangeTestSteps(int rows, int batchSize) => RecipeCandidates.RangeTestSteps(SearchRowCount(rows), batchSize);
+
+    /// <summary>Runs a range test, prints its suggestion and time, and appends every step (data set, recipe, seed, rate, loss,
+    /// smoothed loss) to <paramref name="curves"/>.</summary>
+    internal static void WriteRange(string curves, string dataSet, string recipe, int seed, Func<LearningRateRange> rangeTest)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var range = rangeTest();
+        Console.WriteLine($"  {dataSet,-18} seed {seed}  {recipe,-20} {range.Points.Count} steps in {watch.Elapsed.TotalSeconds:F0} s: " +
+                          $"suggested {range.SuggestedLearningRate:G2}, lowest loss at {range.MinimumLossLearningRate:G2}" +
+                          (range.StoppedAtDivergence ? " (stopped at divergence)" : ""));
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(curves))!);
+        File.AppendAllLines(curves, range.Points.Select(p =>
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{dataSet}\t{recipe}\t{seed}\t{p.LearningRate:G4}\t{p.Loss:G5}\t{p.SmoothedLoss:G5}")));
+    }
 
     /// <summary>The context with the choices a run makes itself (the automatic recipe's steps, the interpolation's α) and
     /// the fine-tuning estimators' warnings (a run that learned nothing) printed to the console.</summary>
