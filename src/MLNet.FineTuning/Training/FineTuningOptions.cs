@@ -124,8 +124,9 @@ public abstract class FineTuningOptions
     /// (<c>FindLearningRate</c>) and a successive-halving search over the settings the quality suite showed matter
     /// (docs/quality.md), ranks them on validation data (<see cref="ValidationSet"/>, or <see cref="ValidationFraction"/>,
     /// or else a seeded fifth of the rows), and trains the winner for <see cref="Epochs"/>: on all the rows when the fifth
-    /// was held out automatically. The final run's time is reserved first, so when the budget affords no trial beside
-    /// it, the options as given train. The trials are logged and returned (<c>RecipeSearch</c> on the fitted
+    /// was held out automatically. The budget counts from the start of <c>Fit</c> (reading the data included, and reading
+    /// it again for that final run), not the export. The final run's time is reserved first, so when the budget affords
+    /// no trial beside it, the options as given train. The trials are logged and returned (<c>RecipeSearch</c> on the fitted
     /// transformer). Checkpoints are not written during the search. Default null: train once with the options as given.
     /// </summary>
     public TimeSpan? TimeBudget { get; set; }

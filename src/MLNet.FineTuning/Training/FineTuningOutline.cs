@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -84,8 +85,12 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     public TTransformer Fit(IDataView input)
     {
         Check.NotNull(input, nameof(input));
+        var watch = Stopwatch.StartNew();
         var rows = Read(input, withValidation: true);
-        var (model, o, result, trainedOn) = options.TimeBudget is TimeSpan budget ? Search(input, rows, budget) : Train(rows, options);
+        var reading = watch.Elapsed;
+        var (model, o, result, trainedOn) = options.TimeBudget is TimeSpan budget
+            ? Search(input, rows, budget - reading, reading.TotalSeconds)
+            : Train(rows, options);
         try
         {
             if (result.NotLearned is string warning) log.Warning(MessageSensitivity.None, warning);
@@ -160,8 +165,10 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     /// <summary>The automatic recipe over the modality's <see cref="Candidates"/>. When the search held out its own
     /// validation rows, the kept recipe trains again on all of <paramref name="input"/> (read again: the rows read for
     /// the search hold the split), and those rows are what the model is finished with: what a model keeps of its
-    /// training rows (a regressor's target mean and spread) must be the rows it trained on, not the search's four fifths.</summary>
-    private (TModel Model, TOptions Options, TrainingResult Result, TRows TrainedOn) Search(IDataView input, TRows rows, TimeSpan budget)
+    /// training rows (a regressor's target mean and spread) must be the rows it trained on, not the search's four fifths.
+    /// <paramref name="budget"/> is what is left of the option's after the first read, which took <paramref name="readSeconds"/>:
+    /// reading again for the final run is reserved with it.</summary>
+    private (TModel Model, TOptions Options, TrainingResult Result, TRows TrainedOn) Search(IDataView input, TRows rows, TimeSpan budget, double readSeconds)
     {
         int trainCount = rows.TrainCount;
         var trainedOn = rows;
@@ -170,7 +177,7 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
             var (model, _, result, allRows) = Train(Read(input, withValidation: false), x);
             trainedOn = allRows;
             return (model, result);
-        }, (double)(trainCount + rows.ValidCount) / trainCount);
+        }, (double)(trainCount + rows.ValidCount) / trainCount, readSeconds);
         var search = new RecipeSearch<TOptions, TModel>(options, x => (TOptions)x.Copy(), x =>
         {
             var (model, _, result, _) = Train(rows, x);

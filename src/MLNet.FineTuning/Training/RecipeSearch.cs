@@ -43,8 +43,9 @@ internal sealed record RecipeCandidate<TOptions>(string Name, Action<TOptions> A
 
 /// <summary>How the kept recipe's final run trains when the search validated on rows it held out itself: on all the
 /// rows (the held-out ones too, without validation), which take <paramref name="RowsFactor"/> times the search's
-/// training rows.</summary>
-internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TModel Model, TrainingResult Result)> Train, double RowsFactor);
+/// training rows and are read again first, in about <paramref name="ReadSeconds"/> (the first read's time: decoding
+/// every image again is part of the final run's cost).</summary>
+internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TModel Model, TrainingResult Result)> Train, double RowsFactor, double ReadSeconds = 0);
 
 /// <summary>
 /// The automatic recipe: a learning-rate range test, then successive halving (Jamieson and Talwalkar 2016; the
@@ -98,7 +99,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         TimeSpan Elapsed() => clock() - start;
         int epochs = baseOptions.Epochs;
 
-        double rowsFactor = finalRun?.RowsFactor ?? 1;
+        double rowsFactor = finalRun?.RowsFactor ?? 1, readAgain = finalRun?.ReadSeconds ?? 0;
         // The range test costs about as much as one short trial (its steps are capped at two passes over the data); its
         // time per step gives the first pace, and stops it when the search could not follow it within the budget. The
         // pace is timed from the end of the warm-up steps, and what those steps took beyond it is the set-up every run
@@ -114,7 +115,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             if (done <= WarmUpSteps) return true;
             double perStep = StepSeconds(done), epoch = perStep * batchesPerEpoch, setUp = SetUpSeconds(perStep);
             // the rest of the test, the shortest trial (one epoch) and the final run, each run with its set-up
-            return Elapsed().TotalSeconds + perStep * (planned - done) + setUp + epoch + setUp + epoch * epochs * rowsFactor <= budget.TotalSeconds;
+            return Elapsed().TotalSeconds + perStep * (planned - done) + setUp + epoch + readAgain + setUp + epoch * epochs * rowsFactor <= budget.TotalSeconds;
         }
         var range = rangeTest(clone(baseOptions), KeepTesting);
         double secondsPerEpoch = 0, setUpSeconds = 0;
@@ -136,7 +137,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial)? best = null;
         bool cutShort = false;
 
-        double FinalSeconds() => setUpSeconds + secondsPerEpoch * epochs * rowsFactor;
+        double FinalSeconds() => readAgain + setUpSeconds + secondsPerEpoch * epochs * rowsFactor;
         bool Fits(int e) => Elapsed().TotalSeconds + setUpSeconds + secondsPerEpoch * e + FinalSeconds() <= budget.TotalSeconds;
 
         (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial) Train(

@@ -23,13 +23,13 @@ public class RecipeSearchTests
     /// </summary>
     private static (RecipeSearch<LoraTextClassifier.Options, FakeModel> Search, List<FakeModel> Models) Setup(
         Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false, int epochs = 8,
-        Microsoft.ML.Runtime.IChannel? log = null, double? learnsNothingAt = null)
+        Microsoft.ML.Runtime.IChannel? log = null, double? learnsNothingAt = null, double readSeconds = 0)
     {
         var models = new List<FakeModel>();
         (FakeModel, TrainingResult) Train(LoraTextClassifier.Options o, bool allRows)
         {
             Assert.Null(o.CheckpointDirectory);   // the search's throw-away runs write no checkpoints
-            clock[0] += TimeSpan.FromSeconds(10 * o.Epochs * (allRows ? 1.25 : 1));
+            clock[0] += TimeSpan.FromSeconds(10 * o.Epochs * (allRows ? 1.25 : 1) + (allRows ? readSeconds : 0));
             var model = new FakeModel($"lr={o.LearningRate:G2}", o.Epochs) { AllRows = allRows };
             models.Add(model);
             double score = qualityByRate[o.LearningRate] * (1 - 1.0 / (o.Epochs + 1));
@@ -38,7 +38,7 @@ public class RecipeSearchTests
         }
         var search = new RecipeSearch<LoraTextClassifier.Options, FakeModel>(
             new LoraTextClassifier.Options { Epochs = epochs, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(),
-            o => Train(o, allRows: false), finalOnAllRows ? new FinalRunOnAllRows<LoraTextClassifier.Options, FakeModel>(o => Train(o, allRows: true), 1.25) : null,
+            o => Train(o, allRows: false), finalOnAllRows ? new FinalRunOnAllRows<LoraTextClassifier.Options, FakeModel>(o => Train(o, allRows: true), 1.25, readSeconds) : null,
             log, clock: () => clock[0]);
         return (search, models);
     }
@@ -168,6 +168,22 @@ public class RecipeSearchTests
         Assert.True(model.AllRows);
         Assert.True(clock[0] <= TimeSpan.FromSeconds(200));
         Assert.Single(models, m => !m.Disposed);
+    }
+
+    [Fact]
+    public void Run_FinalRunReadsAllRowsAgain_ReservesThatReadToo()
+    {
+        // As above, but the final run first reads every row again (20 s: decoding the images). Reserved with it (120 s),
+        // the fourth trial no longer fits (65 + 20 + 120 > 200); counted without it, that trial ran and the call ended at
+        // 85 + 20 + 100 = 205 s.
+        var clock = new TimeSpan[1];
+        var (search, _) = Setup(FourRates, clock, finalOnAllRows: true, readSeconds: 20);
+
+        var (model, _, record) = Search(search, clock, TimeSpan.FromSeconds(200));
+
+        Assert.Equal([2, 2, 2, 8], record.Trials.Select(t => t.Epochs));
+        Assert.True(model.AllRows);
+        Assert.Equal(TimeSpan.FromSeconds(185), clock[0]);
     }
 
     [Fact]
