@@ -166,8 +166,8 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     /// validation rows, the kept recipe trains again on all of <paramref name="input"/> (read again: the rows read for
     /// the search hold the split), and those rows are what the model is finished with: what a model keeps of its
     /// training rows (a regressor's target mean and spread) must be the rows it trained on, not the search's four fifths.
-    /// <paramref name="budget"/> is what is left of the option's after the first read, which took <paramref name="readSeconds"/>:
-    /// reading again for the final run is reserved with it.</summary>
+    /// <paramref name="budget"/> is what is left of <see cref="FineTuningOptions.TimeBudget"/> after the first read, which
+    /// took <paramref name="readSeconds"/>: reading again for the final run is reserved with that time.</summary>
     private (TModel Model, TOptions Options, TrainingResult Result, TRows TrainedOn) Search(IDataView input, TRows rows, TimeSpan budget, double readSeconds)
     {
         int trainCount = rows.TrainCount;
