@@ -153,7 +153,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         var range = rangeTest();
         Console.WriteLine($"  {dataSet,-18} seed {seed}  {recipe,-20} {range.Points.Count} steps in {watch.Elapsed.TotalSeconds:F0} s: " +
                           $"suggested {range.SuggestedLearningRate:G2}, lowest loss at {range.MinimumLossLearningRate:G2}" +
-                          (range.StoppedAtDivergence ? " (stopped at divergence)" : ""));
+                          (range.StoppedAtDivergence ? " (stopped at divergence)" : "") + (range.LossFellClearly ? "" : "; no clear fall"));
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(curves))!);
         File.AppendAllLines(curves, range.Points.Select(p =>
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{dataSet}\t{recipe}\t{seed}\t{p.LearningRate:G4}\t{p.Loss:G5}\t{p.SmoothedLoss:G5}")));

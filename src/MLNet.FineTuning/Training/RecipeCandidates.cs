@@ -8,8 +8,10 @@ internal static class RecipeCandidates
     public static int RangeTestSteps(long rows, int batchSize) => (int)Math.Clamp(2 * ((rows + batchSize - 1) / batchSize), 30, 100);
 
     /// <summary>The rates every modality's search tries: the options' own first (so that a tie keeps it), then the range
-    /// test's suggestion, <see cref="Rounded"/>; one rate when the two agree.</summary>
-    public static IEnumerable<double> Rates(double given, double suggested) => new[] { given, Rounded(suggested) }.Distinct();
+    /// test's suggestion, <see cref="Rounded"/>; one rate when the two agree, or when the search passes the options' own
+    /// rate as the suggestion (a range test whose loss did not fall clearly).</summary>
+    public static IEnumerable<double> Rates(double given, double suggested) =>
+        suggested == given ? [given] : new[] { given, Rounded(suggested) }.Distinct();
 
     /// <summary>A suggested rate to two significant digits and within [1e-5, 1e-1]: the range test's figure is noisy past
     /// that, and rates outside the range are never what a fine-tuning run of a few epochs wants.</summary>

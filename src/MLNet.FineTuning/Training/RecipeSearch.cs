@@ -127,8 +127,12 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         else if (range != null) secondsPerEpoch = Elapsed().TotalSeconds / Math.Max(1, range.Points.Count) * batchesPerEpoch;   // diverged at once
         Info(range == null
             ? $"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a search beside the final run ({Elapsed().TotalSeconds:F0} s of range test); the options as given train"
-            : $"automatic recipe: range test suggests learning rate {range.SuggestedLearningRate:G2} ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s)");
-        var candidates = candidatesFor(range?.SuggestedLearningRate ?? baseOptions.LearningRate);
+            : range.LossFellClearly
+            ? $"automatic recipe: range test suggests learning rate {range.SuggestedLearningRate:G2} ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s)"
+            : $"automatic recipe: range test's loss did not fall clearly below its start ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s); " +
+              $"its suggestion ({range.SuggestedLearningRate:G2}) is noise, so only the options' rate is tried");
+        // A curve that is noise until it blows up (a regression's batch losses) suggests a rate at random: not a candidate.
+        var candidates = candidatesFor(range is { LossFellClearly: true } ? range.SuggestedLearningRate : baseOptions.LearningRate);
         if (candidates.Count == 0) throw new InvalidOperationException("The automatic recipe needs at least one candidate.");
         if (range == null) candidates = [candidates[0]];
 

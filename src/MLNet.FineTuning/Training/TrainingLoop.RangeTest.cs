@@ -65,7 +65,8 @@ internal sealed partial class TrainingLoop
         }
         mixed?.End();
         var range = LearningRateRange.From(rates, losses);
-        Info($"learning-rate range test: {rates.Count} steps from {minRate:G2} to {rates[^1]:G2}; suggested {range.SuggestedLearningRate:G2} (steepest fall of the smoothed loss)");
+        Info($"learning-rate range test: {rates.Count} steps from {minRate:G2} to {rates[^1]:G2}; suggested {range.SuggestedLearningRate:G2} (steepest fall of the smoothed loss)" +
+             (range.LossFellClearly ? "" : "; the loss did not fall clearly below its start, so the suggestion is noise"));
         return range;
     }
 }
