@@ -142,7 +142,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         bool cutShort = false;
 
         double FinalSeconds() => readAgain + setUpSeconds + secondsPerEpoch * epochs * rowsFactor;
-        bool Fits(int e) => Elapsed().TotalSeconds + setUpSeconds + secondsPerEpoch * e + FinalSeconds() <= budget.TotalSeconds;
+        bool Fits(int e, int runs = 1) => Elapsed().TotalSeconds + runs * (setUpSeconds + secondsPerEpoch * e) + FinalSeconds() <= budget.TotalSeconds;
 
         (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial) Train(
             RecipeCandidate<TOptions> c, int rung, int e, Func<TOptions, (TModel Model, TrainingResult Result)> run)
@@ -187,6 +187,10 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             // Its runs would only repeat the last rung's, seeded alike, to the same scores: halve on those instead.
             if (e != lastEpochs)
             {
+                // A round is a comparison: when two of its runs cannot fit, one alone would rank nothing, and the final
+                // run trains the leader so far all the same (measured: a 4-minute budget on the glyph regression sets
+                // ran one 2-epoch trial of two in 4 runs of 9, 23-28 s that changed no choice).
+                if (!Fits(e, runs: 2)) { cutShort = true; break; }
                 scores.Clear();
                 foreach (var c in survivors)
                     if (RunTrial(c, rung, e) is double score) scores[c] = score;

@@ -192,6 +192,22 @@ public class RecipeSearchTests
     }
 
     [Fact]
+    public void Run_RoomForOneTrialOfARoundOnly_StartsNoneOfIt()
+    {
+        // Round 0 as above (85 s), then round 1's 40-s trials: one fits with the 100-s final run (225 s ≤ 230), two do not
+        // (265 s). One trial alone ranks nothing and the final run trains round 0's winner either way: the round is skipped.
+        var clock = new TimeSpan[1];
+        var (search, _) = Setup(FourRates, clock, finalOnAllRows: true);
+
+        var (model, _, record) = Search(search, clock, TimeSpan.FromSeconds(230));
+
+        Assert.Equal([2, 2, 2, 2, 8], record.Trials.Select(t => t.Epochs));
+        Assert.Equal("lr=0.002", record.Chosen.Recipe);
+        Assert.True(record.CutShortByBudget);
+        Assert.Equal(TimeSpan.FromSeconds(185), clock[0]);
+    }
+
+    [Fact]
     public void Run_FinalRunReadsAllRowsAgain_ReservesThatReadToo()
     {
         // As above, but the final run first reads every row again (20 s: decoding the images). Reserved with it (120 s),
