@@ -25,7 +25,8 @@ public sealed class RecipeSearchResult
         CutShortByBudget = cutShort;
     }
 
-    /// <summary>The range test run first; its suggestion is one of the candidate rates. Null when the budget stopped it
+    /// <summary>The range test run first; its suggestion is one of the candidate rates when its loss fell clearly
+    /// (<see cref="Training.LearningRateRange.LossFellClearly"/>), else only the options' rate is. Null when the budget stopped it
     /// (its pace said that it, a trial and the final run would not fit): the options as given then trained.</summary>
     public LearningRateRange? LearningRateRange { get; }
     /// <summary>Every trial, in the order it ran.</summary>
