@@ -85,7 +85,7 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
             rows.Valid == null ? null : new ImageBatchSource(rows.Valid, o.ImageSize, o.BatchSize, train: false, o.Seed, ImageAugmentationSettings.None, keep));
     }
 
-    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate) => ImageRecipeCandidates.For(Options, suggestedRate);
+    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double? suggestedRate) => ImageRecipeCandidates.For(Options, suggestedRate);
 
     protected override BatchMixing Mixing(TOptions o) => new(o.MixupAlpha, o.CutMixAlpha);
 

@@ -132,7 +132,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
         }
     }
 
-    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate) => TextRecipeCandidates.For(Options, suggestedRate);
+    protected override IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double? suggestedRate) => TextRecipeCandidates.For(Options, suggestedRate);
 
     /// <summary>Keeps the adapter and head in PEFT's layout (naming the base model it adapts), then merges the adapter into
     /// the base and removes it, so the encoder exports as plain BERT. Returns the adapter files (null with full fine-tuning).</summary>

@@ -65,8 +65,9 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
     /// source may keep what every epoch reads). Disposes what it made when it throws.</summary>
     protected abstract ModelToTrain<TModel> Build(TRows rows, TOptions o, Device device);
 
-    /// <summary>What the automatic recipe tries, given the range test's suggested rate; the options as given first.</summary>
-    protected abstract IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double suggestedRate);
+    /// <summary>What the automatic recipe tries, given the range test's suggested rate (null when its loss did not fall
+    /// clearly); the options as given first.</summary>
+    protected abstract IReadOnlyList<RecipeCandidate<TOptions>> Candidates(double? suggestedRate);
 
     /// <summary>What a checkpoint records besides the weights, so that a resume can refuse a different model.</summary>
     protected abstract JsonObject CheckpointMetadata(TOptions o, TRows rows);

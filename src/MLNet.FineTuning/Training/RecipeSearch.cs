@@ -88,12 +88,13 @@ internal sealed class RecipeSearch<TOptions, TModel>(
     /// <summary>The kept model (the caller owns it), the options it trained with, its result, and the search record.</summary>
     /// <param name="rangeTest">Runs the range test on a copy of the options, asking the given function after each step
     /// (steps done, steps planned) whether to go on; null when it was stopped.</param>
-    /// <param name="candidatesFor">The candidates, given the range test's suggested rate; the first is the options as given.</param>
+    /// <param name="candidatesFor">The candidates, given the range test's suggested rate (null when there is none to try);
+    /// the first is the options as given.</param>
     /// <param name="batchesPerEpoch">Training batches in one epoch of the search's rows: with the range test's time per
     /// step, the first estimate of an epoch's cost.</param>
     /// <param name="budget">Wall time for the whole call.</param>
     public (TModel Model, TOptions Options, TrainingResult Result, RecipeSearchResult Search) Run(
-        Func<TOptions, Func<int, int, bool>, LearningRateRange?> rangeTest, Func<double, IReadOnlyList<RecipeCandidate<TOptions>>> candidatesFor,
+        Func<TOptions, Func<int, int, bool>, LearningRateRange?> rangeTest, Func<double?, IReadOnlyList<RecipeCandidate<TOptions>>> candidatesFor,
         long batchesPerEpoch, TimeSpan budget)
     {
         var start = clock();
@@ -133,7 +134,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             : $"automatic recipe: range test's loss did not fall clearly below its start ({Elapsed().TotalSeconds:F0} s of {budget.TotalSeconds:F0} s); " +
               $"its suggestion ({range.SuggestedLearningRate:G2}) is noise, so only the options' rate is tried");
         // A curve that is noise until it blows up (a regression's batch losses) suggests a rate at random: not a candidate.
-        var candidates = candidatesFor(range is { LossFellClearly: true } ? range.SuggestedLearningRate : baseOptions.LearningRate);
+        var candidates = candidatesFor(range is { LossFellClearly: true } ? range.SuggestedLearningRate : null);
         if (candidates.Count == 0) throw new InvalidOperationException("The automatic recipe needs at least one candidate.");
         if (range == null) candidates = [candidates[0]];
 

@@ -23,7 +23,7 @@ public class TextRecipeCandidatesTests
     {
         var given = new LoraTextClassifier.Options { TargetModules = LoraTargetModules.Bert };
 
-        var candidates = TextRecipeCandidates.For(given, suggestedRate: given.LearningRate);
+        var candidates = TextRecipeCandidates.For(given, suggestedRate: null);
 
         Assert.Equal([LoraTargetModules.Bert, LoraTargetModules.AllLinear], candidates.Select(c =>
         {
