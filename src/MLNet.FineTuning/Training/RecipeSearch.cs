@@ -52,7 +52,10 @@ internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TMode
 /// The automatic recipe: a learning-rate range test, then successive halving (Jamieson and Talwalkar 2016; the
 /// scheme Hyperband repeats) over candidate recipes within a time budget. Round r trains every survivor from the
 /// pretrained weights for E / 2^(R−r) epochs (E the options' epochs, R the number of halving rounds), ranks them by
-/// validation, and keeps the better half. The winner then trains for all E epochs: on all the rows when the search
+/// validation, and keeps the better half. The options as given rank with one standard error of their validation
+/// score added (<c>scoreNoise</c>): the defaults are the quality suite's choice over many data sets, so a challenger
+/// replaces them only when the held-out rows say it is better by more than their noise (docs/quality.md, "The
+/// automatic recipe's margin"). The winner then trains for all E epochs: on all the rows when the search
 /// held out its own validation rows (<see cref="FinalRunOnAllRows{TOptions,TModel}"/>), so the kept model sees as much
 /// data as the options' plain run would; otherwise on the same rows, unless the winner already ran that long.
 /// The final run's time is reserved from the start: the range test stops as soon as its pace says that it, one trial
@@ -70,6 +73,8 @@ internal sealed class RecipeSearch<TOptions, TModel>(
     Func<TOptions, (TModel Model, TrainingResult Result)> train,
     FinalRunOnAllRows<TOptions, TModel>? finalRun,
     IChannel? log,
+    Func<double, double>? scoreNoise = null,   // a validation score's standard error, given the score (accuracy p on n
+                                               // rows: √(p(1−p)/n)); null where none is known (a loss): scores rank as they are
     Func<TimeSpan>? clock = null)
     where TOptions : FineTuningOptions
     where TModel : IDisposable
@@ -77,7 +82,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
     private readonly Func<TimeSpan> clock = clock ?? WallClock();
 
     /// <summary>Range-test steps before its pace is timed.</summary>
-    private const int WarmUpSteps = 3;
+    private const int WarmUpSteps = 10;
 
     private static Func<TimeSpan> WallClock()
     {
@@ -107,15 +112,25 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         // pace is timed from the end of the warm-up steps, and what those steps took beyond it is the set-up every run
         // pays once (building the model, the first steps' one-time costs): ResNet-18 on 3,048 glyphs at 32 px, 2 CPU
         // cores, took 2 s to the third step against 0.13 s a step after it (2026-12-06); averaged in as steps, that
-        // five-fold pace left no room for any search.
-        double warmedAt = 0;
+        // five-fold pace left no room for any search. Text pays longer: a batch is as long as its longest row, and a
+        // length's first batch costs more. On fortune topics and languages (2 cores, 2026-12-07) steps 4 to 13 took 1.5
+        // times the mean of steps 4 to 99 (the 4th alone 3.4-3.7 s, the mean 0.5-0.7 s), and the pace of step 4 alone
+        // stopped the test in 4 runs of 6 at a 6-minute budget that held a search. So the warm-up is 10 steps, and while
+        // the test runs its pace is the median of the steps timed so far (from the third: the steps' times are
+        // heavy-tailed, 0.06 to 2.1 s after the warm-up); after it, their mean, and then each trial's own time.
+        double warmedAt = 0, lastAt = 0;
+        var stepTimes = new List<double>();
         double StepSeconds(int done) => (Elapsed().TotalSeconds - warmedAt) / (done - WarmUpSteps);
         double SetUpSeconds(double perStep) => Math.Max(0, warmedAt - WarmUpSteps * perStep);
         bool KeepTesting(int done, int planned)
         {
-            if (done == WarmUpSteps) warmedAt = Elapsed().TotalSeconds;
-            if (done <= WarmUpSteps) return true;
-            double perStep = StepSeconds(done), epoch = perStep * batchesPerEpoch, setUp = SetUpSeconds(perStep);
+            double now = Elapsed().TotalSeconds;
+            if (done > WarmUpSteps) stepTimes.Add(now - lastAt);
+            lastAt = now;
+            if (done == WarmUpSteps) warmedAt = now;
+            if (stepTimes.Count < 3) return true;
+            double perStep = Median(stepTimes);
+            double epoch = perStep * batchesPerEpoch, setUp = SetUpSeconds(perStep);
             // the rest of the test, the shortest trial (one epoch) and the final run, each run with its set-up
             return Elapsed().TotalSeconds + perStep * (planned - done) + setUp + epoch + readAgain + setUp + epoch * epochs * rowsFactor <= budget.TotalSeconds;
         }
@@ -137,6 +152,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         var candidates = candidatesFor(range is { LossFellClearly: true } ? range.SuggestedLearningRate : null);
         if (candidates.Count == 0) throw new InvalidOperationException("The automatic recipe needs at least one candidate.");
         if (range == null) candidates = [candidates[0]];
+        var given = candidates[0];
+        // What a trial ranks by: its validation score, and the options as given theirs plus its noise.
+        double Ranked(string recipe, double score) => recipe == given.Name && scoreNoise != null && !double.IsNaN(score) ? score + scoreNoise(score) : score;
 
         int rounds = (int)Math.Ceiling(Math.Log2(candidates.Count));
         var trials = new List<RecipeTrial>();
@@ -168,9 +186,10 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             var run = Train(c, rung, e, train);
             secondsPerEpoch = Math.Max(secondsPerEpoch, ((clock() - t0).TotalSeconds - setUpSeconds) / e);
             Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {run.Trial.Score:F4} in {run.Trial.Seconds:F0} s" +
+                 (c == given && scoreNoise != null && !double.IsNaN(run.Trial.Score) ? $" (ranks as {Ranked(c.Name, run.Trial.Score):F4}: the options as given get one standard error)" : "") +
                  (run.Result.NotLearned != null ? " (learned nothing: its training loss stayed at a constant answer's)" : ""));
             // Keep the best model of the longest runs so far (a longer run is the better estimate of the final one).
-            if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && run.Trial.Score > b.Trial.Score))
+            if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && Ranked(run.Trial.Recipe, run.Trial.Score) > Ranked(b.Trial.Recipe, b.Trial.Score)))
             {
                 if (best is { } old) old.Model.Dispose();
                 best = run;
@@ -201,7 +220,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             var scored = survivors.Where(scores.ContainsKey).ToList();
             if (scored.Count == 0) break;
             // Stable: equal scores keep the candidates' order (the defaults come first).
-            survivors = scored.OrderByDescending(c => scores[c]).Take((scored.Count + 1) / 2).ToList();
+            survivors = scored.OrderByDescending(c => Ranked(c.Name, scores[c])).Take((scored.Count + 1) / 2).ToList();
             lastEpochs = e;
         }
         var winner = survivors[0];
@@ -229,6 +248,12 @@ internal sealed class RecipeSearch<TOptions, TModel>(
              (cutShort ? " (the budget cut the search short)" : ""));
         final.Options.CheckpointDirectory = baseOptions.CheckpointDirectory;
         return (final.Model, final.Options, final.Result with { Search = search }, search);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <summary>The run's best validation figure, higher better; NaN for a run without validation.</summary>

@@ -23,7 +23,7 @@ public class RecipeSearchTests
     /// </summary>
     private static (RecipeSearch<LoraTextClassifier.Options, FakeModel> Search, List<FakeModel> Models) Setup(
         Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false, int epochs = 8,
-        Microsoft.ML.Runtime.IChannel? log = null, double? learnsNothingAt = null, double readSeconds = 0)
+        Microsoft.ML.Runtime.IChannel? log = null, double? learnsNothingAt = null, double readSeconds = 0, Func<double, double>? scoreNoise = null)
     {
         var models = new List<FakeModel>();
         (FakeModel, TrainingResult) Train(LoraTextClassifier.Options o, bool allRows)
@@ -39,23 +39,27 @@ public class RecipeSearchTests
         var search = new RecipeSearch<LoraTextClassifier.Options, FakeModel>(
             new LoraTextClassifier.Options { Epochs = epochs, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(),
             o => Train(o, allRows: false), finalOnAllRows ? new FinalRunOnAllRows<LoraTextClassifier.Options, FakeModel>(o => Train(o, allRows: true), 1.25, readSeconds) : null,
-            log, clock: () => clock[0]);
+            log, scoreNoise, clock: () => clock[0]);
         return (search, models);
     }
 
     private static IReadOnlyList<RecipeCandidate<LoraTextClassifier.Options>> Rates(params double[] rates) =>
         rates.Select(r => new RecipeCandidate<LoraTextClassifier.Options>($"lr={r:G2}", o => o.LearningRate = r)).ToList();
 
-    /// <summary>Five range-test steps of 1 s each, asking <paramref name="keepGoing"/> after each but the last, as the loop
-    /// does; the first also pays <paramref name="setupSeconds"/> (building the model, one-time costs).</summary>
-    private static LearningRateRange? FakeRange(TimeSpan[] clock, Func<int, int, bool> keepGoing, double setupSeconds = 0)
+    /// <summary>Range-test steps (five unless told) of 1 s each, or <paramref name="stepSeconds"/>, asking
+    /// <paramref name="keepGoing"/> after each but the last, as the loop does; the first also pays
+    /// <paramref name="setupSeconds"/> (building the model, one-time costs).</summary>
+    private static LearningRateRange? FakeRange(TimeSpan[] clock, Func<int, int, bool> keepGoing, double setupSeconds = 0, int steps = 5,
+                                                Func<int, double>? stepSeconds = null)
     {
-        for (int step = 1; step <= 5; step++)
+        for (int step = 1; step <= steps; step++)
         {
-            clock[0] += TimeSpan.FromSeconds(1 + (step == 1 ? setupSeconds : 0));
-            if (step < 5 && !keepGoing(step, 5)) return null;
+            clock[0] += TimeSpan.FromSeconds((stepSeconds?.Invoke(step) ?? 1) + (step == 1 ? setupSeconds : 0));
+            if (step < steps && !keepGoing(step, steps)) return null;
         }
-        return LearningRateRange.From([1e-4, 1e-3, 1e-2, 1e-1, 1], [2.0, 1.9, 1.0, 0.8, 5.0]);
+        if (steps == 5) return LearningRateRange.From([1e-4, 1e-3, 1e-2, 1e-1, 1], [2.0, 1.9, 1.0, 0.8, 5.0]);
+        var rates = Enumerable.Range(0, steps).Select(i => 1e-4 * Math.Pow(1e4, i / (steps - 1.0))).ToArray();
+        return LearningRateRange.From(rates, rates.Select((_, i) => i < steps - 1 ? 2.0 - 1.5 * i / steps : 5.0).ToArray());
     }
 
     private static readonly Dictionary<double, double> FourRates = new() { [1e-3] = 0.6, [2e-3] = 0.9, [5e-3] = 0.8, [1e-2] = 0.5 };
@@ -114,6 +118,23 @@ public class RecipeSearchTests
         Assert.Contains(messages, m => m.Message.Contains("round 0, lr=0.01") && m.Message.Contains("learned nothing"));
         Assert.DoesNotContain(messages, m => m.Message.Contains("round 0, lr=0.002") && m.Message.Contains("learned nothing"));
         Assert.DoesNotContain(messages, m => m.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning);
+    }
+
+    [Theory]
+    [InlineData(0.84, 0.05, 1e-3)]   // 4 % better at every length, within the noise: the options as given stay
+    [InlineData(0.84, 0.0, 2e-3)]    // no noise estimate (a loss): the better score wins as it is
+    [InlineData(0.95, 0.05, 2e-3)]   // 19 % better: beyond the noise, the challenger wins
+    public void Run_ChallengerWithinTheValidationNoise_DoesNotReplaceTheOptionsAsGiven(double challenger, double noise, double kept)
+    {
+        var clock = new TimeSpan[1];
+        var quality = new Dictionary<double, double> { [1e-3] = 0.80, [2e-3] = challenger, [5e-3] = 0.70, [1e-2] = 0.50 };
+        var (search, _) = Setup(quality, clock, finalOnAllRows: true, scoreNoise: noise > 0 ? _ => noise : null);
+
+        var (_, options, record) = Search(search, clock, TimeSpan.FromHours(1));
+
+        // Both rounds ran; the options as given (1e-3) survive round 0 either way, as the first or second of four.
+        Assert.Equal(["lr=0.001", "lr=0.002"], record.Trials.Where(t => t.Rung == 1).Select(t => t.Recipe).Order());
+        Assert.Equal(kept, options.LearningRate);
     }
 
     [Fact]
@@ -244,14 +265,15 @@ public class RecipeSearchTests
     [Fact]
     public void Run_SlowFirstStep_IsSetUpNotTheRangeTestsPace()
     {
-        // A first step that also builds the model (12 s more) must not count as steps: averaged over the first 3 it says
-        // 5 s a step, 50 s an epoch, and stops the test (15 + 10 + 50 + 500 > 250 s). Timed after the warm-up steps it is
-        // 1 s a step and 12 s of set-up per run: the test ends (17 s), and each 20-s trial starts while it, its set-up
-        // and the final run's (12 + 100 s) fit in 250 s: all four of round 0, none of round 1 (97 + 12 + 40 + 112 > 250).
+        // A first step that also builds the model (12 s more) must not count as steps: averaged over the first 11 it says
+        // 2.1 s a step, 21 s an epoch, and stops the test (23 + 19 + 21 + 209 > 250 s). Timed after the 10 warm-up steps
+        // it is 1 s a step and 12 s of set-up per run: the test ends (32 s), and each 20-s trial starts while it, its
+        // set-up and the final run's (12 + 100 s) fit in 250 s: all four of round 0, none of round 1 (two 4-epoch runs:
+        // 112 + 2 × (12 + 40) + 112 > 250).
         var clock = new TimeSpan[1];
         var (search, _) = Setup(FourRates, clock, finalOnAllRows: true);
 
-        var (_, _, _, record) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing, setupSeconds: 12), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2),
+        var (_, _, _, record) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing, setupSeconds: 12, steps: 20), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2),
                                            batchesPerEpoch: 10, TimeSpan.FromSeconds(250));
 
         Assert.NotNull(record.LearningRateRange);
@@ -261,22 +283,39 @@ public class RecipeSearchTests
     }
 
     [Fact]
+    public void Run_SlowFirstTimedStep_DoesNotStopTheRangeTest()
+    {
+        // Step times scatter (a text batch is as long as its longest row). The first timed step (the 11th) takes 8 s, the
+        // others 1 s: alone it would say 8 s a step, 80 s an epoch and a 640-s final run, far past 300 s. Judged from the
+        // third timed step by the median (1 s), the test goes on to its end and the search runs.
+        var clock = new TimeSpan[1];
+        var (search, _) = Setup(FourRates, clock);
+
+        var (_, _, _, record) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing, steps: 30, stepSeconds: step => step == 11 ? 8 : 1),
+                                           _ => Rates(1e-3, 2e-3, 5e-3, 1e-2), batchesPerEpoch: 10, TimeSpan.FromSeconds(300));
+
+        Assert.NotNull(record.LearningRateRange);
+        Assert.True(record.Trials.Count > 1);
+    }
+
+    [Fact]
     public void Run_BudgetTooSmallForTheRangeTest_StopsItAndTrainsTheOptionsAsGiven()
     {
-        // After 4 of the range test's 5 steps its pace (1 s a step after the 3 warm-up steps, so 10 s an epoch) says that
-        // the rest of it (1 s), one 1-epoch trial (10 s) and the final run (80 s) would end past 90 s: it stops there,
-        // and the options train.
+        // After 13 of the range test's 20 steps its pace (the median step after the 10 warm-up steps, 1 s, so 10 s an
+        // epoch; judged from the third timed step) says that the rest of it (7 s), one 1-epoch trial (10 s) and the final
+        // run (80 s) would end past 90 s: it stops there, and the options train.
         var clock = new TimeSpan[1];
         var (search, models) = Setup(FourRates, clock);
 
-        var (model, options, record) = Search(search, clock, TimeSpan.FromSeconds(90));
+        var (model, options, _, record) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing, steps: 20), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2),
+                                                     batchesPerEpoch: 10, TimeSpan.FromSeconds(90));
 
         Assert.Null(record.LearningRateRange);
         Assert.Equal(["lr=0.001"], record.Trials.Select(t => t.Recipe));
         Assert.Equal(8, model.Epochs);
         Assert.Equal(1e-3, options.LearningRate);
         Assert.True(record.CutShortByBudget);
-        Assert.Equal(TimeSpan.FromSeconds(84), clock[0]);   // 4 steps of the range test, then the 80-s run
+        Assert.Equal(TimeSpan.FromSeconds(93), clock[0]);   // 13 steps of the range test, then the 80-s run
         Assert.Single(models);
     }
 
