@@ -6,16 +6,23 @@ namespace MLNet.FineTuning.Tests.Text;
 public class TextRecipeCandidatesTests
 {
     [Fact]
-    public void For_DefaultOptions_TriesQueryAndValueBesideTheDefaultsFirst()
+    public void For_DefaultOptions_TriesTheSuggestedRateBesideTheDefaultsFirst()
     {
         var candidates = TextRecipeCandidates.For(new LoraTextClassifier.Options(), suggestedRate: 2.77e-3);
 
-        Assert.Equal(["lr=0.01, targets=query+key+value+output.dense+intermediate.dense", "lr=0.01, targets=query+value",
-                      "lr=0.0028, targets=query+key+value+output.dense+intermediate.dense", "lr=0.0028, targets=query+value"],
+        Assert.Equal(["lr=0.01, targets=query+key+value+output.dense+intermediate.dense", "lr=0.0028, targets=query+key+value+output.dense+intermediate.dense"],
                      candidates.Select(c => c.Name));
         var options = new LoraTextClassifier.Options { Rank = 4 };
-        candidates[3].Apply(options);
-        Assert.Equal((2.8e-3, LoraTargetModules.Bert, 4), (options.LearningRate, options.TargetModules, options.Rank));
+        candidates[1].Apply(options);
+        Assert.Equal((2.8e-3, LoraTargetModules.AllLinear, 4), (options.LearningRate, options.TargetModules, options.Rank));
+    }
+
+    [Fact]
+    public void For_DefaultOptionsWithoutASuggestion_AreTheOnlyCandidate()
+    {
+        var candidates = TextRecipeCandidates.For(new LoraTextClassifier.Options(), suggestedRate: null);
+
+        Assert.Equal(["lr=0.01, targets=query+key+value+output.dense+intermediate.dense"], candidates.Select(c => c.Name));
     }
 
     [Fact]
