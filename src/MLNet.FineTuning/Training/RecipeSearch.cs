@@ -225,7 +225,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         }
         var winner = survivors[0];
         if (trials.Count == 0 && range != null)
-            Info($"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a trial beside the final run; the options as given train");
+            Info(candidates.Count == 1
+                ? "automatic recipe: one candidate (the options as given), so no trial compares anything; they train"
+                : $"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a trial beside the final run; the options as given train");
         cutShort |= range == null;
 
         // The final run was reserved, so it always runs (it may end past the budget only if the pace estimate was low).
