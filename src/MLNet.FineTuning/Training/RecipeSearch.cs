@@ -55,7 +55,7 @@ internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TMode
 /// validation, and keeps the better half. The options as given rank with one standard error of their validation
 /// score added (<c>scoreNoise</c>): the defaults are the quality suite's choice over many data sets, so a challenger
 /// replaces them only when the held-out rows say it is better by more than their noise (docs/quality.md, "The
-/// automatic recipe's margin"). The winner then trains for all E epochs: on all the rows when the search
+/// automatic recipe's margin, and the text steps' pace"). The winner then trains for all E epochs: on all the rows when the search
 /// held out its own validation rows (<see cref="FinalRunOnAllRows{TOptions,TModel}"/>), so the kept model sees as much
 /// data as the options' plain run would; otherwise on the same rows, unless the winner already ran that long.
 /// The final run's time is reserved from the start: the range test stops as soon as its pace says that it, one trial
@@ -185,8 +185,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             var t0 = clock();
             var run = Train(c, rung, e, train);
             secondsPerEpoch = Math.Max(secondsPerEpoch, ((clock() - t0).TotalSeconds - setUpSeconds) / e);
+            double ranked = Ranked(c.Name, run.Trial.Score);
             Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {run.Trial.Score:F4} in {run.Trial.Seconds:F0} s" +
-                 (c == given && scoreNoise != null && !double.IsNaN(run.Trial.Score) ? $" (ranks as {Ranked(c.Name, run.Trial.Score):F4}: the options as given get one standard error)" : "") +
+                 (!ranked.Equals(run.Trial.Score) ? $" (ranks as {ranked:F4}: the options as given get one standard error)" : "") +
                  (run.Result.NotLearned != null ? " (learned nothing: its training loss stayed at a constant answer's)" : ""));
             // Keep the best model of the longest runs so far (a longer run is the better estimate of the final one).
             if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && Ranked(run.Trial.Recipe, run.Trial.Score) > Ranked(b.Trial.Recipe, b.Trial.Score)))
