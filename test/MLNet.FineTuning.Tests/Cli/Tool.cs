@@ -28,7 +28,9 @@ internal static class Tool
     /// after a line of its output contains <paramref name="after"/>; returns what it did.</summary>
     public static ToolResult RunAndSignal(string signal, string after, TimeSpan delay, params string[] arguments)
     {
-        using var process = Process.Start(StartInfo(arguments))!;
+        var start = StartInfo(arguments);
+        if (signal == "-INT") start = WithDefaultInterrupt(start);
+        using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = new System.Text.StringBuilder();
         bool sent = false;
@@ -49,6 +51,20 @@ internal static class Tool
     }
 
     static ProcessStartInfo StartInfo(IEnumerable<string> arguments) => BuiltProgram.StartInfo(Dll, arguments);
+
+    /// <summary>The same command started through coreutils' <c>env --default-signal=INT</c>. A process inherits an ignored
+    /// SIGINT, and a background job of a non-interactive shell starts with it ignored (<c>nohup … &amp;</c>, some CI
+    /// runners): .NET then installs no handler, the tool never sees the test's Ctrl+C and runs to the end
+    /// (docs/reliability.md). A user's Ctrl+C reaches a tool started from a terminal, so the test resets it.</summary>
+    static ProcessStartInfo WithDefaultInterrupt(ProcessStartInfo start)
+    {
+        var wrapped = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        wrapped.ArgumentList.Add("--default-signal=INT");
+        wrapped.ArgumentList.Add(start.FileName);
+        foreach (var a in start.ArgumentList) wrapped.ArgumentList.Add(a);
+        foreach (var (key, value) in start.Environment) wrapped.Environment[key] = value;
+        return wrapped;
+    }
 
     /// <summary>A tiny image folder: <paramref name="perClass"/> committed Fashion-MNIST images of each of three classes.</summary>
     public static string ImageFolder(string root, string split, int perClass)
