@@ -183,17 +183,10 @@ internal abstract class FineTuningOutline<TOptions, TRows, TModel, TTransformer>
         {
             var (model, _, result, _) = Train(rows, x);
             return (model, result);
-        }, finalRun, log, ValidationNoise(options, rows.ValidCount));
+        }, finalRun, log, ValidationMargin.For(options.EarlyStoppingMetric, rows.ValidCount));
         var (kept, chosen, keptResult, _) = search.Run(
             (x, keepGoing) => RangeTest(rows, x, RecipeCandidates.RangeTestSteps(trainCount, x.BatchSize), 1e-7, 1, keepGoing),
             Candidates, (trainCount + options.BatchSize - 1) / options.BatchSize, budget);
         return (kept, chosen, keptResult, trainedOn);
     }
-
-    /// <summary>The standard error of a validation accuracy p on <paramref name="rows"/> rows, √(p(1−p)/n). The difference
-    /// of two runs' accuracies on the same rows has the spread σ√(2(1−ρ)), ρ the correlation of their hits: σ itself at
-    /// ρ = ½, less above it, where trials that start from the same weights and seed are. None for a loss, whose spread
-    /// this does not know.</summary>
-    private static Func<double, double>? ValidationNoise(TOptions o, int rows) =>
-        o.EarlyStoppingMetric == EarlyStoppingMetric.Accuracy && rows > 0 ? p => Math.Sqrt(Math.Clamp(p, 0, 1) * (1 - Math.Clamp(p, 0, 1)) / rows) : null;
 }

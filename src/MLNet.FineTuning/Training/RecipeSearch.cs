@@ -52,10 +52,11 @@ internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TMode
 /// The automatic recipe: a learning-rate range test, then successive halving (Jamieson and Talwalkar 2016; the
 /// scheme Hyperband repeats) over candidate recipes within a time budget. Round r trains every survivor from the
 /// pretrained weights for E / 2^(R−r) epochs (E the options' epochs, R the number of halving rounds), ranks them by
-/// validation, and keeps the better half. The options as given rank with one standard error of their validation
-/// score added (<c>scoreNoise</c>): the defaults are the quality suite's choice over many data sets, so a challenger
-/// replaces them only when the held-out rows say it is better by more than their noise (docs/quality.md, "The
-/// automatic recipe's margin, and the text steps' pace"). The winner then trains for all E epochs: on all the rows when the search
+/// validation, and keeps the better half. A challenger ranks by its validation score less one standard error of its
+/// difference from the options as given, when those ran as long (<c>margin</c>): the defaults are the quality suite's
+/// choice over many data sets, so a challenger replaces them only when the held-out rows say it is better by more than
+/// their noise (docs/quality.md, "The automatic recipe's margin, and the text steps' pace", and "A paired margin"). The
+/// winner then trains for all E epochs: on all the rows when the search
 /// held out its own validation rows (<see cref="FinalRunOnAllRows{TOptions,TModel}"/>), so the kept model sees as much
 /// data as the options' plain run would; otherwise on the same rows, unless the winner already ran that long.
 /// The final run's time is reserved from the start: the range test stops as soon as its pace says that it, one trial
@@ -73,8 +74,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
     Func<TOptions, (TModel Model, TrainingResult Result)> train,
     FinalRunOnAllRows<TOptions, TModel>? finalRun,
     IChannel? log,
-    Func<double, double>? scoreNoise = null,   // a validation score's standard error, given the score (accuracy p on n
-                                               // rows: √(p(1−p)/n)); null where none is known (a loss): scores rank as they are
+    Func<TrainingResult, TrainingResult, double>? margin = null,   // the standard error of the difference between a
+                                      // challenger's validation score and the options as given's, from their two results;
+                                      // null where none is known (a loss): scores rank as they are
     Func<TimeSpan>? clock = null)
     where TOptions : FineTuningOptions
     where TModel : IDisposable
@@ -153,12 +155,19 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         if (candidates.Count == 0) throw new InvalidOperationException("The automatic recipe needs at least one candidate.");
         if (range == null) candidates = [candidates[0]];
         var given = candidates[0];
-        // What a trial ranks by: its validation score, and the options as given theirs plus its noise.
-        double Ranked(string recipe, double score) => recipe == given.Name && scoreNoise != null && !double.IsNaN(score) ? score + scoreNoise(score) : score;
+        // What a trial ranks by: its validation score, less, for a challenger, the margin against the options as given's
+        // run of the same length (none when those did not run as long: halving dropped them, or they have not run yet in
+        // this round, and then ranking again once they have puts the margin in). A lead no larger than the margin keeps
+        // the options as given (one row's lead is exactly one standard error): 1e-9 absorbs the two figures' rounding.
+        var givenRuns = new Dictionary<int, TrainingResult>();   // the options as given's results, by epochs
+        double Ranked(RecipeTrial trial, TrainingResult result) =>
+            trial.Recipe == given.Name || margin == null || double.IsNaN(trial.Score) || !givenRuns.TryGetValue(trial.Epochs, out var g)
+                ? trial.Score : trial.Score - margin(result, g) - 1e-9;
 
         int rounds = (int)Math.Ceiling(Math.Log2(candidates.Count));
         var trials = new List<RecipeTrial>();
         (TModel Model, TOptions Options, TrainingResult Result, RecipeTrial Trial)? best = null;
+        double RankedBest() => best is { } b ? Ranked(b.Trial, b.Result) : double.NegativeInfinity;
         bool cutShort = false;
 
         double FinalSeconds() => readAgain + setUpSeconds + secondsPerEpoch * epochs * rowsFactor;
@@ -179,28 +188,29 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             return (model, o, result, trial);
         }
 
-        double? RunTrial(RecipeCandidate<TOptions> c, int rung, int e)
+        (RecipeTrial Trial, TrainingResult Result)? RunTrial(RecipeCandidate<TOptions> c, int rung, int e)
         {
             if (!Fits(e)) { cutShort = true; return null; }
             var t0 = clock();
             var run = Train(c, rung, e, train);
             secondsPerEpoch = Math.Max(secondsPerEpoch, ((clock() - t0).TotalSeconds - setUpSeconds) / e);
-            double ranked = Ranked(c.Name, run.Trial.Score);
+            if (c == given) givenRuns[e] = run.Result;
+            double ranked = Ranked(run.Trial, run.Result);
             Info($"automatic recipe: round {rung}, {c.Name}, {e} epoch(s): validation {run.Trial.Score:F4} in {run.Trial.Seconds:F0} s" +
-                 (!ranked.Equals(run.Trial.Score) ? $" (ranks as {ranked:F4}: the options as given get one standard error)" : "") +
+                 (Math.Abs(ranked - run.Trial.Score) > 1e-6 ? $" (ranks as {ranked:F4}: less one standard error of its difference from the options as given)" : "") +
                  (run.Result.NotLearned != null ? " (learned nothing: its training loss stayed at a constant answer's)" : ""));
             // Keep the best model of the longest runs so far (a longer run is the better estimate of the final one).
-            if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && Ranked(run.Trial.Recipe, run.Trial.Score) > Ranked(b.Trial.Recipe, b.Trial.Score)))
+            if (best is not { } b || e > b.Trial.Epochs || (e == b.Trial.Epochs && ranked > RankedBest()))
             {
                 if (best is { } old) old.Model.Dispose();
                 best = run;
             }
             else run.Model.Dispose();
-            return run.Trial.Score;
+            return (run.Trial, run.Result);
         }
 
         var survivors = candidates.ToList();
-        var scores = new Dictionary<RecipeCandidate<TOptions>, double>();   // the last rung's that ran, by candidate
+        var scores = new Dictionary<RecipeCandidate<TOptions>, (RecipeTrial Trial, TrainingResult Result)>();   // the last rung's that ran, by candidate
         int lastEpochs = 0;
         for (int rung = 0; rung < rounds && survivors.Count > 1 && !cutShort; rung++)
         {
@@ -215,13 +225,13 @@ internal sealed class RecipeSearch<TOptions, TModel>(
                 if (!Fits(e, runs: 2)) { cutShort = true; break; }
                 scores.Clear();
                 foreach (var c in survivors)
-                    if (RunTrial(c, rung, e) is double score) scores[c] = score;
+                    if (RunTrial(c, rung, e) is { } run) scores[c] = run;
             }
             else Info($"automatic recipe: round {rung} would repeat round {rung - 1}'s {e}-epoch runs; halving on their scores");
             var scored = survivors.Where(scores.ContainsKey).ToList();
             if (scored.Count == 0) break;
             // Stable: equal scores keep the candidates' order (the defaults come first).
-            survivors = scored.OrderByDescending(c => Ranked(c.Name, scores[c])).Take((scored.Count + 1) / 2).ToList();
+            survivors = scored.OrderByDescending(c => Ranked(scores[c].Trial, scores[c].Result)).Take((scored.Count + 1) / 2).ToList();
             lastEpochs = e;
         }
         var winner = survivors[0];

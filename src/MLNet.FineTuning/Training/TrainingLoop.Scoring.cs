@@ -7,8 +7,10 @@ namespace MLNet.FineTuning.Training;
 // The loop's passes without gradients: validation loss and accuracy, and the raw outputs for a task that fits on them.
 internal sealed partial class TrainingLoop
 {
-    /// <summary>Mean loss and accuracy over a source, in evaluation mode, without gradients.</summary>
-    public (double Loss, double Accuracy) Evaluate(IFineTunable model, IBatchSource source, Tensor? weights = null)
+    /// <summary>Mean loss and accuracy over a source, in evaluation mode, without gradients; with
+    /// <paramref name="rowHits"/>, also whether each row was right, in the source's order (left empty for a task without
+    /// accuracy).</summary>
+    public (double Loss, double Accuracy) Evaluate(IFineTunable model, IBatchSource source, Tensor? weights = null, List<bool>? rowHits = null)
     {
         model.Module.eval();
         double loss = 0, correct = 0;
@@ -21,7 +23,11 @@ internal sealed partial class TrainingLoop
             var logits = ForwardWithoutGradients(model, b, "validation");
             var labels = b.Labels.to(device);
             loss += task.EvaluationLoss(logits, labels, weights).item<float>();
-            if (task.Hits(logits, labels) is { } hits) correct += hits.item<long>();
+            if (task.RowHits(logits, labels) is { } hits)
+            {
+                correct += hits.sum().item<long>();
+                rowHits?.AddRange(hits.cpu().data<bool>());
+            }
             n += b.Count;
         }
         return (loss / Math.Max(1, n), task.Accuracy(correct, n));

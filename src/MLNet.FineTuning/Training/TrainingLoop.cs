@@ -77,6 +77,7 @@ internal sealed partial class TrainingLoop
         long stepsPerEpoch = (StepsPerEpoch(train.RowCount) + accumulate - 1) / accumulate, totalSteps = stepsPerEpoch * options.Epochs;
         var history = new List<TrainingProgress>();
         bool stoppedEarly = false;
+        List<bool>? bestHits = null;   // the best epoch's per-row validation hits (not in checkpoints: a resumed run has them once it improves)
         // What clipping measures: the parameters the optimizer updates (the fp32 masters under bf16).
         var trainable = mixed?.Masters.ToArray() ?? model.BackboneParameters.Concat(model.HeadParameters).Select(p => p.Parameter).ToArray();
         // What L2-SP pulls back: the backbone's tensors the optimizer updates, by the module's names, each at its own rate.
@@ -207,8 +208,9 @@ internal sealed partial class TrainingLoop
                 epochLoss += l; epochCorrect += c; epochSamples += windowSamples;
             }
             double? vLoss = null, vAcc = null;
+            var epochHits = new List<bool>();
             if (validation != null)
-                (vLoss, vAcc) = average == null ? Evaluate(model, validation, weights) : average.With(model.Module, () => Evaluate(model, validation, weights));
+                (vLoss, vAcc) = average == null ? Evaluate(model, validation, weights, epochHits) : average.With(model.Module, () => Evaluate(model, validation, weights, epochHits));
             var progress = new TrainingProgress
             {
                 Epoch = epoch + 1, Epochs = options.Epochs, Step = state.GlobalStep, TotalSteps = totalSteps,
@@ -230,6 +232,7 @@ internal sealed partial class TrainingLoop
                     if (average != null)
                         foreach (var (name, a) in average.State) { best[name].Dispose(); best[name] = a.to(CPU).clone().DetachFromDisposeScope(); }
                     state = state with { BestMetric = metric, BestEpoch = epoch, EpochsWithoutImprovement = 0 };
+                    bestHits = epochHits.Count > 0 ? epochHits : null;
                 }
                 else
                 {
@@ -263,6 +266,7 @@ internal sealed partial class TrainingLoop
         {
             WeightInterpolation = alpha,
             ValidationOutputs = task.NeedsValidationOutputs && validation != null ? Outputs(model, validation) : null,
+            ValidationHits = bestHits,
         };
     }
 

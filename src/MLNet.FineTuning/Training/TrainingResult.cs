@@ -11,6 +11,10 @@ internal sealed record TrainingResult(int EpochsRun, bool StoppedEarly, int Best
     public string? NotLearned { get; init; }
     /// <summary>The weight interpolation α applied after training (1 when off).</summary>
     public double WeightInterpolation { get; init; } = 1;
+    /// <summary>Per validation row (in the validation source's order), whether the best epoch's model got it right: what
+    /// two runs on the same rows are compared by, row by row (<see cref="RecipeSearch{TOptions, TModel}"/>'s margin). Null
+    /// without validation rows or accuracy, and for a run resumed past its best epoch (a checkpoint does not keep them).</summary>
+    public IReadOnlyList<bool>? ValidationHits { get; init; }
     /// <summary>The final model's outputs on the validation rows, when the task asks for them
     /// (<see cref="TrainingTask.NeedsValidationOutputs"/>) and there are validation rows; otherwise null.</summary>
     public RowOutputs? ValidationOutputs { get; init; }

@@ -17,8 +17,11 @@ internal abstract class TrainingTask
     /// <summary>The loss that validates: the sum over the batch's rows, without training-only terms.</summary>
     public abstract Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights);
 
+    /// <summary>Per row, whether the outputs get it right (bool [n] on the device); null for a task without accuracy.</summary>
+    public abstract Tensor? RowHits(Tensor outputs, Tensor labels);
+
     /// <summary>Rows the outputs get right, an int64 scalar on the device; null for a task without accuracy.</summary>
-    public abstract Tensor? Hits(Tensor outputs, Tensor labels);
+    public Tensor? Hits(Tensor outputs, Tensor labels) => RowHits(outputs, labels)?.sum();
 
     /// <summary>Whether outputs can be right or wrong (accuracy is reported, and can be the early-stopping metric).</summary>
     public abstract bool HasAccuracy { get; }
@@ -47,7 +50,7 @@ internal sealed class ClassificationTask(double labelSmoothing) : TrainingTask
     public override Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
         nn.functional.cross_entropy(outputs, labels, classWeights, reduction: nn.Reduction.Sum);
 
-    public override Tensor Hits(Tensor outputs, Tensor labels) => outputs.argmax(1).eq(labels).sum();
+    public override Tensor RowHits(Tensor outputs, Tensor labels) => outputs.argmax(1).eq(labels);
 
     public override bool HasAccuracy => true;
 
@@ -129,7 +132,7 @@ internal sealed class RegressionTask(TargetScaling scaling) : TrainingTask
     public override Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
         nn.functional.mse_loss(outputs.view(-1), Standardised(labels), nn.Reduction.Sum);
 
-    public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
+    public override Tensor? RowHits(Tensor outputs, Tensor labels) => null;
 
     public override bool HasAccuracy => false;
 
@@ -154,7 +157,7 @@ internal sealed class LabelSetTask(double labelSmoothing, bool choosesThresholds
     public override Tensor EvaluationLoss(Tensor outputs, Tensor labels, Tensor? classWeights) =>
         nn.functional.binary_cross_entropy_with_logits(outputs, labels, reduction: nn.Reduction.None).mean([1]).sum();
 
-    public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
+    public override Tensor? RowHits(Tensor outputs, Tensor labels) => null;
 
     public override bool HasAccuracy => false;
 
@@ -186,7 +189,7 @@ internal sealed class MaskedLanguageModelTask : TrainingTask
         return TrainingLoss(outputs, labels, classWeights).mul(rows);
     }
 
-    public override Tensor? Hits(Tensor outputs, Tensor labels) => null;
+    public override Tensor? RowHits(Tensor outputs, Tensor labels) => null;
 
     public override bool HasAccuracy => false;
 }

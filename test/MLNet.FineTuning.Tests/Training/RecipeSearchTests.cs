@@ -23,7 +23,8 @@ public class RecipeSearchTests
     /// </summary>
     private static (RecipeSearch<LoraTextClassifier.Options, FakeModel> Search, List<FakeModel> Models) Setup(
         Dictionary<double, double> qualityByRate, TimeSpan[] clock, bool finalOnAllRows = false, int epochs = 8,
-        Microsoft.ML.Runtime.IChannel? log = null, double? learnsNothingAt = null, double readSeconds = 0, Func<double, double>? scoreNoise = null)
+        Microsoft.ML.Runtime.IChannel? log = null, double? learnsNothingAt = null, double readSeconds = 0,
+        Func<double, bool[]>? hitsByRate = null, Func<TrainingResult, TrainingResult, double>? margin = null)
     {
         var models = new List<FakeModel>();
         (FakeModel, TrainingResult) Train(LoraTextClassifier.Options o, bool allRows)
@@ -32,14 +33,16 @@ public class RecipeSearchTests
             clock[0] += TimeSpan.FromSeconds(10 * o.Epochs * (allRows ? 1.25 : 1) + (allRows ? readSeconds : 0));
             var model = new FakeModel($"lr={o.LearningRate:G2}", o.Epochs) { AllRows = allRows };
             models.Add(model);
-            double score = qualityByRate[o.LearningRate] * (1 - 1.0 / (o.Epochs + 1));
+            // With per-row hits, the score is their share, as the loop's accuracy is.
+            var hits = hitsByRate?.Invoke(o.LearningRate);
+            double score = hits != null ? hits.Count(h => h) / (double)hits.Length : qualityByRate[o.LearningRate] * (1 - 1.0 / (o.Epochs + 1));
             return (model, new TrainingResult(o.Epochs, false, o.Epochs - 1, allRows ? null : score, [])
-                { NotLearned = o.LearningRate == learnsNothingAt ? "Training did not learn" : null });
+                { NotLearned = o.LearningRate == learnsNothingAt ? "Training did not learn" : null, ValidationHits = allRows ? null : hits });
         }
         var search = new RecipeSearch<LoraTextClassifier.Options, FakeModel>(
             new LoraTextClassifier.Options { Epochs = epochs, LearningRate = 1e-3, CheckpointDirectory = "checkpoints" }, o => o.Clone(),
             o => Train(o, allRows: false), finalOnAllRows ? new FinalRunOnAllRows<LoraTextClassifier.Options, FakeModel>(o => Train(o, allRows: true), 1.25, readSeconds) : null,
-            log, scoreNoise, clock: () => clock[0]);
+            log, margin, clock: () => clock[0]);
         return (search, models);
     }
 
@@ -120,15 +123,24 @@ public class RecipeSearchTests
         Assert.DoesNotContain(messages, m => m.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning);
     }
 
+    /// <summary>Hits on 100 validation rows: rows [from, to) right.</summary>
+    private static bool[] RowsRight(int from, int to) => Enumerable.Range(0, 100).Select(i => i >= from && i < to).ToArray();
+
     [Theory]
-    [InlineData(0.84, 0.05, 1e-3)]   // 4 % better at every length, within the noise: the options as given stay
-    [InlineData(0.84, 0.0, 2e-3)]    // no noise estimate (a loss): the better score wins as it is
-    [InlineData(0.95, 0.05, 2e-3)]   // 19 % better: beyond the noise, the challenger wins
-    public void Run_ChallengerWithinTheValidationNoise_DoesNotReplaceTheOptionsAsGiven(double challenger, double noise, double kept)
+    [InlineData(10, 74, true, 1e-3)]    // 4 rows ahead, 14 right and 10 wrong where the options as given differ: within the noise
+    [InlineData(0, 64, true, 2e-3)]     // 4 rows ahead and none behind: beyond it (√(p(1−p)/n) = 4.9 rows would have kept 1e-3)
+    [InlineData(0, 61, true, 1e-3)]     // one row ahead, none behind: a lead of exactly one standard error keeps them
+    [InlineData(0, 62, true, 2e-3)]     // two rows ahead, none behind: the smallest lead that clears it
+    [InlineData(10, 74, false, 2e-3)]   // no margin (a loss): the better score wins as it is
+    public void Run_ChallengerWithinTheValidationNoise_DoesNotReplaceTheOptionsAsGiven(int from, int to, bool withMargin, double kept)
     {
         var clock = new TimeSpan[1];
-        var quality = new Dictionary<double, double> { [1e-3] = 0.80, [2e-3] = challenger, [5e-3] = 0.70, [1e-2] = 0.50 };
-        var (search, _) = Setup(quality, clock, finalOnAllRows: true, scoreNoise: noise > 0 ? _ => noise : null);
+        var hits = new Dictionary<double, bool[]>
+        {
+            [1e-3] = RowsRight(0, 60), [2e-3] = RowsRight(from, to), [5e-3] = RowsRight(0, 50), [1e-2] = RowsRight(0, 40),
+        };
+        var (search, _) = Setup(FourRates, clock, finalOnAllRows: true, hitsByRate: r => hits[r],
+            margin: withMargin ? ValidationMargin.For(EarlyStoppingMetric.Accuracy, 100) : null);
 
         var (_, options, record) = Search(search, clock, TimeSpan.FromHours(1));
 
