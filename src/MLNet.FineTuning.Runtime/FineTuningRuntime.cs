@@ -25,7 +25,7 @@ public static class FineTuningRuntime
     public static ITransformer LoadFineTunedModel(this MLContext mlContext, string path, out DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        var (model, schema) = OrtFormatMisread.Retry(() => (mlContext.Model.Load(path, out var s), s));
+        var (model, schema) = OrtFormatMisread.Retry(() => (mlContext.Model.Load(path, out var s), s), mlContext.TempFilePath);
         inputSchema = schema;
         return model;
     }

@@ -18,20 +18,46 @@ public static class OrtFormatMisread
     internal const string OrtFormatFailure = "ORT model verification failed";
 
     /// <summary>Runs <paramref name="step"/>, again (up to <see cref="Attempts"/> in all) while it fails with ONNX Runtime's ORT-format
-    /// misread anywhere in the exception's chain; any other failure, and the last misread, propagate unchanged.</summary>
-    public static T Retry<T>(Func<T> step)
+    /// misread anywhere in the exception's chain; any other failure, and the last misread, propagate unchanged. ML.NET
+    /// deletes its temporary copy only when the model it opened is disposed, so a copy that failed to open stays behind
+    /// (a model's size, in <c>MLContext.TempFilePath</c>): after each misread, the random-named ".ort" files that
+    /// <paramref name="temporaryFolder"/> gained during the attempt are deleted.</summary>
+    public static T Retry<T>(Func<T> step, string? temporaryFolder = null)
     {
         ArgumentNullException.ThrowIfNull(step);
         for (int attempt = 1; ; attempt++)
         {
+            var started = DateTime.UtcNow;
             try
             {
                 return step();
             }
-            catch (Exception e) when (attempt < Attempts && IsMisread(e))
+            catch (Exception e) when (IsMisread(e))
             {
+                if (temporaryFolder != null) DeleteMisreadCopies(temporaryFolder, started);
+                if (attempt == Attempts) throw;
                 // The next attempt writes the bytes under a new random name.
             }
+        }
+    }
+
+    /// <summary>Deletes the files of <paramref name="folder"/> named as <see cref="Path.GetRandomFileName"/> names them (8 and 3
+    /// characters of a–z and 0–5) with the extension ".ort", written since <paramref name="since"/> (less 2 s for a file
+    /// system's coarse times): ML.NET's copies that ONNX Runtime misread. Such a name is one that fails to open, so no
+    /// working copy of another model can be among them; a file that cannot be deleted is left.</summary>
+    internal static void DeleteMisreadCopies(string folder, DateTime since)
+    {
+        if (!Directory.Exists(folder)) return;
+        foreach (var file in Directory.EnumerateFiles(folder, "*.ort"))
+        {
+            string name = Path.GetFileName(file);
+            if (name.Length != 12 || name[8] != '.' || !name[..8].All(c => c is >= 'a' and <= 'z' or >= '0' and <= '5')) continue;
+            try
+            {
+                if (File.GetLastWriteTimeUtc(file) >= since.AddSeconds(-2)) File.Delete(file);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
         }
     }
 

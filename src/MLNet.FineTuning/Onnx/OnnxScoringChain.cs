@@ -57,7 +57,7 @@ internal static class OnnxScoringChain
             .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, [.. from.OnnxInputs], new MemoryStream(onnx), from.Shapes.ToDictionary(), gpuDeviceId, fallbackToCpu))
             .Append(outputs)
             .Append(ml.Transforms.DropColumns([.. from.Columns, .. from.OnnxInputs, .. onnxOutputs, .. outputColumns]))
-            .Fit(input));
+            .Fit(input), ml.TempFilePath);
 
     private sealed class ClassName
     {

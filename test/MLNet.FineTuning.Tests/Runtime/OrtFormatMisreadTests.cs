@@ -55,6 +55,36 @@ public class OrtFormatMisreadTests
     }
 
     [Fact]
+    public void Retry_DeletesTheMisreadCopy_AndNoOtherFile()
+    {
+        // What ML.NET's CreateFromBytes does: the graph's bytes under a random name in its temporary folder, opened by
+        // ONNX Runtime; named ".ort", the open fails and ML.NET leaves the copy.
+        var ml = new MLContext(1) { TempFilePath = Directory.CreateTempSubdirectory("ort-misread-").FullName };
+        string onnx = WriteReluGraph(new DirectoryInfo(ml.TempFilePath), "graph.onnx");
+        string older = Path.Combine(ml.TempFilePath, "k2ll0a4b.ort"), named = Path.Combine(ml.TempFilePath, "graph.ort");
+        File.Copy(onnx, older);
+        File.SetLastWriteTimeUtc(older, DateTime.UtcNow.AddHours(-1));   // another process's, from before the attempt
+        File.Copy(onnx, named);                                          // a name ML.NET does not draw
+        var copies = new List<string>();
+
+        var model = OrtFormatMisread.Retry(() =>
+        {
+            string copy = Path.Combine(ml.TempFilePath, copies.Count == 0 ? "qx3v0abc.ort" : Path.ChangeExtension(Path.GetRandomFileName(), "onx"));
+            File.Copy(onnx, copy);
+            copies.Add(copy);
+            return Fit(ml, copy);
+        }, ml.TempFilePath);
+
+        Assert.Equal(2, copies.Count);
+        Assert.False(File.Exists(copies[0]), "the misread copy stays behind");
+        Assert.True(File.Exists(copies[1]));   // the copy that opened is the model's (ML.NET deletes it on disposal)
+        Assert.True(File.Exists(older));
+        Assert.True(File.Exists(named));
+        Assert.Single(ml.Data.CreateEnumerable<Scored>(model.Transform(Rows(ml)), reuseRowObject: false));
+        Directory.Delete(ml.TempFilePath, recursive: true);
+    }
+
+    [Fact]
     public void Retry_GraphThatIsBroken_FailsAtOnceWithoutRetrying()
     {
         var folder = Directory.CreateTempSubdirectory("ort-misread-");
