@@ -144,6 +144,11 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             (secondsPerEpoch, setUpSeconds) = (perStep * batchesPerEpoch, SetUpSeconds(perStep));
         }
         else if (range != null) secondsPerEpoch = Elapsed().TotalSeconds / Math.Max(1, range.Points.Count) * batchesPerEpoch;   // diverged at once
+        else if (stepTimes.Count > 0)   // stopped: its pace so far, for the final run's estimate
+        {
+            double perStep = Median(stepTimes);
+            (secondsPerEpoch, setUpSeconds) = (perStep * batchesPerEpoch, SetUpSeconds(perStep));
+        }
         Info(range == null
             ? $"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a search beside the final run ({Elapsed().TotalSeconds:F0} s of range test); the options as given train"
             : range.LossFellClearly
@@ -242,9 +247,21 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         cutShort |= range == null;
 
         // The final run was reserved, so it always runs (it may end past the budget only if the pace estimate was low).
+        // The final run is never cut; when it alone ends well past the budget (the options' own run is longer than the
+        // budget: spam-assassin's 4.5-5 minutes against 3, docs/quality.md "A paired margin"), the user hears so first.
+        void WarnIfPastBudget(double estimate)
+        {
+            double end = Elapsed().TotalSeconds + estimate;
+            if (secondsPerEpoch > 0 && end > 1.1 * budget.TotalSeconds)
+                log?.Warning(MessageSensitivity.None,
+                    $"automatic recipe: the final run ({winner.Name}, {epochs} epoch(s)) takes about {estimate:F0} s at the pace measured, so " +
+                    $"Fit ends about {end - budget.TotalSeconds:F0} s past its time budget of {budget.TotalSeconds:F0} s (the model is not cut short); " +
+                    "a budget of at least twice the options' own run leaves room for a search");
+        }
         if (finalRun != null)
         {
             if (best is { } b) b.Model.Dispose();
+            WarnIfPastBudget(FinalSeconds());
             var t0 = clock();
             best = Train(winner, rounds, epochs, finalRun.Train);
             Info($"automatic recipe: final run, {winner.Name}, {epochs} epoch(s) on all rows in {(clock() - t0).TotalSeconds:F0} s");
@@ -252,6 +269,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         else if (best is not { } kept || kept.Trial.Recipe != winner.Name || kept.Trial.Epochs < epochs)
         {
             best?.Model.Dispose();
+            WarnIfPastBudget(setUpSeconds + secondsPerEpoch * epochs);
             best = Train(winner, rounds, epochs, train);
             Info($"automatic recipe: final run, {winner.Name}, {epochs} epoch(s): validation {best.Value.Trial.Score:F4}");
         }

@@ -331,6 +331,28 @@ public class RecipeSearchTests
         Assert.Single(models);
     }
 
+    [Theory]
+    [InlineData(90, false)]   // the final run (80 s) after 13 s of range test ends at 93 s: within a tenth of the budget
+    [InlineData(40, true)]    // ... 53 s past a 40-s budget: the user is warned before it starts
+    public void Run_FinalRunAlonePastTheBudget_WarnsBeforeTrainingIt(double budgetSeconds, bool warns)
+    {
+        var messages = new List<(Microsoft.ML.Runtime.ChannelMessageKind Kind, string Message)>();
+        var ml = new MLContext(1);
+        ml.Log += (_, e) => { lock (messages) messages.Add((e.Kind, e.Message)); };
+        var clock = new TimeSpan[1];
+        using (var channel = ((Microsoft.ML.Runtime.IHostEnvironment)ml).Start("search"))
+        {
+            var (search, _) = Setup(FourRates, clock, log: channel);
+            var (model, _, _, record) = search.Run((_, keepGoing) => FakeRange(clock, keepGoing, steps: 20), _ => Rates(1e-3, 2e-3, 5e-3, 1e-2),
+                                                   batchesPerEpoch: 10, TimeSpan.FromSeconds(budgetSeconds));
+            Assert.Null(record.LearningRateRange);
+            Assert.Equal(8, model.Epochs);   // never cut short
+        }
+        var warnings = messages.Where(m => m.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning).Select(m => m.Message).ToList();
+        if (warns) Assert.Contains(warnings, m => m.Contains("takes about 80 s") && m.Contains("about 53 s past its time budget of 40 s"));
+        else Assert.Empty(warnings);
+    }
+
     [Fact]
     public void Run_EqualScores_KeepTheFirstCandidate()
     {
