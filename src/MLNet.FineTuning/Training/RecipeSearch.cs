@@ -56,9 +56,9 @@ internal sealed record FinalRunOnAllRows<TOptions, TModel>(Func<TOptions, (TMode
 /// difference from the options as given, when those ran as long (<c>margin</c>): the defaults are the quality suite's
 /// choice over many data sets, so a challenger replaces them only when the held-out rows say it is better by more than
 /// their noise (docs/quality.md, "The automatic recipe's margin, and the text steps' pace", and "A paired margin"). The
-/// winner then trains for all E epochs: on all the rows when the search
-/// held out its own validation rows (<see cref="FinalRunOnAllRows{TOptions,TModel}"/>), so the kept model sees as much
-/// data as the options' plain run would; otherwise on the same rows, unless the winner already ran that long.
+/// winner then trains for all E epochs: on all the rows when the search held out its own validation rows
+/// (<see cref="FinalRunOnAllRows{TOptions,TModel}"/>), so the kept model sees as much data as the options' plain run
+/// would; otherwise on the same rows, unless the winner already ran that long.
 /// The final run's time is reserved from the start: the range test stops as soon as its pace says that it, one trial
 /// and the final run cannot all end within the budget, and a trial runs only when the measured pace (the slowest
 /// epoch seen so far, so that a costlier candidate does not overrun) says it and the final run both fit. So the budget
