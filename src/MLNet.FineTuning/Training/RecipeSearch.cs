@@ -249,9 +249,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         // The final run was reserved, so it always runs (it may end past the budget only if the pace estimate was low).
         // The final run is never cut; when it alone ends well past the budget (the options' own run is longer than the
         // budget: spam-assassin's 4.5-5 minutes against 3, docs/quality.md "A paired margin"), the user hears so first.
-        void WarnIfPastBudget(double estimate)
+        void WarnIfPastBudget()
         {
-            double end = Elapsed().TotalSeconds + estimate;
+            double estimate = FinalSeconds(), end = Elapsed().TotalSeconds + estimate;
             if (secondsPerEpoch > 0 && end > 1.1 * budget.TotalSeconds)
                 log?.Warning(MessageSensitivity.None,
                     $"automatic recipe: the final run ({winner.Name}, {epochs} epoch(s)) takes about {estimate:F0} s at the pace measured, so " +
@@ -261,7 +261,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         if (finalRun != null)
         {
             if (best is { } b) b.Model.Dispose();
-            WarnIfPastBudget(FinalSeconds());
+            WarnIfPastBudget();
             var t0 = clock();
             best = Train(winner, rounds, epochs, finalRun.Train);
             Info($"automatic recipe: final run, {winner.Name}, {epochs} epoch(s) on all rows in {(clock() - t0).TotalSeconds:F0} s");
@@ -269,7 +269,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         else if (best is not { } kept || kept.Trial.Recipe != winner.Name || kept.Trial.Epochs < epochs)
         {
             best?.Model.Dispose();
-            WarnIfPastBudget(setUpSeconds + secondsPerEpoch * epochs);
+            WarnIfPastBudget();   // without a final run on all rows, FinalSeconds() is the same rows' run
             best = Train(winner, rounds, epochs, train);
             Info($"automatic recipe: final run, {winner.Name}, {epochs} epoch(s): validation {best.Value.Trial.Score:F4}");
         }

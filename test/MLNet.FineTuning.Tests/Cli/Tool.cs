@@ -58,12 +58,10 @@ internal static class Tool
     /// (docs/reliability.md). A user's Ctrl+C reaches a tool started from a terminal, so the test resets it.</summary>
     static ProcessStartInfo WithDefaultInterrupt(ProcessStartInfo start)
     {
-        var wrapped = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
-        wrapped.ArgumentList.Add("--default-signal=INT");
-        wrapped.ArgumentList.Add(start.FileName);
-        foreach (var a in start.ArgumentList) wrapped.ArgumentList.Add(a);
-        foreach (var (key, value) in start.Environment) wrapped.Environment[key] = value;
-        return wrapped;
+        start.ArgumentList.Insert(0, start.FileName);
+        start.ArgumentList.Insert(0, "--default-signal=INT");
+        start.FileName = "env";
+        return start;
     }
 
     /// <summary>A tiny image folder: <paramref name="perClass"/> committed Fashion-MNIST images of each of three classes.</summary>
