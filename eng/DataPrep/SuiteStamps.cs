@@ -1,7 +1,6 @@
 // stamps: the PNG stamps of Debian's Tux Paint stamp package(s) under /usr/share/tuxpaint/stamps/<category>/...
 // (photos and clip art), labelled by folder. SVG stamps and the *_mirror.png variants (a flipped copy of
 // another stamp) are skipped; exact duplicate files (same bytes) are kept once, in path order.
-using System.Security.Cryptography;
 using SkiaSharp;
 
 internal static class SuiteStamps
@@ -15,8 +14,7 @@ internal static class SuiteStamps
             .Select(f => Path.GetRelativePath(src, f).Replace('\\', '/'))
             .Where(r => !r.EndsWith("_mirror.png", StringComparison.Ordinal) && !r.Contains("thumb", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToList();
-        var seen = new HashSet<string>();
-        files = files.Where(r => seen.Add(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(src, r)))))).ToList();
+        files = SuiteImages.FirstOfEachContent(src, files);
 
         // Class: the top-level folder. A large, mixed top-level folder (animals, symbols) is split by its
         // 2nd-level folders; their small ones (and loose files) merge into <top>_other. Then small classes go.
