@@ -246,9 +246,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
                 : $"automatic recipe: the budget ({budget.TotalSeconds:F0} s) leaves no room for a trial beside the final run; the options as given train");
         cutShort |= range == null;
 
-        // The final run was reserved, so it always runs (it may end past the budget only if the pace estimate was low).
-        // The final run is never cut; when it alone ends well past the budget (the options' own run is longer than the
-        // budget: spam-assassin's 4.5-5 minutes against 3, docs/quality.md "A paired margin"), the user hears so first.
+        // The final run was reserved, so it always runs and is never cut: it ends past the budget only if the pace estimate
+        // was low, or if it alone is longer than the budget (spam-assassin's 4.5-5 minutes against 3, docs/quality.md
+        // "A paired margin"), and then the user hears so first.
         void WarnIfPastBudget()
         {
             double estimate = FinalSeconds(), end = Elapsed().TotalSeconds + estimate;
