@@ -1,36 +1,52 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-
 namespace MLNet.FineTuning.Cli.Inputs;
 
 /// <summary>
-/// A CSV or TSV file with a header row, read as ML.NET text columns by their header names. The separator
-/// comes from the extension (.tsv/.tab: tab; otherwise comma); CSV fields may be quoted.
+/// A CSV or TSV file with a header row, read whole. The separator comes from the extension (.tsv/.tab: tab, fields
+/// unquoted), else from the header row: comma, or semicolon where the header has semicolons and no comma (how
+/// spreadsheets write CSV in locales with a decimal comma); CSV fields may be quoted (<see cref="DelimitedRecords"/>).
+/// Every row must have the header's number of fields: a row with more is almost always a text with an unquoted comma,
+/// and reading it by position would put part of the text in the label column.
 /// </summary>
 internal sealed class DataTable
 {
     public string Path { get; }
     public IReadOnlyList<string> Header { get; }
+    /// <summary>The rows after the header, each with as many fields as the header.</summary>
+    public IReadOnlyList<DelimitedRecords.Record> Rows { get; }
     readonly char separator;
 
-    DataTable(string path, IReadOnlyList<string> header, char separator) => (Path, Header, this.separator) = (path, header, separator);
+    DataTable(string path, IReadOnlyList<string> header, IReadOnlyList<DelimitedRecords.Record> rows, char separator) =>
+        (Path, Header, Rows, this.separator) = (path, header, rows, separator);
 
     public static bool IsTable(string path) => File.Exists(path) &&
         System.IO.Path.GetExtension(path).ToLowerInvariant() is ".csv" or ".tsv" or ".tab" or ".txt";
 
-    /// <summary>Reads the header of <paramref name="path"/>.</summary>
-    /// <exception cref="UserError">The file is missing or has no header row.</exception>
-    public static DataTable Open(string path, string what)
+    /// <summary>Reads <paramref name="path"/>, its header and every row.</summary>
+    /// <exception cref="UserError">The file is missing, has no header row, or a row is malformed (the message names
+    /// the file, the line and what was expected).</exception>
+    public static DataTable Read(string path, string what)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new UserError($"{what}: file '{full}' does not exist.");
-        char sep = System.IO.Path.GetExtension(full).ToLowerInvariant() is ".tsv" or ".tab" ? '\t' : ',';
+        bool tsv = System.IO.Path.GetExtension(full).ToLowerInvariant() is ".tsv" or ".tab";
         string? first;
-        using (var reader = new StreamReader(full)) first = reader.ReadLine();
-        if (string.IsNullOrWhiteSpace(first))
+        using (var head = new StreamReader(full)) first = ReadFirstLine(head);
+        if (first == null)
             throw new UserError($"{what}: '{full}' is empty; expected a header row with the column names, then one row per example.");
-        var header = first.Split(sep).Select(h => h.Trim().Trim('"')).ToList();
-        return new DataTable(full, header, sep);
+        char sep = tsv ? '\t' : CsvSeparator(first);
+        try
+        {
+            using var reader = new StreamReader(full);
+            var records = DelimitedRecords.Read(reader, sep, quoting: !tsv).ToList();
+            var header = records[0].Fields.Select(h => h.Trim()).ToList();
+            var rows = records.Skip(1).ToList();
+            foreach (var row in rows)
+                if (row.Fields.Count != header.Count)
+                    throw new UserError($"{what}: '{full}' line {row.Line}: {Count(row.Fields.Count)} where the header has {Count(header.Count)} " +
+                                        $"(separated by '{DelimitedRecords.Name(sep)}'). {Advice(sep, tsv, row.Fields.Count > header.Count)}");
+            return new DataTable(full, header, rows, sep);
+        }
+        catch (InvalidDataException e) { throw new UserError($"{what}: '{full}' {e.Message}"); }
     }
 
     /// <summary>The index of the column named <paramref name="name"/> (case-insensitive).</summary>
@@ -38,20 +54,46 @@ internal sealed class DataTable
     public int IndexOf(string name, string option)
     {
         int i = Header.ToList().FindIndex(h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
-        if (i < 0)
-            throw new UserError($"{option} '{name}': '{Path}' has no such column. Its columns: {string.Join(", ", Header.Select(h => $"'{h}'"))}.");
-        return i;
+        if (i >= 0) return i;
+        string columns = string.Join(", ", Header.Select(h => $"'{h}'"));
+        throw new UserError(Header.Count == 1
+            ? $"{option} '{name}': '{Path}' has one column, {columns}: its header row was read as separated by '{DelimitedRecords.Name(separator)}'; " +
+              "a CSV file separates columns by ',' (or ';' where the header has no ','), a .tsv file by tabs."
+            : $"{option} '{name}': '{Path}' has no such column. Its columns: {columns}.");
     }
 
-    /// <summary>Loads the named columns as text columns, each under the name given as its key.</summary>
-    public IDataView Load(MLContext ml, IReadOnlyList<(string Name, int Index)> columns) =>
-        ml.Data.CreateTextLoader(new TextLoader.Options
+    /// <summary>The field of column <paramref name="index"/> in every row, in order.</summary>
+    public IReadOnlyList<string> Column(int index) => [.. Rows.Select(r => r.Fields[index])];
+
+    /// <summary>Row i's number as a message gives it: the line it starts on.</summary>
+    public string Where(int row) => $"'{Path}' line {Rows[row].Line}";
+
+    static string? ReadFirstLine(TextReader reader)
+    {
+        while (reader.ReadLine() is string line)
+            if (!string.IsNullOrWhiteSpace(line)) return line;
+        return null;
+    }
+
+    /// <summary>Comma, unless the header row has no comma outside quotes and has a semicolon.</summary>
+    static char CsvSeparator(string header)
+    {
+        bool quoted = false, comma = false, semicolon = false;
+        foreach (char c in header)
         {
-            HasHeader = true,
-            Separators = [separator],
-            AllowQuoting = separator == ',',
-            ReadMultilines = separator == ',',
-            TrimWhitespace = false,
-            Columns = columns.Select(c => new TextLoader.Column(c.Name, DataKind.String, c.Index)).ToArray(),
-        }).Load(Path);
+            if (c == '"') quoted = !quoted;
+            else if (!quoted && c == ',') comma = true;
+            else if (!quoted && c == ';') semicolon = true;
+        }
+        return !comma && semicolon ? ';' : ',';
+    }
+
+    static string Count(int fields) => fields == 1 ? "1 field" : $"{fields} fields";
+
+    static string Advice(char separator, bool tsv, bool more) => (tsv, more) switch
+    {
+        (true, true) => "A text that holds a tab cannot be stored in a TSV file: replace its tabs, or write a quoted CSV.",
+        (false, true) => $"A field that holds '{DelimitedRecords.Name(separator)}' must be in double quotes (\"like{DelimitedRecords.Name(separator)} this\").",
+        _ => "Give every row a value for every column (an empty one is written as nothing between two separators).",
+    };
 }

@@ -1,5 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLNet.FineTuning.Data;
 
 namespace MLNet.FineTuning.Cli.Inputs;
@@ -11,7 +9,7 @@ namespace MLNet.FineTuning.Cli.Inputs;
 /// </summary>
 internal static class ImageInput
 {
-    public static IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option, string pathColumn, string labelColumn,
+    public static IReadOnlyList<ImageFolder.Row> Read(string data, string option, string pathColumn, string labelColumn,
                                                     bool classFolders = true, bool allowEmptyLabel = false, string? tableOnlyWhy = null)
     {
         if (Directory.Exists(data))
@@ -26,19 +24,17 @@ internal static class ImageInput
         if (!DataTable.IsTable(data))
             throw new UserError($"{option}: '{Path.GetFullPath(data)}' is neither a folder nor a .csv/.tsv table.");
 
-        var table = DataTable.Open(data, option);
-        var view = table.Load(ml, [("Path", table.IndexOf(pathColumn, "--path-column")), ("Label", table.IndexOf(labelColumn, "--label-column"))]);
+        var table = DataTable.Read(data, option);
         string folder = Path.GetDirectoryName(table.Path)!;
-        var paths = view.GetColumn<ReadOnlyMemory<char>>("Path").Select(p => p.ToString().Trim()).ToList();
-        var labels = view.GetColumn<ReadOnlyMemory<char>>("Label").Select(p => p.ToString().Trim()).ToList();
+        var paths = table.Column(table.IndexOf(pathColumn, "--path-column")).Select(p => p.Trim()).ToList();
+        var labels = table.Column(table.IndexOf(labelColumn, "--label-column")).Select(l => l.Trim()).ToList();
         var rows = new List<ImageFolder.Row>(paths.Count);
         for (int i = 0; i < paths.Count; i++)
         {
-            // Row numbers as a spreadsheet shows them: the header is row 1.
-            if (paths[i].Length == 0) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{pathColumn}' column is empty.");
-            if (labels[i].Length == 0 && !allowEmptyLabel) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{labelColumn}' column is empty.");
+            if (paths[i].Length == 0) throw new UserError($"{option}: {table.Where(i)}: the '{pathColumn}' column is empty.");
+            if (labels[i].Length == 0 && !allowEmptyLabel) throw new UserError($"{option}: {table.Where(i)}: the '{labelColumn}' column is empty.");
             string path = Path.GetFullPath(Path.Combine(folder, paths[i]));
-            if (!File.Exists(path)) throw new UserError($"{option}: '{table.Path}' row {i + 2}: image '{path}' does not exist.");
+            if (!File.Exists(path)) throw new UserError($"{option}: {table.Where(i)}: image '{path}' does not exist.");
             rows.Add(new ImageFolder.Row { Label = labels[i], ImagePath = path });
         }
         if (rows.Count == 0) throw new UserError($"{option}: '{table.Path}' has a header but no rows.");

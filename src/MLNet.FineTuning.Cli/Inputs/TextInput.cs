@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-
 namespace MLNet.FineTuning.Cli.Inputs;
 
 /// <summary>One example of a text table: its label and one or two texts.</summary>
@@ -14,21 +11,18 @@ internal sealed class TextRow
 /// <summary>The rows of a CSV/TSV table with a label column and one or two text columns.</summary>
 internal static class TextInput
 {
-    public static IReadOnlyList<TextRow> Read(MLContext ml, string data, string option, string textColumn, string? secondTextColumn, string labelColumn, bool allowEmptyLabel = false)
+    public static IReadOnlyList<TextRow> Read(string data, string option, string textColumn, string? secondTextColumn, string labelColumn, bool allowEmptyLabel = false)
     {
         if (Directory.Exists(data))
             throw new UserError($"{option}: '{Path.GetFullPath(data)}' is a folder; text data is a CSV or TSV file with a header row.");
-        var table = DataTable.Open(data, option);
-        var columns = new List<(string, int)> { ("Label", table.IndexOf(labelColumn, "--label-column")), ("Text", table.IndexOf(textColumn, "--text-column")) };
-        if (secondTextColumn != null) columns.Add(("Text2", table.IndexOf(secondTextColumn, "--second-text-column")));
-        var view = table.Load(ml, columns);
-        var labels = view.GetColumn<ReadOnlyMemory<char>>("Label").Select(l => l.ToString().Trim()).ToList();
-        var texts = view.GetColumn<ReadOnlyMemory<char>>("Text").Select(t => t.ToString()).ToList();
-        var texts2 = secondTextColumn != null ? view.GetColumn<ReadOnlyMemory<char>>("Text2").Select(t => t.ToString()).ToList() : null;
+        var table = DataTable.Read(data, option);
+        var labels = table.Column(table.IndexOf(labelColumn, "--label-column")).Select(l => l.Trim()).ToList();
+        var texts = table.Column(table.IndexOf(textColumn, "--text-column"));
+        var texts2 = secondTextColumn != null ? table.Column(table.IndexOf(secondTextColumn, "--second-text-column")) : null;
         var rows = new List<TextRow>(labels.Count);
         for (int i = 0; i < labels.Count; i++)
         {
-            if (labels[i].Length == 0 && !allowEmptyLabel) throw new UserError($"{option}: '{table.Path}' row {i + 2}: the '{labelColumn}' column is empty.");
+            if (labels[i].Length == 0 && !allowEmptyLabel) throw new UserError($"{option}: {table.Where(i)}: the '{labelColumn}' column is empty.");
             rows.Add(new TextRow { Label = labels[i], Text = texts[i], Text2 = texts2?[i] ?? "" });
         }
         if (rows.Count == 0) throw new UserError($"{option}: '{table.Path}' has a header but no rows.");

@@ -30,10 +30,10 @@ internal static class FineTuneRun
 
         // Data: training rows, validation rows (given, or a seeded share of the training rows, stratified by class for a
         // classifier), test rows. The labels of every split are checked before anything trains.
-        var train = kind.DropUnreadable(kind.Read(ml, settings.Data, "--data"), "--data");
+        var train = kind.DropUnreadable(kind.Read(settings.Data, "--data"), "--data");
         IReadOnlyList<TRow>? valid = null;
-        if (settings.Valid != null) valid = kind.DropUnreadable(kind.Read(ml, settings.Valid, "--valid"), "--valid");
-        var test = settings.Test != null ? kind.DropUnreadable(kind.Read(ml, settings.Test, "--test"), "--test") : null;
+        if (settings.Valid != null) valid = kind.DropUnreadable(kind.Read(settings.Valid, "--valid"), "--valid");
+        var test = settings.Test != null ? kind.DropUnreadable(kind.Read(settings.Test, "--test"), "--test") : null;
         var names = task.CheckLabels([.. train.Select(kind.LabelOf)], valid?.Select(kind.LabelOf).ToList(), "--valid", test?.Select(kind.LabelOf).ToList());
         if (valid == null && settings.ValidationFraction > 0) (train, valid) = Split(train, r => task.SplitKey(kind.LabelOf(r)), settings.ValidationFraction, settings.Seed);
         string labels = task.DescribeLabels(names, [.. train.Select(kind.LabelOf)]);

@@ -13,7 +13,7 @@ internal sealed class ImageRun(ImageFineTuningOptions options, RunTask task, str
     public override string Name => "image";
     public override FineTuningOptions Options => options;
 
-    public override IReadOnlyList<ImageFolder.Row> Read(MLContext ml, string data, string option) => ImageInput.Read(ml, data, option, pathColumn, labelColumn,
+    public override IReadOnlyList<ImageFolder.Row> Read(string data, string option) => ImageInput.Read(data, option, pathColumn, labelColumn,
         task.TakesClassFolders, task.AllowsEmptyLabel, $"--task {task.Name} (a label column with {task.LabelMeaning})");
     public override string LabelOf(ImageFolder.Row row) => row.Label;
 

@@ -16,7 +16,7 @@ internal abstract class RunKind<TRow> where TRow : class
     public abstract FineTuningOptions Options { get; }
 
     /// <summary>Reads one data argument (<paramref name="option"/> names it in errors).</summary>
-    public abstract IReadOnlyList<TRow> Read(MLContext ml, string data, string option);
+    public abstract IReadOnlyList<TRow> Read(string data, string option);
     public abstract string LabelOf(TRow row);
     /// <summary>The rows left after dropping those the run cannot read, when the user asked to skip them; names what it
     /// dropped on the console. By default every row stays (and an unreadable one fails the run with its name).</summary>

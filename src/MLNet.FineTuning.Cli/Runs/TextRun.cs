@@ -13,7 +13,7 @@ internal sealed class TextRun(TextFineTuningOptions options, RunTask task, strin
     public override string Name => "text";
     public override FineTuningOptions Options => options;
 
-    public override IReadOnlyList<TextRow> Read(MLContext ml, string data, string option) => TextInput.Read(ml, data, option, textColumn, secondTextColumn, labelColumn, task.AllowsEmptyLabel);
+    public override IReadOnlyList<TextRow> Read(string data, string option) => TextInput.Read(data, option, textColumn, secondTextColumn, labelColumn, task.AllowsEmptyLabel);
     public override string LabelOf(TextRow row) => row.Label;
 
     public override string Describe(IReadOnlyList<TextRow> rows)

@@ -127,4 +127,23 @@ public sealed class ToolErrorTests : IDisposable
         Assert.True(skipped.ExitCode == 0, skipped.ToString());
         Assert.Contains("--data: 1 unreadable image(s) skipped (broken.png)", skipped.Output);
     }
+
+    // A row with more fields than the header is nearly always a text with an unquoted comma: read by position, part of
+    // the text would become its label (a new class of one row), which ML.NET's TextLoader lets through.
+    [Theory]
+    [InlineData("unquoted.csv", "message,category\n\"fine\",a\ngreat, really great,b\n", "line 3", "3 fields where the header has 2", "double quotes")]
+    [InlineData("short.csv", "message,category\n\"fine\",a\nno label\n", "line 3", "1 field where the header has 2")]
+    [InlineData("open.csv", "message,category\n\"fine\",a\n\"never closed,b\nlast,a\n", "line 3", "never closed")]
+    [InlineData("tail.csv", "message,category\n\"quoted\" and more,a\n", "line 2", "follows the closing double quote")]
+    [InlineData("tabs.tsv", "message\tcategory\na text\twith a tab\ta\n", "line 2", "3 fields", "tab")]
+    [InlineData("pipes.csv", "message|category\nfine|a\n", "has one column, 'message|category'", "','", "';'")]
+    public void MalformedTable_IsRefusedNamingTheLine(string file, string content, params string[] mentions)
+    {
+        string table = Path.Combine(root, file);
+        File.WriteAllText(table, content);
+        AssertUserError(Tool.Run("text", "--data", table, "--text-column", "message", "--label-column", "category", "--output", Path.Combine(root, "out")),
+                        [table, .. mentions]);
+        string output = Path.Combine(root, "out");
+        Assert.False(Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any(), "a refused table writes nothing");
+    }
 }
