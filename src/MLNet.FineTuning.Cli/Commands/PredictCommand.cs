@@ -197,8 +197,7 @@ internal static class PredictCommand
         string full = Path.GetFullPath(input);
         if (File.Exists(full)) return [full];
         if (!Directory.Exists(full)) throw new UserError($"--input: '{full}' is neither an image file nor a folder.");
-        var files = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
-            .Where(f => ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+        var files = ImageFolder.ImagesBelow(full).ToList();   // as training reads a class folder: any depth, hidden entries left out
         if (files.Count == 0) throw new UserError($"--input: folder '{full}' has no image files ({string.Join(", ", ImageExtensions)}).");
         return files;
     }

@@ -16,8 +16,15 @@ internal static class ImageInput
         {
             if (!classFolders)
                 throw new UserError($"{option}: '{Path.GetFullPath(data)}' is a folder; {tableOnlyWhy} reads a CSV/TSV table with '{pathColumn}' and '{labelColumn}' columns.");
-            try { return ImageFolder.List(data); }
+            IReadOnlyList<ImageFolder.Row> images;
+            try { images = ImageFolder.List(data); }
             catch (InvalidDataException e) { throw new UserError($"{option}: {e.Message}"); }
+            // A class folder left empty (its images not copied yet, or of a kind not read) would vanish from the classes.
+            if (ImageFolder.FoldersWithoutImages(data) is { Count: > 0 } empty)
+                Console.WriteLine($"note: {option}: {string.Join(", ", empty.Select(f => $"'{f}'"))} in '{Path.GetFullPath(data)}' " +
+                                  $"{(empty.Count == 1 ? "holds no images" : "hold no images")} ({string.Join(", ", ImageFolder.Extensions)}): " +
+                                  $"{(empty.Count == 1 ? "not a class" : "not classes")}.");
+            return images;
         }
         if (!File.Exists(data))
             throw new UserError($"{option}: '{Path.GetFullPath(data)}' does not exist. Expected a folder with one sub-folder of images per class, or a CSV/TSV file with '{pathColumn}' and '{labelColumn}' columns.");

@@ -3,7 +3,7 @@ using Microsoft.ML;
 namespace MLNet.FineTuning.Data;
 
 /// <summary>
-/// Reads an image-folder tree (<c>root/&lt;label&gt;/&lt;image file&gt;</c>, the layout of torchvision's
+/// Reads an image-folder tree (<c>root/&lt;label&gt;/…/&lt;image file&gt;</c>, the layout of torchvision's
 /// <c>ImageFolder</c> and of Model Builder's image scenario) into an <see cref="IDataView"/> with a
 /// <c>Label</c> text column and an <c>ImagePath</c> column of absolute paths.
 /// </summary>
@@ -22,7 +22,10 @@ public static class ImageFolder
     internal static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase)
         { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    /// <summary>Lists the images under <paramref name="root"/>, sorted by class then file name.</summary>
+    /// <summary>Lists the images under <paramref name="root"/>, sorted by class then path. As in torchvision's
+    /// <c>ImageFolder</c>, a class is a sub-folder of <paramref name="root"/> and holds the images at any depth below it.
+    /// Hidden files and folders (names that begin with '.') are left out: macOS writes "._name.jpg" files that are not
+    /// images beside every image it copies to some disks, and Jupyter a ".ipynb_checkpoints" folder.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">The folder has no class sub-folder with images.</exception>
     public static IReadOnlyList<Row> List(string root)
@@ -30,14 +33,29 @@ public static class ImageFolder
         if (!Directory.Exists(root))
             throw new DirectoryNotFoundException($"Image folder '{root}' does not exist. Expected {root}/<class name>/<image files>.");
         var rows = new List<Row>();
-        foreach (var dir in Directory.GetDirectories(root).Order(StringComparer.Ordinal))
-            foreach (var file in Directory.GetFiles(dir).Order(StringComparer.Ordinal))
-                if (Extensions.Contains(Path.GetExtension(file)))
-                    rows.Add(new Row { Label = Path.GetFileName(dir), ImagePath = Path.GetFullPath(file) });
+        foreach (var dir in Directory.GetDirectories(root).Where(d => !IsHidden(d)).Order(StringComparer.Ordinal))
+            rows.AddRange(ImagesBelow(dir).Select(file => new Row { Label = Path.GetFileName(dir), ImagePath = file }));
         if (rows.Count == 0)
             throw new InvalidDataException($"Image folder '{root}' has no images in class sub-folders. Expected {root}/<class name>/<image files> ({string.Join(", ", Extensions)}).");
         return rows;
     }
+
+    /// <summary>The sub-folders of <paramref name="root"/> (not hidden) with no image below them: not classes.</summary>
+    internal static IReadOnlyList<string> FoldersWithoutImages(string root) =>
+        [.. Directory.GetDirectories(root).Where(d => !IsHidden(d) && !ImagesBelow(d).Any()).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal)];
+
+    /// <summary>The image files at any depth below <paramref name="folder"/>, outside hidden folders, as absolute paths
+    /// sorted by their path below it.</summary>
+    internal static IEnumerable<string> ImagesBelow(string folder)
+    {
+        string top = Path.GetFullPath(folder);
+        return Directory.EnumerateFiles(top, "*", SearchOption.AllDirectories)
+            .Where(f => Extensions.Contains(Path.GetExtension(f))
+                        && !Path.GetRelativePath(top, f).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')))
+            .Order(StringComparer.Ordinal);
+    }
+
+    static bool IsHidden(string path) => Path.GetFileName(path).StartsWith('.');
 
     /// <summary>Loads the images under <paramref name="root"/> as an <see cref="IDataView"/> of <see cref="Row"/>.</summary>
     public static IDataView Load(MLContext mlContext, string root) => mlContext.Data.LoadFromEnumerable(List(root));
