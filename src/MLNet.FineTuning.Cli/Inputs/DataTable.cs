@@ -1,9 +1,9 @@
 namespace MLNet.FineTuning.Cli.Inputs;
 
 /// <summary>
-/// A CSV or TSV file with a header row, read whole. The separator comes from the extension (.tsv/.tab: tab, fields
-/// unquoted), else from the header row: comma, or semicolon where the header has semicolons and no comma (how
-/// spreadsheets write CSV in locales with a decimal comma); CSV fields may be quoted (<see cref="DelimitedRecords"/>).
+/// A CSV or TSV file with a header row, read whole as UTF-8 (<see cref="Utf8Text"/>). The separator comes from the
+/// extension (.tsv/.tab: tab, fields unquoted), else from the header row: comma, else semicolon (how spreadsheets
+/// write CSV in locales with a decimal comma), else tab; such fields may be quoted (<see cref="DelimitedRecords"/>).
 /// Every row must have the header's number of fields: a row with more is almost always a text with an unquoted comma,
 /// and reading it by position would put part of the text in the label column.
 /// </summary>
@@ -29,15 +29,14 @@ internal sealed class DataTable
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new UserError($"{what}: file '{full}' does not exist.");
         bool tsv = System.IO.Path.GetExtension(full).ToLowerInvariant() is ".tsv" or ".tab";
-        string? first;
-        using (var head = new StreamReader(full)) first = ReadFirstLine(head);
-        if (first == null)
-            throw new UserError($"{what}: '{full}' is empty; expected a header row with the column names, then one row per example.");
-        char sep = tsv ? '\t' : CsvSeparator(first);
         try
         {
-            using var reader = new StreamReader(full);
-            var records = DelimitedRecords.Read(reader, sep, quoting: !tsv).ToList();
+            string text = Utf8Text.Read(full);
+            string? first = ReadFirstLine(new StringReader(text));
+            if (first == null)
+                throw new UserError($"{what}: '{full}' is empty; expected a header row with the column names, then one row per example.");
+            char sep = tsv ? '\t' : CsvSeparator(first);
+            var records = DelimitedRecords.Read(new StringReader(text), sep, quoting: !tsv).ToList();
             var header = records[0].Fields.Select(h => h.Trim()).ToList();
             var rows = records.Skip(1).ToList();
             foreach (var row in rows)
@@ -58,7 +57,7 @@ internal sealed class DataTable
         string columns = string.Join(", ", Header.Select(h => $"'{h}'"));
         throw new UserError(Header.Count == 1
             ? $"{option} '{name}': '{Path}' has one column, {columns}: its header row was read as separated by '{DelimitedRecords.Name(separator)}'; " +
-              "a CSV file separates columns by ',' (or ';' where the header has no ','), a .tsv file by tabs."
+              "a CSV file separates columns by ',' (else by ';' or tabs, whichever its header row has), a .tsv file by tabs."
             : $"{option} '{name}': '{Path}' has no such column. Its columns: {columns}.");
     }
 
@@ -75,17 +74,16 @@ internal sealed class DataTable
         return null;
     }
 
-    /// <summary>Comma, unless the header row has no comma outside quotes and has a semicolon.</summary>
+    /// <summary>The first of comma, semicolon and tab that the header row has outside quotes (comma if none): a
+    /// spreadsheet's CSV uses semicolons where the decimal mark is a comma, and Excel's "Unicode text" tabs.</summary>
     static char CsvSeparator(string header)
     {
-        bool quoted = false, comma = false, semicolon = false;
+        var found = new HashSet<char>();
+        bool quoted = false;
         foreach (char c in header)
-        {
             if (c == '"') quoted = !quoted;
-            else if (!quoted && c == ',') comma = true;
-            else if (!quoted && c == ';') semicolon = true;
-        }
-        return !comma && semicolon ? ';' : ',';
+            else if (!quoted) found.Add(c);
+        return new[] { ',', ';', '\t' }.FirstOrDefault(found.Contains, ',');
     }
 
     static string Count(int fields) => fields == 1 ? "1 field" : $"{fields} fields";

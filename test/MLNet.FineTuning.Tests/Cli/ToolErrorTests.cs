@@ -146,4 +146,25 @@ public sealed class ToolErrorTests : IDisposable
         string output = Path.Combine(root, "out");
         Assert.False(Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any(), "a refused table writes nothing");
     }
+
+    // Excel's plain "CSV" on Windows writes Windows-1252: read as UTF-8, every accented letter would become U+FFFD.
+    [Fact]
+    public void TableNotInUtf8_IsRefusedNamingTheLineAndTheByte()
+    {
+        string table = Path.Combine(root, "cp1252.csv");
+        File.WriteAllBytes(table, [.. "message,category\nfine,a\ncaf"u8, 0xE9, .. ",b\n"u8]);
+        AssertUserError(Tool.Run("text", "--data", table, "--text-column", "message", "--label-column", "category", "--output", Path.Combine(root, "out")),
+                        table, "line 3", "0xE9", "UTF-8");
+    }
+
+    // Excel's "Unicode text" is UTF-16 with a byte-order mark, split at tabs, in a .txt file: decoded and split so, the
+    // error names the third line's three fields.
+    [Fact]
+    public void ExcelUnicodeText_IsReadAsUtf16SplitAtTabs()
+    {
+        string table = Path.Combine(root, "unicode.txt");
+        File.WriteAllText(table, "message\tcategory\r\nfiné\ta\r\nbad\trow\textra\r\n", System.Text.Encoding.Unicode);
+        AssertUserError(Tool.Run("text", "--data", table, "--text-column", "message", "--label-column", "category", "--output", Path.Combine(root, "out")),
+                        table, "line 3", "3 fields where the header has 2", "'tab'");
+    }
 }
