@@ -189,8 +189,14 @@ internal static class PredictCommand
     // The same extensions as an image-folder training set.
     static IReadOnlySet<string> ImageExtensions => ImageFolder.Extensions;
 
-    // A file holds one text per non-empty line; anything else is the text itself.
-    static List<string> TextInputs(string input) => File.Exists(input) ? [.. File.ReadAllLines(input).Where(l => l.Length > 0)] : [input];
+    // A file holds one text per non-empty line, in UTF-8 as a training table is (Inputs.Utf8Text); anything else is the
+    // text itself.
+    static List<string> TextInputs(string input)
+    {
+        if (!File.Exists(input)) return [input];
+        try { return [.. Inputs.Utf8Text.Read(input).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0)]; }
+        catch (InvalidDataException e) { throw new UserError($"--input: '{Path.GetFullPath(input)}' {e.Message}"); }
+    }
 
     static List<string> ImageFiles(string input)
     {

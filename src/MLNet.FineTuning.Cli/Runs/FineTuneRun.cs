@@ -18,7 +18,7 @@ internal static class FineTuneRun
     public static int Execute<TRow>(RunKind<TRow> kind, RunTask task, RunSettings settings) where TRow : class
     {
         var started = DateTimeOffset.Now;
-        var output = OutputFolder.Prepare(settings.Output, settings.Force, settings.Resume);
+        OutputFolder.Check(settings.Output, settings.Force, settings.Resume);
         var ml = new MLContext(seed: settings.Seed);
         if (settings.Gpu is int gpu)
         {
@@ -38,6 +38,8 @@ internal static class FineTuneRun
         if (valid == null && settings.ValidationFraction > 0) (train, valid) = Split(train, r => task.SplitKey(kind.LabelOf(r)), settings.ValidationFraction, settings.Seed);
         string labels = task.DescribeLabels(names, [.. train.Select(kind.LabelOf)]);
         Console.WriteLine($"data: {train.Count} training, {valid?.Count ?? 0} validation, {test?.Count ?? 0} test rows; {labels}; {kind.Describe(train)}");
+        // The output folder is touched only once the data is read: a refused table or folder leaves it as it was.
+        var output = OutputFolder.Prepare(settings.Output, settings.Force, settings.Resume);
 
         var trainView = ml.Data.LoadFromEnumerable(train);
         var evalRows = test ?? valid ?? train;

@@ -12,11 +12,21 @@ internal sealed class OutputFolder
 
     OutputFolder(string path) => Path = path;
 
+    /// <summary>Refuses an output that is a file, or a folder with files when neither --force nor --resume is given;
+    /// changes nothing. A run checks this before it reads the data and prepares the folder after.</summary>
+    public static void Check(string path, bool force, bool resume)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full)) throw new UserError($"--output: '{full}' is a file; give a folder.");
+        if (resume || force || !Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return;
+        var names = Directory.EnumerateFileSystemEntries(full).Select(System.IO.Path.GetFileName).Take(5);
+        throw new UserError($"--output: '{full}' already has files ({string.Join(", ", names)}); pass --force to replace them, or --resume to continue a stopped run.");
+    }
+
     public static OutputFolder Prepare(string path, bool force, bool resume)
     {
+        Check(path, force, resume);
         var folder = new OutputFolder(System.IO.Path.GetFullPath(path));
-        if (File.Exists(folder.Path)) throw new UserError($"--output: '{folder.Path}' is a file; give a folder.");
-        bool hasFiles = Directory.Exists(folder.Path) && Directory.EnumerateFileSystemEntries(folder.Path).Any();
         if (resume)
         {
             // A kill in the middle of a checkpoint's swap leaves the previous checkpoint aside: put it back first.
@@ -25,11 +35,6 @@ internal sealed class OutputFolder
             if (!folder.CanResume && File.Exists(folder.FilePath("model.zip")))
                 throw new UserError($"--resume: the run in '{folder.Path}' finished (model.zip is there); nothing to continue. Pass --force to train again.");
             // Otherwise the run stopped (Ctrl+C, a kill, a crash) before its first checkpoint: it starts from the beginning.
-        }
-        else if (hasFiles && !force)
-        {
-            var names = Directory.EnumerateFileSystemEntries(folder.Path).Select(System.IO.Path.GetFileName).Take(5);
-            throw new UserError($"--output: '{folder.Path}' already has files ({string.Join(", ", names)}); pass --force to replace them, or --resume to continue a stopped run.");
         }
         else if (force && Directory.Exists(folder.Checkpoint))
         {

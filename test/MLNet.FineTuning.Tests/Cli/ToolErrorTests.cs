@@ -143,8 +143,7 @@ public sealed class ToolErrorTests : IDisposable
         File.WriteAllText(table, content);
         AssertUserError(Tool.Run("text", "--data", table, "--text-column", "message", "--label-column", "category", "--output", Path.Combine(root, "out")),
                         [table, .. mentions]);
-        string output = Path.Combine(root, "out");
-        Assert.False(Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any(), "a refused table writes nothing");
+        Assert.False(Directory.Exists(Path.Combine(root, "out")), "a refused table leaves no output folder");
     }
 
     // Excel's plain "CSV" on Windows writes Windows-1252: read as UTF-8, every accented letter would become U+FFFD.
