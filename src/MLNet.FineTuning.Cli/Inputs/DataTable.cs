@@ -91,7 +91,8 @@ internal sealed class DataTable
     static string Advice(char separator, bool tsv, bool more) => (tsv, more) switch
     {
         (true, true) => "A text that holds a tab cannot be stored in a TSV file: replace its tabs, or write a quoted CSV.",
-        (false, true) => $"A field that holds '{DelimitedRecords.Name(separator)}' must be in double quotes (\"like{DelimitedRecords.Name(separator)} this\").",
+        (false, true) => $"A field that holds '{DelimitedRecords.Name(separator)}' must be in double quotes" +
+                         (separator == '\t' ? "." : $" (\"like{separator} this\")."),
         _ => "Give every row a value for every column (an empty one is written as nothing between two separators).",
     };
 }
