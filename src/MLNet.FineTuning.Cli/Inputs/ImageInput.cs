@@ -40,11 +40,21 @@ internal static class ImageInput
         {
             if (paths[i].Length == 0) throw new UserError($"{option}: {table.Where(i)}: the '{pathColumn}' column is empty.");
             if (labels[i].Length == 0 && !allowEmptyLabel) throw new UserError($"{option}: {table.Where(i)}: the '{labelColumn}' column is empty.");
-            string path = Path.GetFullPath(Path.Combine(folder, paths[i]));
+            string path = Resolve(folder, paths[i]);
             if (!File.Exists(path)) throw new UserError($"{option}: {table.Where(i)}: image '{path}' does not exist.");
             rows.Add(new ImageFolder.Row { Label = labels[i], ImagePath = path });
         }
         if (rows.Count == 0) throw new UserError($"{option}: '{table.Path}' has a header but no rows.");
         return rows;
+    }
+
+    // A table written on Windows names its images with '\' (images\cat.jpg): where the path as written is no file here,
+    // the same path with '/' is, and it names the same file.
+    static string Resolve(string folder, string given)
+    {
+        string path = Path.GetFullPath(Path.Combine(folder, given));
+        if (File.Exists(path) || Path.DirectorySeparatorChar == '\\' || !given.Contains('\\')) return path;
+        string slashed = Path.GetFullPath(Path.Combine(folder, given.Replace('\\', '/')));
+        return File.Exists(slashed) ? slashed : path;
     }
 }

@@ -38,4 +38,23 @@ public sealed class ToolTableTests : IDisposable
         Assert.Equal(12, data.GetProperty("trainRows").GetInt32() + data.GetProperty("validationRows").GetInt32());
         Assert.Contains($"longest {quoted.Length})", data.GetProperty("inputs").GetString());
     }
+
+    // A table written on Windows names its images with '\' (images\Bag\1.png): the tool finds them on Linux too.
+    [Fact]
+    public void ImageTable_WithWindowsPaths_FindsEveryImage()
+    {
+        string images = Tool.ImageFolder(root, "train", 4);
+        var rows = Directory.GetFiles(images, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(f => $"{Path.GetRelativePath(root, f).Replace('/', '\\')},{Path.GetFileName(Path.GetDirectoryName(f))}");
+        string table = Path.Combine(root, "images.csv");
+        File.WriteAllLines(table, ["path,label", .. rows]);
+        string output = Path.Combine(root, "out");
+
+        var result = Tool.Run("image", "--data", table, "--image-size", "32", "--epochs", "1", "--batch-size", "8", "--no-baseline", "--output", output);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "finetune.json")));
+        var data = run.RootElement.GetProperty("data");
+        Assert.Equal(12, data.GetProperty("trainRows").GetInt32() + data.GetProperty("validationRows").GetInt32());
+    }
 }
