@@ -30,14 +30,16 @@ internal static class PredictCommand
         var command = new Command("predict", "Predict with the model.zip or model.onnx (any task) that image or text wrote.");
         var model = new Option<string>("--model") { Description = "The model.zip of a run, or its model.onnx (text: with vocab.txt and tokenizer_config.json beside it).", Required = true };
         var input = new Option<string>("--input") { Description = "Image model: an image file or a folder of images (searched recursively). " +
-            "Text model: a text, or a .txt file with one text per line.", Required = true };
+            "Text model: a text, a .txt file with one text per line, or a CSV/TSV table with --text-column.", Required = true };
+        var textColumn = new Option<string>("--text-column") { Description = "Text model: --input is a CSV/TSV table (read as the text command reads " +
+            "--data) and this column holds the texts." };
         var top = new Option<int>("--top") { Description = "Scores printed per input, highest first.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print one JSON array (input, label, scores) instead of lines." };
         RecordedOptions.Check(top, n => n < 1 ? $"--top must be at least 1; got {n}." : null);
-        command.Options.Add(model); command.Options.Add(input); command.Options.Add(top); command.Options.Add(json);
+        command.Options.Add(model); command.Options.Add(input); command.Options.Add(textColumn); command.Options.Add(top); command.Options.Add(json);
         command.SetAction(parse =>
         {
-            var predictions = Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(top));
+            var predictions = Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(textColumn), parse.GetValue(top));
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(predictions, Evaluation.MetricsFile.Json));
             else
@@ -56,11 +58,11 @@ internal static class PredictCommand
         return e;
     }
 
-    static List<Prediction> Predict(string modelPath, string input, int top)
+    static List<Prediction> Predict(string modelPath, string input, string? textColumn, int top)
     {
         string full = Path.GetFullPath(modelPath);
         if (!File.Exists(full)) throw new UserError($"--model: '{full}' does not exist (expected the model.zip or model.onnx of a run).");
-        if (string.Equals(Path.GetExtension(full), ".onnx", StringComparison.OrdinalIgnoreCase)) return PredictOnnx(full, input, top);
+        if (string.Equals(Path.GetExtension(full), ".onnx", StringComparison.OrdinalIgnoreCase)) return PredictOnnx(full, input, textColumn, top);
         var ml = new MLContext().RegisterFineTuningRuntime();
         ITransformer model;
         DataViewSchema schema;
@@ -76,12 +78,12 @@ internal static class PredictCommand
         List<string> names;
         if (schema.GetColumnOrNull(nameof(ImageFolder.Row.ImagePath)) != null)
         {
-            names = ImageFiles(input);
+            names = ImageFiles(input, textColumn);
             rows = ml.Data.LoadFromEnumerable(names.Select(p => new ImageFolder.Row { ImagePath = p }));
         }
         else if (schema.GetColumnOrNull(nameof(TextRow.Text)) != null)
         {
-            names = TextInputs(input);
+            names = TextInputs(input, textColumn);
             rows = ml.Data.LoadFromEnumerable(names.Select(t => new TextRow { Text = t }));
         }
         else throw new UserError($"--model: '{full}' reads neither an ImagePath nor a Text column; it was not written by mlnet-finetune.");
@@ -117,7 +119,7 @@ internal static class PredictCommand
                             "Keep model.zip in its output folder.");
     }
 
-    static List<Prediction> PredictOnnx(string path, string input, int top)
+    static List<Prediction> PredictOnnx(string path, string input, string? textColumn, int top)
     {
         ExportedClassifier classifier;
         try
@@ -134,7 +136,7 @@ internal static class PredictCommand
             ClassPrediction[] predictions;
             if (classifier.IsImageModel)
             {
-                names = ImageFiles(input);
+                names = ImageFiles(input, textColumn);
                 var pixels = new ImagePixels(classifier.ImageSize);
                 var scored = new List<ClassPrediction>(names.Count);
                 foreach (var chunk in names.Chunk(64))   // one ONNX Runtime call per 64 images, memory bounded
@@ -157,7 +159,7 @@ internal static class PredictCommand
             }
             else
             {
-                names = TextInputs(input);
+                names = TextInputs(input, textColumn);
                 predictions = [.. names.Chunk(64).SelectMany(chunk => classifier.PredictTexts(chunk))];
             }
             // The same answers as for the run's model.zip: a number, the labels joined by ';', or the class with its top-k.
@@ -189,17 +191,26 @@ internal static class PredictCommand
     // The same extensions as an image-folder training set.
     static IReadOnlySet<string> ImageExtensions => ImageFolder.Extensions;
 
-    // A file holds one text per non-empty line, in UTF-8 as a training table is (Inputs.Utf8Text); anything else is the
-    // text itself.
-    static List<string> TextInputs(string input)
+    // With --text-column the input is a table, read as training reads one. Otherwise a .txt file holds one text per
+    // non-empty line, in UTF-8 as a table is (Inputs.Utf8Text), and anything that is no file is the text itself. A
+    // .csv/.tsv without --text-column is refused: read by lines, its header and every other column would be scored as text.
+    static List<string> TextInputs(string input, string? textColumn)
     {
+        if (textColumn != null)
+        {
+            var table = DataTable.Read(input, "--input");
+            return [.. table.Column(table.IndexOf(textColumn, "--text-column"))];
+        }
         if (!File.Exists(input)) return [input];
-        try { return [.. Inputs.Utf8Text.Read(input).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0)]; }
+        if (Path.GetExtension(input).ToLowerInvariant() is ".csv" or ".tsv" or ".tab")
+            throw new UserError($"--input: '{Path.GetFullPath(input)}' is a table: name the column that holds the texts with --text-column.");
+        try { return [.. Utf8Text.Read(input).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0)]; }
         catch (InvalidDataException e) { throw new UserError($"--input: '{Path.GetFullPath(input)}' {e.Message}"); }
     }
 
-    static List<string> ImageFiles(string input)
+    static List<string> ImageFiles(string input, string? textColumn)
     {
+        if (textColumn != null) throw new UserError("--text-column: the model reads images; give --input an image file or a folder of images.");
         string full = Path.GetFullPath(input);
         if (File.Exists(full)) return [full];
         if (!Directory.Exists(full)) throw new UserError($"--input: '{full}' is neither an image file nor a folder.");

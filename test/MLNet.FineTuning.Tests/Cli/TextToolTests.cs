@@ -44,7 +44,7 @@ public sealed class TextToolTests(TextToolRun run)
     }
 
     [Fact]
-    public void Predict_OnTheTestTexts_AgreesWithTheMetricsFile()
+    public void Predict_OnTheTestTexts_AgreesWithTheMetricsFile_AndOnTheTableWithTextColumn()
     {
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
         // One text per line, in the order of the test table; the CSV quotes them, the .txt file does not.
@@ -61,6 +61,16 @@ public sealed class TextToolTests(TextToolRun run)
         using var metrics = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(run.Output, "metrics.json")));
         Assert.Equal(metrics.RootElement.GetProperty("fineTuned").GetProperty("microAccuracy").GetDouble(), accuracy, 6);
         Assert.True(metrics.RootElement.TryGetProperty("baseline", out _));
+
+        // The test table itself, its text column named: the same texts, the same labels.
+        var fromTable = Tool.Run("predict", "--model", Path.Combine(run.Output, "model.zip"), "--input", run.Test, "--text-column", "message", "--json");
+        Assert.True(fromTable.ExitCode == 0, fromTable.ToString());
+        using var tableJson = JsonDocument.Parse(fromTable.Output);
+        Assert.Equal(rows.Select(r => r.Text), tableJson.RootElement.EnumerateArray().Select(p => p.GetProperty("input").GetString()));
+        Assert.Equal(labels, tableJson.RootElement.EnumerateArray().Select(p => p.GetProperty("label").GetString()));
+        // Without the column named, read by lines, its header and its labels would be scored as texts: refused.
+        var refused = Tool.Run("predict", "--model", Path.Combine(run.Output, "model.zip"), "--input", run.Test);
+        Assert.True(refused.ExitCode == 1 && refused.Error.Contains("--text-column", StringComparison.Ordinal), refused.ToString());
     }
 
     [Fact]
