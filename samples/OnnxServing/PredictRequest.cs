@@ -82,7 +82,13 @@ public static class PredictRequest
                 string where = many ? $"item {i} of the array" : "the body";
                 if (items[i].ValueKind != JsonValueKind.Object) throw new RequestError(400, $"{Capital(where)} must be an object {{\"text\": \"...\"}}; got {items[i].ValueKind}.");
                 string text = Text(items[i], "text", where, model.Options.MaxTextLength, required: true)!;
+                // A pair model answers a single text too, from an input unlike its training: each form is refused where it does not fit.
+                bool pairs = model.Classifier.ReadsTextPairs;
                 string? text2 = Text(items[i], "text2", where, model.Options.MaxTextLength, required: false);
+                if (pairs && text2 is null)
+                    throw new RequestError(400, $"{Capital(where)} has no \"text2\" field; this model was trained on pairs of texts: send {{\"text\": \"...\", \"text2\": \"...\"}}.");
+                if (!pairs && text2 is not null)
+                    throw new RequestError(400, $"{Capital(where)} has a \"text2\" field; this model was trained on single texts: send {{\"text\": \"...\"}}.");
                 texts.Add(new TextInput(text, text2));
             }
             return (texts, many);

@@ -18,6 +18,9 @@ namespace MLNet.FineTuning.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
+    /// <summary>The table columns of a text model's inputs (<c>--text-column</c>, <c>--second-text-column</c>), or nulls.</summary>
+    sealed record TextColumns(string? Text, string? Second);
+
     sealed record Prediction(string Input, string Label, IReadOnlyDictionary<string, float> Scores)
     {
         /// <summary>The <paramref name="top"/> highest of a class-ordered score vector, by class name.</summary>
@@ -33,13 +36,15 @@ internal static class PredictCommand
             "Text model: a text, a .txt file with one text per line, or a CSV/TSV table with --text-column.", Required = true };
         var textColumn = new Option<string>("--text-column") { Description = "Text model: --input is a CSV/TSV table (read as the text command reads " +
             "--data) and this column holds the texts." };
+        var secondTextColumn = new Option<string>("--second-text-column") { Description = "Text model trained on sentence pairs: the table's column " +
+            "with the second texts." };
         var top = new Option<int>("--top") { Description = "Scores printed per input, highest first.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print one JSON array (input, label, scores) instead of lines." };
         RecordedOptions.Check(top, n => n < 1 ? $"--top must be at least 1; got {n}." : null);
-        command.Options.Add(model); command.Options.Add(input); command.Options.Add(textColumn); command.Options.Add(top); command.Options.Add(json);
+        command.Options.Add(model); command.Options.Add(input); command.Options.Add(textColumn); command.Options.Add(secondTextColumn); command.Options.Add(top); command.Options.Add(json);
         command.SetAction(parse =>
         {
-            var predictions = Predict(parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(textColumn), parse.GetValue(top));
+            var predictions = Predict(parse.GetValue(model)!, parse.GetValue(input)!, new TextColumns(parse.GetValue(textColumn), parse.GetValue(secondTextColumn)), parse.GetValue(top));
             if (parse.GetValue(json))
                 Console.WriteLine(JsonSerializer.Serialize(predictions, Evaluation.MetricsFile.Json));
             else
@@ -58,11 +63,11 @@ internal static class PredictCommand
         return e;
     }
 
-    static List<Prediction> Predict(string modelPath, string input, string? textColumn, int top)
+    static List<Prediction> Predict(string modelPath, string input, TextColumns columns, int top)
     {
         string full = Path.GetFullPath(modelPath);
         if (!File.Exists(full)) throw new UserError($"--model: '{full}' does not exist (expected the model.zip or model.onnx of a run).");
-        if (string.Equals(Path.GetExtension(full), ".onnx", StringComparison.OrdinalIgnoreCase)) return PredictOnnx(full, input, textColumn, top);
+        if (string.Equals(Path.GetExtension(full), ".onnx", StringComparison.OrdinalIgnoreCase)) return PredictOnnx(full, input, columns, top);
         var ml = new MLContext().RegisterFineTuningRuntime();
         ITransformer model;
         DataViewSchema schema;
@@ -75,16 +80,17 @@ internal static class PredictCommand
             throw new UserError($"--model: '{full}' is not an ML.NET model that mlnet-finetune wrote ({Cause(e).Message}).");
         }
         IDataView rows;
-        List<string> names;
+        IReadOnlyList<string> names;
         if (schema.GetColumnOrNull(nameof(ImageFolder.Row.ImagePath)) != null)
         {
-            names = ImageFiles(input, textColumn);
+            names = ImageFiles(input, columns);
             rows = ml.Data.LoadFromEnumerable(names.Select(p => new ImageFolder.Row { ImagePath = p }));
         }
         else if (schema.GetColumnOrNull(nameof(TextRow.Text)) != null)
         {
-            names = TextInputs(input, textColumn);
-            rows = ml.Data.LoadFromEnumerable(names.Select(t => new TextRow { Text = t }));
+            var texts = PredictionTexts.Read(input, columns.Text, columns.Second, PredictionTexts.ModelZipReadsPairs(full));
+            names = texts.Names;
+            rows = ml.Data.LoadFromEnumerable(texts.Texts.Select((t, i) => new TextRow { Text = t, Text2 = texts.Seconds?[i] ?? "" }));
         }
         else throw new UserError($"--model: '{full}' reads neither an ImagePath nor a Text column; it was not written by mlnet-finetune.");
 
@@ -119,7 +125,7 @@ internal static class PredictCommand
                             "Keep model.zip in its output folder.");
     }
 
-    static List<Prediction> PredictOnnx(string path, string input, string? textColumn, int top)
+    static List<Prediction> PredictOnnx(string path, string input, TextColumns columns, int top)
     {
         ExportedClassifier classifier;
         try
@@ -132,11 +138,11 @@ internal static class PredictCommand
         }
         using (classifier)
         {
-            List<string> names;
+            IReadOnlyList<string> names;
             ClassPrediction[] predictions;
             if (classifier.IsImageModel)
             {
-                names = ImageFiles(input, textColumn);
+                names = ImageFiles(input, columns);
                 var pixels = new ImagePixels(classifier.ImageSize);
                 var scored = new List<ClassPrediction>(names.Count);
                 foreach (var chunk in names.Chunk(64))   // one ONNX Runtime call per 64 images, memory bounded
@@ -159,8 +165,10 @@ internal static class PredictCommand
             }
             else
             {
-                names = TextInputs(input, textColumn);
-                predictions = [.. names.Chunk(64).SelectMany(chunk => classifier.PredictTexts(chunk))];
+                var texts = PredictionTexts.Read(input, columns.Text, columns.Second, classifier.ReadsTextPairs);
+                names = texts.Names;
+                predictions = [.. Enumerable.Range(0, texts.Texts.Count).Chunk(64).SelectMany(chunk =>
+                    classifier.PredictTexts([.. chunk.Select(i => texts.Texts[i])], texts.Seconds is null ? null : [.. chunk.Select(i => texts.Seconds[i])]))];
             }
             // The same answers as for the run's model.zip: a number, the labels joined by ';', or the class with its top-k.
             if (classifier.IsRegression)
@@ -191,26 +199,10 @@ internal static class PredictCommand
     // The same extensions as an image-folder training set.
     static IReadOnlySet<string> ImageExtensions => ImageFolder.Extensions;
 
-    // With --text-column the input is a table, read as training reads one. Otherwise a .txt file holds one text per
-    // non-empty line, in UTF-8 as a table is (Inputs.Utf8Text), and anything that is no file is the text itself. A
-    // .csv/.tsv without --text-column is refused: read by lines, its header and every other column would be scored as text.
-    static List<string> TextInputs(string input, string? textColumn)
+    static List<string> ImageFiles(string input, TextColumns columns)
     {
-        if (textColumn != null)
-        {
-            var table = DataTable.Read(input, "--input");
-            return [.. table.Column(table.IndexOf(textColumn, "--text-column"))];
-        }
-        if (!File.Exists(input)) return [input];
-        if (Path.GetExtension(input).ToLowerInvariant() is ".csv" or ".tsv" or ".tab")
-            throw new UserError($"--input: '{Path.GetFullPath(input)}' is a table: name the column that holds the texts with --text-column.");
-        try { return [.. Utf8Text.Read(input).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0)]; }
-        catch (InvalidDataException e) { throw new UserError($"--input: '{Path.GetFullPath(input)}' {e.Message}"); }
-    }
-
-    static List<string> ImageFiles(string input, string? textColumn)
-    {
-        if (textColumn != null) throw new UserError("--text-column: the model reads images; give --input an image file or a folder of images.");
+        if (columns.Text != null || columns.Second != null)
+            throw new UserError("--text-column: the model reads images; give --input an image file or a folder of images.");
         string full = Path.GetFullPath(input);
         if (File.Exists(full)) return [full];
         if (!Directory.Exists(full)) throw new UserError($"--input: '{full}' is neither an image file nor a folder.");

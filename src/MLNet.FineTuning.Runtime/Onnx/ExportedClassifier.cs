@@ -67,6 +67,10 @@ public sealed class ExportedClassifier : IDisposable
     /// <summary>Text models: the tokenizer the model was trained with (from its files and <c>tokenizer_config.json</c>); null for image models.</summary>
     public ITextTokenizer? Tokenizer { get; }
 
+    /// <summary>Text models trained on sentence pairs (metadata <see cref="ExportedModelContract.TextPairsKey"/>): each input
+    /// is two texts, and <see cref="PredictTexts"/> needs the second ones.</summary>
+    public bool ReadsTextPairs { get; private init; }
+
     /// <summary>Text models: tokens per text (and pair) at most, <c>model_max_length</c> of <c>tokenizer_config.json</c>
     /// (the length the model was trained with); longer texts are truncated as in training. 0 for image models.</summary>
     public int MaxSequenceLength { get; }
@@ -116,7 +120,11 @@ public sealed class ExportedClassifier : IDisposable
                 return new ExportedClassifier(session, file, task, classNames, size, null, 0, provider) { Opset = opset, Thresholds = thresholds };
             }
             var (tokenizer, maxLength) = ReadTokenizer(Path.GetDirectoryName(file)!);
-            return new ExportedClassifier(session, file, task, classNames, 0, tokenizer, maxLength, provider) { Opset = opset, Thresholds = thresholds };
+            return new ExportedClassifier(session, file, task, classNames, 0, tokenizer, maxLength, provider)
+            {
+                Opset = opset, Thresholds = thresholds,
+                ReadsTextPairs = metadata.GetValueOrDefault(ExportedModelContract.TextPairsKey) == "true",
+            };
         }
         catch
         {
@@ -145,6 +153,11 @@ public sealed class ExportedClassifier : IDisposable
     {
         if (Tokenizer is null) throw new InvalidOperationException($"'{ModelPath}' is an image model; call PredictPixels.");
         Check.NotNull(texts, nameof(texts));
+        // A pair model given one text, or a one-text model given two, would still answer: from inputs unlike its training.
+        if (ReadsTextPairs && pairs is null)
+            throw new ArgumentException($"'{ModelPath}' was trained on pairs of texts: pass the second texts as well (ReadsTextPairs).", nameof(pairs));
+        if (!ReadsTextPairs && pairs is not null)
+            throw new ArgumentException($"'{ModelPath}' was trained on single texts: pass no second texts (ReadsTextPairs is false).", nameof(pairs));
         if (texts.Count == 0) return [];
         var batch = Tokenizer.EncodeBatch([.. texts], pairs, MaxSequenceLength);
         long[] shape = batch.Shape;

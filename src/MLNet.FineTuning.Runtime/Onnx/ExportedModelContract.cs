@@ -52,6 +52,10 @@ public static class ExportedModelContract
     /// <summary>Metadata key (image models): the side S of the square input, as a decimal number.</summary>
     public const string ImageSizeKey = "mlnet_finetuning.image_size";
 
+    /// <summary>Metadata key (text models trained on sentence pairs): "true". Such a model reads a pair of texts per input,
+    /// the second with <see cref="TokenTypeIdsInput"/> 1; a text model without the key reads one text.</summary>
+    public const string TextPairsKey = "mlnet_finetuning.text_pairs";
+
     /// <summary>Metadata key: the ONNX opset of the default domain, as a decimal number (ONNX Runtime's API does not
     /// return a model's opset imports).</summary>
     public const string OpsetKey = "mlnet_finetuning.opset";

@@ -58,12 +58,14 @@ internal static class TextClassifierExporter
     /// <summary><see cref="Export(BertEncoder, TextPooling, ClassifierHead, IReadOnlyList{string}, OnnxPrecision)"/> with the
     /// quantized projections chosen one by one (the benchmark compares the choices).</summary>
     internal static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, IReadOnlyList<string> classNames,
-        BertExporter.Int8Projections int8) =>
-        Export(encoder, pooling, head, new ClassificationOutputs(classNames, ExportedModelContract.TextClassificationTask), int8);
+        BertExporter.Int8Projections int8, bool textPairs = false) =>
+        Export(encoder, pooling, head, new ClassificationOutputs(classNames, ExportedModelContract.TextClassificationTask), int8, textPairs);
 
-    /// <summary>The same graph with the task's outputs (<see cref="ModelOutputs"/>): a regression's <c>score</c>, say.</summary>
+    /// <summary>The same graph with the task's outputs (<see cref="ModelOutputs"/>): a regression's <c>score</c>, say.
+    /// <paramref name="textPairs"/>: the model was trained on sentence pairs, which the metadata then says
+    /// (<see cref="ExportedModelContract.TextPairsKey"/>) so that a service asks for both texts.</summary>
     internal static byte[] Export(BertEncoder encoder, TextPooling pooling, ClassifierHead head, ModelOutputs outputs,
-        BertExporter.Int8Projections int8 = BertExporter.Int8Projections.None)
+        BertExporter.Int8Projections int8 = BertExporter.Int8Projections.None, bool textPairs = false)
     {
         Check(encoder, pooling, head, outputs);
         using var scope = NewDisposeScope();
@@ -73,6 +75,7 @@ internal static class TextClassifierExporter
         string features = Pool(writer, hidden, mask, pooling);
         string logits = ClassifierHeadExporter.Write(writer, head, features, "logits");
         outputs.Write(writer, logits);
+        if (textPairs) writer.SetMetadata(ExportedModelContract.TextPairsKey, "true");
         return writer.ToBytes();
     }
 

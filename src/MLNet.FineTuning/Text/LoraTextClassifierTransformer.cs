@@ -99,5 +99,6 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
 
     /// <summary>The <see cref="OnnxPrecision.Int8"/> export of the merged network.</summary>
     internal byte[] Int8OnnxBytes() =>
-        TextClassifierExporter.Export(model.Encoder, model.Pooling, model.Head, ClassNames.ToArray(), OnnxPrecision.Int8);
+        TextClassifierExporter.Export(model.Encoder, model.Pooling, model.Head, ClassNames.ToArray(), TextClassifierExporter.Int8Projections,
+            textPairs: options.SecondTextColumnName != null);
 }

@@ -31,7 +31,8 @@ internal sealed class TextClassification(HostEnvironment env, Options options, I
     {
         var adapter = MergeAdapters(rows, trained, o);
         var model = trained.Classifier;
-        var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head, rows.ClassNames);
+        var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head, rows.ClassNames, BertExporter.Int8Projections.None,
+            textPairs: o.SecondTextColumnName != null);
         var scoring = OnnxScoringChain.Fit(Env.Data, input, ScoringInput(rows, o), onnx, rows.ClassNames, o.ScoreColumnName,
             o.PredictedLabelColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
         return new LoraTextClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, result, rows.TokenizerFiles,

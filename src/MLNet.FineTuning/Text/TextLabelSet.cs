@@ -43,7 +43,7 @@ internal sealed class TextLabelSet(HostEnvironment env, Options options, IChanne
         var model = trained.Classifier;
         var thresholds = LabelThresholds.For(o, result, rows.ClassNames, Log);
         var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head,
-            new LabelSetOutputs(rows.ClassNames, thresholds, ExportedModelContract.TextMultiLabelTask));
+            new LabelSetOutputs(rows.ClassNames, thresholds, ExportedModelContract.TextMultiLabelTask), textPairs: o.SecondTextColumnName != null);
         var scoring = OnnxScoringChain.FitLabelSet(Env.Data, input, ScoringInput(rows, o), onnx, o.ScoreColumnName, o.PredictedLabelColumnName,
             Env.GpuDeviceId, Env.FallbackToCpu);
         return new LoraTextMultiLabelClassifierTransformer(scoring, onnx, model, o.Clone(), rows.ClassNames, thresholds, result, rows.TokenizerFiles,

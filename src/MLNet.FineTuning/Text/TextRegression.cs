@@ -40,7 +40,7 @@ internal sealed class TextRegression(HostEnvironment env, Options options, IChan
         var model = trained.Classifier;
         var scaling = rows.Scaling!;
         var onnx = TextClassifierExporter.Export(model.Encoder, o.Pooling, model.Head,
-            new RegressionOutputs(scaling.Mean, scaling.Spread, ExportedModelContract.TextRegressionTask));
+            new RegressionOutputs(scaling.Mean, scaling.Spread, ExportedModelContract.TextRegressionTask), textPairs: o.SecondTextColumnName != null);
         var scoring = OnnxScoringChain.FitRegression(Env.Data, input, ScoringInput(rows, o), onnx, o.ScoreColumnName, Env.GpuDeviceId, Env.FallbackToCpu);
         return new LoraTextRegressorTransformer(scoring, onnx, model, o.Clone(), scaling, result, rows.TokenizerFiles,
             adapter, trained.AdapterParameters);

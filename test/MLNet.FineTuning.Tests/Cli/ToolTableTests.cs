@@ -57,4 +57,36 @@ public sealed class ToolTableTests : IDisposable
         var data = run.RootElement.GetProperty("data");
         Assert.Equal(12, data.GetProperty("trainRows").GetInt32() + data.GetProperty("validationRows").GetInt32());
     }
+
+    // A model trained on pairs answers single texts too, from inputs unlike its training: predict reads both columns of
+    // a table and refuses a lone text, for model.zip (its ONNX metadata inside) and model.onnx alike, with the same answers.
+    [Fact]
+    public void TextPairs_PredictReadsBothColumns_AndRefusesALoneText()
+    {
+        string train = Path.Combine(TestData.RepoRoot, "samples", "data", "package-pairs", "train.tsv");
+        string output = Path.Combine(root, "out");
+        var trained = Tool.Run("text", "--data", train, "--text-column", "Name", "--second-text-column", "Text", "--label-column", "Label",
+                               "--epochs", "1", "--max-length", "32", "--no-baseline", "--output", output);
+        Assert.True(trained.ExitCode == 0, trained.ToString());
+        string test = Path.Combine(TestData.RepoRoot, "samples", "data", "package-pairs", "test.tsv");
+
+        var answers = new[] { "model.zip", "model.onnx" }.Select(model =>
+        {
+            var lone = Tool.Run("predict", "--model", Path.Combine(output, model), "--input", "anope");
+            Assert.True(lone.ExitCode == 1 && lone.Error.Contains("pairs of texts", StringComparison.Ordinal), lone.ToString());
+            var pairs = Tool.Run("predict", "--model", Path.Combine(output, model), "--input", test, "--text-column", "Name", "--second-text-column", "Text", "--json");
+            Assert.True(pairs.ExitCode == 0, pairs.ToString());
+            using var json = JsonDocument.Parse(pairs.Output);
+            return json.RootElement.EnumerateArray().Select(p => (Input: p.GetProperty("input").GetString()!, Label: p.GetProperty("label").GetString()!,
+                Match: p.GetProperty("scores").GetProperty("match").GetSingle())).ToList();
+        }).ToList();
+
+        Assert.Equal(200, answers[0].Count);
+        Assert.Equal("afl-clang ‖ OpenGL context support for GTK+ (development files)", answers[0][0].Input);   // both texts of the first test pair
+        for (int i = 0; i < answers[0].Count; i++)
+        {
+            Assert.Equal(answers[0][i].Label, answers[1][i].Label);
+            Assert.Equal(answers[0][i].Match, answers[1][i].Match, 1e-4);
+        }
+    }
 }

@@ -34,6 +34,8 @@ public sealed class TextServingTests(TextToolRun run)
 
         Assert.Equal(ExportedModelContract.TextClassificationTask, classifier.Task);
         Assert.Equal(32, classifier.MaxSequenceLength);
+        Assert.False(classifier.ReadsTextPairs);
+        Assert.Throws<ArgumentException>(() => classifier.PredictTexts(Texts, Texts));   // second texts for a one-text model
         for (int i = 0; i < Texts.Length; i++)
         {
             Assert.Equal(expected[i].Label, predictions[i].Label);
@@ -83,6 +85,7 @@ public sealed class TextServingTests(TextToolRun run)
         await ServingAnswers.AssertRefused(service, Json(new { text = "   " }), HttpStatusCode.BadRequest, "empty");
         await ServingAnswers.AssertRefused(service, Json(new { text = new string('a', 51) }), HttpStatusCode.BadRequest, "at most 50");
         await ServingAnswers.AssertRefused(service, Json(new { text = 3 }), HttpStatusCode.BadRequest, "must be a string");
+        await ServingAnswers.AssertRefused(service, Json(new { text = "hello", text2 = "world" }), HttpStatusCode.BadRequest, "trained on single texts");
         await ServingAnswers.AssertRefused(service, Json(Array.Empty<object>()), HttpStatusCode.BadRequest, "empty");
         await ServingAnswers.AssertRefused(service, new StringContent("{\"text\": ", Encoding.UTF8, "application/json"), HttpStatusCode.BadRequest, "not valid JSON");
         await ServingAnswers.AssertRefused(service, new StringContent("hello", Encoding.UTF8, "text/plain"), HttpStatusCode.UnsupportedMediaType, "text model");

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.FineTuning.Runtime;
+using MLNet.FineTuning.Runtime.Onnx;
 using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Tests.Pretrained;
 using Xunit.Abstractions;
@@ -73,5 +74,13 @@ public class LoraTextClassifierPairTests(ITestOutputHelper output)
         using var results = session.Run(run, new Dictionary<string, OrtValue> { ["input_ids"] = ids, ["attention_mask"] = mask, ["token_type_ids"] = types }, ["probabilities"]);
         var probabilities = results[0].GetTensorDataAsSpan<float>().ToArray();
         for (int i = 0; i < 8; i++) Assert.Equal(before[i][0], probabilities[i * 2], 4);
+
+        // The runtime knows from the file's metadata that the model reads pairs: it scores them as above, and refuses
+        // first texts alone, which it would otherwise answer from inputs unlike its training.
+        using var exported = ExportedClassifier.Load(folder.File("onnx"));
+        Assert.True(exported.ReadsTextPairs);
+        var scored = exported.PredictTexts([.. testRows.Take(8).Select(r => r.Name)], [.. testRows.Take(8).Select(r => r.Text)]);
+        for (int i = 0; i < 8; i++) Assert.Equal(before[i][0], scored[i].Scores[0], 4);
+        Assert.Throws<ArgumentException>(() => exported.PredictTexts([.. testRows.Take(8).Select(r => r.Name)]));
     }
 }
