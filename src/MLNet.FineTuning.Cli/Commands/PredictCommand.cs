@@ -167,8 +167,7 @@ internal static class PredictCommand
             {
                 var texts = PredictionTexts.Read(input, columns.Text, columns.Second, classifier.ReadsTextPairs);
                 names = texts.Names;
-                predictions = [.. Enumerable.Range(0, texts.Texts.Count).Chunk(64).SelectMany(chunk =>
-                    classifier.PredictTexts([.. chunk.Select(i => texts.Texts[i])], texts.Seconds is null ? null : [.. chunk.Select(i => texts.Seconds[i])]))];
+                predictions = [.. texts.Chunks(64).SelectMany(chunk => classifier.PredictTexts(chunk.Texts, chunk.Seconds))];   // memory bounded
             }
             // The same answers as for the run's model.zip: a number, the labels joined by ';', or the class with its top-k.
             if (classifier.IsRegression)

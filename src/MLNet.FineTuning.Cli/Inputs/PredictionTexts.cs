@@ -17,6 +17,10 @@ internal sealed record PredictionTexts(IReadOnlyList<string> Texts, IReadOnlyLis
     /// <summary>How each input is named in the output: the text, or both texts of a pair joined by ' ‖ ' (as the report does).</summary>
     public IReadOnlyList<string> Names => Seconds is null ? Texts : [.. Texts.Zip(Seconds, (a, b) => $"{a} ‖ {b}")];
 
+    /// <summary>The inputs <paramref name="size"/> at a time: the texts and their second texts (null for single texts).</summary>
+    public IEnumerable<(string[] Texts, string[]? Seconds)> Chunks(int size) =>
+        Enumerable.Range(0, Texts.Count).Chunk(size).Select(c => (c.Select(i => Texts[i]).ToArray(), Seconds is null ? null : c.Select(i => Seconds[i]).ToArray()));
+
     public static PredictionTexts Read(string input, string? textColumn, string? secondTextColumn, bool modelReadsPairs)
     {
         if (modelReadsPairs && secondTextColumn == null)
