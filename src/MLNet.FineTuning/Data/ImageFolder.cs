@@ -40,19 +40,21 @@ public static class ImageFolder
         return rows;
     }
 
-    /// <summary>The sub-folders of <paramref name="root"/> (not hidden) with no image below them: not classes.</summary>
+    /// <summary>The sub-folders of <paramref name="root"/> (not hidden) with no image below them: not classes. Each folder's
+    /// listing stops at its first image.</summary>
     internal static IReadOnlyList<string> FoldersWithoutImages(string root) =>
-        [.. Directory.GetDirectories(root).Where(d => !IsHidden(d) && !ImagesBelow(d).Any()).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal)];
+        [.. Directory.GetDirectories(root).Where(d => !IsHidden(d) && !Unsorted(d).Any()).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal)];
 
     /// <summary>The image files at any depth below <paramref name="folder"/>, outside hidden folders, as absolute paths
     /// sorted by their path below it.</summary>
-    internal static IEnumerable<string> ImagesBelow(string folder)
+    internal static IEnumerable<string> ImagesBelow(string folder) => Unsorted(folder).Order(StringComparer.Ordinal);
+
+    static IEnumerable<string> Unsorted(string folder)
     {
         string top = Path.GetFullPath(folder);
         return Directory.EnumerateFiles(top, "*", SearchOption.AllDirectories)
             .Where(f => Extensions.Contains(Path.GetExtension(f))
-                        && !Path.GetRelativePath(top, f).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')))
-            .Order(StringComparer.Ordinal);
+                        && !Path.GetRelativePath(top, f).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')));
     }
 
     static bool IsHidden(string path) => Path.GetFileName(path).StartsWith('.');
