@@ -22,7 +22,18 @@ internal sealed class ClassificationRunTask : RunTask
             throw new UserError($"--data: the training rows have one class ('{classes.Single()}'); a classifier needs at least two.");
         CheckKnown(valid, classes, validWhat);
         CheckKnown(test, classes, "--test");
+        NoteLookAlikes(classes);
         return classes;
+    }
+
+    // "Spam" and "spam", or "no label" and "no  label", are two classes to the model: most likely one class typed two
+    // ways. The run goes on as the data says, and says so.
+    static void NoteLookAlikes(IReadOnlyList<string> classes)
+    {
+        static string Folded(string c) => string.Join(' ', c.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+        foreach (var group in classes.GroupBy(Folded).Where(g => g.Count() > 1))
+            Console.WriteLine($"note: the classes {string.Join(", ", group.Select(c => $"'{c}'"))} differ only in letter case or spaces; " +
+                              "they are trained as separate classes. If they are one, write them alike in the data.");
     }
 
     public override string DescribeLabels(IReadOnlyList<string> names, IReadOnlyList<string> trainLabels) => $"{names.Count} classes";

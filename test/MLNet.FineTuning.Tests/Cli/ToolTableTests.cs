@@ -11,7 +11,8 @@ public sealed class ToolTableTests : IDisposable
 
     // Semicolons (a spreadsheet's CSV where the decimal mark is a comma), CRLF line ends, a quoted header, a blank line,
     // texts that begin with "//" and "#" (ML.NET's TextLoader drops "//" lines as comments), and a quoted field with a
-    // separator, a line break and a doubled quote: twelve rows, all of them read, the quoted one whole.
+    // separator, a line break and a doubled quote: twelve rows, all of them read, the quoted one whole. One label is
+    // written "Code" beside "code": trained as the data says, with a note that they differ only in case.
     [Fact]
     public void SemicolonTable_WithQuotedLineBreaksAndCommentLikeTexts_EveryRowIsRead()
     {
@@ -23,7 +24,7 @@ public sealed class ToolTableTests : IDisposable
             "#hashtag text;code",
             $"\"{quoted.Replace("\"", "\"\"")}\";prose",
             "",
-            .. Enumerable.Range(0, 9).Select(i => i % 2 == 0 ? $"plain prose {i};prose" : $"x = {i} + 1;code"),
+            .. Enumerable.Range(0, 9).Select(i => i % 2 == 0 ? $"plain prose {i};prose" : $"x = {i} + 1;{(i == 1 ? "Code" : "code")}"),
         ];
         string table = Path.Combine(root, "table.csv");
         File.WriteAllText(table, string.Join("\r\n", lines) + "\r\n");
@@ -37,6 +38,7 @@ public sealed class ToolTableTests : IDisposable
         var data = run.RootElement.GetProperty("data");
         Assert.Equal(12, data.GetProperty("trainRows").GetInt32() + data.GetProperty("validationRows").GetInt32());
         Assert.Contains($"longest {quoted.Length})", data.GetProperty("inputs").GetString());
+        Assert.Contains("note: the classes 'Code', 'code' differ only in letter case or spaces", result.Output);
     }
 
     // A table written on Windows names its images with '\' (images\Bag\1.png): the tool finds them on Linux too.
