@@ -26,6 +26,18 @@ internal sealed class ClassificationRunTask : RunTask
         return classes;
     }
 
+    // A class of one or two rows keeps them all for training (a fifth of 2 rounds to 0): the validation figures and early
+    // stopping then say nothing about it.
+    public override void NoteValidation(IReadOnlyList<string> trainLabels, IReadOnlyList<string> validLabels)
+    {
+        var seen = validLabels.ToHashSet(StringComparer.Ordinal);
+        var missing = trainLabels.Where(l => !seen.Contains(l)).GroupBy(l => l).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"'{g.Key}' ({g.Count()} training row{(g.Count() == 1 ? "" : "s")})").ToList();
+        if (missing.Count > 0)
+            Console.WriteLine($"note: no validation rows of {string.Join(", ", missing)}: the validation figures say nothing about " +
+                              $"{(missing.Count == 1 ? "it" : "them")}. Add rows, or pass --valid with some.");
+    }
+
     // "Spam" and "spam", or "no label" and "no  label", are two classes to the model: most likely one class typed two
     // ways. The run goes on as the data says, and says so.
     static void NoteLookAlikes(IReadOnlyList<string> classes)

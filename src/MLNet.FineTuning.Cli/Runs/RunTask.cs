@@ -57,6 +57,9 @@ internal abstract class RunTask
     /// <summary>What the validation share is drawn within (the class, for a stratified split), so each keeps its share.</summary>
     public virtual string SplitKey(string label) => "";
 
+    /// <summary>Says on the console what the validation rows cannot show (a classifier: the classes they lack).</summary>
+    public virtual void NoteValidation(IReadOnlyList<string> trainLabels, IReadOnlyList<string> validLabels) { }
+
     /// <summary>One phrase about the labels for the console ("3 classes", "target from 1.2 to 9.8").</summary>
     public abstract string DescribeLabels(IReadOnlyList<string> names, IReadOnlyList<string> trainLabels);
 

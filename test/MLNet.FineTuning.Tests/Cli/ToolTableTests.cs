@@ -39,6 +39,7 @@ public sealed class ToolTableTests : IDisposable
         Assert.Equal(12, data.GetProperty("trainRows").GetInt32() + data.GetProperty("validationRows").GetInt32());
         Assert.Contains($"longest {quoted.Length})", data.GetProperty("inputs").GetString());
         Assert.Contains("note: the classes 'Code', 'code' differ only in letter case or spaces", result.Output);
+        Assert.Contains("note: no validation rows of 'Code' (1 training row)", result.Output);   // a class of one row
     }
 
     // A table written on Windows names its images with '\' (images\Bag\1.png): the tool finds them on Linux too.
