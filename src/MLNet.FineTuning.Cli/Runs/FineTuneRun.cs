@@ -36,8 +36,9 @@ internal static class FineTuneRun
         var test = settings.Test != null ? kind.DropUnreadable(kind.Read(settings.Test, "--test"), "--test") : null;
         var names = task.CheckLabels([.. train.Select(kind.LabelOf)], valid?.Select(kind.LabelOf).ToList(), "--valid", test?.Select(kind.LabelOf).ToList());
         if (valid == null && settings.ValidationFraction > 0) (train, valid) = Split(train, r => task.SplitKey(kind.LabelOf(r)), settings.ValidationFraction, settings.Seed);
-        if (valid != null) task.NoteValidation([.. train.Select(kind.LabelOf)], [.. valid.Select(kind.LabelOf)]);
-        string labels = task.DescribeLabels(names, [.. train.Select(kind.LabelOf)]);
+        IReadOnlyList<string> trainLabels = [.. train.Select(kind.LabelOf)];
+        if (valid != null) task.NoteValidation(trainLabels, [.. valid.Select(kind.LabelOf)]);
+        string labels = task.DescribeLabels(names, trainLabels);
         Console.WriteLine($"data: {train.Count} training, {valid?.Count ?? 0} validation, {test?.Count ?? 0} test rows; {labels}; {kind.Describe(train)}");
         // The output folder is touched only once the data is read: a refused table or folder leaves it as it was.
         var output = OutputFolder.Prepare(settings.Output, settings.Force, settings.Resume);
