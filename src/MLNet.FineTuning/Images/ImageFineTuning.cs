@@ -48,10 +48,8 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
         var classNames = CheckLabel(input.Schema);
         var (trainView, validView) = withValidation ? ValidationSplit.Apply(Env.Data, o, input) : (input, (IDataView?)null);
         if (validView != null)
-        {
-            ImageColumns.CheckImage(validView.Schema, o.ImageColumnName);
-            CheckLabel(validView.Schema);
-        }
+            validView = ValidationData.Align(Env.Data, validView, s => ImageColumns.CheckImage(s, o.ImageColumnName), o.LabelColumnName, Kind, classNames,
+                m => Log.Warning(MessageSensitivity.None, m));
         long budget = (long)o.ImageCacheMegabytes << 20;
         var train = ImageDataset.Read(trainView, o.ImageColumnName, o.LabelColumnName, budget, o.SkipUnreadableImages, "training", o.CancellationToken, Kind);
         var valid = validView == null ? null

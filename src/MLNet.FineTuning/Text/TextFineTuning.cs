@@ -72,10 +72,11 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
     protected override TextRows Read(IDataView input, bool withValidation)
     {
         var o = Options;
-        CheckText(input.Schema, o.TextColumnName);
-        if (o.SecondTextColumnName != null) CheckText(input.Schema, o.SecondTextColumnName);
+        CheckTexts(input.Schema);
         var classNames = CheckLabel(input.Schema);
         var (trainView, validView) = withValidation ? ValidationSplit.Apply(Env.Data, o, input) : (input, (IDataView?)null);
+        if (validView != null)
+            validView = ValidationData.Align(Env.Data, validView, CheckTexts, o.LabelColumnName, Kind, classNames, m => Log.Warning(MessageSensitivity.None, m));
 
         var definition = PretrainedCatalog.GetTextEncoder(o.Encoder);
         var checkpoint = definition.CreatePretrained(o.EncoderPath);
@@ -151,6 +152,12 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
     /// <summary>The saved chain's tokenization steps for these rows' tokenizer and the options' columns.</summary>
     protected ScoringInput ScoringInput(TextRows rows, TOptions o) =>
         TextScoringPipeline.Input(Env.Data, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer, o.MaxSequenceLength);
+
+    private void CheckTexts(DataViewSchema schema)
+    {
+        CheckText(schema, Options.TextColumnName);
+        if (Options.SecondTextColumnName != null) CheckText(schema, Options.SecondTextColumnName);
+    }
 
     private static void CheckText(DataViewSchema schema, string column)
     {

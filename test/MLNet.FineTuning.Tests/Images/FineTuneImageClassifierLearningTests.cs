@@ -103,4 +103,24 @@ public class FineTuneImageClassifierLearningTests(ThreeClassModel fixture, ITest
         Assert.InRange(model.WeightInterpolation, 0.1, 1);
         Assert.True(metrics.MicroAccuracy >= 0.6, $"micro accuracy {metrics.MicroAccuracy:F3}");
     }
+
+    [Fact]
+    public void Fit_ValidationSetKeyedOnItsOwnRows_IsScoredAgainstTheTrainingClasses()
+    {
+        // The test rows as a ValidationSet whose MapValueToKey was fitted on them alone, in reverse: Sneaker is key 1
+        // there and key 3 in training. Validated by position, a model as good as the fixture's (0.975 on these rows)
+        // scores about a third (only Bag, the middle key, agrees): the best epoch, early stopping and the automatic
+        // recipe would choose on that. By class name, validation sees the model's real accuracy.
+        var options = ThreeClassModel.Options(usePretrainedWeights: true);
+        var progress = new MLNet.FineTuning.Tests.Training.ProgressLog();
+        options.Progress = progress;
+        options.ValidationSet = TestData.Load(fixture.Ml, fixture.TestRows.Reverse());
+        using var model = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).Fit(fixture.Train);
+
+        var validation = progress.Reports.Where(r => r.IsEpochEnd).Select(r => r.ValidationAccuracy!.Value).ToArray();
+        var test = fixture.Ml.MulticlassClassification.Evaluate(model.Transform(fixture.Test)).MicroAccuracy;
+        output.WriteLine($"validation accuracy by epoch {string.Join(", ", validation.Select(a => a.ToString("F3")))}; test rows keyed as training {test:F3}");
+        Assert.True(validation.Max() >= 0.6, $"best validation accuracy {validation.Max():F3}");
+        Assert.Equal(test, validation.Max(), 3);     // the same rows and the best epoch's weights, kept: only the key differs
+    }
 }

@@ -63,6 +63,33 @@ public class LoraTextClassifierInputTests
     }
 
     [Fact]
+    public void Fit_ValidationSetWithAClassTrainingHasNot_IsRefusedBeforeTraining_NamingIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = FastOptions();
+        options.ValidationSet = Keyed(ml, [new Row { Label = "sport", Text = "a goal" }, new Row { Label = "weather", Text = "rain again" }]);
+
+        var ex = Assert.Throws<ArgumentException>(() => Trainer(ml, options).Fit(Keyed(ml, TinyRows())));
+
+        Assert.StartsWith("The validation data (ValidationSet): label column 'Label' has the class 'weather'", ex.Message);
+        Assert.Contains("2 classes: 'sport', 'food'", ex.Message);
+    }
+
+    [Fact]
+    public void Fit_ValidationSetWithoutTheTextColumn_IsRefusedNamingTheValidationData()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = FastOptions();
+        var valid = Keyed(ml, TinyRows());
+        options.ValidationSet = ml.Transforms.CopyColumns("Body", "Text").Append(ml.Transforms.DropColumns("Text")).Fit(valid).Transform(valid);
+
+        var ex = Assert.ThrowsAny<ArgumentException>(() => Trainer(ml, options).Fit(Keyed(ml, TinyRows())));
+
+        Assert.StartsWith("The validation data (ValidationSet): Text column 'Text' not found", ex.Message);
+        Assert.Contains("Body", ex.Message);
+    }
+
+    [Fact]
     public void Fit_LabelNotKey_NamesLabelAndSuggestsMapValueToKey()
     {
         var ml = new MLContext(seed: 1);
