@@ -98,7 +98,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
             Log.Info(MessageSensitivity.None, $"encoder {definition.Name} ({checkpoint.Config.NumHiddenLayers} layers, hidden {checkpoint.Config.HiddenSize}), " +
                 $"training rows {train.Count}, validation rows {valid?.Count ?? 0}, " +
                 (scaling is { } s ? $"target mean {s.Mean:G4}, spread {s.Spread:G4}" : $"classes {classNames.Length}") +
-                $", mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})");
+                $", mean tokens {train.Encodings.Average(e => e.Length):F1} (max {o.MaxSequenceLength})" + FullLength(train, o.MaxSequenceLength));
             return new TextRows(train, valid, classNames, definition, checkpoint.TokenizerFiles, checkpoint.Encoder) { Scaling = scaling };
         }
         catch
@@ -152,6 +152,15 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
     /// <summary>The saved chain's tokenization steps for these rows' tokenizer and the options' columns.</summary>
     protected ScoringInput ScoringInput(TextRows rows, TOptions o) =>
         TextScoringPipeline.Input(Env.Data, o.TextColumnName, o.SecondTextColumnName, rows.Tokenizer, o.MaxSequenceLength);
+
+    /// <summary>How many training texts fill the whole window: those are cut there (or exactly that long), which a user
+    /// with long texts wants to know before choosing <c>MaxSequenceLength</c> (Hugging Face's tokenizer warns per text).</summary>
+    private static string FullLength(TextDataset train, int maxLength)
+    {
+        int full = train.Encodings.Count(e => e.Length >= maxLength);
+        return full == 0 ? "" : $"; {full} of {train.Count} texts ({100.0 * full / train.Count:F0} %) fill all {maxLength} tokens and are cut there " +
+                                "(MaxSequenceLength reads more of them, at more time per step)";
+    }
 
     private void CheckTexts(DataViewSchema schema)
     {

@@ -167,9 +167,13 @@ public class LoraTextClassifierInputTests
         string longText = string.Join(" ", Enumerable.Repeat("the striker scored", 50_000 / 19 + 1))[..50_000];
         rows[2].Text = longText;
         var data = Keyed(ml, rows);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        ml.Log += (_, e) => log.Enqueue(e.RawMessage);
         var model = Trainer(ml).Fit(data);
         var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
         Assert.Equal(rows.Length, scores.Length);
+        // Said before training: the one long text fills the window (the others take at most 10 of its 16 tokens).
+        Assert.Contains(log, m => m.Contains("1 of 16 texts (6 %) fill all 16 tokens and are cut there"));
         Assert.All(scores[2], p => Assert.True(float.IsFinite(p)));
         // Truncated at MaxSequenceLength: text agreeing on the first 14 word pieces scores the same.
         var prefix = ml.Data.LoadFromEnumerable(new[] { new Row { Label = "sport", Text = string.Join(" ", Enumerable.Repeat("the striker scored", 10)) } });
