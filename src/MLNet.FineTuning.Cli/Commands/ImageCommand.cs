@@ -16,7 +16,7 @@ internal static class ImageCommand
         var labelColumn = r.Add(command, new Option<string>("--label-column") { Description = "Table column with the label: the class name (or the number, or the labels, as --task says).", DefaultValueFactory = _ => "label" });
         var imageSize = r.Add(command, new Option<int?>("--image-size") { Description = "Network input side in pixels (library default 224, for a GPU; 64-128 suits a CPU)." });
         var backbone = r.Add(command, new Option<string?>("--backbone") { Description = "Backbone name from the catalog (default resnet18-mlnet, weights shipped in a NuGet package)." });
-        var weights = r.Add(command, new Option<string?>("--weights") { Description = "Pretrained weights file for --backbone (a torchvision state_dict or ONNX model)." }, isPath: true);
+        var weights = r.Add(command, new Option<string?>("--weights") { Description = "Pretrained weights file for --backbone: a .safetensors file or PyTorch state_dict (torchvision layout); for the default backbone, its ONNX file." }, isPath: true);
         var augmentation = r.Add(command, new Option<ImageAugmentationPolicy?>("--augmentation") { Description = "none (library default), light or strong (docs/quality.md says what each does)." });
         var jitter = r.Add(command, new Option<double?>("--color-jitter") { Description = "Brightness and contrast jitter of the training images, in [0, 1) (library default 0; 0.2 with --noise-level 10 when the images to score may be dimmer or noisier than the training ones: docs/quality.md)." });
         var noise = r.Add(command, new Option<double?>("--noise-level") { Description = "Largest Gaussian noise added to training images, in grey levels of 255 (library default 0)." });

@@ -41,12 +41,12 @@ internal sealed class TrainingArguments
         Output = Recorded.Add(command, new Option<string>("--output", "-o") { Description = "Folder for model.zip, model.onnx, metrics.json and finetune.json.", Required = true }, isPath: true);
         Force = Recorded.Add(command, record: false, option: new Option<bool>("--force") { Description = "Write into an output folder that already has files (they are replaced)." });
         Resume = Recorded.Add(command, record: false, option: new Option<bool>("--resume") { Description = "Continue from the checkpoint that a stopped run left in the output folder." });
-        Epochs = Recorded.Add(command, new Option<int?>("--epochs") { Description = "Passes over the training data (library default 5)." });
+        Epochs = Recorded.Add(command, new Option<int?>("--epochs") { Description = "Passes over the training data (library default 5 for images, 3 for text)." });
         BatchSize = Recorded.Add(command, new Option<int?>("--batch-size") { Description = "Examples per step (library default 32)." });
         LearningRate = Recorded.Add(command, new Option<double?>("--learning-rate", "--lr") { Description = "Peak learning rate of the head (library default per estimator)." });
         BackboneFactor = Recorded.Add(command, new Option<double?>("--backbone-lr-factor") { Description = "The backbone's or encoder's rate as a share of --learning-rate." });
         FreezeBackboneEpochs = Recorded.Add(command, new Option<int?>("--freeze-backbone-epochs") { Description = "Epochs that train the head only before the backbone joins." });
-        EarlyStopping = Recorded.Add(command, new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation accuracy (keeps the best epoch)." });
+        EarlyStopping = Recorded.Add(command, new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation figure: accuracy, or the loss for regression and multi-label (keeps the best epoch)." });
         TimeBudget = Recorded.Add(command, new Option<double?>("--time-budget") { Description = "Minutes for the automatic recipe: a learning-rate range test and a search over the settings that matter, then the best one retrained." });
         BalanceClasses = Recorded.Add(command, new Option<bool>("--balance-classes") { Description = "Make rare classes count as much as common ones in training (higher macro accuracy on uneven classes), as --balance-by says." });
         BalanceBy = Recorded.Add(command, new Option<ClassBalance?>("--balance-by")

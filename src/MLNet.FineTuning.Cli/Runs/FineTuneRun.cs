@@ -109,7 +109,7 @@ internal static class FineTuneRun
         kind.SaveOnnx(fineTuned, output.Path);
         new MetricsFile(task.Name, evaluatedOn, evalRows.Count, fineTuned.ClassNames, outcome.FineTuned, outcome.Baseline).Write(output.FilePath("metrics.json"));
         var record = RunRecord.Create(kind.Name, task.Name, settings, options, new(train.Count, valid?.Count ?? 0, test?.Count ?? 0, names, labels, kind.Describe(train)),
-                                      progress.Epochs, evaluatedOn, outcome, started, DateTimeOffset.Now, ml.GpuDeviceId);
+                                      progress.Epochs, fineTuned.RecipeSearch, evaluatedOn, outcome, started, DateTimeOffset.Now, ml.GpuDeviceId);
         record.Write(output.FilePath("finetune.json"));
         RunReport.Write(RunReport.Build(record, outcome, evalRows.Count, evaluatedOn, progress.Rates, ResumeNote(output, progress)), output.Path,
                         $"mlnet-finetune {kind.Name} report");

@@ -17,20 +17,22 @@ internal sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccu
 /// <summary>
 /// finetune.json: the fully resolved run. <see cref="Arguments"/> is the command line (every option given, paths
 /// absolute) that <c>train --config</c> runs again; <see cref="Options"/> is every estimator option with the value
-/// it trained with, library defaults included; then the data, the package versions, the machine, the times and
-/// the headline metrics of the task (e.g. micro and macro accuracy, R², micro F1) for the model and the baseline.
+/// it trained with, library defaults included; then the data, the package versions, the machine, the times, the
+/// headline metrics of the task (e.g. micro and macro accuracy, R², micro F1) for the model and the baseline, and with
+/// <c>--time-budget</c> what the automatic recipe tried and kept.
 /// </summary>
 internal sealed record RunRecord(
     string Tool, string Command, string Task, IReadOnlyDictionary<string, string> Arguments, JsonObject Options, DataSummary Data,
     IReadOnlyList<EpochRecord> Epochs, IReadOnlyDictionary<string, string> Packages, IReadOnlyDictionary<string, string> Machine,
     DateTimeOffset Started, DateTimeOffset Finished, string EvaluatedOn, IReadOnlyDictionary<string, double> Result,
-    IReadOnlyDictionary<string, double>? BaselineResult)
+    IReadOnlyDictionary<string, double>? BaselineResult, SearchRecord? Search = null)
 {
     public static RunRecord Create(string command, string task, RunSettings settings, FineTuningOptions options, DataSummary data,
-                                   IReadOnlyList<TrainingProgress> epochs, string evaluatedOn, TaskOutcome outcome, DateTimeOffset started, DateTimeOffset finished, int? gpu) =>
+                                   IReadOnlyList<TrainingProgress> epochs, RecipeSearchResult? search, string evaluatedOn, TaskOutcome outcome,
+                                   DateTimeOffset started, DateTimeOffset finished, int? gpu) =>
         new($"mlnet-finetune {Version(typeof(RunRecord).Assembly)}", command, task, settings.Arguments, OptionValues(options), data,
             [.. epochs.Select(e => new EpochRecord(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ValidationLoss, e.ValidationAccuracy, e.SamplesPerSecond))],
-            PackageVersions(), MachineOf(gpu), started, finished, evaluatedOn, outcome.Headline, outcome.BaselineHeadline);
+            PackageVersions(), MachineOf(gpu), started, finished, evaluatedOn, outcome.Headline, outcome.BaselineHeadline, SearchRecord.Of(search));
 
     public void Write(string path) => AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, MetricsFile.Json), "run record");
 

@@ -38,6 +38,7 @@ internal static class RunReport
             if (resumeNote != null) doc.Paragraph(resumeNote);
         }
 
+        if (run.Search is { } search) AutomaticRecipe(doc, search);
         outcome.Details(doc);
 
         doc.Heading("Options")
@@ -45,6 +46,26 @@ internal static class RunReport
                       "finetune.json holds them with the command line, and mlnet-finetune train --config finetune.json runs it again.")
            .Table(["option", "value"], run.Options.Select(o => (IReadOnlyList<ReportCell>)[o.Key, o.Value?.ToJsonString() ?? "(not set)"]));
         return doc;
+    }
+
+    /// <summary>What <c>--time-budget</c> tried, in order, and which run's model was kept.</summary>
+    static void AutomaticRecipe(ReportDocument doc, SearchRecord search)
+    {
+        string range = search.SuggestedLearningRate is double rate
+            ? $"The learning-rate range test suggested {Format.Number(rate, "0.0e0")}" + (search.RangeLossFellClearly == true
+                ? ", a candidate rate beside the options' own. "
+                : ", but its loss did not fall clearly, so only the options' rate was tried. ")
+            : "The budget left no room for the learning-rate range test. ";
+        doc.Heading("Automatic recipe")
+           .Paragraph($"{range}{search.Trials.Count} runs in {search.Seconds:F0} s{(search.CutShortByBudget ? ", cut short by the budget" : "")}; " +
+                      $"kept: {search.Kept.Recipe} ({search.Kept.Epochs} epochs). Each round trains the survivors of the last from the pretrained " +
+                      "weights and keeps the better half by validation (the first candidate is the options as given, which a challenger replaces " +
+                      "only by more than the validation rows' noise); the final run trains the winner for all the epochs. Validation is each run's " +
+                      "best epoch's accuracy, or its loss negated where the task watches the loss (regression, multi-label): higher is better.")
+           .Table(["run", "settings", "round", "epochs", "validation", "seconds"],
+                  search.Trials.Select((t, i) => (IReadOnlyList<ReportCell>)
+                      [(i + 1).ToString(CultureInfo.InvariantCulture), t.Recipe, t.Round.ToString(CultureInfo.InvariantCulture), t.Epochs.ToString(CultureInfo.InvariantCulture),
+                       t.Validation is double v ? Format.Number(v, "0.0000") : "(all rows)", Format.Number(t.Seconds, "0.0")]));
     }
 
     /// <summary>Writes report.md, the pictures it links under report/, and the self-contained report.html.</summary>

@@ -16,7 +16,7 @@ public abstract class FineTuningOptions
     /// <summary>Output column of the predicted class (key type of the label). Default "PredictedLabel".</summary>
     public string PredictedLabelColumnName { get; set; } = ColumnNames.PredictedLabel;
 
-    /// <summary>Passes over the training data, ≥ 1.</summary>
+    /// <summary>Passes over the training data, ≥ 1. Default 5 (3 for the text estimators).</summary>
     public int Epochs { get; set; } = 5;
     /// <summary>Samples per optimizer step, ≥ 1 (≥ 2 when BatchNorm statistics train). Default 32.</summary>
     public int BatchSize { get; set; } = 32;
