@@ -10,8 +10,10 @@ namespace MLNet.FineTuning.Data;
 /// </summary>
 internal sealed class ImageDataset
 {
-    private ImageDataset(IDataView view, string imageColumn, string labelColumn, LabelKind kind, float[][] labels, DecodedImage[]? images, int skipped)
+    private ImageDataset(IDataView view, string imageColumn, string labelColumn, LabelKind kind, float[][] labels, DecodedImage[]? images, int skipped,
+        int medianShortSide)
     {
+        MedianShortSide = medianShortSide;
         View = view;
         ImageColumn = imageColumn;
         LabelColumn = labelColumn;
@@ -34,6 +36,8 @@ internal sealed class ImageDataset
     /// <summary>Rows skipped because their image could not be read (only with skipUnreadable).</summary>
     public int Skipped { get; }
     public int Count => Labels.Length;
+    /// <summary>The median of the images' shorter sides in pixels, as decoded: how much <c>ImageSize</c> enlarges or shrinks them.</summary>
+    public int MedianShortSide { get; }
 
     public static ImageDataset Read(IDataView view, string imageColumn, string labelColumn, long cacheBudgetBytes,
         bool skipUnreadable, string role, CancellationToken cancellation, LabelKind kind = LabelKind.Class)
@@ -43,6 +47,7 @@ internal sealed class ImageDataset
         long bytes = 0;
         bool caching = true;
         int skipped = 0;
+        var shortSides = new List<int>();
         foreach (var (row, label, image, error) in Rows(view, imageColumn, labelColumn, kind))
         {
             cancellation.ThrowIfCancellationRequested();
@@ -53,6 +58,7 @@ internal sealed class ImageDataset
                 continue;
             }
             labels.Add(label);
+            shortSides.Add(Math.Min(image!.Width, image.Height));
             if (caching)
             {
                 images.Add(image!);
@@ -62,7 +68,8 @@ internal sealed class ImageDataset
         }
         if (labels.Count == 0)
             throw new ArgumentException($"The {role} data has no rows{(skipped > 0 ? $" with a readable image ({skipped} skipped)" : "")}.");
-        return new ImageDataset(view, imageColumn, labelColumn, kind, labels.ToArray(), caching ? images.ToArray() : null, skipped);
+        shortSides.Sort();
+        return new ImageDataset(view, imageColumn, labelColumn, kind, labels.ToArray(), caching ? images.ToArray() : null, skipped, shortSides[shortSides.Count / 2]);
     }
 
     /// <summary>Streams (row, label as <see cref="LabelReader"/> reads it, decoded image or the error that names the row);

@@ -64,6 +64,24 @@ public class FineTuneImageClassifierInputTests
         Assert.Contains("LoadRawImageBytes", e.Message);
     }
 
+    [Theory]
+    [InlineData(64, true)]    // 28-px images enlarged 2.3×
+    [InlineData(32, false)]
+    public void Read_ImageSizeFarAboveTheImages_IsNotedWithTheMedianSide(int imageSize, bool noted)
+    {
+        var ml = new MLContext(1);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        ml.Log += (_, e) => log.Enqueue(e.RawMessage);
+        var options = Tiny();
+        options.ImageSize = imageSize;
+
+        ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options).FindLearningRate(TestData.Load(ml, EightRows()), steps: 5);
+
+        var rows = Assert.Single(log, m => m.StartsWith("training rows 8", StringComparison.Ordinal));
+        Assert.Equal(noted, rows.Contains("enlarges"));
+        if (noted) Assert.Contains("the images' median shorter side is 28 px, which ImageSize 64 enlarges 2.3×", rows);
+    }
+
     [Fact]
     public void Fit_LabelNotKey_ThrowsNamingColumnAndAdvisingMapValueToKey()
     {
