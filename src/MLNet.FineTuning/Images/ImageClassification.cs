@@ -21,7 +21,7 @@ internal sealed class ImageClassification(HostEnvironment env, Options options, 
 
     protected override ImageRows Rows(ImageDataset train, ImageDataset? valid, string[] classNames, ImageBackboneDefinition definition)
     {
-        LabelColumn.RequireTwoClassesPresent(train.ClassIndices, classNames, Options.LabelColumnName);
+        LabelColumn.RequireTwoClassesPresent(train.ClassIndices, classNames, Options.LabelColumnName, m => Log.Warning(MessageSensitivity.None, m));
         return new ImageRows(train, valid, classNames, definition);
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Tests.Pretrained;
 using MLNet.FineTuning.Training;
@@ -117,6 +118,24 @@ public class FineTuneImageClassifierInputTests
         var e = Assert.Throws<ArgumentException>(() => Fit(ml, bagsOnly));
 
         Assert.Contains("single class ('Bag')", e.Message);
+    }
+
+    [Fact]
+    public void Read_KeyClassWithoutTrainingRows_IsNamedInAWarning()
+    {
+        // A key fitted on three classes (as on all rows before a split), training rows of two: the head keeps an output
+        // for Sneaker that training never teaches.
+        var ml = new MLContext(1);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<(ChannelMessageKind Kind, string Message)>();
+        ml.Log += (_, e) => log.Enqueue((e.Kind, e.RawMessage));
+        var all = TestData.Load(ml, TestData.Fashion("train", 4, "Trouser", "Bag", "Sneaker"));
+        var twoClasses = ml.Data.FilterByCustomPredicate<LabelTextRow>(
+            ml.Transforms.Conversion.MapKeyToValue("LabelText", "Label").Fit(all).Transform(all), r => r.LabelText == "Sneaker");
+
+        ml.MulticlassClassification.Trainers.FineTuneImageClassifier(Tiny()).FindLearningRate(twoClasses, steps: 5);
+
+        var warning = Assert.Single(log, m => m.Kind == ChannelMessageKind.Warning && m.Message.Contains("no training row")).Message;
+        Assert.Contains("1 of the key's 3 classes have no training row ('Sneaker')", warning);
     }
 
     [Fact]
