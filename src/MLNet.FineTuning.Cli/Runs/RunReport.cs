@@ -55,13 +55,17 @@ internal static class RunReport
             ? $"The learning-rate range test suggested {Format.Number(rate, "0.0e0")}" + (search.RangeLossFellClearly == true
                 ? ", a candidate rate beside the options' own. "
                 : ", but its loss did not fall clearly, so only the options' rate was tried. ")
-            : "The budget left no room for the learning-rate range test. ";
+            : "The learning-rate range test stopped early: at its pace the budget held no trial beside the final run. ";
+        string what = search.Trials.Count == 1
+            ? $"So the options as given trained as the final run ({search.Seconds:F0} s in all). A search needs a budget of several " +
+              "plain runs' length (a smaller image size or fewer rows make each run shorter)."
+            : $"{search.Trials.Count} runs in {search.Seconds:F0} s{(search.CutShortByBudget ? ", cut short by the budget" : "")}; " +
+              $"kept: {search.Kept.Recipe} ({search.Kept.Epochs} epochs). Each round trains the survivors of the last from the pretrained " +
+              "weights and keeps the better half by validation (the first candidate is the options as given, which a challenger replaces " +
+              "only by more than the validation rows' noise); the final run trains the winner for all the epochs. Validation is each run's " +
+              "best epoch's accuracy, or its loss negated where the task watches the loss (regression, multi-label): higher is better.";
         doc.Heading("Automatic recipe")
-           .Paragraph($"{range}{search.Trials.Count} runs in {search.Seconds:F0} s{(search.CutShortByBudget ? ", cut short by the budget" : "")}; " +
-                      $"kept: {search.Kept.Recipe} ({search.Kept.Epochs} epochs). Each round trains the survivors of the last from the pretrained " +
-                      "weights and keeps the better half by validation (the first candidate is the options as given, which a challenger replaces " +
-                      "only by more than the validation rows' noise); the final run trains the winner for all the epochs. Validation is each run's " +
-                      "best epoch's accuracy, or its loss negated where the task watches the loss (regression, multi-label): higher is better.")
+           .Paragraph(range + what)
            .Table(["run", "settings", "round", "epochs", "validation", "seconds"],
                   search.Trials.Select((t, i) => (IReadOnlyList<ReportCell>)
                       [(i + 1).ToString(CultureInfo.InvariantCulture), t.Recipe, t.Round.ToString(CultureInfo.InvariantCulture), t.Epochs.ToString(CultureInfo.InvariantCulture),

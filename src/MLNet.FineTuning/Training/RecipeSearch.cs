@@ -275,7 +275,7 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         }
         var final = best!.Value;
         var search = new RecipeSearchResult(range, trials, final.Trial, Elapsed(), cutShort);
-        Info($"automatic recipe: kept {final.Trial.Recipe} after {trials.Count} runs in {search.Elapsed.TotalSeconds:F0} s" +
+        Info($"automatic recipe: kept {final.Trial.Recipe} after {trials.Count} run{(trials.Count == 1 ? "" : "s")} in {search.Elapsed.TotalSeconds:F0} s" +
              (cutShort ? " (the budget cut the search short)" : ""));
         final.Options.CheckpointDirectory = baseOptions.CheckpointDirectory;
         return (final.Model, final.Options, final.Result with { Search = search }, search);
