@@ -63,12 +63,14 @@ internal abstract class ImageFineTuning<TOptions, TTransformer>(HostEnvironment 
     }
 
     /// <summary>Whether <c>ImageSize</c> blows the typical image up: each step then costs as for that size while the pixels
-    /// hold no more detail, which a CPU user with small images (the default 224 px is for a GPU) wants to know.</summary>
+    /// hold no more detail, which a CPU user with small images (the default 224 px is for a GPU) wants to weigh. Enlarging
+    /// still helps a network pretrained on 224-px photos a little (README, "Choices the tool makes"), so this is a note,
+    /// not advice.</summary>
     private static string Enlarged(int medianShortSide, int imageSize) =>
         imageSize < 2 * medianShortSide ? ""
         : $"; the images' median shorter side is {medianShortSide} px, which ImageSize {imageSize} enlarges {(double)imageSize / medianShortSide:F1}×: " +
-          "a step costs as much as for large images without more detail to learn from, so a smaller ImageSize trains faster, " +
-          "often at little cost (the quality suite trains its 28-px images at 32 px)";
+          $"each step costs as for {imageSize}-px images, for a small gain in accuracy at most (28-px Fashion-MNIST, 1,000 rows: " +
+          "85.0 % at 32 px, 86.2 % at 64 px in 1.7× the time, 86.7 % at 96 px in 2.8×)";
 
     protected override ModelToTrain<Classifier> Build(ImageRows rows, TOptions o, Device device)
     {
