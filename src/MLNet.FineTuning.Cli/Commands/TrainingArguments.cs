@@ -15,7 +15,7 @@ internal sealed class TrainingArguments
     public readonly Option<string?> Valid, Test;
     public readonly Option<double> ValidationFraction;
     public readonly Option<int?> Epochs, BatchSize, EarlyStopping, FreezeBackboneEpochs;
-    public readonly Option<double?> LearningRate, BackboneFactor, TimeBudget;
+    public readonly Option<double?> LearningRate, BackboneFactor, LayerwiseDecay, TimeBudget;
     public readonly Option<int> Seed;
     public readonly Option<int?> Gpu;
     public readonly Option<TrainingPrecision?> Precision;
@@ -45,6 +45,7 @@ internal sealed class TrainingArguments
         BatchSize = Recorded.Add(command, new Option<int?>("--batch-size") { Description = "Examples per step (library default 32)." });
         LearningRate = Recorded.Add(command, new Option<double?>("--learning-rate", "--lr") { Description = "Peak learning rate of the head (library default per estimator)." });
         BackboneFactor = Recorded.Add(command, new Option<double?>("--backbone-lr-factor") { Description = "The backbone's or encoder's rate as a share of --learning-rate." });
+        LayerwiseDecay = Recorded.Add(command, new Option<double?>("--layerwise-lr-decay") { Description = "Each backbone or encoder layer group below the top trains at this factor of the rate of the one above, in (0, 1] (library default 1: off; 0.7 gained on photos in docs/quality.md, and lost on glyphs and drawings)." });
         FreezeBackboneEpochs = Recorded.Add(command, new Option<int?>("--freeze-backbone-epochs") { Description = "Epochs that train the head only before the backbone joins." });
         EarlyStopping = Recorded.Add(command, new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation figure: accuracy, or the loss for regression and multi-label (keeps the best epoch)." });
         TimeBudget = Recorded.Add(command, new Option<double?>("--time-budget") { Description = "Minutes for the automatic recipe: a learning-rate range test and a search over the settings that matter, then the best one retrained." });
@@ -63,6 +64,7 @@ internal sealed class TrainingArguments
             RecordedOptions.Check(positive, v => v is int n && n < 1 ? $"{positive.Name} must be at least 1; got {n}." : null);
         foreach (var rate in new[] { LearningRate, BackboneFactor, TimeBudget })
             RecordedOptions.Check(rate, v => v is double x && !(x > 0) ? $"{rate.Name} must be positive; got {x}." : null);
+        RecordedOptions.Check(LayerwiseDecay, v => v is double d && !(d > 0 && d <= 1) ? $"--layerwise-lr-decay must be in (0, 1]; got {d}." : null);
         command.Validators.Add(r =>
         {
             if (r.GetValue(Force) && r.GetValue(Resume)) r.AddError("--force and --resume exclude each other: --force starts over, --resume continues.");
@@ -78,6 +80,7 @@ internal sealed class TrainingArguments
         if (r.GetValue(BatchSize) is int batch) o.BatchSize = batch;
         if (r.GetValue(LearningRate) is double lr) o.LearningRate = lr;
         if (r.GetValue(BackboneFactor) is double bb) o.BackboneLearningRateFactor = bb;
+        if (r.GetValue(LayerwiseDecay) is double decay) o.LayerwiseLearningRateDecay = decay;
         if (r.GetValue(FreezeBackboneEpochs) is int frozen) o.FreezeBackboneEpochs = frozen;
         if (r.GetValue(EarlyStopping) is int patience) o.EarlyStoppingPatience = patience;
         if (r.GetValue(TimeBudget) is double minutes) o.TimeBudget = TimeSpan.FromMinutes(minutes);

@@ -92,6 +92,9 @@ public sealed class ToolErrorTests : IDisposable
         var unknown = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--learning-speed", "2");
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("--learning-speed", unknown.Error);
+        var decayAboveOne = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--layerwise-lr-decay", "1.5");
+        Assert.Equal(1, decayAboveOne.ExitCode);
+        Assert.Contains("--layerwise-lr-decay must be in (0, 1]; got 1.5", decayAboveOne.Error);
         var balanceByAlone = Tool.Run("image", "--data", train, "--output", Path.Combine(root, "out"), "--balance-by", "lossweights");
         Assert.Equal(1, balanceByAlone.ExitCode);
         Assert.Contains("add --balance-classes", balanceByAlone.Error);

@@ -61,6 +61,20 @@ public sealed class ToolTableTests : IDisposable
         Assert.Equal(12, data.GetProperty("trainRows").GetInt32() + data.GetProperty("validationRows").GetInt32());
     }
 
+    [Fact]
+    public void LayerwiseDecay_ReachesTheEstimator_AndItsRecord()
+    {
+        string output = Path.Combine(root, "out");
+
+        var result = Tool.Run("image", "--data", Tool.ImageFolder(root, "train", 4), "--image-size", "32", "--epochs", "1", "--batch-size", "8",
+                              "--layerwise-lr-decay", "0.7", "--no-baseline", "--output", output);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "finetune.json")));
+        Assert.Equal(0.7, run.RootElement.GetProperty("options").GetProperty("LayerwiseLearningRateDecay").GetDouble());
+        Assert.Equal("0.7", run.RootElement.GetProperty("arguments").GetProperty("--layerwise-lr-decay").GetString());
+    }
+
     // A model trained on pairs answers single texts too, from inputs unlike its training: predict reads both columns of
     // a table and refuses a lone text, for model.zip (its ONNX metadata inside) and model.onnx alike, with the same answers.
     [Fact]
