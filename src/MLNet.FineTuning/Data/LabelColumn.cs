@@ -19,16 +19,17 @@ internal static class LabelColumn
     }
 
     /// <summary>The training rows must hold at least two of the classes. Classes of the key that no training row holds
-    /// are named through <paramref name="warn"/>: the head has an output for each, which training never teaches (a key
-    /// fitted on more rows than the training ones, or a class whose rows all went to <c>ValidationFraction</c>'s split).</summary>
-    public static void RequireTwoClassesPresent(int[] labels, IReadOnlyList<string> classNames, string column, Action<string> warn)
+    /// are named in the log: the head has an output for each, which training never teaches (a key fitted on more rows
+    /// than the training ones, or a class whose rows all went to <c>ValidationFraction</c>'s split). The multi-label
+    /// counterpart is <see cref="LabelSetColumn.CheckTrainingRows"/>.</summary>
+    public static void CheckTrainingRows(int[] labels, IReadOnlyList<string> classNames, string column, Microsoft.ML.Runtime.IChannel log)
     {
         var present = labels.ToHashSet();
         if (present.Count < 2)
             throw new ArgumentException($"Label column '{column}' has a single class ('{classNames[labels[0]]}') in the training data; a classifier needs at least 2.");
         var absent = Enumerable.Range(0, classNames.Count).Where(k => !present.Contains(k)).Select(k => $"'{classNames[k]}'").ToList();
         if (absent.Count > 0)
-            warn($"Label column '{column}': {absent.Count} of the key's {classNames.Count} classes have no training row " +
+            log.Warning(Microsoft.ML.Runtime.MessageSensitivity.None, $"Label column '{column}': {absent.Count} of the key's {classNames.Count} classes have no training row " +
                  $"({string.Join(", ", absent.Take(10))}{(absent.Count > 10 ? $" and {absent.Count - 10} more" : "")}): the model keeps an output for each " +
                  "but never learns them. Fit MapValueToKey on the training rows, or give those classes training rows (a ValidationFraction split " +
                  "can take all of a rare class's rows).");

@@ -21,7 +21,7 @@ internal sealed class ImageClassification(HostEnvironment env, Options options, 
 
     protected override ImageRows Rows(ImageDataset train, ImageDataset? valid, string[] classNames, ImageBackboneDefinition definition)
     {
-        LabelColumn.RequireTwoClassesPresent(train.ClassIndices, classNames, Options.LabelColumnName, m => Log.Warning(MessageSensitivity.None, m));
+        LabelColumn.CheckTrainingRows(train.ClassIndices, classNames, Options.LabelColumnName, Log);
         return new ImageRows(train, valid, classNames, definition);
     }
 

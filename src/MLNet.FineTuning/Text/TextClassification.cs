@@ -19,7 +19,7 @@ internal sealed class TextClassification(HostEnvironment env, Options options, I
 
     protected override TargetScaling? CheckTrainingLabels(TextDataset train, string[] classNames)
     {
-        LabelColumn.RequireTwoClassesPresent(train.ClassIndices, classNames, Options.LabelColumnName, m => Log.Warning(MessageSensitivity.None, m));
+        LabelColumn.CheckTrainingRows(train.ClassIndices, classNames, Options.LabelColumnName, Log);
         return null;
     }
 
