@@ -6,12 +6,12 @@ namespace MLNet.FineTuning.Tests;
 /// Gives the test process (and the ScoringHost processes it starts) a temporary folder of its own, deleted at exit.
 /// </summary>
 /// <remarks>
-/// ML.NET's OnnxTransformer writes the ONNX bytes of every model it loads from a stream or a zip to a file in
-/// the temporary folder and deletes it only when the transformer is disposed or finalized; finalizers do not run
-/// at process exit, so every test that fits or loads a model left 45-65 MB behind: one CI run leaked gigabytes
-/// into /tmp until the disk filled. TMPDIR (which Path.GetTempPath reads) points at a per-process folder that
-/// is removed at exit; the test runner usually ends its host without a normal exit, so each run also removes
-/// the folders of earlier runs whose process is gone: at most one run's files (~1 GB) stay behind.
+/// ML.NET's OnnxTransformer writes the ONNX bytes of every model it loads from a zip to a file in the temporary
+/// folder and deletes it only when the transformer is disposed or finalized, and a fitted model's graph file
+/// (Onnx/OnnxScoring) goes the same way; finalizers do not run at process exit, so a test that fits or loads a model
+/// without disposing it can leave 45-90 MB behind. TMPDIR (which Path.GetTempPath reads) points at a per-process
+/// folder that is removed at exit; the test runner usually ends its host without a normal exit, so each run also
+/// removes the folders of earlier runs whose process is gone: at most one run's files stay behind.
 /// </remarks>
 internal static class TestTempDirectory
 {

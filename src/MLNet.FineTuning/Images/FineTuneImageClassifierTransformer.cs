@@ -23,7 +23,7 @@ public sealed class FineTuneImageClassifierTransformer : FineTunedTransformer
     private readonly FineTuneImageClassifier.Options options;
     private readonly Lazy<OnnxImageScorer> batchScorer;
 
-    internal FineTuneImageClassifierTransformer(ITransformer scoring, byte[] onnx, Classifier model, ImageBackboneDefinition backbone,
+    internal FineTuneImageClassifierTransformer(OnnxScoring scoring, byte[] onnx, Classifier model, ImageBackboneDefinition backbone,
         FineTuneImageClassifier.Options options, IReadOnlyList<string> classNames, TrainingResult result, int? gpuDeviceId, bool fallbackToCpu)
         : base(scoring, onnx, classNames, result)
     {

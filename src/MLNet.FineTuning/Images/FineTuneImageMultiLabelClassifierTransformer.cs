@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning;
@@ -16,7 +17,7 @@ public sealed class FineTuneImageMultiLabelClassifierTransformer : FineTunedTran
     private readonly Classifier model;
     private readonly FineTuneImageMultiLabelClassifier.Options options;
 
-    internal FineTuneImageMultiLabelClassifierTransformer(ITransformer scoring, byte[] onnx, Classifier model,
+    internal FineTuneImageMultiLabelClassifierTransformer(OnnxScoring scoring, byte[] onnx, Classifier model,
         FineTuneImageMultiLabelClassifier.Options options, IReadOnlyList<string> labelNames, IReadOnlyList<float> thresholds, TrainingResult result)
         : base(scoring, onnx, labelNames, result)
     {

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning;
@@ -16,7 +17,7 @@ public sealed class FineTuneImageRegressorTransformer : FineTunedTransformer
     private readonly Classifier model;
     private readonly FineTuneImageRegressor.Options options;
 
-    internal FineTuneImageRegressorTransformer(ITransformer scoring, byte[] onnx, Classifier model, FineTuneImageRegressor.Options options,
+    internal FineTuneImageRegressorTransformer(OnnxScoring scoring, byte[] onnx, Classifier model, FineTuneImageRegressor.Options options,
         TargetScaling scaling, TrainingResult result)
         : base(scoring, onnx, [], result)
     {

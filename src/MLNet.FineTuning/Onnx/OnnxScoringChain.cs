@@ -1,6 +1,6 @@
 using Microsoft.ML;
-using MLNet.FineTuning.Runtime;
 using MLNet.FineTuning.Runtime.Onnx;
+using MLNet.FineTuning.Runtime;
 
 namespace MLNet.FineTuning.Onnx;
 
@@ -19,7 +19,7 @@ internal static class OnnxScoringChain
     /// <summary>A classifier: <c>Score</c> ← <c>probabilities</c>; the 1-element <c>predicted_label</c> text to a scalar (the
     /// runtime package's mapping: ML.NET's OnnxTransformer maps tensors to vectors only and cannot read rank-0 outputs) →
     /// <c>PredictedLabel</c> as a key over the training class names, in key order.</summary>
-    public static ITransformer Fit(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, IReadOnlyList<string> classNames,
+    public static OnnxScoring Fit(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, IReadOnlyList<string> classNames,
         string scoreColumn, string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu)
     {
         var keyData = ml.Data.LoadFromEnumerable(classNames.Select(c => new ClassName { Value = c }));
@@ -31,7 +31,7 @@ internal static class OnnxScoringChain
     }
 
     /// <summary>A regressor: the 1-element <c>score</c> to the scalar <c>Score</c> (the runtime package's <see cref="ScoreValueMapping"/>).</summary>
-    public static ITransformer FitRegression(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string scoreColumn,
+    public static OnnxScoring FitRegression(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string scoreColumn,
         int? gpuDeviceId, bool fallbackToCpu)
     {
         var outputs = ml.Transforms.CustomMapping<ScoreValueMapping.Input, ScoreValueMapping.Output>(ScoreValueMapping.Map, ScoreValueMapping.ContractName)
@@ -41,7 +41,7 @@ internal static class OnnxScoringChain
 
     /// <summary>A multi-label classifier: <c>Score</c> ← <c>probabilities</c> (float, K), <c>PredictedLabel</c> ←
     /// <c>predicted_labels</c> (Boolean, K): vectors that ML.NET's OnnxTransformer reads as they are.</summary>
-    public static ITransformer FitLabelSet(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string scoreColumn,
+    public static OnnxScoring FitLabelSet(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string scoreColumn,
         string predictedLabelColumn, int? gpuDeviceId, bool fallbackToCpu)
     {
         string probabilities = ExportedModelContract.ProbabilitiesOutput, predicted = ExportedModelContract.PredictedLabelsOutput;
@@ -49,15 +49,14 @@ internal static class OnnxScoringChain
         return Fit(ml, input, from, onnx, [probabilities, predicted], outputs, [], gpuDeviceId, fallbackToCpu);
     }
 
-    /// <summary>The chain, fitted; repeated if ML.NET's temporary copy of the graph drew a name that ONNX Runtime reads as its ORT
-    /// format (<see cref="OrtFormatMisread"/>: one fit in 32,768 stopped there after training).</summary>
-    private static ITransformer Fit(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string[] onnxOutputs,
+    /// <summary>The chain, fitted over a file of the graph that the result owns (<see cref="OnnxScoring"/>).</summary>
+    private static OnnxScoring Fit(MLContext ml, IDataView input, ScoringInput from, byte[] onnx, string[] onnxOutputs,
         IEstimator<ITransformer> outputs, string[] outputColumns, int? gpuDeviceId, bool fallbackToCpu) =>
-        OrtFormatMisread.Retry(() => from.Steps
-            .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, [.. from.OnnxInputs], new MemoryStream(onnx), from.Shapes.ToDictionary(), gpuDeviceId, fallbackToCpu))
+        OnnxScoring.Fit(ml.TempFilePath, onnx, file => from.Steps
+            .Append(ml.Transforms.ApplyOnnxModel(onnxOutputs, [.. from.OnnxInputs], file, from.Shapes.ToDictionary(), gpuDeviceId, fallbackToCpu))
             .Append(outputs)
             .Append(ml.Transforms.DropColumns([.. from.Columns, .. from.OnnxInputs, .. onnxOutputs, .. outputColumns]))
-            .Fit(input), ml.TempFilePath);
+            .Fit(input));
 
     private sealed class ClassName
     {

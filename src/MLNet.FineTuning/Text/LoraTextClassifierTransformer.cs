@@ -23,7 +23,7 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
     private readonly LoraTextClassifier.Options options;
     private readonly IReadOnlyDictionary<string, byte[]>? adapter;
 
-    internal LoraTextClassifierTransformer(ITransformer scoring, byte[] onnx, TextClassifier model, LoraTextClassifier.Options options,
+    internal LoraTextClassifierTransformer(OnnxScoring scoring, byte[] onnx, TextClassifier model, LoraTextClassifier.Options options,
         IReadOnlyList<string> classNames, TrainingResult result, TextTokenizerFiles tokenizer,
         IReadOnlyDictionary<string, byte[]>? adapter, long adapterParameters)
         : base(scoring, onnx, classNames, result)

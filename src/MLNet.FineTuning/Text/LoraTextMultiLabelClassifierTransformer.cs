@@ -1,8 +1,9 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
-using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning;
 
@@ -20,7 +21,7 @@ public sealed class LoraTextMultiLabelClassifierTransformer : FineTunedTransform
     private readonly LoraTextMultiLabelClassifier.Options options;
     private readonly IReadOnlyDictionary<string, byte[]>? adapter;
 
-    internal LoraTextMultiLabelClassifierTransformer(ITransformer scoring, byte[] onnx, TextClassifier model, LoraTextMultiLabelClassifier.Options options,
+    internal LoraTextMultiLabelClassifierTransformer(OnnxScoring scoring, byte[] onnx, TextClassifier model, LoraTextMultiLabelClassifier.Options options,
         IReadOnlyList<string> labelNames, IReadOnlyList<float> thresholds, TrainingResult result, TextTokenizerFiles tokenizer,
         IReadOnlyDictionary<string, byte[]>? adapter, long adapterParameters)
         : base(scoring, onnx, labelNames, result)

@@ -1,8 +1,9 @@
 using Microsoft.ML;
 using MLNet.FineTuning.Modeling;
+using MLNet.FineTuning.Onnx;
+using MLNet.FineTuning.Runtime.Text;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
-using MLNet.FineTuning.Runtime.Text;
 
 namespace MLNet.FineTuning;
 
@@ -19,7 +20,7 @@ public sealed class LoraTextRegressorTransformer : FineTunedTransformer
     private readonly LoraTextRegressor.Options options;
     private readonly IReadOnlyDictionary<string, byte[]>? adapter;
 
-    internal LoraTextRegressorTransformer(ITransformer scoring, byte[] onnx, TextClassifier model, LoraTextRegressor.Options options,
+    internal LoraTextRegressorTransformer(OnnxScoring scoring, byte[] onnx, TextClassifier model, LoraTextRegressor.Options options,
         TargetScaling scaling, TrainingResult result, TextTokenizerFiles tokenizer, IReadOnlyDictionary<string, byte[]>? adapter,
         long adapterParameters)
         : base(scoring, onnx, [], result)

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.FineTuning.Onnx;
 using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning;
@@ -11,10 +12,10 @@ namespace MLNet.FineTuning;
 /// </summary>
 public abstract class FineTunedTransformer : ITransformer, IDisposable
 {
-    private readonly ITransformer scoring;
+    private readonly OnnxScoring scoring;
     private readonly byte[] onnx;
 
-    private protected FineTunedTransformer(ITransformer scoring, byte[] onnx, IReadOnlyList<string> classNames, TrainingResult result)
+    private protected FineTunedTransformer(OnnxScoring scoring, byte[] onnx, IReadOnlyList<string> classNames, TrainingResult result)
     {
         this.scoring = scoring;
         this.onnx = onnx;
@@ -48,25 +49,26 @@ public abstract class FineTunedTransformer : ITransformer, IDisposable
     private protected byte[] OnnxBytes => onnx;
 
     /// <inheritdoc/>
-    public bool IsRowToRowMapper => scoring.IsRowToRowMapper;
+    public bool IsRowToRowMapper => scoring.Chain.IsRowToRowMapper;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => scoring.GetOutputSchema(inputSchema);
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => scoring.Chain.GetOutputSchema(inputSchema);
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => scoring.GetRowToRowMapper(inputSchema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => scoring.Chain.GetRowToRowMapper(inputSchema);
 
     /// <inheritdoc/>
-    public IDataView Transform(IDataView input) => scoring.Transform(input);
+    public IDataView Transform(IDataView input) => scoring.Chain.Transform(input);
 
     /// <summary>Saves the public-component form (ML.NET calls this from <c>mlContext.Model.Save</c>).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => scoring.Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => scoring.Chain.Save(ctx);
 
-    /// <summary>Frees the TorchSharp weights and the ONNX Runtime sessions.</summary>
+    /// <summary>Frees the TorchSharp weights and the ONNX Runtime sessions, and deletes the temporary copy of the ONNX graph that
+    /// scoring reads.</summary>
     public void Dispose()
     {
         Dispose(true);
-        (scoring as IDisposable)?.Dispose();
+        scoring.Dispose();
         GC.SuppressFinalize(this);
     }
 

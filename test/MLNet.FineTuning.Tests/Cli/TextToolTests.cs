@@ -29,6 +29,15 @@ public sealed class TextToolTests(TextToolRun run)
     }
 
     [Fact]
+    public void Text_LeavesNothingInTheTemporaryFolder()
+    {
+        // ImageToolTests.Image_LeavesNothingInTheTemporaryFolder: the MiniLM graph was 87 MB a run.
+        Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
+        string[] left = [.. Directory.GetFileSystemEntries(run.Temporary).Select(Path.GetFileName).Where(n => n != ".ses")!];
+        Assert.True(left.Length == 0, "left in the temporary folder: " + string.Join(", ", left));
+    }
+
+    [Fact]
     public void Text_Report_HasEveryChartAndSnippetsOfTheWorstRows()
     {
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());

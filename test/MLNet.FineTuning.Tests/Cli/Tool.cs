@@ -13,9 +13,20 @@ internal static class Tool
 {
     static string Dll => BuiltProgram.Dll(Path.Combine("src", "MLNet.FineTuning.Cli"), "mlnet-finetune.dll");
 
-    public static ToolResult Run(params string[] arguments)
+    public static ToolResult Run(params string[] arguments) => Run(StartInfo(arguments));
+
+    /// <summary>Runs the tool with <c>TMPDIR</c> at <paramref name="temporaryFolder"/>: where .NET's <c>Path.GetTempPath</c>, and
+    /// so ML.NET's temporary files and the tool's, go.</summary>
+    public static ToolResult RunWithTemporaryFolder(string temporaryFolder, params string[] arguments)
     {
-        var (exitCode, output, error) = BuiltProgram.Run(StartInfo(arguments), TimeSpan.FromMinutes(5));
+        var start = StartInfo(arguments);
+        start.Environment["TMPDIR"] = temporaryFolder;
+        return Run(start);
+    }
+
+    static ToolResult Run(ProcessStartInfo start)
+    {
+        var (exitCode, output, error) = BuiltProgram.Run(start, TimeSpan.FromMinutes(5));
         return new ToolResult(exitCode, output, error);
     }
 

@@ -13,8 +13,12 @@ public abstract class ToolRun : IDisposable
     {
         Root = Directory.CreateTempSubdirectory($"mlnet-finetune-{kind}-").FullName;
         (Train, Test) = writeData(Root);
-        Result = Tool.Run([kind, "--data", Train, "--test", Test, "--output", Output, .. arguments]);
+        Directory.CreateDirectory(Temporary);
+        Result = Tool.RunWithTemporaryFolder(Temporary, [kind, "--data", Train, "--test", Test, "--output", Output, .. arguments]);
     }
+
+    /// <summary>The run's temporary folder (its TMPDIR): what the tool left there stays for the tests to see.</summary>
+    public string Temporary => Path.Combine(Root, "tmp");
 
     public string Root { get; }
     public string Train { get; }
