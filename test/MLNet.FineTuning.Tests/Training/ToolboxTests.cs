@@ -3,6 +3,7 @@ using MLNet.FineTuning.Images;
 using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Pretrained;
 using MLNet.FineTuning.Tests.Modeling;
+using MLNet.FineTuning.Tests.Pretrained;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 using static TorchSharp.torch;
@@ -108,14 +109,14 @@ public class ToolboxTests
     [Fact]
     public void Run_WeightAverageWithCheckpoints_SavesTheAverage()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "toolbox-average-" + Guid.NewGuid().ToString("N"));
+        using var dir = new TempDirectory();
         var options = Options(epochs: 1);
         options.WeightAverageDecay = 0.99;
-        options.CheckpointDirectory = dir;
+        options.CheckpointDirectory = dir.Path;
 
         Train(options);
 
-        Assert.True(File.Exists(Path.Combine(dir, Checkpoint.AverageFile)));
+        Assert.True(File.Exists(dir.File(Checkpoint.AverageFile)));
     }
 
     [Fact]
