@@ -31,6 +31,11 @@ internal static class BuiltProgram
         return (process.ExitCode, stdout, stderr.Result);
     }
 
+    /// <summary>What a program run with <c>TMPDIR</c> at <paramref name="temporaryFolder"/> left there, but for ONNX Runtime's
+    /// own ".ses" (51 bytes, a time and an id: its Linux build's telemetry SDK keeps that one file in the temporary folder).</summary>
+    public static string[] LeftIn(string temporaryFolder) =>
+        [.. Directory.GetFileSystemEntries(temporaryFolder).Select(f => Path.GetFileName(f)).Where(n => n != ".ses")];
+
     /// <summary>Starts <paramref name="dll"/> with the muxer that runs this test host (otherwise the dotnet on PATH),
     /// standard output and error redirected.</summary>
     public static ProcessStartInfo StartInfo(string dll, IEnumerable<string> arguments)

@@ -79,6 +79,8 @@ internal static class PredictCommand
         {
             throw new UserError($"--model: '{full}' is not an ML.NET model that mlnet-finetune wrote ({Cause(e).Message}).");
         }
+        // ML.NET's copy of the ONNX graph in the temporary folder goes when the model is disposed, not at the process's exit.
+        using var loaded = model as IDisposable;
         IDataView rows;
         IReadOnlyList<string> names;
         if (schema.GetColumnOrNull(nameof(ImageFolder.Row.ImagePath)) != null)

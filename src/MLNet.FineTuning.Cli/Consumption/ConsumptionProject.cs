@@ -131,6 +131,14 @@ internal static partial class ConsumptionProject
                 {
                     lock (Engine) return Engine.Value.Predict(input);
                 }
+
+                /// <summary>Frees the model (its ONNX Runtime session) and deletes ML.NET's copy of its graph in the temporary folder,
+                /// which otherwise stays there after the process ends: call it once no Predict runs any more (a service's shutdown,
+                /// a program's end). A Predict after it fails.</summary>
+                public static void Unload()
+                {
+                    lock (Engine) if (Engine.IsValueCreated) Engine.Value.Dispose();
+                }
             }
 
             """;
@@ -148,6 +156,7 @@ internal static partial class ConsumptionProject
 
             var output = {{name}}.Predict({{input}});
             {{outputs.Print.Replace("{0}", name)}}
+            {{name}}.Unload();
 
             """;
     }

@@ -33,7 +33,7 @@ public sealed class TextToolTests(TextToolRun run)
     {
         // ImageToolTests.Image_LeavesNothingInTheTemporaryFolder: the MiniLM graph was 87 MB a run.
         Assert.True(run.Result.ExitCode == 0, run.Result.ToString());
-        string[] left = [.. Directory.GetFileSystemEntries(run.Temporary).Select(Path.GetFileName).Where(n => n != ".ses")!];
+        string[] left = BuiltProgram.LeftIn(run.Temporary);
         Assert.True(left.Length == 0, "left in the temporary folder: " + string.Join(", ", left));
     }
 
