@@ -32,6 +32,7 @@ internal sealed class OnnxScoring : IDisposable
     /// (given that file's path) over it; a failure leaves no file behind.</summary>
     public static OnnxScoring Fit(string folder, byte[] onnx, Func<string, ITransformer> chain)
     {
+        Directory.CreateDirectory(folder);   // a TempFilePath not made yet must not undo a finished training
         string path = Path.Combine(folder, $"mlnet-finetuning-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(path, onnx);
         FileStream handle;
