@@ -1,6 +1,6 @@
 using Microsoft.ML;
-using MLNet.FineTuning.Runtime.Onnx;
 using MLNet.FineTuning.Runtime;
+using MLNet.FineTuning.Runtime.Onnx;
 
 namespace MLNet.FineTuning.Onnx;
 
