@@ -20,6 +20,7 @@ if (args.Length < 2)
 var ml = new MLContext(seed: 1);
 if (mode == "--bytes") ml.RegisterFineTuningImageRuntime(); else ml.RegisterFineTuningRuntime();
 var model = ml.Model.Load(args[0], out _);
+using var loaded = model as IDisposable;   // as a service does at shutdown: ML.NET's copy of the graph goes with it
 bool text = mode == "--text";
 if (text)
 {
