@@ -46,6 +46,7 @@ public sealed class FineTuneImageClassifierTransformer : FineTunedTransformer
     /// (backbone, image size, class names).</summary>
     public void SaveWeights(string directory)
     {
+        ThrowIfDisposed();
         Directory.CreateDirectory(directory);
         // Each file whole or not at all (a temporary name, flushed, then renamed), as every other file the library writes.
         AtomicFile.Write(Path.Combine(directory, "model.safetensors"), "weights", temp => model.save_safetensors(temp));
@@ -65,6 +66,7 @@ public sealed class FineTuneImageClassifierTransformer : FineTunedTransformer
     {
         Check.NotNull(input, nameof(input));
         Check.Range(batchSize >= 1, nameof(batchSize), "≥ 1", batchSize);
+        ThrowIfDisposed();
         return batchScorer.Value.Predict(input, options.ImageColumnName, batchSize);
     }
 

@@ -85,6 +85,7 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
     /// <c>head.*</c>) and <c>checkpoint.json</c> (encoder, pooling, class names).</summary>
     public void SaveWeights(string directory)
     {
+        ThrowIfDisposed();
         Directory.CreateDirectory(directory);
         // Each file whole or not at all (a temporary name, flushed, then renamed), as every other file the library writes.
         AtomicFile.Write(Path.Combine(directory, "model.safetensors"), "weights", temp => model.save_safetensors(temp));
@@ -98,7 +99,10 @@ public sealed class LoraTextClassifierTransformer : FineTunedTransformer
     internal TextClassifier Model => model;
 
     /// <summary>The <see cref="OnnxPrecision.Int8"/> export of the merged network.</summary>
-    internal byte[] Int8OnnxBytes() =>
-        TextClassifierExporter.Export(model.Encoder, model.Pooling, model.Head, ClassNames.ToArray(), TextClassifierExporter.Int8Projections,
+    internal byte[] Int8OnnxBytes()
+    {
+        ThrowIfDisposed();   // exported again from the weights, unlike the float32 bytes kept since Fit
+        return TextClassifierExporter.Export(model.Encoder, model.Pooling, model.Head, ClassNames.ToArray(), TextClassifierExporter.Int8Projections,
             textPairs: options.SecondTextColumnName != null);
+    }
 }

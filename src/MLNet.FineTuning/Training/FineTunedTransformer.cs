@@ -14,6 +14,7 @@ public abstract class FineTunedTransformer : ITransformer, IDisposable
 {
     private readonly OnnxScoring scoring;
     private readonly byte[] onnx;
+    private bool disposed;
 
     private protected FineTunedTransformer(OnnxScoring scoring, byte[] onnx, IReadOnlyList<string> classNames, TrainingResult result)
     {
@@ -55,21 +56,43 @@ public abstract class FineTunedTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => scoring.Chain.GetOutputSchema(inputSchema);
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => scoring.Chain.GetRowToRowMapper(inputSchema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => Scoring.GetRowToRowMapper(inputSchema);
 
     /// <inheritdoc/>
-    public IDataView Transform(IDataView input) => scoring.Chain.Transform(input);
+    public IDataView Transform(IDataView input) => Scoring.Transform(input);
 
     /// <summary>Saves the public-component form (ML.NET calls this from <c>mlContext.Model.Save</c>).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => scoring.Chain.Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => Scoring.Save(ctx);
 
     /// <summary>Frees the TorchSharp weights and the ONNX Runtime sessions, and deletes the temporary copy of the ONNX graph that
     /// scoring reads.</summary>
     public void Dispose()
     {
+        if (disposed) return;
+        disposed = true;
         Dispose(true);
         scoring.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Throws once <see cref="Dispose()"/> has run, naming what is gone, for every member that needs the weights,
+    /// the sessions or the graph file (without it: a NullReferenceException from inside ONNX Runtime, a missing temporary
+    /// file, or weights read after they were freed).</summary>
+    private protected void ThrowIfDisposed()
+    {
+        if (disposed)
+            throw new ObjectDisposedException(GetType().Name, $"This {GetType().Name} was disposed: its weights, ONNX Runtime sessions and " +
+                "temporary graph file are freed. Score, save (Model.Save, SaveWeights) and export it before Dispose; OnnxModel, " +
+                "the float32 SaveOnnx and the properties still work.");
+    }
+
+    private ITransformer Scoring
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return scoring.Chain;
+        }
     }
 
     /// <summary>Frees what the derived transformer holds (its TorchSharp weights).</summary>
