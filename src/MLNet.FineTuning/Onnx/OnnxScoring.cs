@@ -10,19 +10,22 @@ namespace MLNet.FineTuning.Onnx;
 /// ML.NET's <c>ApplyOnnxModel</c> from a stream writes the bytes to a random-named temporary file that it treats as the
 /// caller's own and never deletes, not even when the transformer is disposed (measured with ML.NET 5.0.1: one 60-90 MB
 /// file in the temporary folder for every <c>Fit</c>, left there by the tool's every run). So the chain opens a file this
-/// class writes: named <c>*.onnx</c> (ONNX Runtime reads a name ending in <c>.ort</c> as its own format, the one-in-32,768
-/// failure of ML.NET's random names, docs/reliability.md), and held open with delete-on-close, so that it goes when the
-/// transformer is disposed or, if never disposed, when the garbage collector finalizes it, as ML.NET's own copies of a
-/// loaded model.zip go. The file must exist while the chain lives: ML.NET's <c>Model.Save</c> reads the graph from it.
+/// class writes, named <c>*.onnx</c> (ONNX Runtime reads a name ending in <c>.ort</c> as its own format, the one-in-32,768
+/// failure of ML.NET's random names, docs/reliability.md), and deletes it when disposed, after the chain. The file must
+/// exist while the chain lives: ML.NET's <c>Model.Save</c> reads the graph from it.
+/// <para>A model never disposed deletes it in its finalizer. On Linux and macOS that always works (a file still open is
+/// unlinked); on Windows the chain's own handle on the file may not be finalized yet, which leaves the file there (not
+/// checked on Windows): dispose the model.</para>
 /// </remarks>
 internal sealed class OnnxScoring : IDisposable
 {
-    private readonly FileStream deleteOnClose;
+    private readonly string path;
+    private int deleted;
 
-    private OnnxScoring(ITransformer chain, FileStream deleteOnClose)
+    private OnnxScoring(ITransformer chain, string path)
     {
         Chain = chain;
-        this.deleteOnClose = deleteOnClose;
+        this.path = path;
     }
 
     /// <summary>The fitted chain of public ML.NET components that scores rows and is what model.zip holds.</summary>
@@ -34,24 +37,14 @@ internal sealed class OnnxScoring : IDisposable
     {
         Directory.CreateDirectory(folder);   // a TempFilePath not made yet must not undo a finished training
         string path = Path.Combine(folder, $"mlnet-finetuning-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(path, onnx);
-        FileStream handle;
         try
         {
-            handle = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.DeleteOnClose);
+            File.WriteAllBytes(path, onnx);
+            return new OnnxScoring(chain(path), path);
         }
         catch
         {
             File.Delete(path);
-            throw;
-        }
-        try
-        {
-            return new OnnxScoring(chain(path), handle);
-        }
-        catch
-        {
-            handle.Dispose();
             throw;
         }
     }
@@ -59,6 +52,20 @@ internal sealed class OnnxScoring : IDisposable
     public void Dispose()
     {
         (Chain as IDisposable)?.Dispose();
-        deleteOnClose.Dispose();
+        DeleteFile();
+        GC.SuppressFinalize(this);
+    }
+
+    ~OnnxScoring() => DeleteFile();
+
+    private void DeleteFile()
+    {
+        if (Interlocked.Exchange(ref deleted, 1) == 1) return;
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 }
