@@ -83,7 +83,7 @@ return 0;
 void FineTune()
 {
     sw.Restart();
-    using var model = pipeline.Fit(train);   // disposing deletes the temporary ONNX file ML.NET's OnnxTransformer writes
+    using var model = pipeline.Fit(train);   // disposing deletes the model's temporary copy of its ONNX graph
     double fitSeconds = sw.Elapsed.TotalSeconds;
     sw.Restart();
     var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));

@@ -62,7 +62,7 @@ var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
     .Append(ml.MulticlassClassification.Trainers.LoraTextClassifier(options))
     .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 var sw = Stopwatch.StartNew();
-using var model = pipeline.Fit(train);   // disposing deletes the temporary ONNX file ML.NET's OnnxTransformer writes
+using var model = pipeline.Fit(train);   // disposing deletes the model's temporary copy of its ONNX graph
 double fitSeconds = sw.Elapsed.TotalSeconds;
 sw.Restart();
 var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));

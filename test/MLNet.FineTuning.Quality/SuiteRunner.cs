@@ -207,7 +207,7 @@ internal sealed class SuiteRunner(string repoRoot, Profile profile, int? gpu, Tr
         }
         finally
         {
-            // Disposing deletes the temporary ONNX file ML.NET's OnnxTransformer writes (tens of MB per run).
+            // Disposing deletes the model's temporary copy of its ONNX graph (tens of MB per run).
             (model as IDisposable)?.Dispose();
         }
     }
