@@ -20,7 +20,6 @@ namespace MLNet.FineTuning.Onnx;
 internal sealed class OnnxScoring : IDisposable
 {
     private readonly string path;
-    private int deleted;
 
     private OnnxScoring(ITransformer chain, string path)
     {
@@ -58,9 +57,9 @@ internal sealed class OnnxScoring : IDisposable
 
     ~OnnxScoring() => DeleteFile();
 
+    /// <summary>Deleting a file that is gone already does nothing, so Dispose and the finalizer need no flag between them.</summary>
     private void DeleteFile()
     {
-        if (Interlocked.Exchange(ref deleted, 1) == 1) return;
         try
         {
             File.Delete(path);
