@@ -17,9 +17,10 @@ internal sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccu
 /// <summary>
 /// finetune.json: the fully resolved run. <see cref="Arguments"/> is the command line (every option given, paths
 /// absolute) that <c>train --config</c> runs again; <see cref="Options"/> is every estimator option with the value
-/// it trained with, library defaults included; then the data, the package versions, the machine, the times, the
-/// headline metrics of the task (e.g. micro and macro accuracy, R², micro F1) for the model and the baseline, and with
-/// <c>--time-budget</c> what the automatic recipe tried and kept.
+/// the model trained with, library defaults included (with <c>--time-budget</c>: the recipe the search kept); then
+/// the data, the package versions, the machine, the times, the headline metrics of the task (e.g. micro and macro
+/// accuracy, R², micro F1) for the model and the baseline, and with <c>--time-budget</c> what the automatic recipe
+/// tried and kept.
 /// </summary>
 internal sealed record RunRecord(
     string Tool, string Command, string Task, IReadOnlyDictionary<string, string> Arguments, JsonObject Options, DataSummary Data,
@@ -30,7 +31,7 @@ internal sealed record RunRecord(
     public static RunRecord Create(string command, string task, RunSettings settings, FineTuningOptions options, DataSummary data,
                                    IReadOnlyList<TrainingProgress> epochs, RecipeSearchResult? search, string evaluatedOn, TaskOutcome outcome,
                                    DateTimeOffset started, DateTimeOffset finished, int? gpu) =>
-        new($"mlnet-finetune {Version(typeof(RunRecord).Assembly)}", command, task, settings.Arguments, OptionValues(options), data,
+        new($"mlnet-finetune {Version(typeof(RunRecord).Assembly)}", command, task, settings.Arguments, TrainedWith(options, search), data,
             [.. epochs.Select(e => new EpochRecord(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.LearningRate, e.ValidationLoss, e.ValidationAccuracy, e.SamplesPerSecond))],
             PackageVersions(), MachineOf(gpu), started, finished, evaluatedOn, outcome.Headline, outcome.BaselineHeadline, SearchRecord.Of(search));
 
@@ -46,6 +47,16 @@ internal sealed record RunRecord(
         {
             throw new UserError($"--config: '{path}' is not a finetune.json that mlnet-finetune wrote ({e.Message}).");
         }
+    }
+
+    // What the model trained with: the options given, or with --time-budget the recipe the search kept (its rate, decay,
+    // augmentation, ...), with the budget it searched in; train --config replays that recipe.
+    static JsonObject TrainedWith(FineTuningOptions given, RecipeSearchResult? search)
+    {
+        if (search == null) return OptionValues(given);
+        var values = OptionValues(search.KeptOptions);
+        values[nameof(FineTuningOptions.TimeBudget)] = OptionValues(given)[nameof(FineTuningOptions.TimeBudget)]?.DeepClone();
+        return values;
     }
 
     // Every option with a plain value (numbers, text, flags, enums, lists of text, time spans); data views, progress

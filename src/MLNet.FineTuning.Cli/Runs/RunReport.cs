@@ -42,8 +42,11 @@ internal static class RunReport
         outcome.Details(doc);
 
         doc.Heading("Options")
-           .Paragraph($"Every estimator option the run trained with ({run.Tool}; {string.Join(", ", run.Packages.Select(p => $"{p.Key} {p.Value}"))}). " +
-                      "finetune.json holds them with the command line, and mlnet-finetune train --config finetune.json runs it again.")
+           .Paragraph($"Every estimator option the model trained with ({run.Tool}; {string.Join(", ", run.Packages.Select(p => $"{p.Key} {p.Value}"))})" +
+                      (run.Search == null
+                          ? ". finetune.json holds them with the command line, and mlnet-finetune train --config finetune.json runs it again."
+                          : ": the recipe the automatic recipe kept. finetune.json holds them with the command line, and mlnet-finetune train " +
+                            "--config finetune.json trains that recipe again without a search (add --search-again to search anew)."))
            .Table(["option", "value"], run.Options.Select(o => (IReadOnlyList<ReportCell>)[o.Key, o.Value?.ToJsonString() ?? "(not set)"]));
         return doc;
     }

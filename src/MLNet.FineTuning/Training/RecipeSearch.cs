@@ -16,11 +16,14 @@ public sealed record RecipeTrial(string Recipe, int Rung, int Epochs, double Sco
 /// every trial in order, and the recipe it kept.</summary>
 public sealed class RecipeSearchResult
 {
-    internal RecipeSearchResult(LearningRateRange? range, IReadOnlyList<RecipeTrial> trials, RecipeTrial chosen, TimeSpan elapsed, bool cutShort)
+    internal RecipeSearchResult(LearningRateRange? range, IReadOnlyList<RecipeTrial> trials, RecipeTrial chosen, FineTuningOptions keptOptions,
+                                TimeSpan elapsed, bool cutShort)
     {
         LearningRateRange = range;
         Trials = trials;
         Chosen = chosen;
+        keptOptions.TimeBudget = null;
+        KeptOptions = keptOptions;
         Elapsed = elapsed;
         CutShortByBudget = cutShort;
     }
@@ -33,6 +36,11 @@ public sealed class RecipeSearchResult
     public IReadOnlyList<RecipeTrial> Trials { get; }
     /// <summary>The trial whose model was kept.</summary>
     public RecipeTrial Chosen { get; }
+    /// <summary>The options the kept model trained with, of the estimator's own options type, with no time budget: given to
+    /// the same estimator with the same data and seed, they train the kept recipe again without a search (to the same
+    /// weights on the same CPU), as Model Builder's generated code trains its best pipeline. A copy of its own: changing it
+    /// changes neither the model nor the search.</summary>
+    public FineTuningOptions KeptOptions { get; }
     /// <summary>Wall time of the search (range test, trials and the final run; not the export).</summary>
     public TimeSpan Elapsed { get; }
     /// <summary>Whether the budget stopped the search before its last round (the final run always trains).</summary>
@@ -274,10 +282,10 @@ internal sealed class RecipeSearch<TOptions, TModel>(
             Info($"automatic recipe: final run, {winner.Name}, {epochs} epoch(s): validation {best.Value.Trial.Score:F4}");
         }
         var final = best!.Value;
-        var search = new RecipeSearchResult(range, trials, final.Trial, Elapsed(), cutShort);
+        final.Options.CheckpointDirectory = baseOptions.CheckpointDirectory;
+        var search = new RecipeSearchResult(range, trials, final.Trial, clone(final.Options), Elapsed(), cutShort);
         Info($"automatic recipe: kept {final.Trial.Recipe} after {trials.Count} run{(trials.Count == 1 ? "" : "s")} in {search.Elapsed.TotalSeconds:F0} s" +
              (cutShort ? " (the budget cut the search short)" : ""));
-        final.Options.CheckpointDirectory = baseOptions.CheckpointDirectory;
         return (final.Model, final.Options, final.Result with { Search = search }, search);
     }
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace MLNet.FineTuning.Tests.Cli;
 
 /// <summary>`mlnet-finetune image --time-budget`: the automatic recipe through the tool, its trials in finetune.json and
-/// the report.</summary>
+/// the report, and `train --config` replaying the recipe it kept.</summary>
 public sealed class TimeBudgetToolTests
 {
     [Fact]
@@ -33,6 +33,37 @@ public sealed class TimeBudgetToolTests
             Assert.Contains("Automatic recipe", report);
             Assert.Contains($"kept: {kept}", report);
             Assert.All(trials, t => Assert.Contains(t.GetProperty("recipe").GetString()!, report));
+            Assert.Contains("trains that recipe again without a search", report);
+
+            // train --config trains the kept recipe again, without a search, to the same model; the record of the rerun
+            // gives that recipe as options, which the report's options show as the settings the model trained with.
+            string again = Path.Combine(root, "again");
+            var rerun = Tool.Run("train", "--config", Path.Combine(output, "finetune.json"), "--output", again);
+            Assert.True(rerun.ExitCode == 0, rerun.ToString());
+            Assert.Contains($"replaying the recipe the search kept ({kept})", rerun.Output);
+            Assert.True(File.ReadAllBytes(Path.Combine(output, "model.onnx")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(again, "model.onnx"))),
+                        "the replay's model.onnx differs from the budget run's");
+            using var replayed = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(again, "finetune.json")));
+            var arguments = replayed.RootElement.GetProperty("arguments");
+            Assert.False(arguments.TryGetProperty("--time-budget", out _), arguments.ToString());
+            var keptOptions = record.RootElement.GetProperty("options");
+            Assert.Equal(keptOptions.GetProperty("LearningRate").GetDouble(), double.Parse(arguments.GetProperty("--learning-rate").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(keptOptions.GetProperty("Augmentation").GetString(), arguments.GetProperty("--augmentation").GetString());
+            Assert.False(replayed.RootElement.TryGetProperty("search", out _));
+            foreach (var name in new[] { "LearningRate", "LayerwiseLearningRateDecay", "Augmentation", "Epochs" })
+                Assert.Equal(keptOptions.GetProperty(name).ToString(), replayed.RootElement.GetProperty("options").GetProperty(name).ToString());
+
+            // A kept recipe that sets what the tool has no option for is refused before anything is written, never
+            // replayed as something else.
+            var edited = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "finetune.json")))!;
+            edited["search"]!["kept"]!["recipe"] = "lr=0.001, bb=0.5";
+            string editedPath = Path.Combine(root, "edited.json");
+            File.WriteAllText(editedPath, edited.ToJsonString());
+            var refused = Tool.Run("train", "--config", editedPath, "--output", Path.Combine(root, "refused"));
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            Assert.Contains("'bb'", refused.Error);
+            Assert.Contains("--search-again", refused.Error);
+            Assert.False(Directory.Exists(Path.Combine(root, "refused")));
         }
         finally
         {

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.FineTuning.Training;
 
 namespace MLNet.FineTuning.Tests.Training;
@@ -90,6 +91,11 @@ public class RecipeSearchTests
         Assert.Equal(2e-3, options.LearningRate);
         Assert.Equal(8, options.Epochs);
         Assert.Equal("checkpoints", options.CheckpointDirectory);   // the kept run's options are the caller's again
+        // What the result hands back to train the kept recipe again: those options without the budget, a copy of its own.
+        var kept = Assert.IsType<LoraTextClassifier.Options>(record.KeptOptions);
+        Assert.NotSame(options, kept);
+        Assert.Equal((2e-3, 8, "checkpoints"), (kept.LearningRate, kept.Epochs, kept.CheckpointDirectory));
+        Assert.Null(kept.TimeBudget);
         Assert.Same(models[^1], model);
         Assert.False(model.Disposed);
         Assert.All(models.Take(models.Count - 1), m => Assert.True(m.Disposed));   // nothing else stays alive
@@ -391,6 +397,12 @@ public class RecipeSearchTests
         Assert.Equal(2, model.History.Count);
         Assert.Equal(8, model.History[^1].TotalSteps);
         Assert.Equal(30, ml.MulticlassClassification.Evaluate(model.Transform(data)).ConfusionMatrix.Counts.Sum(r => r.Sum()));
+
+        // The kept options train the kept model again without a search (what train --config of a budget run relies on).
+        var keptOptions = Assert.IsType<FineTuneImageClassifier.Options>(search.KeptOptions);
+        using var again = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(keptOptions).Fit(data);
+        Assert.Null(again.RecipeSearch);
+        Assert.Equal(model.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s), again.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s));
     }
 
     [Fact]
