@@ -16,5 +16,11 @@ internal static class TensorStorage
     private static extern IntPtr THSStorage_data_ptr(IntPtr tensor);
 
     /// <summary>The address of the first element of <paramref name="tensor"/>'s storage (on its device).</summary>
-    public static IntPtr Start(Tensor tensor) => THSStorage_data_ptr(tensor.Handle);
+    public static IntPtr Start(Tensor tensor)
+    {
+        IntPtr start = THSStorage_data_ptr(tensor.Handle);
+        // Once its handle is read, a wrapper nothing else holds can be finalized mid-call (docs/scalar-lifetime.md).
+        GC.KeepAlive(tensor);
+        return start;
+    }
 }

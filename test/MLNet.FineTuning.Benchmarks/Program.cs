@@ -10,6 +10,7 @@
 //   ... -- [text] --gpu 0 [--precision auto|float32|bfloat16]   (training and TorchSharp on CUDA: GpuImageBenchmark.cs, GpuTextBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- text-onnx        (its ONNX Runtime side: TextOnnxBenchmark.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- scalar-lifetime  (TorchSharp's scalar race: ScalarLifetime.cs)
+//   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- tensor-lifetime  (the same race for tensors, a process per case: TensorLifetime.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- optimizer [--gpu 0] (the AdamW step alone, TorchSharp's against FlatAdamW: OptimizerStep.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- channels-last [--gpu 0] (is the layout right and faster here: ChannelsLast.cs)
 //   dotnet run -c Release --project test/MLNet.FineTuning.Benchmarks -- openmp-teams [--control] (one libtorch operation on a second thread slows the steps: OpenMpTeams.cs)
@@ -32,6 +33,11 @@ if (args.Length > 0 && args[0] == "text-onnx")
     return TextOnnxBenchmark.Run(args[1..], RepoRoot(null));
 }
 if (args.Length > 0 && args[0] == "scalar-lifetime") return ScalarLifetime.Run(args[1..]);
+if (args.Length > 0 && args[0] == "tensor-lifetime")
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(TensorLifetime.Usage); return 0; }
+    return TensorLifetime.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "channels-last")
 {
     if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine(ChannelsLast.Usage); return 0; }

@@ -12,7 +12,15 @@ namespace MLNet.FineTuning.Modeling;
 internal static class ChannelsLast
 {
     /// <summary>A 4-d tensor's values laid out in NHWC order, its shape unchanged (a new tensor, or an alias when it already is).</summary>
-    public static Tensor Of(Tensor x) => Is(x) ? x.alias() : x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    public static Tensor Of(Tensor x)
+    {
+        if (Is(x)) return x.alias();
+        // Kept in locals: Relayout runs outside any dispose scope, and a temporary handed to native code can be
+        // finalized mid-call (docs/scalar-lifetime.md).
+        using var nhwc = x.permute(0, 2, 3, 1);
+        using var packed = nhwc.contiguous();
+        return packed.permute(0, 3, 1, 2);
+    }
 
     /// <summary>Whether <paramref name="x"/> is 4-d with NHWC strides (channels vary fastest). A dimension of size 1 has
     /// no stride that matters, so a 1×1 kernel is both contiguous and channels-last (libtorch's rule too).</summary>

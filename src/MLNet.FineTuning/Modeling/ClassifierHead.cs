@@ -44,7 +44,13 @@ public sealed class ClassifierHead : Module<Tensor, Tensor>
     }
 
     /// <summary>Features [N,F] → logits [N,K].</summary>
-    public override Tensor forward(Tensor x) => fc.forward(dropout.forward(x));
+    public override Tensor forward(Tensor x)
+    {
+        // Kept in a local: tests and library users call the head outside any dispose scope, and a temporary handed to
+        // native code can be finalized mid-call (docs/scalar-lifetime.md).
+        using var dropped = dropout.forward(x);
+        return fc.forward(dropped);
+    }
 }
 
 /// <summary>

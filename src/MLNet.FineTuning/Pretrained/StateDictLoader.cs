@@ -28,7 +28,12 @@ internal static class StateDictLoader
         if (!pickle) SafetensorsHeader.Check(path);   // what the file declares, before the reader allocates it
         try
         {
-            return pickle ? FromPickle(PyTorchUnpickler.UnpickleStateDict(path), path) : Safetensors.LoadStateDict(path);
+            // The readers' own temporaries can be finalized mid-call without a scope (docs/scalar-lifetime.md); the tensors
+            // read go on to the caller's scope, as before.
+            using var scope = NewDisposeScope();
+            var tensors = pickle ? FromPickle(PyTorchUnpickler.UnpickleStateDict(path), path) : Safetensors.LoadStateDict(path);
+            scope.MoveToOuter(tensors.Values);
+            return tensors;
         }
         // Whatever the readers throw (System.IO.Compression's InvalidDataException for a broken zip among them) becomes
         // one error that names the file; refusals of our own already do.
@@ -87,6 +92,8 @@ internal static class StateDictLoader
                 else tensor.zero_();
             }
         }
+        // Holds the source tensors through the last copy_ when no scope or caller does (docs/scalar-lifetime.md).
+        GC.KeepAlive(source);
     }
 
     private static string List(string what, List<string> keys) =>

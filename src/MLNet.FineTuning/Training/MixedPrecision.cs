@@ -53,7 +53,13 @@ internal sealed class MixedPrecision : IDisposable
         var initial = new Dictionary<string, Tensor>();
         using (no_grad())
             foreach (var (name, p) in trained.Module.named_parameters())
-                if (names.Contains(name)) initial[name] = p.detach().clone();
+            {
+                if (!names.Contains(name)) continue;
+                // Kept in a local: outside any dispose scope, a temporary handed to native code can be finalized mid-call
+                // (docs/scalar-lifetime.md).
+                using var detached = p.detach();
+                initial[name] = detached.clone();
+            }
         trained.Module.to(bfloat16);
         var pairs = new List<(string, Parameter, Parameter)>();
         foreach (var (name, p) in trained.Module.named_parameters())
@@ -91,7 +97,9 @@ internal sealed class MixedPrecision : IDisposable
                     view.copy_(model);
                     model.set_(view);
                 }
-                model.grad = gradients.as_strided(model.shape, masters[i].stride(), offsets[i]);
+                // Kept in a local through the setter's native call (docs/scalar-lifetime.md).
+                using (var gradient = gradients.as_strided(model.shape, masters[i].stride(), offsets[i]))
+                    model.grad = gradient;
                 members[i] = (model, masters[i]);
             }
             mirrors.Add(new Mirror(weights, gradients, masterWeights, masterGradients, members));
@@ -153,8 +161,7 @@ internal sealed class MixedPrecision : IDisposable
         return module.state_dict().ToDictionary(kv => kv.Key, kv =>
         {
             var source = mastersByName.TryGetValue(kv.Key, out var m) ? m : kv.Value;
-            var t = source.detach();
-            return (t.is_floating_point() ? t.to(float32, CPU) : t.to(CPU)).clone().DetachFromDisposeScope();
+            return TensorCopies.Detached(source, source.is_floating_point() ? float32 : null, CPU);
         });
     }
 

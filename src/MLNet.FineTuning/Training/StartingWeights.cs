@@ -26,7 +26,7 @@ internal sealed class StartingWeights : IDisposable
         var names = model.BackboneParameters.Select(p => p.Name).Concat(model.InterpolatedState).ToHashSet();
         using var _ = no_grad();
         return new StartingWeights(model.Module.state_dict().Where(kv => names.Contains(kv.Key) && kv.Value.is_floating_point())
-            .ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(float32).clone().DetachFromDisposeScope()));
+            .ToDictionary(kv => kv.Key, kv => TensorCopies.Detached(kv.Value, float32)));
     }
 
     /// <summary>One step of L2-SP's decoupled decay on <paramref name="parameters"/> (the tensors the optimizer updates:

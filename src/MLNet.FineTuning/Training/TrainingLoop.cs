@@ -230,7 +230,7 @@ internal sealed partial class TrainingLoop
                     DisposeAll(best);
                     best = mixed?.FullPrecisionState() ?? Snapshot(model.Module);
                     if (average != null)
-                        foreach (var (name, a) in average.State) { best[name].Dispose(); best[name] = a.to(CPU).clone().DetachFromDisposeScope(); }
+                        foreach (var (name, a) in average.State) { best[name].Dispose(); best[name] = TensorCopies.Detached(a, device: CPU); }
                     state = state with { BestMetric = metric, BestEpoch = epoch, EpochsWithoutImprovement = 0 };
                     bestHits = epochHits.Count > 0 ? epochHits : null;
                 }
@@ -284,7 +284,7 @@ internal sealed partial class TrainingLoop
         Dictionary<string, Tensor> tuned;
         var names = model.InterpolatedState.ToHashSet();
         using (no_grad())
-            tuned = model.Module.state_dict().Where(kv => names.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            tuned = model.Module.state_dict().Where(kv => names.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => TensorCopies.Detached(kv.Value));
         try
         {
             double alpha = options.WeightInterpolation;
@@ -398,7 +398,7 @@ internal sealed partial class TrainingLoop
         done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(elapsed.TotalSeconds / done * Math.Max(0, left));
 
     private static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
-        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(CPU).clone().DetachFromDisposeScope());
+        module.state_dict().ToDictionary(kv => kv.Key, kv => TensorCopies.Detached(kv.Value, device: CPU));
 
     private static void Restore(nn.Module module, Dictionary<string, Tensor> snapshot)
     {

@@ -26,7 +26,7 @@ internal sealed class WeightAverage : IDisposable
     {
         using var _ = no_grad();
         return new WeightAverage(decay, module.state_dict().Where(kv => kv.Value.is_floating_point())
-            .ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(float32).clone().DetachFromDisposeScope()));
+            .ToDictionary(kv => kv.Key, kv => TensorCopies.Detached(kv.Value, float32)));
     }
 
     /// <summary>The averaged entries, by state-dict key (owned by this object).</summary>
@@ -66,7 +66,7 @@ internal sealed class WeightAverage : IDisposable
     {
         Dictionary<string, Tensor> raw;
         using (no_grad())
-            raw = module.state_dict().Where(kv => average.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            raw = module.state_dict().Where(kv => average.ContainsKey(kv.Key)).ToDictionary(kv => kv.Key, kv => TensorCopies.Detached(kv.Value));
         try
         {
             CopyTo(module);
