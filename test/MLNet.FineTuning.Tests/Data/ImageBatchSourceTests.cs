@@ -66,15 +66,19 @@ public class ImageBatchSourceTests
 
         Assert.Equal([8L, 3, 32, 32], pixels.shape);
         Assert.Equal(TorchSharp.torch.ScalarType.Byte, pixels.dtype);   // bytes travel; the network widens them
-        Assert.True(pixels.min().item<byte>() < 16);                      // Fashion-MNIST items are bright on black
-        Assert.True(pixels.max().item<byte>() >= 128);
+        using var min = pixels.min();
+        using var max = pixels.max();
+        Assert.True(min.item<byte>() < 16);                               // Fashion-MNIST items are bright on black
+        Assert.True(max.item<byte>() >= 128);
     }
 
     /// <summary>Every batch of an epoch as (its labels, its pixel bytes).</summary>
     private static List<(long[] Labels, byte[] Pixels)> Contents(ImageBatchSource source, int epoch) =>
         source.Batches(epoch, CancellationToken.None).Select(b =>
         {
-            using (b) return (b.Labels.data<long>().ToArray(), b.Inputs[0].cpu().data<byte>().ToArray());
+            using (b)
+            using (var pixels = b.Inputs[0].cpu())   // a new tensor (cpu() makes one even on the CPU), held while it is read
+                return (b.Labels.data<long>().ToArray(), pixels.data<byte>().ToArray());
         }).ToList();
 
     private static PixelKeeping OnTheCpu(long budgetBytes, long chunkBytes = PixelCache.DefaultChunkBytes) => new(CPU, budgetBytes, null, chunkBytes);

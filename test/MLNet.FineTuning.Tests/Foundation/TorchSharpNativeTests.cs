@@ -37,6 +37,7 @@ public class TorchSharpNativeTests
     [Fact]
     public void LaidOutLibLibTorchSharp_LoadsOnThisSystem()
     {
+        using var scope = NewDisposeScope();   // holds ones(3) and the sum while libtorch reads them
         // A TypeInitializationException here means the GLIBCXX fix did not reach the output folder.
         using var t = ones(3).add(1);
         Assert.Equal(6f, t.sum().item<float>());

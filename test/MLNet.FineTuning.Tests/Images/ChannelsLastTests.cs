@@ -18,6 +18,7 @@ public class ChannelsLastTests
     [Fact]
     public void ApplyThenUndo_ResNet_KeepsEveryValueAndSwitchesTheLayout()
     {
+        using var scope = NewDisposeScope();
         manual_seed(1);
         using var backbone = PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).CreateRandom(32);
         var before = backbone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());

@@ -82,6 +82,7 @@ public class FineTuneImageRegressorTests(ITestOutputHelper output)
         using var input = tensor(batch, [rows.Length, 3, model.ImageSize, model.ImageSize]);
         float[] expected;
         using (no_grad())
+        using (var scope = NewDisposeScope())
         {
             model.Model.eval();
             var preprocessing = MLNet.FineTuning.Pretrained.PretrainedCatalog.GetImageBackbone(options.Backbone).Preprocessing;

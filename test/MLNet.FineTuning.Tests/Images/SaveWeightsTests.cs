@@ -36,6 +36,8 @@ public class SaveWeightsTests
         Assert.Equal(backboneName, definition.Name);
         var classNames = metadata["classNames"]!.AsArray().Select(n => (string)n!).ToArray();
         Assert.Equal(model.ClassNames, classNames);
+        // Every tensor below (preprocessing, forward, softmax, the indexed elements) is held until the test ends.
+        using var scope = NewDisposeScope();
         var backbone = definition.CreateRandom((int)metadata["imageSize"]!);   // a ViT's position table depends on it
         using var network = new Classifier(backbone, new ClassifierHead(backbone.FeatureCount, classNames.Length, (double)metadata["headDropout"]!));
         network.load_safetensors(folder.File("model.safetensors"), strict: true);

@@ -75,6 +75,7 @@ public class TorchvisionParityTests(ITestOutputHelper output)
     public void Resample_SameGrid_ReturnsTheTableItself()
     {
         // At the file's own size nothing is interpolated (so the parity test above at 32 px sees the table as saved).
+        using var scope = NewDisposeScope();
         using var table = randn(1, 17, 32);
         Assert.Same(table, VitPositions.Resample(table, 4));
         using var resized = VitPositions.Resample(table, 6);
@@ -127,6 +128,7 @@ public class TorchvisionParityTests(ITestOutputHelper output)
     [Fact]
     public void LoadTorchvision_EfficientNetFileIntoResNet_ThrowsNamingBothShapesAndLoadsNothing()
     {
+        using var scope = NewDisposeScope();
         using var model = new ResNet(false, [1, 1, 1, 1]);
         var before = model.state_dict()["conv1.weight"].clone();
 

@@ -136,11 +136,18 @@ public class VisionTransformerTests(ITestOutputHelper output)
             for (int start = 0; start < rows; start += 8)
             {
                 int n = Math.Min(8, rows - start);
-                var labels = arange(start, start + n, int64).remainder(2L);
-                // Channel 0 (red) at 0.6 for class 0, channel 2 (blue) for class 1, noise of up to 0.4 everywhere.
-                var colour = nn.functional.one_hot(labels.mul(2L), 3).to(float32).mul(0.6f).view(n, 3, 1, 1);
-                var noise = rand([n, 3, size, size], generator: generator).mul(0.4f);
-                yield return new Batch([noise.add(colour, KeptScalars.One).mul(255f)], labels);
+                Batch batch;
+                // The temporaries are held by this scope, whatever scope the consumer has open; the batch's own tensors
+                // go on to the consumer's scope (or none), which disposes the batch.
+                using (NewDisposeScope())
+                {
+                    var labels = arange(start, start + n, int64).remainder(2L);
+                    // Channel 0 (red) at 0.6 for class 0, channel 2 (blue) for class 1, noise of up to 0.4 everywhere.
+                    var colour = nn.functional.one_hot(labels.mul(2L), 3).to(float32).mul(0.6f).view(n, 3, 1, 1);
+                    var noise = rand([n, 3, size, size], generator: generator).mul(0.4f);
+                    batch = new Batch([noise.add(colour, KeptScalars.One).mul(255f).MoveToOuterDisposeScope()], labels.MoveToOuterDisposeScope());
+                }
+                yield return batch;
             }
         }
     }

@@ -28,6 +28,7 @@ internal static class OnnxTestKit
     /// <summary>Runs one float input through a model and returns the named outputs (caller disposes).</summary>
     public static IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, string input, Tensor x, params string[] outputs)
     {
+        using var scope = NewDisposeScope();   // holds to(float32)'s result through contiguous()
         using var cpu = x.to(float32).contiguous();
         using var value = OrtValue.CreateTensorValueFromMemory(cpu.data<float>().ToArray(), cpu.shape);
         using var options = new RunOptions();
@@ -40,6 +41,7 @@ internal static class OnnxTestKit
     {
         OrtValue Value(Tensor t)
         {
+            using var scope = NewDisposeScope();   // holds to(int64)'s result through contiguous()
             using var cpu = t.to(int64).contiguous();
             return OrtValue.CreateTensorValueFromMemory(cpu.data<long>().ToArray(), cpu.shape);
         }
@@ -61,6 +63,7 @@ internal static class OnnxTestKit
     /// </summary>
     public static double ScaledMaxDiff(ReadOnlySpan<float> onnx, Tensor reference)
     {
+        using var scope = NewDisposeScope();   // holds to(float32)'s result through contiguous()
         using var refCpu = reference.to(float32).contiguous();
         var expected = refCpu.data<float>().ToArray();
         Assert.Equal(expected.Length, onnx.Length);

@@ -30,6 +30,7 @@ public class BertCheckpointTests
     [Fact]
     public void Load_PickleWithBertPrefixAndPretrainingHeads_SameOutputsHeadsIgnored()
     {
+        using var scope = NewDisposeScope();
         using var dir = new TempDirectory();
         using var source = BertTestKit.Randomised(new BertEncoder(BertTestKit.Tiny, addPoolingLayer: true), seed: 12);
         // What BertForPreTraining saves: bert.* keys, the pooler, the MLM/NSP heads, and (older versions) position_ids.
@@ -54,6 +55,7 @@ public class BertCheckpointTests
     [Fact]
     public void Load_MissingAndUnexpectedKeys_ThrowsListingAll()
     {
+        using var scope = NewDisposeScope();
         using var dir = new TempDirectory();
         using var source = BertTestKit.Randomised(new BertEncoder(BertTestKit.Tiny), seed: 13);
         var weights = source.state_dict();

@@ -73,6 +73,7 @@ public class BertWeightLoaderMiniLmTests(ITestOutputHelper output)
     [Fact]
     public void LoadOnnx_EncoderWithFewerLayers_ThrowsListingLeftoverInitializersAndLeavesModelUnchanged()
     {
+        using var scope = NewDisposeScope();
         using var model = new BertEncoder(BertConfig.MiniLmL6 with { NumHiddenLayers = 5 });
         using var before = model.state_dict()["embeddings.word_embeddings.weight"].clone();
         using var stream = EmbeddedEncoderResources.MiniLmL6.OpenModel();

@@ -47,6 +47,7 @@ public sealed class HostileWeightFilesTests : IDisposable
     public void LyingSafetensors_IsRefusedNamingTheFile(string name, ulong? headerLength, string header, string mentions)
     {
         string path = Safetensors(name, headerLength ?? (ulong)Encoding.UTF8.GetByteCount(header), header);
+        using var scope = TorchSharp.torch.NewDisposeScope();
         long before = GC.GetTotalAllocatedBytes(precise: true);
 
         var e = Assert.Throws<InvalidDataException>(() => StateDictLoader.Read(path));
@@ -80,6 +81,7 @@ public sealed class HostileWeightFilesTests : IDisposable
             using (var entry = zip.CreateEntry("archive/data.pkl").Open()) entry.Write(pickle);
             using (var entry = zip.CreateEntry("archive/version").Open()) entry.Write("3\n"u8);
         }
+        using var scope = TorchSharp.torch.NewDisposeScope();
 
         var e = Assert.Throws<InvalidDataException>(() => StateDictLoader.Read(path));
 
@@ -93,6 +95,7 @@ public sealed class HostileWeightFilesTests : IDisposable
         // protocol 2: GLOBAL os.system, the argument 'echo pwned', REDUCE, STOP: what a malicious .pt file does in Python.
         string path = folder.File("evil.pt");
         File.WriteAllBytes(path, [0x80, 0x02, .. "cos\nsystem\n"u8, .. "X\x0a\x00\x00\x00echo pwned"u8, 0x85, 0x52, 0x2e]);
+        using var scope = TorchSharp.torch.NewDisposeScope();
         var e = Assert.Throws<InvalidDataException>(() => StateDictLoader.Read(path));
         Assert.Contains(path, e.Message);
     }

@@ -23,6 +23,7 @@ public class PretrainedCatalogTests
     [Fact]
     public void CreatePretrained_Default_DiffersFromRandom()
     {
+        using var scope = TorchSharp.torch.NewDisposeScope();
         var backbone = PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet);
         using var random = backbone.CreateRandom();
         using var pretrained = backbone.CreatePretrained();

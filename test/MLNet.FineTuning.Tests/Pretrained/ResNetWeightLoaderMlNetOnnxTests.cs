@@ -84,5 +84,9 @@ public class ImageWeightLoaderMlNetOnnxTests(ITestOutputHelper output)
         Assert.True(Same(before, model.state_dict()["conv1.weight"]));
     }
 
-    private static bool Same(torch.Tensor a, torch.Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+    private static bool Same(torch.Tensor a, torch.Tensor b)
+    {
+        using var scope = NewDisposeScope();   // holds eq's and all's results through the next native call
+        return a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+    }
 }

@@ -178,5 +178,9 @@ public class ImageWeightLoaderTorchvisionTests
         Assert.All(e, kv => Assert.True(Same(kv.Value, a[kv.Key]), kv.Key));
     }
 
-    private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+    private static bool Same(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();   // holds eq's and all's results through the next native call
+        return a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+    }
 }

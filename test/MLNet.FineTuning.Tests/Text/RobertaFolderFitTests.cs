@@ -28,6 +28,7 @@ public class RobertaFolderFitTests
     {
         using (var source = BertTestKit.Randomised(new BertEncoder(Config), seed: 6))
         {
+            using (TorchSharp.torch.NewDisposeScope())   // holds what the in-place chain hands back while libtorch uses it
             using (TorchSharp.torch.no_grad())
                 foreach (var (name, p) in source.named_parameters().Where(p => p.name.Contains("LayerNorm")))
                     p.mul_(name.EndsWith("weight") ? 0.33 : 0.1).add_(name.EndsWith("weight") ? 1.0 : 0.0);

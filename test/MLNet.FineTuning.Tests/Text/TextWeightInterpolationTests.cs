@@ -12,6 +12,7 @@ public class TextWeightInterpolationTests
     [Fact]
     public void Interpolate_Lora_ScalesEachAdapterChangeByAlpha()
     {
+        using var scope = NewDisposeScope();   // holds every temporary (detach, mul, eq, all) until the test ends; nothing outlives it
         // Weight interpolation of a LoRA model blends only B (which starts at zero), so every adapter's change
         // s·B·A becomes exactly α times the fine-tuned one, and α = 0 is the pretrained encoder.
         using var encoder = LoraTestKit.Encoder(seed: 3);

@@ -66,6 +66,7 @@ public class FlatAdamWTests
     [Fact]
     public void Step_SameUpdatesAsTorchSharpsAdamW()
     {
+        using var scope = NewDisposeScope();   // holds every temporary (chains, p.grad) until the test ends
         // The same arithmetic over flat buffers: the updates match TorchSharp's per-parameter AdamW.
         var reference = Parameters(1);
         var flat = Parameters(1);
@@ -82,6 +83,7 @@ public class FlatAdamWTests
     [Fact]
     public void Step_GroupLargerThanACpuChunk_SameUpdatesAsTorchSharpsAdamW()
     {
+        using var scope = NewDisposeScope();   // holds every temporary (chains, p.grad) until the test ends
         // 2.4 M values in one group, updated in 2²⁰-element chunks on the CPU, the chunk edges inside both tensors.
         Parameter[] Large(int seed)
         {
@@ -102,6 +104,7 @@ public class FlatAdamWTests
     [Fact]
     public void Step_ParameterWithoutGradient_IsLeftAlone()
     {
+        using var scope = NewDisposeScope();   // holds every temporary (chains, p.grad) until the test ends
         // Frozen for the first steps (no gradient: neither decay nor update), then trained with its own step count, as
         // TorchSharp's AdamW does; the group's update splits around it.
         var reference = Parameters(2);
@@ -123,6 +126,7 @@ public class FlatAdamWTests
     [InlineData(1e6)]    // above it: nothing is scaled
     public void ClipGradientNorm_SameNormAndUpdatesAsTorchSharpsClipping(double maxNorm)
     {
+        using var scope = NewDisposeScope();   // holds every temporary (chains, p.grad) until the test ends
         // The loop's order: gradients (new tensors, none for a frozen parameter at first), clip, step, zero_grad. Over the
         // flat buffers the squares add up in another order, so the norm agrees to rounding, and so do the updates.
         var reference = Parameters(3);
@@ -149,6 +153,7 @@ public class FlatAdamWTests
     [Fact]
     public void ClipGradientNorm_NonFiniteGradient_ReturnsTheNonFiniteNormAndScalesNothing()
     {
+        using var scope = NewDisposeScope();   // holds every temporary (chains, p.grad) until the test ends
         // The loop stops on a non-finite norm before the step; the gradients are left as they were for it to clear.
         var flat = Parameters(4);
         using var optimizer = new FlatAdamW(Groups(flat), 3e-3, 0.05);
@@ -163,6 +168,7 @@ public class FlatAdamWTests
     [Fact]
     public void Backward_AccumulatesIntoTheBuffer_AndZeroGradClearsIt()
     {
+        using var scope = NewDisposeScope();   // holds every temporary (chains, p.grad) until the test ends
         // Real backward passes: the first gradient is adopted into the buffer, the next ones accumulate there in place,
         // zero_grad clears them, and the result matches TorchSharp's AdamW over the same passes.
         var (referenceLayer, flatLayer) = (nn.Linear(5, 3), nn.Linear(5, 3));
@@ -192,6 +198,7 @@ public class FlatAdamWTests
     [Fact]
     public void StateDict_SavedAndLoaded_ContinuesTheSameRun()
     {
+        using var scope = NewDisposeScope();   // holds every temporary (chains, p.grad) until the test ends
         // A checkpoint's optimizer file: a second optimizer loaded from it takes the same next steps as the first.
         var first = Parameters(3);
         using var optimizer = new FlatAdamW(Groups(first), 3e-3, 0.05);
@@ -233,19 +240,10 @@ public class FlatAdamWTests
         var parameters = Enumerable.Range(0, 64).Select(i => new Parameter(full(4, (float)i))).ToArray();
         foreach (var p in parameters) p.grad = ones(4);
         using var optimizer = new FlatAdamW(parameters.Select(p => new AdamW.ParamGroup([p], new AdamW.Options { LearningRate = 1e-3, weight_decay = 0.01 })), 1e-3, 0.01);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-        var garbage = new Thread(() =>
-        {
-            var keep = new object[64];
-            for (int i = 0; !stop.IsCancellationRequested; i++) keep[i & 63] = new byte[4096];
-        });
-        garbage.Start();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         int steps = 0;
-        try
-        {
-            while (!stop.IsCancellationRequested) { optimizer.step(); steps++; }
-        }
-        finally { stop.Cancel(); garbage.Join(); }
+        using (new CollectionPressure())
+            while (watch.Elapsed < TimeSpan.FromSeconds(3)) { optimizer.step(); steps++; }
 
         Assert.True(steps > 10, $"only {steps} steps");
         Assert.All(parameters, p => Assert.False(p.isnan().any().item<bool>()));

@@ -22,6 +22,9 @@ public class MixedPrecisionTests
     [Fact]
     public void MirrorBuffers_SameMastersAsOneCopyPerParameter_ThroughFreezingAndAccumulation()
     {
+        // Every tensor made here (forward passes, casts, and the temporaries of AddGradientsToMasters, FlatAdamW.step and
+        // MastersToModel, which rely on their caller's scope) is held until the test ends; nothing outlives it.
+        using var scope = NewDisposeScope();
         // The mirrored copies (one per optimizer group) against the per-parameter ones, step for step: two batches
         // accumulated per step, the backbone frozen for the first two steps (its masters get no gradient and no update)
         // and trained after. Element-wise casts and additions in both, so the masters agree exactly.

@@ -31,11 +31,18 @@ public class OutOfMemoryTests
             for (int start = 0; start < rows; start += batchSize)
             {
                 int n = Math.Min(batchSize, rows - start);
-                var labels = arange(start, start + n, dtype: int64).remainder(2);
-                var images = labels.to(uint8).mul(200).reshape(n, 1, 1, 1).expand(n, 3, 224, 224).contiguous();
-                if (++served != huge) { yield return new Batch([images], labels); continue; }
-                using (images) using (labels)
-                    yield return new Batch([images[..1].expand(HugeRows, 3, 224, 224)], zeros(1, dtype: int64).expand(HugeRows));
+                Batch batch;
+                // The scope holds the chains' temporaries while libtorch uses them; it ends before the yield (a scope is
+                // the thread's, and the consumer runs between yields), and the batch's tensors leave it for the consumer.
+                using (NewDisposeScope())
+                {
+                    var labels = arange(start, start + n, dtype: int64).remainder(2);
+                    var images = labels.to(uint8).mul(200).reshape(n, 1, 1, 1).expand(n, 3, 224, 224).contiguous();
+                    batch = ++served != huge
+                        ? new Batch([images.DetachFromDisposeScope()], labels.DetachFromDisposeScope())
+                        : new Batch([images[..1].expand(HugeRows, 3, 224, 224).DetachFromDisposeScope()], zeros(1, dtype: int64).expand(HugeRows).DetachFromDisposeScope());
+                }
+                yield return batch;
             }
         }
     }
@@ -43,8 +50,12 @@ public class OutOfMemoryTests
     private static ImageFineTunable Model() =>
         new(new Classifier(new ResNet(bottleneck: false, [1, 1, 1, 1]), new ClassifierHead(512, 2, 0)), ImagePreprocessing.ImageNet, false);
 
-    private static Dictionary<string, float[]> Weights(ImageFineTunable model) =>
-        model.Module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32).data<float>().ToArray());
+    private static Dictionary<string, float[]> Weights(ImageFineTunable model)
+    {
+        // The scope holds the chain's temporaries (detach, cpu, to) until their values are read.
+        using var scope = NewDisposeScope();
+        return model.Module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32).data<float>().ToArray());
+    }
 
     [Fact]
     public void Run_BatchTooLargeForMemory_ThrowsNamingDeviceBatchAndSmallerBatchSize_WeightsOfTheStepBefore()
@@ -112,6 +123,7 @@ public class OutOfMemoryTests
     [Fact]
     public void IsOutOfMemory_OtherLibtorchErrors_AreLeftAsTheyAre()
     {
+        using var scope = NewDisposeScope();   // holds ones(2, 3) while view reads it
         // (A shape error raised inside matmul would end the process: TorchSharp 0.107 does not catch libtorch's errors there.)
         var shapeError = Assert.ThrowsAny<ExternalException>(() => ones(2, 3).view(7));
         Assert.False(TrainingOutOfMemoryException.IsOutOfMemory(shapeError));

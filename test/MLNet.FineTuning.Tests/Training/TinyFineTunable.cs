@@ -16,7 +16,10 @@ internal sealed class TinyFineTunable : IFineTunable
         var rng = new Random(seed);
         using var _ = no_grad();
         foreach (var (_, p) in module.named_parameters())
-            p.copy_(tensor(Enumerable.Range(0, (int)p.numel()).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), p.shape));
+        {
+            using var values = tensor(Enumerable.Range(0, (int)p.numel()).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), p.shape);
+            p.copy_(values);
+        }
     }
 
     public nn.Module Module => module;
@@ -37,11 +40,20 @@ internal sealed class TinyFineTunable : IFineTunable
         foreach (var (_, p) in BackboneParameters) p.requires_grad = !backboneFrozen;
     }
 
-    public Tensor Forward(Tensor[] inputs) => module.forward(inputs[0].to(module.head.weight!.dtype));
+    public Tensor Forward(Tensor[] inputs)
+    {
+        // The scope holds the cast input (a temporary) through the forward pass; the result goes to the caller's scope.
+        using var scope = NewDisposeScope();
+        return module.forward(inputs[0].to(module.head.weight!.dtype)).MoveToOuterDisposeScope();
+    }
 
     /// <summary>A copy of every weight, by state-dict key.</summary>
-    public Dictionary<string, float[]> Weights() =>
-        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32).data<float>().ToArray());
+    public Dictionary<string, float[]> Weights()
+    {
+        // The scope holds the chain's temporaries (detach, cpu, to) until their values are read.
+        using var scope = NewDisposeScope();
+        return module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32).data<float>().ToArray());
+    }
 
     /// <summary>The dtype of every parameter (what a test of mixed precision checks after training).</summary>
     public ScalarType[] ParameterTypes() => module.parameters().Select(p => p.dtype).ToArray();
@@ -119,7 +131,8 @@ internal sealed class ScriptedValidation(TinyFineTunable model, params double[] 
             long[] predicted;
             using (no_grad())
             using (var logits = model.Forward(batch.Inputs))
-                predicted = logits.argmax(1).data<long>().ToArray();
+            using (var argmax = logits.argmax(1))
+                predicted = argmax.data<long>().ToArray();
             int right = (int)Math.Round(accuracy * predicted.Length);
             var labels = predicted.Select((p, i) => i < right ? p : 1 - p).ToArray();
             batch.Labels.Dispose();

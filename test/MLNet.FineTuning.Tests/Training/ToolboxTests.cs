@@ -231,6 +231,7 @@ public class BatchMixingTests
     [Fact]
     public void Mix_Mixup_BlendsEachImageWithItsPartnerByLambda()
     {
+        using var scope = NewDisposeScope();   // holds Mix's temporaries (it relies on its caller's scope) and the test's own
         using var x = Images();
         using var labels = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
         var (mixed, other, lambda) = new BatchMixing(0.4, 0).Mix(x, labels, seed: 1, epoch: 0, batch: 3);
@@ -252,6 +253,7 @@ public class BatchMixingTests
     [Fact]
     public void Mix_CutMix_PastesABoxWhoseAreaIsOneMinusLambda()
     {
+        using var scope = NewDisposeScope();   // holds Mix's temporaries (it relies on its caller's scope) and the test's own
         using var x = Images();
         using var labels = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
         for (int batch = 0; batch < 10; batch++)

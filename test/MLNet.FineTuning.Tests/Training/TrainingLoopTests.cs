@@ -246,6 +246,7 @@ public class LabelSmoothingTests
         return data.Batches(0, CancellationToken.None).Average(b =>
         {
             using (b)
+            using (NewDisposeScope())   // holds the logits and the max/mean temporaries until the value is read
             using (var p = nn.functional.softmax(model.Forward(b.Inputs), 1))
                 return p.max(1).values.mean().item<float>();
         });

@@ -11,7 +11,9 @@ public class LoraLinearTests
     {
         var generator = new torch.Generator((ulong)seed);
         var linear = Linear(inFeatures, outFeatures);
+        // Only the random draws live in this scope: the module is the caller's and outlives it.
         using (no_grad())
+        using (NewDisposeScope())
         {
             linear.weight!.copy_(randn(linear.weight.shape, generator: generator));
             linear.bias!.copy_(randn(linear.bias.shape, generator: generator));

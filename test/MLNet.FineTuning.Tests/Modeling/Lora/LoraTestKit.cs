@@ -35,8 +35,10 @@ internal static class LoraTestKit
 
     public static Tensor Forward(BertEncoder model)
     {
+        // The batch is held by the scope through the forward; the output goes on to the caller's scope (or none).
+        using var scope = NewDisposeScope();
         var (ids, mask, types) = Batch();
         using var _ = no_grad();
-        return model.forward(ids, mask, types);
+        return model.forward(ids, mask, types).MoveToOuterDisposeScope();
     }
 }
