@@ -12,8 +12,10 @@ namespace MLNet.FineTuning.Tests.Training;
 /// bytes of the same fit without the pressure. The race's window is small: where it shows is the benchmark's
 /// <c>tensor-lifetime</c> (the old channels-last relayout, one chain, took a process down within 2-8 s there, while a
 /// loop of it in this test host ran 6 s four times without failing), so these check that the paths stay right under
-/// collections; they do not reproduce the crash.
+/// collections; they do not reproduce the crash. Alone (<see cref="SeededTorchRuns"/>): they compare two fits
+/// exactly, and the pressure would slow the tests beside them.
 /// </summary>
+[Collection(SeededTorchRuns.Name)]
 public class CollectionPressureTests
 {
     [Fact]
