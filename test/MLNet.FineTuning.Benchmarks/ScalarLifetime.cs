@@ -28,12 +28,7 @@ internal static class ScalarLifetime
         foreach (var p in parameters) p.grad = ones(4);
         using var optimizer = create([new AdamW.ParamGroup(parameters, new AdamW.Options { LearningRate = 1e-3, weight_decay = 0.01 })]);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-        var garbage = new Thread(() =>
-        {
-            var keep = new object[64];
-            for (int i = 0; !stop.IsCancellationRequested; i++) keep[i & 63] = new byte[4096];
-        });
-        garbage.Start();
+        var garbage = AllocatingThread.Start(stop.Token);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         long steps = 0;
         string outcome = "no failure";

@@ -45,12 +45,7 @@ internal static class TensorLifetime
     {
         using var x = randn(8, 64, 32, 32);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-        var garbage = new Thread(() =>
-        {
-            var keep = new object[64];
-            for (int i = 0; !stop.IsCancellationRequested; i++) keep[i & 63] = new byte[4096];
-        });
-        garbage.Start();
+        var garbage = AllocatingThread.Start(stop.Token);
         var watch = Stopwatch.StartNew();
         long calls = 0;
         double sum = 0;

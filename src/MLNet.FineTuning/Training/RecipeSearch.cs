@@ -22,7 +22,6 @@ public sealed class RecipeSearchResult
         LearningRateRange = range;
         Trials = trials;
         Chosen = chosen;
-        keptOptions.TimeBudget = null;
         KeptOptions = keptOptions;
         Elapsed = elapsed;
         CutShortByBudget = cutShort;
@@ -283,7 +282,9 @@ internal sealed class RecipeSearch<TOptions, TModel>(
         }
         var final = best!.Value;
         final.Options.CheckpointDirectory = baseOptions.CheckpointDirectory;
-        var search = new RecipeSearchResult(range, trials, final.Trial, clone(final.Options), Elapsed(), cutShort);
+        var keptOptions = clone(final.Options);
+        keptOptions.TimeBudget = null;
+        var search = new RecipeSearchResult(range, trials, final.Trial, keptOptions, Elapsed(), cutShort);
         Info($"automatic recipe: kept {final.Trial.Recipe} after {trials.Count} run{(trials.Count == 1 ? "" : "s")} in {search.Elapsed.TotalSeconds:F0} s" +
              (cutShort ? " (the budget cut the search short)" : ""));
         return (final.Model, final.Options, final.Result with { Search = search }, search);
