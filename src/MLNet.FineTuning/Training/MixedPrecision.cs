@@ -53,13 +53,7 @@ internal sealed class MixedPrecision : IDisposable
         var initial = new Dictionary<string, Tensor>();
         using (no_grad())
             foreach (var (name, p) in trained.Module.named_parameters())
-            {
-                if (!names.Contains(name)) continue;
-                // Kept in a local: outside any dispose scope, a temporary handed to native code can be finalized mid-call
-                // (docs/scalar-lifetime.md).
-                using var detached = p.detach();
-                initial[name] = detached.clone();
-            }
+                if (names.Contains(name)) initial[name] = TensorCopies.Detached(p);
         trained.Module.to(bfloat16);
         var pairs = new List<(string, Parameter, Parameter)>();
         foreach (var (name, p) in trained.Module.named_parameters())

@@ -50,12 +50,7 @@ public class OutOfMemoryTests
     private static ImageFineTunable Model() =>
         new(new Classifier(new ResNet(bottleneck: false, [1, 1, 1, 1]), new ClassifierHead(512, 2, 0)), ImagePreprocessing.ImageNet, false);
 
-    private static Dictionary<string, float[]> Weights(ImageFineTunable model)
-    {
-        // The scope holds the chain's temporaries (detach, cpu, to) until their values are read.
-        using var scope = NewDisposeScope();
-        return model.Module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(float32).data<float>().ToArray());
-    }
+    private static Dictionary<string, float[]> Weights(ImageFineTunable model) => TinyFineTunable.WeightsOf(model.Module);
 
     [Fact]
     public void Run_BatchTooLargeForMemory_ThrowsNamingDeviceBatchAndSmallerBatchSize_WeightsOfTheStepBefore()

@@ -48,7 +48,10 @@ internal sealed class TinyFineTunable : IFineTunable
     }
 
     /// <summary>A copy of every weight, by state-dict key.</summary>
-    public Dictionary<string, float[]> Weights()
+    public Dictionary<string, float[]> Weights() => WeightsOf(module);
+
+    /// <summary>A copy of every weight of <paramref name="module"/>, by state-dict key, as fp32 values.</summary>
+    public static Dictionary<string, float[]> WeightsOf(nn.Module module)
     {
         // The scope holds the chain's temporaries (detach, cpu, to) until their values are read.
         using var scope = NewDisposeScope();
