@@ -12,7 +12,8 @@ namespace MLNet.FineTuning.Benchmarks;
 /// `-- channels-last [--gpu ID] [--image-size 64] [--batch-size 32] [--steps 20]`: whether the channels-last layout is
 /// right and faster for ResNet-18 on this libtorch and device, before the image path adopts it (issue 10). TorchSharp
 /// 0.107 has no <c>memory_format</c>, but an NCHW-shaped tensor with NHWC strides is channels-last to libtorch
-/// (<see cref="Of"/>), and a kernel takes that layout in place with <c>set_</c>.
+/// (the library's <see cref="Modeling.ChannelsLast"/>, whose helpers this program uses), and a kernel takes that layout in
+/// place. Every check runs in a dispose scope: a temporary outside one can be finalized mid-call (docs/scalar-lifetime.md).
 /// 1. Correctness: each strided convolution shape of ResNet-18 alone, and the whole pretrained network's features,
 ///    contiguous against channels-last (same weights, same input): the largest difference.
 /// 2. Speed: training steps (forward, cross-entropy, backward, FlatAdamW) of each layout in turn, twice, median img/s.
@@ -21,8 +22,7 @@ internal static class ChannelsLast
 {
     public const string Usage = "usage: benchmarks channels-last [--gpu ID] [--image-size 64] [--batch-size 32] [--steps 20]";
 
-    /// <summary>A 4-d tensor's values in NHWC order, its shape unchanged.</summary>
-    private static Tensor Of(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    private static Tensor Of(Tensor x) => Modeling.ChannelsLast.Of(x);
 
     public static int Run(string[] args)
     {
@@ -37,10 +37,11 @@ internal static class ChannelsLast
         foreach (var (cin, cout, k, at) in new[] { (3, 64, 7, size), (64, 128, 3, size / 4), (64, 128, 1, size / 4), (128, 256, 3, size / 8),
                                                   (128, 256, 1, size / 8), (256, 512, 3, size / 16), (256, 512, 1, size / 16) })
         {
+            using var scope = NewDisposeScope();
             using var conv = nn.Conv2d(cin, cout, k, stride: 2, padding: k / 2, bias: false).to(device);
-            using var x = randn([2, cin, at, at], device: device);
-            using var plain = conv.forward(x);
-            using var laidOut = conv.forward(Of(x));
+            var x = randn([2, cin, at, at], device: device);
+            var plain = conv.forward(x);
+            var laidOut = conv.forward(Of(x));
             Console.WriteLine($"  conv {cin,3}->{cout,3} {k}x{k} stride 2 at {at,3} px: largest difference {(plain - laidOut).abs().max().item<float>(),10:G3} (values up to {plain.abs().max().item<float>():G3})");
         }
         // ... and the whole pretrained network.
@@ -49,9 +50,12 @@ internal static class ChannelsLast
         reference.eval();
         network.eval();
         using var images = randn([batch, 3, size, size], device: device);
-        using var expected = reference.forward(images);
-        using var actual = network.forward(Of(images));
-        Console.WriteLine($"  ResNet-18 features, eval mode: largest difference {(expected - actual).abs().max().item<float>():G3} (values up to {expected.abs().max().item<float>():G3})");
+        using (NewDisposeScope())
+        {
+            var expected = reference.forward(images);
+            var actual = network.forward(Of(images));
+            Console.WriteLine($"  ResNet-18 features, eval mode: largest difference {(expected - actual).abs().max().item<float>():G3} (values up to {expected.abs().max().item<float>():G3})");
+        }
 
         // 2. Speed: the two layouts' training steps in turn, twice each (the glibc thresholds as Fit sets them on the CPU).
         if (device.type == DeviceType.CPU) NativeHeap.TuneForTraining(null);
@@ -91,10 +95,7 @@ internal static class ChannelsLast
     {
         var backbone = (ResNet)PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).CreatePretrained();
         backbone.to(device);
-        using var _ = no_grad();
-        if (channelsLast)
-            foreach (var p in backbone.parameters().Where(p => p.dim() == 4))
-                p.set_(Of(p));
+        if (channelsLast) Modeling.ChannelsLast.Apply(backbone);
         return backbone;
     }
 }

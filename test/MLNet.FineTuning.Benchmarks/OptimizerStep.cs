@@ -106,7 +106,9 @@ internal static class OptimizerStep
         for (int step = 0; step < steps + 5; step++)
         {
             clock.Restart();
-            call();
+            // A scope, as the training loop's step has: TorchSharp's own AdamW and clip_grad_norm_ chain temporaries,
+            // which outside one can be finalized mid-call (docs/scalar-lifetime.md).
+            using (NewDisposeScope()) call();
             if (device.type == DeviceType.CUDA) cuda.synchronize(device);
             if (step >= 5) times.Add(clock.Elapsed.TotalMilliseconds);
             if (device.type == DeviceType.CPU) GC.Collect(0);   // as the training loop does (TorchSharp's Scalars)

@@ -11,7 +11,7 @@ if (args.Length != 2 || !long.TryParse(args[1], out long round))
 string folder = Directory.CreateDirectory(args[0]).FullName;
 using var model = SavedRounds.Model();
 using var optimizer = optim.AdamW(model.parameters());
-using (var loss = model.call(ones(4, 512)).sum()) loss.backward();
+using (NewDisposeScope()) model.call(ones(4, 512)).sum().backward();
 optimizer.step();   // the optimizer has state to save
 for (bool first = true; ; first = false, round++)
 {

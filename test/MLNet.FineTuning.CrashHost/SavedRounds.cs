@@ -42,6 +42,7 @@ public static class SavedRounds
     /// <summary>The round every parameter of <paramref name="model"/> holds; an error when they differ.</summary>
     public static long RoundOf(nn.Module model, string what)
     {
+        using var scope = NewDisposeScope();   // the test host's other threads collect; temporaries stay held (docs/scalar-lifetime.md)
         var rounds = model.parameters().Select(p => (min: p.min().item<float>(), max: p.max().item<float>())).ToList();
         if (rounds.Any(r => r.min != r.max || r.min != rounds[0].min))
             throw new InvalidDataException($"{what} mixes rounds: {string.Join(", ", rounds)}");

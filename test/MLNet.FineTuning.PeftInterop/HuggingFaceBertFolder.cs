@@ -87,7 +87,8 @@ internal static class HuggingFaceBertFolder
         {
             if (tensor.dtype != ScalarType.Float32)
                 throw new NotSupportedException($"'{key}' is {tensor.dtype}; only float32 is written.");
-            float[] values = tensor.detach().cpu().contiguous().data<float>().ToArray();
+            float[] values;
+            using (NewDisposeScope()) values = tensor.detach().cpu().contiguous().data<float>().ToArray();   // temporaries held (docs/scalar-lifetime.md)
             byte[] bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
             if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors is little-endian.");
             header[key] = new JsonObject
