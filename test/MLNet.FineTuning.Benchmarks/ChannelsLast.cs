@@ -5,6 +5,7 @@ using MLNet.FineTuning.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Layout = MLNet.FineTuning.Modeling.ChannelsLast;
 
 namespace MLNet.FineTuning.Benchmarks;
 
@@ -21,8 +22,6 @@ namespace MLNet.FineTuning.Benchmarks;
 internal static class ChannelsLast
 {
     public const string Usage = "usage: benchmarks channels-last [--gpu ID] [--image-size 64] [--batch-size 32] [--steps 20]";
-
-    private static Tensor Of(Tensor x) => Modeling.ChannelsLast.Of(x);
 
     public static int Run(string[] args)
     {
@@ -41,7 +40,7 @@ internal static class ChannelsLast
             using var conv = nn.Conv2d(cin, cout, k, stride: 2, padding: k / 2, bias: false).to(device);
             var x = randn([2, cin, at, at], device: device);
             var plain = conv.forward(x);
-            var laidOut = conv.forward(Of(x));
+            var laidOut = conv.forward(Layout.Of(x));
             Console.WriteLine($"  conv {cin,3}->{cout,3} {k}x{k} stride 2 at {at,3} px: largest difference {(plain - laidOut).abs().max().item<float>(),10:G3} (values up to {plain.abs().max().item<float>():G3})");
         }
         // ... and the whole pretrained network.
@@ -53,7 +52,7 @@ internal static class ChannelsLast
         using (NewDisposeScope())
         {
             var expected = reference.forward(images);
-            var actual = network.forward(Of(images));
+            var actual = network.forward(Layout.Of(images));
             Console.WriteLine($"  ResNet-18 features, eval mode: largest difference {(expected - actual).abs().max().item<float>():G3} (values up to {expected.abs().max().item<float>():G3})");
         }
 
@@ -68,7 +67,7 @@ internal static class ChannelsLast
                 model.train();
                 using var head = nn.Linear(model.FeatureCount, 10).to(device);
                 using var optimizer = new FlatAdamW([new AdamW.ParamGroup(model.parameters().Concat(head.parameters()), new AdamW.Options { LearningRate = 1e-3, weight_decay = 0.01 })], 1e-3, 0.01);
-                using var input = channelsLast ? Of(images) : images.alias();
+                using var input = channelsLast ? Layout.Of(images) : images.alias();
                 using var labels = randint(0, 10, [batch], device: device);
                 var clock = new Stopwatch();
                 for (int step = 0; step < steps + 2; step++)
@@ -95,7 +94,7 @@ internal static class ChannelsLast
     {
         var backbone = (ResNet)PretrainedCatalog.GetImageBackbone(PretrainedCatalog.ResNet18MlNet).CreatePretrained();
         backbone.to(device);
-        if (channelsLast) Modeling.ChannelsLast.Apply(backbone);
+        if (channelsLast) Layout.Apply(backbone);
         return backbone;
     }
 }

@@ -11,8 +11,11 @@ if (args.Length != 2 || !long.TryParse(args[1], out long round))
 string folder = Directory.CreateDirectory(args[0]).FullName;
 using var model = SavedRounds.Model();
 using var optimizer = optim.AdamW(model.parameters());
-using (NewDisposeScope()) model.call(ones(4, 512)).sum().backward();
-optimizer.step();   // the optimizer has state to save
+using (NewDisposeScope())   // temporaries held until the end (docs/scalar-lifetime.md); the optimizer's state outlives it
+{
+    model.call(ones(4, 512)).sum().backward();
+    optimizer.step();   // the optimizer has state to save
+}
 for (bool first = true; ; first = false, round++)
 {
     SavedRounds.Fill(model, round);
