@@ -33,7 +33,7 @@ public class FineTuneImageClassifierCrossValidationTests(ITestOutputHelper outpu
             Assert.Equal(3, folds.Count);
             // Each fold's model is the fitted pipeline with the estimator's transformer last, scoring only the rows it
             // did not train on: together the held-out sets are every row once.
-            Assert.All(folds, f => Assert.IsType<FineTuneImageClassifierTransformer>(((TransformerChain<FineTuneImageClassifierTransformer>)f.Model).LastTransformer));
+            Assert.All(folds, f => Assert.NotNull(Assert.IsType<TransformerChain<FineTuneImageClassifierTransformer>>(f.Model).LastTransformer));
             var heldOut = folds.SelectMany(f => f.ScoredHoldOutSet.GetColumn<string>(nameof(ImageFolder.Row.ImagePath))).ToArray();
             Assert.Equal(rows.Select(r => r.ImagePath).Order(), heldOut.Order());
             // Chance is 1/3; a guesser reaching 0.6 on a fold's ~52 rows has a tail probability below 1e-4, on all three
