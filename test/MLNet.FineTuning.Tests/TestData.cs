@@ -1,4 +1,6 @@
+using System.Reflection;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.FineTuning.Data;
 
 namespace MLNet.FineTuning.Tests;
@@ -18,6 +20,12 @@ internal static class TestData
         ImageFolder.List(Path.Combine(FashionRoot, split))
             .Where(r => classes.Contains(r.Label))
             .GroupBy(r => r.Label).SelectMany(g => g.Take(perClass)).ToArray();
+
+    /// <summary>The shape ML.NET builds from a schema, as <c>GetOutputSchema</c> takes it; ML.NET's <c>SchemaShape.Create</c>
+    /// is internal, hence reflection.</summary>
+    public static SchemaShape ShapeOf(DataViewSchema schema) =>
+        (SchemaShape)typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic, [typeof(DataViewSchema)])!
+            .Invoke(null, [schema])!;
 
     /// <summary>Label → key and image loading, as a user's pipeline starts.</summary>
     public static IDataView Load(MLContext ml, IEnumerable<ImageFolder.Row> rows)

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 
@@ -37,8 +38,7 @@ public sealed partial class LoraTextClassifier : FineTuningEstimator<LoraTextCla
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         var o = EstimatorOptions;
-        if (inputSchema.FirstOrDefault(c => c.Name == o.TextColumnName).Name == null)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{o.TextColumnName}' not found.");
+        TextColumns.CheckTexts(inputSchema, o.TextColumnName, o.SecondTextColumnName);
         var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
         if (label.Name == null || !label.IsKey)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{o.LabelColumnName}' not found or not a key type.");

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
+using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 
@@ -59,8 +60,7 @@ public sealed class LoraTextMultiLabelClassifier : FineTuningEstimator<LoraTextM
     /// <summary>The input schema plus <c>Score</c> (float vector of K) and <c>PredictedLabel</c> (Boolean vector of K).</summary>
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        if (inputSchema.FirstOrDefault(c => c.Name == EstimatorOptions.TextColumnName).Name == null)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{EstimatorOptions.TextColumnName}' not found.");
+        TextColumns.CheckTexts(inputSchema, EstimatorOptions.TextColumnName, EstimatorOptions.SecondTextColumnName);
         return LabelSetOutputSchema(inputSchema);
     }
 

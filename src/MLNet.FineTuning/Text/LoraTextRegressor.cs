@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using MLNet.FineTuning.Data;
 using MLNet.FineTuning.Text;
 using MLNet.FineTuning.Training;
 
@@ -51,8 +52,7 @@ public sealed class LoraTextRegressor : FineTuningEstimator<LoraTextRegressor.Op
     /// <summary>The input schema plus <c>Score</c> (Single).</summary>
     public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        if (inputSchema.FirstOrDefault(c => c.Name == EstimatorOptions.TextColumnName).Name == null)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{EstimatorOptions.TextColumnName}' not found.");
+        TextColumns.CheckTexts(inputSchema, EstimatorOptions.TextColumnName, EstimatorOptions.SecondTextColumnName);
         return RegressionOutputSchema(inputSchema);
     }
 

@@ -162,19 +162,7 @@ internal abstract class TextFineTuning<TOptions, TTransformer>(HostEnvironment e
                                 "(MaxSequenceLength reads more of them, at more time per step)";
     }
 
-    private void CheckTexts(DataViewSchema schema)
-    {
-        CheckText(schema, Options.TextColumnName);
-        if (Options.SecondTextColumnName != null) CheckText(schema, Options.SecondTextColumnName);
-    }
-
-    private static void CheckText(DataViewSchema schema, string column)
-    {
-        var col = schema.GetColumnOrNull(column) ?? throw new ArgumentOutOfRangeException(
-            nameof(column), $"Text column '{column}' not found. Columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
-        if (col.Type is not TextDataViewType)
-            throw new ArgumentException($"Text column '{column}' has type {col.Type}; expected text (string).");
-    }
+    private void CheckTexts(DataViewSchema schema) => TextColumns.CheckTexts(schema, Options.TextColumnName, Options.SecondTextColumnName);
 
     private static Dictionary<string, byte[]> AdapterBytes(LoraInjector lora, ClassifierHead head, string baseModel)
     {

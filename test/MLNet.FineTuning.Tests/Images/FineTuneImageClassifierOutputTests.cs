@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -8,11 +7,6 @@ namespace MLNet.FineTuning.Tests.Images;
 [Collection(ThreeClassModelCollection.Name)]
 public class FineTuneImageClassifierOutputTests(ThreeClassModel fixture)
 {
-    /// <summary>The shape ML.NET builds from a schema; its factory is internal to ML.NET, hence reflection.</summary>
-    private static SchemaShape ShapeOf(DataViewSchema schema) =>
-        (SchemaShape)typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic, [typeof(DataViewSchema)])!
-            .Invoke(null, [schema])!;
-
     private static string[] KeyValues(DataViewSchema.Column column)
     {
         VBuffer<ReadOnlyMemory<char>> values = default;
@@ -82,7 +76,7 @@ public class FineTuneImageClassifierOutputTests(ThreeClassModel fixture)
     {
         var estimator = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(ThreeClassModel.Options(true));
 
-        var shape = estimator.GetOutputSchema(ShapeOf(fixture.Train.Schema));
+        var shape = estimator.GetOutputSchema(TestData.ShapeOf(fixture.Train.Schema));
 
         var score = Assert.Single(shape, c => c.Name == "Score");
         Assert.Equal(SchemaShape.Column.VectorKind.Vector, score.Kind);
@@ -97,7 +91,7 @@ public class FineTuneImageClassifierOutputTests(ThreeClassModel fixture)
         var estimator = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(ThreeClassModel.Options(true));
         var bytes = TestData.LoadBytes(fixture.Ml, fixture.TrainRows);
 
-        var shape = estimator.GetOutputSchema(ShapeOf(bytes.Schema));
+        var shape = estimator.GetOutputSchema(TestData.ShapeOf(bytes.Schema));
 
         var score = Assert.Single(shape, c => c.Name == "Score");
         Assert.Equal(SchemaShape.Column.VectorKind.Vector, score.Kind);
@@ -111,7 +105,7 @@ public class FineTuneImageClassifierOutputTests(ThreeClassModel fixture)
         var estimator = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(
             new FineTuneImageClassifier.Options { ImageColumnName = "ImagePath" });
 
-        var e = Assert.ThrowsAny<ArgumentException>(() => estimator.GetOutputSchema(ShapeOf(fixture.Train.Schema)));
+        var e = Assert.ThrowsAny<ArgumentException>(() => estimator.GetOutputSchema(TestData.ShapeOf(fixture.Train.Schema)));
         Assert.Contains("Image column 'ImagePath' has type String", e.Message);
         Assert.Contains("LoadRawImageBytes", e.Message);
     }
@@ -122,7 +116,7 @@ public class FineTuneImageClassifierOutputTests(ThreeClassModel fixture)
         var estimator = fixture.Ml.MulticlassClassification.Trainers.FineTuneImageClassifier(
             new FineTuneImageClassifier.Options { ImageColumnName = "Picture" });
 
-        var e = Assert.ThrowsAny<ArgumentException>(() => estimator.GetOutputSchema(ShapeOf(fixture.Train.Schema)));
+        var e = Assert.ThrowsAny<ArgumentException>(() => estimator.GetOutputSchema(TestData.ShapeOf(fixture.Train.Schema)));
         Assert.Contains("'Picture'", e.Message);
     }
 
@@ -137,7 +131,7 @@ public class FineTuneImageClassifierOutputTests(ThreeClassModel fixture)
             ScoreColumnName = "Probabilities", PredictedLabelColumnName = "Guess",
         };
         var estimator = ml.MulticlassClassification.Trainers.FineTuneImageClassifier(options);
-        Assert.Contains(estimator.GetOutputSchema(ShapeOf(data.Schema)), c => c.Name == "Probabilities");
+        Assert.Contains(estimator.GetOutputSchema(TestData.ShapeOf(data.Schema)), c => c.Name == "Probabilities");
 
         using var model = estimator.Fit(data);
         var scored = model.Transform(data);

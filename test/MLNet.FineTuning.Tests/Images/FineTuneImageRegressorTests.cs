@@ -111,11 +111,6 @@ public class FineTuneImageRegressorTests(ITestOutputHelper output)
         (loaded as IDisposable)?.Dispose();
     }
 
-    /// <summary>ML.NET's <c>SchemaShape.Create</c> is internal (as in FineTuneImageClassifierOutputTests).</summary>
-    private static SchemaShape ShapeOf(DataViewSchema schema) =>
-        (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public |
-            System.Reflection.BindingFlags.NonPublic, [typeof(DataViewSchema)])!.Invoke(null, [schema])!;
-
     [Fact]
     public void Fit_TimeBudgetWithNoRoomForASearch_GivesThePlainFitsModel()
     {
@@ -143,7 +138,7 @@ public class FineTuneImageRegressorTests(ITestOutputHelper output)
     public void GetOutputSchema_FloatLabel_AddsASingleScore_KeyLabelIsRefused()
     {
         var ml = new MLContext(1);
-        var shape = ml.Regression.Trainers.FineTuneImageRegressor(Options()).GetOutputSchema(ShapeOf(Load(ml, Rows("train", 1)).Schema));
+        var shape = ml.Regression.Trainers.FineTuneImageRegressor(Options()).GetOutputSchema(TestData.ShapeOf(Load(ml, Rows("train", 1)).Schema));
         var score = shape.Single(c => c.Name == "Score");
         Assert.Equal(NumberDataViewType.Single, score.ItemType);
         Assert.Equal(SchemaShape.Column.VectorKind.Scalar, score.Kind);
@@ -152,7 +147,7 @@ public class FineTuneImageRegressorTests(ITestOutputHelper output)
         var options = Options();
         options.LabelColumnName = "Label";
         var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
-            ml.Regression.Trainers.FineTuneImageRegressor(options).GetOutputSchema(ShapeOf(keyed.Schema)));
+            ml.Regression.Trainers.FineTuneImageRegressor(options).GetOutputSchema(TestData.ShapeOf(keyed.Schema)));
         Assert.Contains("'Label'", e.Message);
     }
 
