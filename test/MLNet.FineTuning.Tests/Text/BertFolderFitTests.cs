@@ -1,8 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Pretrained;
-using MLNet.FineTuning.Tests.Modeling;
 using MLNet.FineTuning.Tests.Pretrained;
 
 namespace MLNet.FineTuning.Tests.Text;
@@ -21,11 +19,7 @@ public class BertFolderFitTests
     public void Fit_OnABertFolder_LearnsAndScoresThroughTheExportedModel_RowByRowAsInBatches()
     {
         using var dir = new TempDirectory();
-        using (var source = BertTestKit.Randomised(new BertEncoder(BertTestKit.Tiny), seed: 5))
-            BertTestKit.WriteFolder(dir.Path, BertTestKit.Tiny, source.state_dict(), "model.safetensors");
-        // The folder's vocabulary: BERT's special tokens, the topics' words, then fillers up to the config's 100.
-        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. TopicRows.SportWords, .. TopicRows.FoodWords];
-        File.WriteAllLines(dir.File("vocab.txt"), [.. vocabulary, .. Enumerable.Range(0, BertTestKit.Tiny.VocabSize - vocabulary.Length).Select(i => $"filler{i}")]);
+        TopicRows.WriteEncoderFolder(dir);
         var rows = TopicRows.Create(24);
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(rows);

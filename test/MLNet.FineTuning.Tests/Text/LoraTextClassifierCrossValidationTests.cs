@@ -1,8 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.FineTuning.Modeling;
 using MLNet.FineTuning.Pretrained;
-using MLNet.FineTuning.Tests.Modeling;
 using MLNet.FineTuning.Tests.Pretrained;
 using Xunit.Abstractions;
 
@@ -20,10 +18,7 @@ public class LoraTextClassifierCrossValidationTests(ITestOutputHelper output)
     public void CrossValidate_ThreeFolds_EveryFoldLearnsAndScoresExactlyItsHeldOutRows()
     {
         using var dir = new TempDirectory();
-        using (var source = BertTestKit.Randomised(new BertEncoder(BertTestKit.Tiny), seed: 5))
-            BertTestKit.WriteFolder(dir.Path, BertTestKit.Tiny, source.state_dict(), "model.safetensors");
-        string[] vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", .. TopicRows.SportWords, .. TopicRows.FoodWords];
-        File.WriteAllLines(dir.File("vocab.txt"), [.. vocabulary, .. Enumerable.Range(0, BertTestKit.Tiny.VocabSize - vocabulary.Length).Select(i => $"filler{i}")]);
+        TopicRows.WriteEncoderFolder(dir);
         var rows = TopicRows.Create(36);
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(rows);
