@@ -38,11 +38,8 @@ public static partial class DomainAdaptation
         Check.NotNull(data, nameof(data));
         Check.NotNull(options, nameof(options));
         options.Validate();
-        var column = data.Schema.GetColumnOrNull(options.TextColumnName) ?? throw new ArgumentOutOfRangeException(nameof(options),
-            $"Text column '{options.TextColumnName}' (TextColumnName) not found. Columns: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})"))}.");
-        if (column.Type is not TextDataViewType)
-            throw new ArgumentException($"Text column '{column.Name}' (TextColumnName) has type {column.Type}; expected text (string).", nameof(options));
-        return Run(HostEnvironment.From(mlContext), ReadColumn(data, column, options.CancellationToken), outputFolder, options);
+        TextColumns.CheckTexts(data.Schema, options.TextColumnName, secondColumn: null);
+        return Run(HostEnvironment.From(mlContext), ReadColumn(data, data.Schema[options.TextColumnName], options.CancellationToken), outputFolder, options);
     }
 
     /// <summary>Pretrains on <paramref name="texts"/> (null and empty ones skipped) and writes the adapted encoder into
